@@ -1,0 +1,1457 @@
+"""slack_rtm: a synchronous client for Slack's Real Time Messaging API, in one file.
+
+    import slack_rtm
+
+    start = slack_rtm.rtm_start("xoxb-...")          # typed, lossless answer
+    print(start.self_.name, len(start.users), start.channel_by_name("general"))
+    with slack_rtm.connect("xoxb-...") as rtm:        # keeps itself alive, reconnects
+        for event in rtm:                             # plain dicts, exactly as Slack sent them
+            if event.get("type") == "message" and event.get("text") == "ping":
+                rtm.send_message(event["channel"], "pong", wait=True)
+
+The module is a pure core that does no I/O (form encoding, answer decoding,
+frame decoding, retry and keepalive decisions) under a thin shell built on
+urllib3 (HTTPS) and websocket-client (WebSocket).  Both are imported lazily, at
+the first call that needs them, so a vendored copy can parse saved answers with
+neither installed.
+"""
+
+import dataclasses
+import gc
+import json
+import logging
+import math
+import random
+import re
+import threading
+import time
+import types
+import urllib.parse
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # Web API
+    "api_call", "rtm_start", "rtm_connect", "Retry",
+    # Session
+    "connect", "Session", "FakeSlack",
+    # Data
+    "RtmStart", "Self", "Team", "User", "Profile", "Channel", "Group", "Mpim", "Im", "Bot",
+    "Topic", "SlackResponse",
+    # Errors (one class per Slack error code besides these; see ERRORS)
+    "SlackError", "SlackApiError", "AuthError", "RequestFormatError", "RetryableError",
+    "DeprecatedError", "InvalidArgument", "InvalidResponse", "ServerError", "TruncatedResponse",
+    "TransportError", "Timeout", "TLSError", "ProtocolError", "RtmError", "MessageTooLong", "Unacknowledged",
+    "ConnectionClosed", "ERRORS",
+    # Warnings
+    "SlackWarning", "MissingCharsetWarning", "SuperfluousCharsetWarning",
+    "MethodDeprecatedWarning", "MemberListTruncatedWarning", "WARNINGS",
+]
+
+log = logging.getLogger(__name__)
+
+#: Where Slack's Web API lives.  Every method is a POST below it.
+DEFAULT_BASE_URL = "https://slack.com/api/"
+#: Seconds for the TCP connect and for each read of an HTTP answer.  A large
+#: team's rtm.start is tens of MB, but it streams: the read timeout is per read.
+DEFAULT_TIMEOUT = 30.0
+#: Longest argument name accepted.  Slack refuses "very long" names with
+#: invalid_arg_name without saying how long; its own names are under 30.
+MAX_ARG_NAME = 64
+#: How much of an unexpected body an exception quotes.
+QUOTE_CHARS = 200
+#: Slack's documented limits on what a client sends over RTM.
+MAX_MESSAGE_CHARS = 4000
+MAX_FRAME_BYTES = 16384
+#: The WebSocket URL of an rtm.start / rtm.connect answer is valid this long.
+URL_LIFETIME = 30.0
+
+
+###############################################################################
+# Errors ######################################################################
+###############################################################################
+#
+# SlackError                       everything this module raises on purpose
+# +-- InvalidArgument (ValueError) a bad argument, found before any I/O
+# +-- SlackApiError                an answer with "ok": false; .error is the code
+# |   +-- AuthError                authentication and access (never retried)
+# |   +-- RequestFormatError       the request was malformed (never retried)
+# |   +-- RetryableError           rate limits and transient trouble (retried)
+# |   |   +-- RateLimited          .retry_after from the Retry-After header
+# |   +-- DeprecatedError          the method is gone or going
+# |   +-- one class per code, under one of the four above (see ERRORS)
+# +-- InvalidResponse              an answer that is not a JSON object
+# |   +-- ServerError              ... with an HTTP 5xx status (retried)
+# |   +-- TruncatedResponse        ... cut short on the way (retried)
+# +-- TransportError (ConnectionError)  the network failed (retried)
+# |   +-- Timeout (TimeoutError)
+# |   +-- TLSError                 the certificate did not verify (not retried)
+# |   +-- ConnectionClosed         the RTM WebSocket ended
+# +-- ProtocolError                the RTM server broke the protocol
+# +-- RtmError                     an RTM reply with "ok": false
+# +-- MessageTooLong (ValueError)  a frame over Slack's limits, refused before sending
+# +-- Unacknowledged               a sent message whose fate is unknown after a disconnect
+
+_ERRORS: Dict[str, type] = {}
+
+
+def _unpickle_error(cls, args, state):
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class SlackError(Exception):
+    """Base of every exception slack_rtm raises on purpose."""
+
+    #: Whether retrying the same call can help.
+    retryable = False
+
+    def __reduce__(self):
+        # Exceptions pickle as cls(*args) by default, which does not fit the
+        # keyword constructors below: rebuild from args and attributes instead.
+        return _unpickle_error, (type(self), self.args, dict(self.__dict__))
+
+
+class InvalidArgument(SlackError, ValueError):
+    """An argument was refused before anything was sent."""
+
+
+class SlackApiError(SlackError):
+    """Slack answered ``"ok": false``.
+
+    ``error`` is Slack's code, ``method`` the method called, ``response`` the
+    decoded answer (None when the error was found before sending) and
+    ``warnings`` the warnings that came with it.  An unknown code raises this
+    class itself; a known one raises the class in ``ERRORS``.
+    """
+
+    #: The Slack error code a subclass stands for.
+    code: Optional[str] = None
+
+    def __init_subclass__(cls, code=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.code = code
+        if code is not None:
+            if code in _ERRORS:
+                raise TypeError(f"two classes for error code {code!r}")
+            _ERRORS[code] = cls
+
+    def __init__(self, method, error, response=None, warnings=()):
+        super().__init__(f"{method}: {error}")
+        self.method = method
+        self.error = error
+        self.response = response
+        self.warnings = tuple(warnings)
+
+    @property
+    def messages(self):
+        """The ``[ERROR]`` texts of ``response_metadata.messages``, if any."""
+        meta = (self.response or {}).get("response_metadata") if isinstance(self.response, dict) else None
+        messages = meta.get("messages") if isinstance(meta, dict) else None
+        return [m for m in messages or () if isinstance(m, str) and m.startswith("[ERROR]")]
+
+
+class AuthError(SlackApiError):
+    """Authentication or access failed: a new token or new rights are needed."""
+
+
+class RequestFormatError(SlackApiError):
+    """The request was malformed: the same call will fail again."""
+
+
+class RetryableError(SlackApiError):
+    """Transient trouble on Slack's side: the same call may succeed later."""
+
+    retryable = True
+
+
+class DeprecatedError(SlackApiError):
+    """The method is deprecated, retired or not available to this token."""
+
+
+# BEGIN GENERATED by tools/generate_errors.py from ../shared/corpus/reference
+class NotAuthed(AuthError, code="not_authed"):
+    """No authentication token provided."""
+
+
+class InvalidAuth(AuthError, code="invalid_auth"):
+    """Some aspect of authentication cannot be validated. Either the provided token is invalid or
+    the request originates from an IP address disallowed from making the request."""
+
+
+class AccountInactive(AuthError, code="account_inactive"):
+    """Authentication token is for a deleted user or workspace when using a bot token."""
+
+
+class TokenRevoked(AuthError, code="token_revoked"):
+    """Authentication token is for a deleted user or workspace or the app has been removed when
+    using a user token."""
+
+
+class TokenExpired(AuthError, code="token_expired"):
+    """Authentication token has expired."""
+
+
+class NoPermission(AuthError, code="no_permission"):
+    """The workspace token used in this request does not have the permissions necessary to complete
+    the request. Make sure your app is a member of the conversation it's attempting to post a
+    message to."""
+
+
+class MissingScope(AuthError, code="missing_scope"):
+    """The token used is not granted the specific scope permissions required to complete this
+    request."""
+
+
+class NotAllowedTokenType(AuthError, code="not_allowed_token_type"):
+    """The token type used in this request is not allowed."""
+
+
+class AccessDenied(AuthError, code="access_denied"):
+    """Access to a resource specified in the request is denied."""
+
+
+class Accesslimited(AuthError, code="accesslimited"):
+    """Access to this method is limited on the current network."""
+
+
+class EkmAccessDenied(AuthError, code="ekm_access_denied"):
+    """Administrators have suspended the ability to post a message."""
+
+
+class EnterpriseIsRestricted(AuthError, code="enterprise_is_restricted"):
+    """The method cannot be called from an Enterprise."""
+
+
+class TwoFactorSetupRequired(AuthError, code="two_factor_setup_required"):
+    """Two factor setup is required."""
+
+
+class IsBot(AuthError, code="is_bot"):
+    """This method cannot be called by a legacy bot."""
+
+
+class InvalidArgName(RequestFormatError, code="invalid_arg_name"):
+    """The method was passed an argument whose name falls outside the bounds of accepted or
+    expected values. This includes very long names and names with non-alphanumeric characters
+    other than _. If you get this error, it is typically an indication that you have made a very
+    malformed API call."""
+
+
+class InvalidArrayArg(RequestFormatError, code="invalid_array_arg"):
+    """The method was passed an array as an argument. Please only input valid strings."""
+
+
+class InvalidCharset(RequestFormatError, code="invalid_charset"):
+    """The method was called via a POST request, but the charset specified in the Content-Type
+    header was invalid. Valid charset names are: utf-8 iso-8859-1."""
+
+
+class InvalidFormData(RequestFormatError, code="invalid_form_data"):
+    """The method was called via a POST request with Content-Type application/x-www-form-urlencoded
+    or multipart/form-data, but the form data was either missing or syntactically invalid."""
+
+
+class InvalidPostType(RequestFormatError, code="invalid_post_type"):
+    """The method was called via a POST request, but the specified Content-Type was invalid. Valid
+    types are: application/json application/x-www-form-urlencoded multipart/form-data
+    text/plain."""
+
+
+class MissingPostType(RequestFormatError, code="missing_post_type"):
+    """The method was called via a POST request and included a data payload, but the request did
+    not include a Content-Type header."""
+
+
+class InvalidJson(RequestFormatError, code="invalid_json"):
+    """The method was called with a JSON body that could not be parsed."""
+
+
+class JsonNotObject(RequestFormatError, code="json_not_object"):
+    """The method was called with a JSON body that is not an object."""
+
+
+class InvalidArguments(RequestFormatError, code="invalid_arguments"):
+    """The method was either called with invalid arguments or some detail about the arguments
+    passed are invalid, which is more likely when using complex arguments like blocks or
+    attachments."""
+
+
+class RateLimited(RetryableError, code="ratelimited"):
+    """The request has been ratelimited. Refer to the Retry-After header for when to retry the
+    request."""
+
+    #: Seconds to wait, from the Retry-After header (None when it was absent).
+    retry_after: Optional[float] = None
+
+
+class MigrationInProgress(RetryableError, code="migration_in_progress"):
+    """Workspace is being migrated between servers. See the team_migration_started event
+    documentation for details."""
+
+
+class ServiceUnavailable(RetryableError, code="service_unavailable"):
+    """The service is temporarily unavailable."""
+
+
+class InternalError(RetryableError, code="internal_error"):
+    """The server could not complete your operation(s) without encountering an error, likely due to
+    a transient issue on our end. It's possible some aspect of the operation succeeded before
+    the error was raised."""
+
+
+class FatalError(RetryableError, code="fatal_error"):
+    """The server could not complete your operation(s) without encountering a catastrophic error.
+    It's possible some aspect of the operation succeeded before the error was raised."""
+
+
+class RequestTimeout(RetryableError, code="request_timeout"):
+    """The method was called via a POST request, but the POST data was either missing or truncated."""
+
+
+class TeamAddedToOrg(RetryableError, code="team_added_to_org"):
+    """The workspace associated with your request is currently undergoing migration to an
+    Enterprise Organization. Web API and other platform operations will be intermittently
+    unavailable until the transition is complete."""
+
+
+class OrgLoginRequired(RetryableError, code="org_login_required"):
+    """The workspace is undergoing an enterprise migration and will not be available until
+    migration is complete."""
+
+
+class MethodDeprecated(DeprecatedError, code="method_deprecated"):
+    """rtm.start is deprecated. Please use rtm.connect instead of rtm.start. Read
+    https://docs.slack.dev/changelog/2021-10-rtm-start-to-stop for more info."""
+
+
+class DeprecatedEndpoint(DeprecatedError, code="deprecated_endpoint"):
+    """The endpoint has been deprecated."""
+
+
+class RtmConnectRequired(DeprecatedError, code="rtm_connect_required"):
+    """rtm.start is deprecated. Please use rtm.connect instead of rtm.start. Read
+    https://docs.slack.dev/changelog/2021-10-rtm-start-to-stop for more info."""
+
+
+class UnknownMethod(DeprecatedError, code="unknown_method"):
+    """This method is currently not available."""
+
+
+class UpgradeRequired(DeprecatedError, code="upgrade_required"):
+    """The client or API version used is no longer supported; an upgrade is required."""
+# END GENERATED
+
+
+class InvalidResponse(SlackError):
+    """The answer was not the JSON object Slack sends: a proxy's HTML page, a
+    truncated body, or something else between the client and Slack."""
+
+    def __init__(self, method, status, content_type, body=b"", reason="not a JSON object"):
+        quoted = _quote(body)
+        super().__init__(
+            f"{method}: HTTP {status}, Content-Type {content_type or '(none)'}: {reason}: {quoted}")
+        self.method = method
+        self.status = status
+        self.content_type = content_type
+        self.body_start = quoted
+
+
+class ServerError(InvalidResponse):
+    """An HTTP 5xx answer that carried no Slack error code."""
+
+    retryable = True
+
+
+class TruncatedResponse(InvalidResponse):
+    """The answer ended before the length its headers announced."""
+
+    retryable = True
+
+
+class TransportError(SlackError, ConnectionError):
+    """The network failed: no answer, or the connection broke."""
+
+    retryable = True
+
+
+class Timeout(TransportError, TimeoutError):
+    """No answer within the timeout."""
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed: most often a certificate that does not
+    verify.  Retrying will not help; give the right CA (``ca_certs`` or
+    ``ssl_context``) instead."""
+
+    retryable = False
+
+
+class ConnectionClosed(TransportError):
+    """The RTM WebSocket ended (closed by the server, reset, or found dead)."""
+
+
+class ProtocolError(SlackError):
+    """The RTM server sent what the protocol does not allow."""
+
+
+class RtmError(SlackError):
+    """An RTM reply with ``"ok": false``: ``code`` and ``msg`` are Slack's.
+
+    Code -1 ("slow down, too many messages") is a rate limit: ``retryable``.
+    """
+
+    def __init__(self, code, msg, reply_to=None, reply=None):
+        super().__init__(f"RTM error {code}: {msg}")
+        self.code = code
+        self.msg = msg
+        self.reply_to = reply_to
+        self.reply = reply
+        self.retryable = code == -1
+
+
+class MessageTooLong(SlackError, ValueError):
+    """A message over 4,000 characters or a frame over 16,384 bytes: Slack
+    would close the connection, so it was not sent."""
+
+
+class Unacknowledged(SlackError):
+    """A message was sent but its connection ended before Slack acknowledged
+    it, and the next connection did not acknowledge it either: it may or may
+    not have been delivered.  ``event`` is what was sent."""
+
+    def __init__(self, event):
+        super().__init__(f"message {event.get('id')} to {event.get('channel')} was not acknowledged "
+                         "before the connection ended; it may not have been delivered")
+        self.event = event
+
+
+#: Every documented Slack error code, mapped to its exception class.  Read-only.
+ERRORS: Mapping[str, type] = types.MappingProxyType(_ERRORS)
+__all__ += sorted(cls.__name__ for cls in _ERRORS.values())
+
+
+def _quote(body, limit=QUOTE_CHARS):
+    if isinstance(body, (bytes, bytearray)):
+        body = bytes(body[:limit * 4]).decode("utf-8", "replace")
+    text = str(body)
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+
+
+###############################################################################
+# Warnings ####################################################################
+###############################################################################
+
+_WARNINGS: Dict[str, type] = {}
+
+
+class SlackWarning(UserWarning):
+    """A warning Slack attached to an answer.  ``code`` is Slack's code (None
+    for a code-less ``[WARN]`` message), ``method`` the method called and
+    ``text`` the message that came with it, if any."""
+
+    code: Optional[str] = None
+
+    def __init_subclass__(cls, code=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.code = code
+        if code is not None:
+            _WARNINGS[code] = cls
+
+    def __init__(self, method, code=None, text=None):
+        parts = [method, code or "warning"] + ([text] if text else [])
+        super().__init__(": ".join(parts))
+        self.method = method
+        self.code = code
+        self.text = text
+
+    def __reduce__(self):
+        return type(self), (self.method, self.code, self.text)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.args == other.args
+
+    def __hash__(self):
+        return hash((type(self), self.args))
+
+
+class MissingCharsetWarning(SlackWarning, code="missing_charset"):
+    """A non-form Content-Type (JSON, plain text) came without a charset."""
+
+
+class SuperfluousCharsetWarning(SlackWarning, code="superfluous_charset"):
+    """A form Content-Type came with a charset, which form types do not take."""
+
+
+class MethodDeprecatedWarning(SlackWarning, code="method_deprecated"):
+    """The method is deprecated (rtm.start: use rtm.connect)."""
+
+
+class MemberListTruncatedWarning(SlackWarning, code="member_list_truncated"):
+    """A channel's ``members`` list was cut at 1,500; conversations.members has them all."""
+
+
+#: Every documented warning code, mapped to its warning class.  Read-only.
+WARNINGS: Mapping[str, type] = types.MappingProxyType(_WARNINGS)
+
+_WARN_PREFIX = "[WARN] "
+_CODE_IN_MESSAGE = re.compile(r"([a-z][a-z0-9_]*): (.*)", re.S)
+
+
+def _collect_warnings(method, answer):
+    """Every warning of an answer, once each, in the order Slack gave them.
+
+    Slack uses four shapes: ``warning`` (comma-separated), a top-level
+    ``warnings`` list, ``response_metadata.warnings`` and
+    ``response_metadata.messages`` strings starting ``[WARN] ``, with or
+    without a ``code: `` before the text.
+    """
+    found: Dict[Optional[str], Optional[str]] = {}     # code -> text
+    loose: List[str] = []                              # code-less messages
+
+    def add(code, text=None):
+        code = code.strip()
+        if code and (code not in found or (text and not found[code])):
+            found[code] = text or found.get(code)
+
+    single = answer.get("warning")
+    if isinstance(single, str):
+        for code in single.split(","):
+            add(code)
+    meta = answer.get("response_metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    for codes in (answer.get("warnings"), meta.get("warnings")):
+        if isinstance(codes, list):
+            for code in codes:
+                if isinstance(code, str):
+                    add(code)
+    for message in meta.get("messages") or ():
+        if isinstance(message, str) and message.startswith(_WARN_PREFIX):
+            text = message[len(_WARN_PREFIX):]
+            match = _CODE_IN_MESSAGE.fullmatch(text)
+            if match:
+                add(match.group(1), match.group(2))
+            elif text not in loose:
+                loose.append(text)
+    out = [_WARNINGS.get(code, SlackWarning)(method, code, text) for code, text in found.items()]
+    return tuple(out + [SlackWarning(method, None, text) for text in loose])
+
+
+###############################################################################
+# Data ########################################################################
+###############################################################################
+#
+# The classes below are plain dataclasses whose instance __dict__ *is* Slack's
+# JSON object: from_json adopts the dicts json.loads made, so nothing is copied
+# per field, unknown keys stay as they came, an absent key stays absent (the
+# class attribute gives the default) and a null stays None.  Nested objects
+# (a user's profile, a channel's topic) are replaced by their dataclass in the
+# same dict and turned back by to_dict().
+
+
+class _GcPaused:
+    """Pause the cyclic garbage collector while a large answer is decoded.
+
+    json.loads and the wrapping below create a million containers, none of
+    them cyclic garbage; each collection the allocations trigger walks the
+    whole growing heap and costs 15-20% of the parse.  The previous state is
+    restored, so a collector that was already off stays off.
+    """
+
+    __slots__ = ("active", "was_enabled")
+
+    def __init__(self, active=True):
+        self.active = active
+        self.was_enabled = False
+
+    def __enter__(self):
+        if self.active and gc.isenabled():
+            self.was_enabled = True
+            gc.disable()
+
+    def __exit__(self, *exc):
+        if self.was_enabled:
+            gc.enable()
+
+
+#: Answers at least this large pause the collector while they are decoded.
+_GC_PAUSE_BYTES = 1 << 20
+
+
+class _Model:
+    """Shared behaviour of the data classes: adopt, copy in, copy out."""
+
+    #: (key, class, is_list) of nested objects to wrap.
+    _nested: Tuple[Tuple[str, type, bool], ...] = ()
+    #: Attribute names that differ from Slack's key ("self_" -> "self").
+    _renamed: Mapping[str, str] = {}
+
+    @classmethod
+    def _adopt(cls, data):
+        """Wrap a dict that this object may own and change (json.loads's own)."""
+        obj = cls.__new__(cls)
+        for key, sub, many in cls._nested:
+            value = data.get(key)
+            if many:
+                if type(value) is list:
+                    data[key] = sub._adopt_list(value)
+            elif type(value) is dict:
+                data[key] = sub._adopt(value)
+        obj.__dict__ = data
+        return obj
+
+    @classmethod
+    def _adopt_list(cls, items):
+        """Wrap each dict of a list (other items stay as they are).  Inlined
+        for the common case of nested objects that nest nothing themselves
+        (a channel's topic and purpose): this is a hot loop of a big answer."""
+        new = object.__new__
+        flat = all(not many and not sub._nested for _key, sub, many in cls._nested)
+        out = []
+        append = out.append
+        for item in items:
+            if type(item) is not dict:
+                append(item)
+                continue
+            if not flat:
+                append(cls._adopt(item))
+                continue
+            for key, sub, _many in cls._nested:
+                value = item.get(key)
+                if type(value) is dict:
+                    inner = new(sub)
+                    inner.__dict__ = value
+                    item[key] = inner
+            obj = new(cls)
+            obj.__dict__ = item
+            append(obj)
+        return out
+
+    @classmethod
+    def from_dict(cls, data):
+        """Build from a decoded JSON object, which is copied, never changed."""
+        if not isinstance(data, dict):
+            raise InvalidArgument(f"{cls.__name__}.from_dict needs a dict, not {type(data).__name__}")
+        return cls._adopt(_copy_objects(data))
+
+    def to_dict(self):
+        """The JSON object this was built from, as new dicts and lists."""
+        return _plain(self)
+
+    _repr_fields: Tuple[str, ...] = ()
+
+    def __repr__(self):
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_fields)
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None
+
+    def __getstate__(self):
+        return self.__dict__
+
+    def __setstate__(self, state):
+        self.__dict__ = state
+
+
+def _copy_objects(value):
+    """A copy of the dicts and lists of a JSON value (leaves are shared)."""
+    if type(value) is dict:
+        return {k: _copy_objects(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy_objects(v) for v in value]
+    return value
+
+
+def _plain(value):
+    """Turn data classes back into the dicts they adopted, recursively."""
+    if isinstance(value, _Model):
+        out = dict(value.__dict__)
+        for key, _sub, many in type(value)._nested:
+            inner = out.get(key)
+            if many and type(inner) is list:
+                out[key] = [_plain(item) for item in inner]
+            elif isinstance(inner, _Model):
+                out[key] = _plain(inner)
+        return out
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _renamed(cls):
+    """Give attribute ``self_`` (a Python keyword) Slack's key ``self``."""
+    for attr, key in cls._renamed.items():
+        def get(obj, key=key):
+            return obj.__dict__.get(key)
+
+        def put(obj, value, key=key):
+            obj.__dict__[key] = value
+        setattr(cls, attr, property(get, put))
+    return cls
+
+
+def _model(cls):
+    # repr and eq are _Model's own: the repr names the fields marked repr=True
+    # and equality is that of the JSON objects, unknown keys included.
+    cls = dataclass(repr=False, eq=False)(cls)
+    cls._repr_fields = tuple(f.name for f in dataclasses.fields(cls) if f.repr)
+    return _renamed(cls)
+
+
+@_model
+class Topic(_Model):
+    """A channel's topic or purpose."""
+
+    value: Optional[str] = None
+    creator: Optional[str] = None
+    last_set: Optional[int] = None
+
+
+@_model
+class Profile(_Model):
+    """A user's profile (only the common fields are named; all are kept)."""
+
+    real_name: Optional[str] = None
+    display_name: Optional[str] = None
+    email: Optional[str] = None
+    first_name: Optional[str] = field(default=None, repr=False)
+    last_name: Optional[str] = field(default=None, repr=False)
+    title: Optional[str] = field(default=None, repr=False)
+    phone: Optional[str] = field(default=None, repr=False)
+    status_text: Optional[str] = field(default=None, repr=False)
+    status_emoji: Optional[str] = field(default=None, repr=False)
+    bot_id: Optional[str] = field(default=None, repr=False)
+    image_72: Optional[str] = field(default=None, repr=False)
+
+
+@_model
+class User(_Model):
+    """A member of the team."""
+
+    id: str
+    name: Optional[str] = None
+    deleted: Optional[bool] = None
+    real_name: Optional[str] = None
+    is_bot: Optional[bool] = None
+    profile: Optional[Profile] = field(default=None, repr=False)
+    team_id: Optional[str] = field(default=None, repr=False)
+    color: Optional[str] = field(default=None, repr=False)
+    tz: Optional[str] = field(default=None, repr=False)
+    tz_label: Optional[str] = field(default=None, repr=False)
+    tz_offset: Optional[int] = field(default=None, repr=False)
+    is_admin: Optional[bool] = field(default=None, repr=False)
+    is_owner: Optional[bool] = field(default=None, repr=False)
+    is_primary_owner: Optional[bool] = field(default=None, repr=False)
+    is_restricted: Optional[bool] = field(default=None, repr=False)
+    is_ultra_restricted: Optional[bool] = field(default=None, repr=False)
+    is_app_user: Optional[bool] = field(default=None, repr=False)
+    presence: Optional[str] = field(default=None, repr=False)
+    updated: Optional[int] = field(default=None, repr=False)
+
+    _nested = (("profile", Profile, False),)
+
+    @classmethod
+    def _adopt_list(cls, items):
+        # The hot loop of a large rtm.start: wrap each user and its profile,
+        # and make the values that repeat across users (one team, a few time
+        # zones) one object each.  json.loads makes a new str per occurrence;
+        # sharing them saves more memory than the wrappers cost.
+        new = object.__new__
+        seen = {}
+        share = seen.setdefault
+        out = []
+        append = out.append
+        for item in items:
+            if type(item) is not dict:
+                append(item)
+                continue
+            profile = item.get("profile")
+            if type(profile) is dict:
+                value = profile.get("team")
+                if type(value) is str:
+                    profile["team"] = share(value, value)
+                wrapper = new(Profile)
+                wrapper.__dict__ = profile
+                item["profile"] = wrapper
+            value = item.get("team_id")
+            if type(value) is str:
+                item["team_id"] = share(value, value)
+            value = item.get("tz")
+            if type(value) is str:
+                item["tz"] = share(value, value)
+            value = item.get("tz_label")
+            if type(value) is str:
+                item["tz_label"] = share(value, value)
+            user = new(cls)
+            user.__dict__ = item
+            append(user)
+        return out
+
+
+@_model
+class Channel(_Model):
+    """A public channel.  ``members``, ``topic``, ``purpose`` and read state
+    come only where ``is_member``."""
+
+    id: str
+    name: Optional[str] = None
+    is_member: Optional[bool] = None
+    is_archived: Optional[bool] = None
+    is_channel: Optional[bool] = field(default=None, repr=False)
+    is_general: Optional[bool] = field(default=None, repr=False)
+    created: Optional[int] = field(default=None, repr=False)
+    creator: Optional[str] = field(default=None, repr=False)
+    members: Optional[List[str]] = field(default=None, repr=False)
+    topic: Optional[Topic] = field(default=None, repr=False)
+    purpose: Optional[Topic] = field(default=None, repr=False)
+    last_read: Optional[str] = field(default=None, repr=False)
+    latest: Any = field(default=None, repr=False)
+    unread_count: Optional[int] = field(default=None, repr=False)
+    unread_count_display: Optional[int] = field(default=None, repr=False)
+
+    _nested = (("topic", Topic, False), ("purpose", Topic, False))
+
+
+@_model
+class Group(_Model):
+    """A private channel the user is in."""
+
+    id: str
+    name: Optional[str] = None
+    is_archived: Optional[bool] = None
+    is_group: Optional[bool] = field(default=None, repr=False)
+    is_mpim: Optional[bool] = field(default=None, repr=False)
+    created: Optional[int] = field(default=None, repr=False)
+    creator: Optional[str] = field(default=None, repr=False)
+    members: Optional[List[str]] = field(default=None, repr=False)
+    topic: Optional[Topic] = field(default=None, repr=False)
+    purpose: Optional[Topic] = field(default=None, repr=False)
+    last_read: Optional[str] = field(default=None, repr=False)
+    latest: Any = field(default=None, repr=False)
+    unread_count: Optional[int] = field(default=None, repr=False)
+    unread_count_display: Optional[int] = field(default=None, repr=False)
+
+    _nested = (("topic", Topic, False), ("purpose", Topic, False))
+
+
+@_model
+class Mpim(Group):
+    """A multi-party direct message (only with ``mpim_aware``)."""
+
+
+@_model
+class Im(_Model):
+    """A direct message channel with one user."""
+
+    id: str
+    user: Optional[str] = None
+    is_im: Optional[bool] = field(default=None, repr=False)
+    is_open: Optional[bool] = field(default=None, repr=False)
+    is_user_deleted: Optional[bool] = field(default=None, repr=False)
+    created: Optional[int] = field(default=None, repr=False)
+    last_read: Optional[str] = field(default=None, repr=False)
+    latest: Any = field(default=None, repr=False)
+    unread_count: Optional[int] = field(default=None, repr=False)
+    unread_count_display: Optional[int] = field(default=None, repr=False)
+
+
+@_model
+class Bot(_Model):
+    """An integration of the team."""
+
+    id: str
+    name: Optional[str] = None
+    deleted: Optional[bool] = None
+    app_id: Optional[str] = field(default=None, repr=False)
+    icons: Optional[Dict[str, str]] = field(default=None, repr=False)
+    updated: Optional[int] = field(default=None, repr=False)
+
+
+@_model
+class Team(_Model):
+    """The team (workspace)."""
+
+    id: str
+    name: Optional[str] = None
+    domain: Optional[str] = None
+    email_domain: Optional[str] = field(default=None, repr=False)
+    enterprise_id: Optional[str] = field(default=None, repr=False)
+    enterprise_name: Optional[str] = field(default=None, repr=False)
+    icon: Optional[Dict[str, Any]] = field(default=None, repr=False)
+    prefs: Optional[Dict[str, Any]] = field(default=None, repr=False)
+    plan: Optional[str] = field(default=None, repr=False)
+    msg_edit_window_mins: Optional[int] = field(default=None, repr=False)
+    over_storage_limit: Optional[bool] = field(default=None, repr=False)
+
+
+@_model
+class Self(_Model):
+    """The user the token belongs to."""
+
+    id: str
+    name: Optional[str] = None
+    prefs: Optional[Dict[str, Any]] = field(default=None, repr=False)
+    created: Optional[int] = field(default=None, repr=False)
+    manual_presence: Optional[str] = field(default=None, repr=False)
+
+
+class _Index:
+    """Lookups by id and by name, built once on first use."""
+
+    __slots__ = ("by_id", "by_name", "im_by_user")
+
+    def __init__(self, start):
+        self.by_id = {}
+        self.by_name = {}
+        for kind in ("users", "channels", "groups", "mpims", "ims", "bots"):
+            ids, names = {}, {}
+            for item in getattr(start, kind) or ():
+                if isinstance(item, _Model):
+                    ids[item.__dict__.get("id")] = item
+                    name = item.__dict__.get("name")
+                    if name is not None:
+                        names.setdefault(name, item)
+            self.by_id[kind] = ids
+            self.by_name[kind] = names
+        self.im_by_user = {im.user: im for im in self.by_id["ims"].values()}
+
+
+@_model
+class RtmStart(_Model):
+    """An rtm.start or rtm.connect answer.
+
+    Lists absent from the answer (rtm.connect, or rtm.start since 2022) read
+    as empty and stay absent in to_dict().  ``user("U1")``,
+    ``user_by_name("alice")``, ``channel(...)``, ``channel_by_name(...)``,
+    ``group``/``group_by_name``, ``im``/``im_for_user`` and ``bot`` look up in
+    constant time; the index is built at the first lookup.
+    """
+
+    url: Optional[str] = field(default=None, repr=False)
+    self_: Optional[Self] = None
+    team: Optional[Team] = None
+    users: Sequence[User] = field(default=(), repr=False)
+    channels: Sequence[Channel] = field(default=(), repr=False)
+    groups: Sequence[Group] = field(default=(), repr=False)
+    mpims: Sequence[Mpim] = field(default=(), repr=False)
+    ims: Sequence[Im] = field(default=(), repr=False)
+    bots: Sequence[Bot] = field(default=(), repr=False)
+    ok: Optional[bool] = field(default=None, repr=False)
+    cache_ts: Optional[int] = field(default=None, repr=False)
+    cache_version: Optional[str] = field(default=None, repr=False)
+    latest_event_ts: Optional[str] = field(default=None, repr=False)
+    subteams: Optional[Dict[str, Any]] = field(default=None, repr=False)
+    dnd: Optional[Dict[str, Any]] = field(default=None, repr=False)
+
+    # The index lives in a slot, outside __dict__, which is Slack's data alone.
+    __slots__ = ("_lookup",)
+    _renamed = {"self_": "self"}
+    _nested = (("self", Self, False), ("team", Team, False), ("users", User, True),
+               ("channels", Channel, True), ("groups", Group, True), ("mpims", Mpim, True),
+               ("ims", Im, True), ("bots", Bot, True))
+
+    def __repr__(self):
+        lists = ", ".join(f"{len(getattr(self, k))} {k}" for k in ("users", "channels", "groups", "mpims", "ims", "bots")
+                          if getattr(self, k))
+        return f"RtmStart(self_={self.self_!r}, team={self.team!r}{', ' if lists else ''}{lists})"
+
+    @classmethod
+    def _adopt(cls, data):
+        with _GcPaused(len(data.get("users") or ()) > 1000):
+            return super()._adopt(data)
+
+    @classmethod
+    def from_json(cls, data):
+        """Parse the bytes (or str) of an answer.  A body that is not a JSON
+        object raises InvalidResponse; ``"ok": false`` raises its error class."""
+        answer = _loads_object("rtm.start", data)
+        if answer.get("ok") is False:
+            raise _api_error("rtm.start", answer, ())
+        return cls._adopt(answer)
+
+    @property
+    def warnings(self):
+        """The warnings Slack attached to this answer."""
+        return _collect_warnings("rtm.start", self.__dict__)
+
+    @property
+    def _index(self):
+        try:
+            return self._lookup
+        except AttributeError:
+            self._lookup = _Index(self)
+            return self._lookup
+
+    def user(self, user_id):
+        return self._index.by_id["users"].get(user_id)
+
+    def user_by_name(self, name):
+        return self._index.by_name["users"].get(name)
+
+    def channel(self, channel_id):
+        return self._index.by_id["channels"].get(channel_id)
+
+    def channel_by_name(self, name):
+        return self._index.by_name["channels"].get(name.lstrip("#"))
+
+    def group(self, group_id):
+        return self._index.by_id["groups"].get(group_id)
+
+    def group_by_name(self, name):
+        return self._index.by_name["groups"].get(name)
+
+    def mpim(self, mpim_id):
+        return self._index.by_id["mpims"].get(mpim_id)
+
+    def im(self, im_id):
+        return self._index.by_id["ims"].get(im_id)
+
+    def im_for_user(self, user_id):
+        return self._index.im_by_user.get(user_id)
+
+    def bot(self, bot_id):
+        return self._index.by_id["bots"].get(bot_id)
+
+
+###############################################################################
+# Pure core: Web API requests and answers #####################################
+###############################################################################
+
+_ARG_NAME = re.compile(r"[A-Za-z0-9_]+")
+_ARRAY_ARG = re.compile(r"[^\[\]]*\[[^\]]*\].*", re.S)
+_METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
+_FORM_TYPE = "application/x-www-form-urlencoded"
+_JSON_TYPE = "application/json; charset=utf-8"
+
+
+def _check_token(token):
+    # The token goes into a header: refuse anything that could split it, and
+    # never quote it back.
+    if not isinstance(token, str) or not token:
+        raise InvalidArgument("the token must be a non-empty str")
+    if any(c in token for c in "\r\n\0 \t") or not token.isascii():
+        raise InvalidArgument("the token holds whitespace, a control character or non-ASCII "
+                              "(it is not quoted here, to keep it secret)")
+
+
+def _check_arg_names(method, args):
+    """Refuse, before any I/O, the names Slack would refuse (same classes)."""
+    for name in args:
+        if not isinstance(name, str):
+            raise InvalidArgument(f"{method}: argument names are str, not {type(name).__name__}")
+        if _ARRAY_ARG.fullmatch(name):
+            raise _ERRORS["invalid_array_arg"](method, "invalid_array_arg")
+        if not _ARG_NAME.fullmatch(name) or len(name) > MAX_ARG_NAME:
+            raise _ERRORS["invalid_arg_name"](method, "invalid_arg_name")
+
+
+def _form_value(method, name, value):
+    # Slack reads booleans as true/false (its docs and recorded calls send
+    # "simple_latest=true"); "false" is sent rather than omitted so that an
+    # argument whose default is true can be turned off.  Numbers go as their
+    # decimal text, lists and dicts as JSON (how Slack takes array arguments).
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return repr(value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    raise InvalidArgument(f"{method}: argument {name!r} cannot be sent as {type(value).__name__}")
+
+
+def encode_form(method, args):
+    """The body and Content-Type of a form-encoded Web API call.
+
+    The body is the percent-encoded UTF-8 of every value; ``None`` leaves an
+    argument out.  The Content-Type has no charset: form types do not take
+    one and Slack answers a charset with ``superfluous_charset``.
+    """
+    _check_arg_names(method, args)
+    pairs = [(name, _form_value(method, name, value)) for name, value in args.items() if value is not None]
+    return urllib.parse.urlencode(pairs, encoding="utf-8").encode("ascii"), _FORM_TYPE
+
+
+def encode_json(method, args):
+    """The body and Content-Type of a JSON Web API call (charset included,
+    as Slack asks of non-form types)."""
+    _check_arg_names(method, args)
+    body = {name: value for name, value in args.items() if value is not None}
+    try:
+        data = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"{method}: {exc}") from None
+    return data.encode("utf-8"), _JSON_TYPE
+
+
+def build_request(method, token, args, *, base_url=DEFAULT_BASE_URL, as_json=False):
+    """(url, headers, body) of a Web API call.  The token goes in the
+    Authorization header only, never in the URL or the body."""
+    if not isinstance(method, str) or not _METHOD_NAME.fullmatch(method):
+        raise InvalidArgument(f"not a Web API method name: {method!r}")
+    _check_token(token)
+    body, content_type = (encode_json if as_json else encode_form)(method, args)
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}",
+               "Accept": "application/json", "User-Agent": f"slack_rtm/{__version__}"}
+    return _join_url(base_url, method), headers, body
+
+
+def _join_url(base_url, method):
+    return base_url if base_url.endswith("/" + method) else base_url.rstrip("/") + "/" + method
+
+
+def _parse_object(body):
+    """(the JSON object, None), or (None, why the body is not one)."""
+    try:
+        with _GcPaused(len(body) >= _GC_PAUSE_BYTES):
+            answer = json.loads(body)
+    except (ValueError, TypeError) as exc:     # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None, f"not JSON ({exc})"
+    if not isinstance(answer, dict):
+        return None, f"JSON {type(answer).__name__}, not an object"
+    return answer, None
+
+
+def _loads_object(method, body, status=200, content_type="application/json"):
+    answer, why = _parse_object(body)
+    if why:
+        raise InvalidResponse(method, status, content_type, body, why)
+    return answer
+
+
+def _retry_after(headers):
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), or None."""
+    value = headers.get("Retry-After") if headers is not None else None
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        import email.utils
+        try:
+            when = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when - time.time()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _api_error(method, answer, warnings_, retry_after=None):
+    code = answer.get("error")
+    if not isinstance(code, str) or not code:
+        code = "unknown_error" if code is None else str(code)
+    cls = _ERRORS.get(code, SlackApiError)
+    error = cls(method, code, answer, warnings_)
+    if cls is _ERRORS.get("ratelimited"):
+        error.retry_after = retry_after
+    return error
+
+
+class SlackResponse(dict):
+    """A successful answer: the decoded JSON object, with ``.warnings``."""
+
+    warnings: Tuple[SlackWarning, ...] = ()
+
+    def __reduce__(self):
+        return _make_response, (dict(self), self.warnings)
+
+
+def _make_response(data, warnings_):
+    response = SlackResponse(data)
+    response.warnings = tuple(warnings_)
+    return response
+
+
+def decode_response(method, status, headers, body, *, emit=True):
+    """Turn an HTTP answer into data or an exception (raised).
+
+    ``ok`` -> a SlackResponse; ``ok: false`` -> the class of its code; HTTP
+    429 -> RateLimited with ``retry_after``, whatever the body; anything that
+    is not a JSON object -> InvalidResponse (ServerError for 5xx) naming the
+    status and Content-Type and quoting the start of the body.  Warnings are
+    issued with warnings.warn (when ``emit``) and kept on the result or error.
+    """
+    headers = headers or {}
+    content_type = headers.get("Content-Type")
+    if status == 429:
+        answer = _parse_object(body)[0] or {}
+        if answer.get("ok") is not False:
+            answer = dict(answer, ok=False, error="ratelimited")
+        raise _api_error(method, answer, _collect_warnings(method, answer), _retry_after(headers))
+    answer, why = _parse_object(body)
+    if why is None and "ok" not in answer and status != 200:
+        why = 'a JSON object without "ok"'
+    if why:
+        raise (ServerError if status >= 500 else InvalidResponse)(method, status, content_type, body, why)
+    found = _collect_warnings(method, answer)
+    if emit:
+        for warning in found:
+            warnings.warn(warning, stacklevel=3)
+    if answer.get("ok") is not True:
+        raise _api_error(method, answer, found, _retry_after(headers))
+    return _make_response(answer, found)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """When to retry a Web API call, as a small immutable value.
+
+    Retryable errors (rate limits, ``migration_in_progress``, transient server
+    trouble, network failures) are retried; authentication and request-format
+    errors never are.  ``ratelimited`` waits ``Retry-After``; the others wait
+    ``base`` seconds, doubling each time up to ``cap``, with up to ``jitter``
+    of that added at random, until ``deadline`` seconds have passed since the
+    first try.  ``sleep``, ``clock`` and ``random`` are injectable for tests.
+    """
+
+    deadline: float = 120.0
+    base: float = 2.0
+    cap: float = 60.0
+    jitter: float = 0.25
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def delay(self, attempt, error):
+        """Seconds to wait before try ``attempt + 1`` after ``error``, or None
+        when the error is not worth retrying."""
+        if not getattr(error, "retryable", False):
+            return None
+        retry_after = getattr(error, "retry_after", None)
+        backoff = min(self.cap, self.base * 2.0 ** attempt)
+        backoff += backoff * self.jitter * self.random()
+        if retry_after is not None:
+            return max(retry_after, 0.0)
+        return backoff
+
+    def call(self, fn):
+        """Call ``fn()`` until it returns, retrying as this policy says."""
+        started = self.clock()
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except SlackError as error:
+                wait = self.delay(attempt, error)
+                if wait is None or self.clock() + wait - started > self.deadline:
+                    raise
+                log.info("%s; retrying in %.1f s", error, wait)
+                self.sleep(wait)
+                attempt += 1
+
+
+###############################################################################
+# I/O shell: HTTPS with urllib3 ###############################################
+###############################################################################
+
+_LOOPBACK_NAMES = ("localhost", "localhost.")
+
+
+def _urllib3():
+    try:
+        import urllib3
+    except ImportError:
+        raise ImportError("slack_rtm needs urllib3 for Web API calls: pip install urllib3") from None
+    return urllib3
+
+
+def _is_loopback(host):
+    import ipaddress
+    host = (host or "").strip("[]").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(base_url, allow_http=False):
+    """Refuse a base URL that would send the token in clear to another host."""
+    parts = urllib.parse.urlsplit(base_url if isinstance(base_url, str) else "")
+    if parts.scheme == "https" and parts.hostname:
+        return parts
+    if parts.scheme == "http" and parts.hostname and (allow_http or _is_loopback(parts.hostname)):
+        return parts
+    if parts.scheme == "http" and parts.hostname:
+        raise InvalidArgument(f"refusing http:// to {parts.hostname}: the token would travel in clear "
+                              "(use https://, or pass allow_http=True to insist)")
+    raise InvalidArgument(f"base_url must be an https:// URL, not {base_url!r}")
+
+
+def _proxy_for(url, proxy=None):
+    """The proxy URL to use for ``url``: ``proxy`` if given (False for none),
+    else HTTPS_PROXY / HTTP_PROXY from the environment unless NO_PROXY
+    names the host."""
+    import urllib.request
+    if proxy is False:
+        return None
+    if proxy:
+        return proxy
+    parts = urllib.parse.urlsplit(url)
+    scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)
+    found = urllib.request.getproxies_environment().get(scheme)
+    if found and not urllib.request.proxy_bypass_environment(parts.hostname or ""):
+        return found
+    return None
+
+
+def _check_ssl_context(ssl_context):
+    import ssl
+    if ssl_context is not None and (ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname):
+        raise InvalidArgument("the SSLContext does not verify certificates and host names; "
+                              "slack_rtm always verifies (give ca_certs for a private CA)")
+
+
+def make_pool(url=DEFAULT_BASE_URL, *, proxy=None, ssl_context=None, ca_certs=None, maxsize=1):
+    """A urllib3 PoolManager (or ProxyManager) for ``url``, verifying TLS."""
+    urllib3 = _urllib3()
+    _check_ssl_context(ssl_context)
+    options = {"cert_reqs": "CERT_REQUIRED", "maxsize": maxsize, "retries": False}
+    if ssl_context is not None:
+        options["ssl_context"] = ssl_context
+    if ca_certs is not None:
+        options["ca_certs"] = ca_certs
+    proxy_url = _proxy_for(url, proxy)
+    if proxy_url:
+        return urllib3.ProxyManager(proxy_url, **options)
+    return urllib3.PoolManager(**options)
+
+
+def _check_pool(http):
+    kw = getattr(http, "connection_pool_kw", None) or {}
+    import ssl
+    if kw.get("cert_reqs") in ("CERT_NONE", "NONE", ssl.CERT_NONE):
+        raise InvalidArgument("the PoolManager given does not verify certificates; slack_rtm always verifies")
+    _check_ssl_context(kw.get("ssl_context"))
+
+
+def _transport_error(method, exc):
+    """Map a urllib3 or socket exception to ours, at one place."""
+    urllib3 = _urllib3()
+    errors = urllib3.exceptions
+    text = f"{method}: {type(exc).__name__}: {exc}"
+    if isinstance(exc, (errors.TimeoutError, TimeoutError)):
+        return Timeout(text)
+    if isinstance(exc, errors.SSLError) or _caused_by_certificate(exc):
+        return TLSError(text)
+    return TransportError(text)
+
+
+def _caused_by_certificate(exc):
+    import ssl
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, ssl.SSLError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _post(http, method, url, headers, body, timeout):
+    """(status, headers, body) of one POST, with urllib3's errors mapped."""
+    urllib3 = _urllib3()
+    log.debug("POST %s: %d bytes of %s", url, len(body), headers.get("Content-Type"))
+    try:
+        response = http.request("POST", url, body=body, headers=headers, redirect=False, retries=False,
+                                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                                preload_content=False)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise _transport_error(method, exc) from None
+    try:
+        data = response.read()
+    except urllib3.exceptions.ProtocolError as exc:
+        raise TruncatedResponse(method, response.status, response.headers.get("Content-Type"), b"",
+                                f"the body ended early ({exc})") from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise _transport_error(method, exc) from None
+    finally:
+        response.release_conn()
+    log.debug("%s: HTTP %d, %d bytes", method, response.status, len(data))
+    return response.status, response.headers, data
+
+
+def _call(method, token, args, *, base_url, timeout, http, retry, proxy, ssl_context, ca_certs,
+          allow_http, as_json=False):
+    """The answer of a call (a SlackResponse), retried as ``retry`` says."""
+    _check_base_url(base_url, allow_http)
+    url, headers, body = build_request(method, token, args, base_url=base_url, as_json=as_json)
+    own_pool = http is None
+    if own_pool:
+        http = make_pool(url, proxy=proxy, ssl_context=ssl_context, ca_certs=ca_certs)
+    else:
+        _check_pool(http)
+    policy = Retry() if retry is True else retry
+
+    def once():
+        return decode_response(method, *_post(http, method, url, headers, body, timeout))
+
+    try:
+        return policy.call(once) if policy else once()
+    finally:
+        if own_pool:
+            http.clear()
+
+
+def api_call(method, token, *, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, retry=True,
+             proxy=None, ssl_context=None, ca_certs=None, allow_http=False, as_json=False, **args):
+    """Call a Web API method and return its answer as a SlackResponse (a dict
+    with ``.warnings``).
+
+    Arguments go form-encoded (``as_json=True`` for a JSON body); ``None``
+    leaves one out.  ``http`` takes your urllib3 PoolManager or ProxyManager;
+    otherwise one is made for the call, honouring ``proxy`` or HTTPS_PROXY /
+    NO_PROXY.  TLS is always verified (``ca_certs`` or ``ssl_context`` for a
+    private CA).  Redirects are not followed.  ``retry`` is a Retry, True for
+    the default policy or False.  Raises only SlackError subclasses (and
+    ImportError without urllib3).
+    """
+    return _call(method, token, args, base_url=base_url, timeout=timeout, http=http, retry=retry, proxy=proxy,
+                 ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http, as_json=as_json)
+
+
+_WEB_OPTIONS = ("base_url", "timeout", "http", "retry", "proxy", "ssl_context", "ca_certs", "allow_http")
+
+
+def _web_options(options):
+    return {name: options[name] for name in _WEB_OPTIONS}
+
+
+def rtm_start(token, *, simple_latest=None, no_unreads=None, mpim_aware=None, presence_sub=None,
+              batch_presence_aware=None, no_latest=None, include_locale=None, base_url=DEFAULT_BASE_URL,
+              timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None, ssl_context=None, ca_certs=None,
+              allow_http=False):
+    """Call rtm.start and return the answer as an RtmStart.
+
+    The arguments are Slack's; None (the default) leaves one out, so Slack's
+    own default applies.  Apps made after 2021-11-30 get RtmConnectRequired;
+    since 2022-09-27 every answer has the short rtm.connect shape (url, self,
+    team), which is a valid RtmStart with empty lists.
+    """
+    args = dict(simple_latest=simple_latest, no_unreads=no_unreads, mpim_aware=mpim_aware,
+                presence_sub=presence_sub, batch_presence_aware=batch_presence_aware, no_latest=no_latest,
+                include_locale=include_locale)
+    return RtmStart._adopt(dict(_call("rtm.start", token, args, **_web_options(locals()))))
+
+
+def rtm_connect(token, *, presence_sub=None, batch_presence_aware=None, base_url=DEFAULT_BASE_URL,
+                timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None, ssl_context=None, ca_certs=None,
+                allow_http=False):
+    """Call rtm.connect (url, self and team only) and return an RtmStart."""
+    args = dict(presence_sub=presence_sub, batch_presence_aware=batch_presence_aware)
+    return RtmStart._adopt(dict(_call("rtm.connect", token, args, **_web_options(locals()))))
