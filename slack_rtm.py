@@ -1398,6 +1398,8 @@ def _call(method, token, args, *, base_url, timeout, http, retry, proxy, ssl_con
         _check_pool(http)
     policy = Retry() if retry is True else retry
 
+    headers = dict(getattr(http, "headers", None) or {}, **headers)
+
     def once():
         return decode_response(method, *_post(http, method, url, headers, body, timeout))
 
@@ -1455,3 +1457,470 @@ def rtm_connect(token, *, presence_sub=None, batch_presence_aware=None, base_url
     """Call rtm.connect (url, self and team only) and return an RtmStart."""
     args = dict(presence_sub=presence_sub, batch_presence_aware=batch_presence_aware)
     return RtmStart._adopt(dict(_call("rtm.connect", token, args, **_web_options(locals()))))
+
+
+###############################################################################
+# FakeSlack: a Slack on loopback for tests ####################################
+###############################################################################
+#
+# HTTP is the standard library's http.server; the WebSocket side is the
+# websockets library's threaded server (the optional extra "fake"), so no
+# framing is written here.  Everything listens on 127.0.0.1 only.
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_POST_TYPES = _FORM_TYPES + ("application/json", "text/plain")
+_CHARSETS = ("utf-8", "iso-8859-1")
+
+
+@dataclass
+class FakeRequest:
+    """One HTTP request FakeSlack received: exactly what came on the wire."""
+
+    method: str              # the Slack method, e.g. "rtm.start"
+    http_method: str
+    target: str              # the request target as sent (path and query)
+    headers: Dict[str, str] = field(repr=False)
+    body: bytes = field(repr=False)
+    args: Dict[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class _Scripted:
+    status: int = 200
+    body: bytes = b""
+    headers: Dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    truncate: bool = False
+
+
+def _default_team():
+    team = {"id": "T0FAKE", "name": "Fake Team", "domain": "fake",
+            "icon": {"image_default": True}, "prefs": {}}
+    me = {"id": "U0BOT", "name": "bot", "prefs": {}, "created": 1600000000}
+    users = [
+        {"id": "U0BOT", "name": "bot", "deleted": False, "is_bot": True, "real_name": "Bot",
+         "profile": {"real_name": "Bot", "display_name": "bot"}},
+        {"id": "U0ALICE", "name": "alice", "deleted": False, "is_bot": False, "real_name": "Alice",
+         "tz": "Europe/Paris", "profile": {"real_name": "Alice", "display_name": "alice"}},
+        {"id": "U0BOB", "name": "bob", "deleted": False, "is_bot": False, "real_name": "Bob",
+         "tz": "America/New_York", "profile": {"real_name": "Bob", "display_name": "bob"}},
+    ]
+    topic = {"value": "", "creator": "", "last_set": 0}
+    channels = [
+        {"id": "C0GENERAL", "name": "general", "is_channel": True, "is_general": True, "is_member": True,
+         "is_archived": False, "members": ["U0BOT", "U0ALICE", "U0BOB"], "topic": topic, "purpose": topic},
+        {"id": "C0RANDOM", "name": "random", "is_channel": True, "is_general": False, "is_member": True,
+         "is_archived": False, "members": ["U0BOT", "U0ALICE"], "topic": topic, "purpose": topic},
+    ]
+    groups = [{"id": "G0SECRET", "name": "secret", "is_group": True, "is_archived": False,
+               "members": ["U0BOT", "U0BOB"], "topic": topic, "purpose": topic}]
+    ims = [{"id": "D0ALICE", "is_im": True, "user": "U0ALICE", "is_open": True}]
+    bots = [{"id": "B0BOT", "name": "bot", "deleted": False}]
+    return {"self": me, "team": team, "users": users, "channels": channels, "groups": groups,
+            "mpims": [], "ims": ims, "bots": bots}
+
+
+class FakeSlack:
+    """A Slack on loopback: the Web API (rtm.start, rtm.connect, auth.test)
+    over HTTP and the RTM WebSocket, for tests of slack_rtm and of your bots.
+
+        with slack_rtm.FakeSlack() as slack:
+            with slack_rtm.connect("xoxb-test", base_url=slack.base_url) as rtm:
+                slack.send({"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "hi"})
+                ...
+
+    The HTTP side checks what Slack checks (Content-Type and charset, token,
+    argument names) and answers with Slack's warnings and errors.  The
+    WebSocket side says hello, acknowledges messages with a ``ts``, answers
+    pings, and does what a test scripts: events, goodbye, error frames, a
+    dropped or stalled connection, a team migration.  ``requests`` holds
+    every HTTP request and ``received`` every frame clients sent.
+
+    ``tokens`` are the tokens it accepts; ``team`` overrides parts of the
+    rtm.start answer (self, team, users, channels, groups, mpims, ims, bots);
+    ``rtm_start`` is "full" (the pre-2022 answer), "short" (since 2022) or
+    "connect_required" (apps made after 2021-11-30).
+    """
+
+    def __init__(self, *, tokens=("xoxb-test",), team=None, rtm_start="full", auto_ack=True,
+                 auto_pong=True):
+        self.tokens = tuple(tokens)
+        self.team = dict(_default_team(), **(team or {}))
+        self.rtm_start_mode = rtm_start
+        self.auto_ack = auto_ack
+        self.auto_pong = auto_pong
+        self.requests: List[FakeRequest] = []
+        self.received: List[dict] = []
+        self.connections = 0
+        self._scripts: Dict[str, deque] = {}
+        self._tickets: Dict[str, float] = {}
+        self._expire_next = 0
+        self._on_connect: deque = deque()
+        self._live: List[Any] = []
+        self._stalled = set()
+        self._ts = 0
+        self._cond = threading.Condition()
+        self._http = self._ws = None
+        self._threads: List[threading.Thread] = []
+
+    # -- life -------------------------------------------------------------
+
+    def start(self):
+        """Start listening on 127.0.0.1 (ephemeral ports)."""
+        import http.server
+        try:
+            from websockets.sync.server import serve
+        except ImportError:
+            raise ImportError("FakeSlack needs the websockets package: pip install 'slack_rtm[fake]'") from None
+        self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _fake_http_handler(self))
+        self._http.daemon_threads = True
+        self._ws = serve(self._serve_ws, "127.0.0.1", 0, compression=None, ping_interval=None,
+                         max_size=None, logger=logging.getLogger(__name__ + ".fake"))
+        for target in (self._http.serve_forever, self._ws.serve_forever):
+            thread = threading.Thread(target=target, name="FakeSlack", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def close(self):
+        """Stop both servers and end every connection."""
+        if self._http is None:
+            return
+        self._http.shutdown()
+        self._http.server_close()
+        for conn in list(self._live):
+            self._drop(conn)
+        self._ws.shutdown()
+        for thread in self._threads:
+            thread.join(5)
+        self._http = self._ws = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self._http.server_address[1]}/api/"
+
+    @property
+    def ws_port(self):
+        return self._ws.socket.getsockname()[1]
+
+    # -- HTTP scripting ---------------------------------------------------
+
+    def answer(self, method, json_body=None, *, status=200, body=None, headers=None, delay=0.0,
+               truncate=False, times=1):
+        """Answer the next ``times`` calls of ``method`` with this instead of
+        the usual: a JSON object, or raw ``body`` bytes (an HTML page, say),
+        with a status and headers, after ``delay`` seconds, or cut short
+        (``truncate``: the Content-Length promises more than is sent)."""
+        if body is None:
+            body = json.dumps(json_body if json_body is not None else {"ok": True}).encode()
+            headers = dict({"Content-Type": "application/json; charset=utf-8"}, **(headers or {}))
+        scripted = _Scripted(status, body, dict(headers or {}), delay, truncate)
+        with self._cond:
+            self._scripts.setdefault(method, deque()).extend([scripted] * times)
+
+    def fail(self, method, error, *, times=1, retry_after=None):
+        """Answer the next ``times`` calls of ``method`` with Slack error
+        ``error`` (429 with Retry-After for "ratelimited")."""
+        if error == "ratelimited":
+            headers = {"Retry-After": str(retry_after if retry_after is not None else 1)}
+            self.answer(method, {"ok": False, "error": error}, status=429, headers=headers, times=times)
+        else:
+            self.answer(method, {"ok": False, "error": error}, times=times)
+
+    def calls(self, method):
+        """The requests made to ``method``."""
+        return [r for r in self.requests if r.method == method]
+
+    # -- WebSocket scripting ----------------------------------------------
+
+    def send(self, event):
+        """Send a frame (a dict, or str for raw text, bytes for a raw text
+        frame that may not even be UTF-8) on every live connection."""
+        for conn in self._wait_live():
+            self._send(conn, event)
+
+    def goodbye(self):
+        """Send ``goodbye`` and close, as Slack does before a restart."""
+        self.send({"type": "goodbye"})
+        self.close_connections()
+
+    def migrate(self):
+        """Send ``team_migration_started`` and close the connection."""
+        self.send({"type": "team_migration_started"})
+        self.close_connections()
+
+    def close_connections(self, code=1000):
+        """Close every live connection cleanly."""
+        for conn in self._wait_live():
+            conn.close(code)
+
+    def drop(self):
+        """Reset every live connection: no close frame, the socket just ends."""
+        for conn in self._wait_live():
+            self._drop(conn)
+
+    def stall(self):
+        """Stop answering on the live connections (no pongs, no acks): the
+        connection looks open but is dead."""
+        with self._cond:
+            self._stalled.update(self._live)
+
+    def expire_next_urls(self, count=1):
+        """The next ``count`` WebSocket connections are told their URL has
+        expired (error code 1) and closed."""
+        with self._cond:
+            self._expire_next += count
+
+    def on_connect(self, *frames):
+        """Send these frames right after the ``hello`` of the next connection."""
+        with self._cond:
+            self._on_connect.append(frames)
+
+    def wait_connections(self, count, timeout=10.0):
+        """Block until ``count`` WebSocket connections have said hello."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.connections >= count, timeout):
+                raise AssertionError(f"{self.connections} connections, not {count}, after {timeout} s")
+
+    def wait_received(self, count=1, timeout=10.0, type=None):
+        """Block until ``count`` frames (of ``type``, if given) have come; return them."""
+        def matching():
+            return [f for f in self.received if type is None or f.get("type") == type]
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(matching()) >= count, timeout):
+                raise AssertionError(f"{len(matching())} frames received, not {count}, after {timeout} s")
+            return matching()
+
+    def ack(self, frame, ok=True, error=None, **extra):
+        """Reply to a client frame by hand (with ``auto_ack=False``)."""
+        reply = {"ok": ok, "reply_to": frame["id"]}
+        if ok:
+            reply.update(ts=self._next_ts(), text=frame.get("text"))
+        else:
+            reply["error"] = error or {"code": 2, "msg": "message text is missing"}
+        reply.update(extra)
+        self.send(reply)
+
+    # -- internals --------------------------------------------------------
+
+    def _next_ts(self):
+        with self._cond:
+            self._ts += 1
+            return f"{int(time.time())}.{self._ts:06d}"
+
+    def _wait_live(self, timeout=10.0):
+        with self._cond:
+            self._cond.wait_for(lambda: self._live, timeout)
+            return list(self._live)
+
+    def _send(self, conn, event):
+        if isinstance(event, bytes):
+            conn.send(event, text=True)
+        else:
+            conn.send(event if isinstance(event, str) else json.dumps(event))
+
+    def _drop(self, conn):
+        import socket
+        try:
+            conn.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            conn.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _issue_url(self):
+        import secrets
+        ticket = secrets.token_urlsafe(12)
+        with self._cond:
+            self._tickets[ticket] = time.monotonic()
+        return f"ws://127.0.0.1:{self.ws_port}/websocket/{ticket}"
+
+    def _serve_ws(self, conn):
+        ticket = conn.request.path.rsplit("/", 1)[-1]
+        with self._cond:
+            issued = self._tickets.pop(ticket, None)
+            expired = issued is None or time.monotonic() - issued > URL_LIFETIME or self._expire_next > 0
+            if self._expire_next > 0:
+                self._expire_next -= 1
+        if expired:
+            conn.send(json.dumps({"type": "error", "error": {"code": 1, "msg": "Socket URL has expired"}}))
+            conn.close()
+            return
+        conn.send('{"type": "hello"}')
+        with self._cond:
+            self._live.append(conn)
+            self.connections += 1
+            frames = self._on_connect.popleft() if self._on_connect else ()
+            self._cond.notify_all()
+        try:
+            for frame in frames:
+                self._send(conn, frame)
+            self._read_frames(conn)
+        finally:
+            with self._cond:
+                self._live.remove(conn)
+                self._stalled.discard(conn)
+                self._cond.notify_all()
+
+    def _read_frames(self, conn):
+        from websockets.exceptions import ConnectionClosed as Closed
+        while True:
+            try:
+                data = conn.recv()
+            except Closed:
+                return
+            frame = json.loads(data)
+            with self._cond:
+                self.received.append(frame)
+                self._cond.notify_all()
+                stalled = conn in self._stalled
+            if not stalled:
+                self._reply(conn, frame)
+
+    def _reply(self, conn, frame):
+        kind = frame.get("type")
+        if kind == "ping" and self.auto_pong:
+            self._send(conn, dict(frame, type="pong", reply_to=frame.get("id")))
+        elif kind == "message" and self.auto_ack and "id" in frame:
+            self._send(conn, {"ok": True, "reply_to": frame["id"], "ts": self._next_ts(),
+                              "text": frame.get("text", "")})
+
+    # The Web API, as Slack checks and answers it (SLACK.md).
+
+    def _http_answer(self, request):
+        """(status, headers, body, scripted) for a request."""
+        with self._cond:
+            self.requests.append(request)
+            queue = self._scripts.get(request.method)
+            scripted = queue.popleft() if queue else None
+            self._cond.notify_all()
+        if scripted is not None:
+            return scripted
+        answer = self._slack_answer(request)
+        return _Scripted(200, json.dumps(answer).encode(), {"Content-Type": "application/json; charset=utf-8"})
+
+    def _slack_answer(self, request):
+        warnings_ = []
+        args, error = self._parse_args(request, warnings_)
+        if error is None:
+            error = self._check_args(args, request)
+        if error is not None:
+            answer = {"ok": False, "error": error}
+        else:
+            answer = self._method_answer(request.method)
+        if warnings_:
+            answer["warning"] = ",".join(warnings_)
+            answer["response_metadata"] = {"warnings": warnings_}
+        return answer
+
+    def _parse_args(self, request, warnings_):
+        content_type = request.headers.get("Content-Type")
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.target).query))
+        if not request.body:
+            return query, None
+        if not content_type:
+            return query, "missing_post_type"
+        mime, _, params = content_type.partition(";")
+        mime = mime.strip().lower()
+        charset = dict(p.strip().lower().partition("=")[::2] for p in params.split(";") if "=" in p).get("charset")
+        if mime not in _POST_TYPES:
+            return query, "invalid_post_type"
+        if charset is not None and charset not in _CHARSETS:
+            return query, "invalid_charset"
+        if mime in _FORM_TYPES and charset:
+            warnings_.append("superfluous_charset")
+        if mime not in _FORM_TYPES and not charset:
+            warnings_.append("missing_charset")
+        text = request.body.decode(charset or "utf-8", "replace")
+        if mime == "application/json":
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                return query, "invalid_json"
+            if not isinstance(parsed, dict):
+                return query, "json_not_object"
+            return dict(query, **parsed), None
+        try:
+            return dict(query, **dict(urllib.parse.parse_qsl(text, keep_blank_values=True, strict_parsing=True))), None
+        except ValueError:
+            return query, "invalid_form_data"
+
+    def _check_args(self, args, request):
+        for name in args:
+            if "[" in name:
+                return "invalid_array_arg"
+            if not _ARG_NAME.fullmatch(name) or len(name) > MAX_ARG_NAME:
+                return "invalid_arg_name"
+        request.args = args
+        auth = request.headers.get("Authorization", "")
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.get("token")
+        if not token:
+            return "not_authed"
+        if token not in self.tokens:
+            return "invalid_auth"
+        return None
+
+    def _method_answer(self, method):
+        team = self.team
+        if method == "rtm.start":
+            if self.rtm_start_mode == "connect_required":
+                return {"ok": False, "error": "rtm_connect_required"}
+            if self.rtm_start_mode == "full":
+                return dict(_copy_objects(team), ok=True, url=self._issue_url())
+        if method in ("rtm.start", "rtm.connect"):
+            short_team = {k: team["team"][k] for k in ("id", "name", "domain")}
+            short_self = {k: team["self"][k] for k in ("id", "name")}
+            return {"ok": True, "url": self._issue_url(), "team": short_team, "self": short_self}
+        if method == "auth.test":
+            return {"ok": True, "url": f"https://{team['team']['domain']}.slack.com/", "team": team["team"]["name"],
+                    "user": team["self"]["name"], "team_id": team["team"]["id"], "user_id": team["self"]["id"]}
+        return {"ok": False, "error": "unknown_method"}
+
+
+def _fake_http_handler(fake):
+    """The http.server handler class of a FakeSlack (made on start, so that
+    importing slack_rtm does not import http.server)."""
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            path = urllib.parse.urlsplit(self.path).path
+            request = FakeRequest(path.rsplit("/", 1)[-1], self.command, self.path,
+                                  dict(self.headers.items()), body)
+            answer = fake._http_answer(request)
+            if answer.delay:
+                time.sleep(answer.delay)
+            try:
+                self._write(answer)
+            except (BrokenPipeError, ConnectionResetError):      # the client gave up waiting
+                self.close_connection = True
+
+        def _write(self, answer):
+            self.send_response(answer.status)
+            headers = dict(answer.headers)
+            length = len(answer.body) + (100 if answer.truncate else 0)
+            headers["Content-Length"] = str(length)
+            if answer.truncate:
+                headers["Connection"] = "close"
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(answer.body)
+            if answer.truncate:
+                self.close_connection = True
+
+        do_GET = do_POST
+
+        def log_message(self, format, *args):
+            log.debug("FakeSlack HTTP: " + format, *args)
+
+    return Handler

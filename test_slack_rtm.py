@@ -1,0 +1,661 @@
+"""Tests of slack_rtm, in the module's order.
+
+Everything runs against real servers on 127.0.0.1: FakeSlack (http.server and
+the websockets library) or small servers written here.  Nothing of urllib3 or
+websocket-client is mocked.  The recorded answers and events come from
+../shared/corpus (or $SLACK_RTM_CORPUS).
+"""
+
+import glob
+import http.server
+import json
+import logging
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import warnings
+
+import pytest
+
+import slack_rtm
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.environ.get("SLACK_RTM_CORPUS") or os.path.join(HERE, "..", "shared", "corpus")
+TOKEN = "xoxb-test"
+
+
+def corpus(pattern):
+    found = sorted(glob.glob(os.path.join(CORPUS, pattern)))
+    assert found, f"no corpus files match {pattern} under {CORPUS}"
+    return found
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@pytest.fixture
+def slack():
+    with slack_rtm.FakeSlack() as fake:
+        yield fake
+
+
+class RawServer:
+    """A loopback HTTP server that answers every request with fixed bytes
+    and records what came."""
+
+    def __init__(self, status=200, headers=None, body=b"{}", raw=None):
+        self.requests = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                outer.requests.append((self.requestline, dict(self.headers.items()), self.rfile.read(length)))
+                if raw is not None:
+                    self.wfile.write(raw)
+                    self.close_connection = True
+                    return
+                self.send_response(status)
+                for name, value in dict({"Content-Length": str(len(body))}, **(headers or {})).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+
+###############################################################################
+# Errors ######################################################################
+###############################################################################
+
+SLACK_MD_CODES = """access_denied accesslimited account_inactive deprecated_endpoint ekm_access_denied
+enterprise_is_restricted fatal_error internal_error invalid_arg_name invalid_arguments invalid_array_arg
+invalid_auth invalid_charset invalid_form_data invalid_json invalid_post_type is_bot json_not_object
+method_deprecated migration_in_progress missing_post_type missing_scope no_permission not_allowed_token_type
+not_authed org_login_required ratelimited request_timeout rtm_connect_required service_unavailable
+team_added_to_org token_expired token_revoked two_factor_setup_required unknown_method upgrade_required""".split()
+
+CATEGORY = {
+    slack_rtm.AuthError: "not_authed invalid_auth account_inactive token_revoked token_expired no_permission "
+                         "missing_scope not_allowed_token_type access_denied accesslimited ekm_access_denied "
+                         "enterprise_is_restricted two_factor_setup_required is_bot",
+    slack_rtm.RequestFormatError: "invalid_arg_name invalid_array_arg invalid_charset invalid_form_data "
+                                  "invalid_post_type missing_post_type invalid_json json_not_object invalid_arguments",
+    slack_rtm.RetryableError: "ratelimited migration_in_progress service_unavailable internal_error fatal_error "
+                              "request_timeout team_added_to_org org_login_required",
+    slack_rtm.DeprecatedError: "method_deprecated deprecated_endpoint rtm_connect_required unknown_method "
+                               "upgrade_required",
+}
+
+
+def test_errors_cover_every_documented_code_once():
+    assert sorted(slack_rtm.ERRORS) == sorted(SLACK_MD_CODES)
+    assert len(set(slack_rtm.ERRORS.values())) == 36
+    with pytest.raises(TypeError):
+        slack_rtm.ERRORS["invalid_auth"] = slack_rtm.SlackApiError
+
+
+@pytest.mark.parametrize("code", SLACK_MD_CODES)
+def test_each_code_raises_its_class(code):
+    cls = slack_rtm.ERRORS[code]
+    expected_name = "RateLimited" if code == "ratelimited" else "".join(p.capitalize() for p in code.split("_"))
+    assert cls.__name__ == expected_name and getattr(slack_rtm, expected_name) is cls
+    base = next(b for b, codes in CATEGORY.items() if code in codes.split())
+    assert issubclass(cls, base)
+    assert cls.retryable is (base is slack_rtm.RetryableError)
+    assert cls.__doc__ and cls.__doc__.strip()
+    body = json.dumps({"ok": False, "error": code}).encode()
+    with pytest.raises(cls) as info:
+        slack_rtm.decode_response("rtm.start", 200, {"Content-Type": "application/json"}, body)
+    error = info.value
+    assert type(error) is cls
+    assert (error.error, error.method, str(error)) == (code, "rtm.start", f"rtm.start: {code}")
+    assert error.response == {"ok": False, "error": code}
+
+
+def test_unknown_code_raises_the_base_class_with_the_code():
+    with pytest.raises(slack_rtm.SlackApiError) as info:
+        slack_rtm.decode_response("rtm.start", 200, {}, b'{"ok": false, "error": "brand_new_code"}')
+    assert type(info.value) is slack_rtm.SlackApiError and info.value.error == "brand_new_code"
+
+
+def every_error():
+    yield slack_rtm.SlackApiError("rtm.start", "x", {"ok": False, "error": "x"}, ())
+    for cls in slack_rtm.ERRORS.values():
+        yield cls("rtm.connect", cls.code, {"ok": False, "error": cls.code}, (slack_rtm.SlackWarning("m", "w"),))
+    yield slack_rtm.InvalidArgument("bad")
+    yield slack_rtm.InvalidResponse("rtm.start", 502, "text/html", b"<html>")
+    yield slack_rtm.ServerError("rtm.start", 503, "text/html", b"<html>")
+    yield slack_rtm.TruncatedResponse("rtm.start", 200, "application/json", b"{")
+    yield slack_rtm.TransportError("rtm.start: refused")
+    yield slack_rtm.Timeout("rtm.start: timed out")
+    yield slack_rtm.TLSError("rtm.start: certificate")
+    yield slack_rtm.ConnectionClosed("closed")
+    yield slack_rtm.ProtocolError("bad frame")
+    yield slack_rtm.RtmError(-1, "slow down", 3, {"ok": False})
+    yield slack_rtm.MessageTooLong("too long")
+    yield slack_rtm.Unacknowledged({"id": 3, "type": "message", "channel": "C1", "text": "hi"})
+
+
+@pytest.mark.parametrize("error", list(every_error()), ids=lambda e: type(e).__name__)
+def test_every_exception_pickles_to_an_equal_one(error):
+    error.retry_after = getattr(error, "retry_after", None)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert copy.args == error.args and str(copy) == str(error)
+    assert vars(copy) == vars(error)
+    assert isinstance(copy, slack_rtm.SlackError)
+
+
+def test_builtin_bases_are_kept():
+    assert issubclass(slack_rtm.Timeout, TimeoutError) and issubclass(slack_rtm.TransportError, ConnectionError)
+    assert issubclass(slack_rtm.InvalidArgument, ValueError) and issubclass(slack_rtm.MessageTooLong, ValueError)
+    assert slack_rtm.TransportError.retryable and not slack_rtm.TLSError.retryable
+    assert slack_rtm.RtmError(-1, "slow down").retryable and not slack_rtm.RtmError(2, "no text").retryable
+
+
+###############################################################################
+# Warnings ####################################################################
+###############################################################################
+
+WARNING_SHAPES = [
+    ({"ok": True, "warning": "superfluous_charset"}, [slack_rtm.SuperfluousCharsetWarning]),
+    ({"ok": True, "warning": "missing_charset,method_deprecated"},
+     [slack_rtm.MissingCharsetWarning, slack_rtm.MethodDeprecatedWarning]),
+    ({"ok": True, "warnings": ["member_list_truncated"]}, [slack_rtm.MemberListTruncatedWarning]),
+    ({"ok": True, "response_metadata": {"warnings": ["missing_charset"]}}, [slack_rtm.MissingCharsetWarning]),
+    ({"ok": True, "response_metadata": {"messages": ["[WARN] method_deprecated: Please use rtm.connect"]}},
+     [slack_rtm.MethodDeprecatedWarning]),
+    ({"ok": True, "response_metadata": {"messages": ["[WARN] Something odd happened", "[ERROR] not a warning"]}},
+     [slack_rtm.SlackWarning]),
+    ({"ok": True, "warning": "brand_new_warning"}, [slack_rtm.SlackWarning]),
+    # The same code in three shapes is one warning.
+    ({"ok": True, "warning": "superfluous_charset", "warnings": ["superfluous_charset"],
+      "response_metadata": {"warnings": ["superfluous_charset"]}}, [slack_rtm.SuperfluousCharsetWarning]),
+]
+
+
+@pytest.mark.parametrize("answer, expected", WARNING_SHAPES)
+def test_every_warning_shape_warns_once_each(answer, expected):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = slack_rtm.decode_response("rtm.start", 200, {}, json.dumps(answer).encode())
+    assert [type(w.message) for w in caught] == expected
+    assert all(str(w.message).startswith("rtm.start: ") for w in caught)
+    assert all(issubclass(w.category, UserWarning) for w in caught)
+    assert [type(w) for w in result.warnings] == expected
+    assert result == answer
+
+
+def test_warning_text_is_kept():
+    answer = {"ok": True, "response_metadata": {"messages": ["[WARN] method_deprecated: Please use rtm.connect"]}}
+    with pytest.warns(slack_rtm.MethodDeprecatedWarning, match="rtm.start: method_deprecated: Please use rtm.connect"):
+        result = slack_rtm.decode_response("rtm.start", 200, {}, json.dumps(answer).encode())
+    assert result.warnings[0].code == "method_deprecated" and result.warnings[0].text == "Please use rtm.connect"
+
+
+def test_warnings_ride_on_errors_too():
+    answer = {"ok": False, "error": "invalid_auth", "warning": "superfluous_charset"}
+    with pytest.warns(slack_rtm.SuperfluousCharsetWarning):
+        with pytest.raises(slack_rtm.InvalidAuth) as info:
+            slack_rtm.decode_response("rtm.start", 200, {}, json.dumps(answer).encode())
+    assert [w.code for w in info.value.warnings] == ["superfluous_charset"]
+
+
+###############################################################################
+# Data ########################################################################
+###############################################################################
+
+OK_ANSWERS = corpus("rtm_start/*_ok*.json") + corpus("rtm_connect/*_ok*.json")
+ERROR_ANSWERS = corpus("rtm_start/*error*.json") + corpus("rtm_connect/*error*.json")
+
+
+@pytest.mark.parametrize("path", OK_ANSWERS, ids=os.path.basename)
+def test_every_recorded_answer_parses_losslessly(path):
+    body = read(path)
+    original = json.loads(body)
+    start = slack_rtm.RtmStart.from_json(body)
+    assert start.to_dict() == original
+    assert json.dumps(start.to_dict()) == json.dumps(original)          # key order kept too
+    assert slack_rtm.RtmStart.from_dict(original).to_dict() == original
+    assert json.loads(body) == original                                  # from_dict copied, never changed
+    assert start.self_.id == original["self"]["id"] and start.team.id == original["team"]["id"]
+    for kind in ("users", "channels", "groups", "mpims", "ims", "bots"):
+        items = getattr(start, kind)
+        assert len(items) == len(original.get(kind, ()))
+        for item, raw in zip(items, original.get(kind, ())):
+            assert item.id == raw["id"] and item.to_dict() == raw
+    assert "websocket" not in repr(start) and len(repr(start)) < 300
+
+
+@pytest.mark.parametrize("path", ERROR_ANSWERS, ids=os.path.basename)
+def test_every_recorded_error_raises_its_class(path):
+    answer = json.loads(read(path))
+    with pytest.raises(slack_rtm.ERRORS[answer["error"]]):
+        slack_rtm.RtmStart.from_json(read(path))
+    with pytest.raises(slack_rtm.ERRORS[answer["error"]]):
+        slack_rtm.decode_response("rtm.start", 200, {"Content-Type": "application/json"}, read(path))
+
+
+@pytest.mark.parametrize("path", corpus("web_api_envelope/*.json"), ids=os.path.basename)
+def test_every_recorded_envelope_decodes(path):
+    answer = json.loads(read(path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if answer["ok"]:
+            assert slack_rtm.decode_response("chat.postMessage", 200, {}, read(path)) == answer
+        else:
+            with pytest.raises(slack_rtm.ERRORS[answer["error"]]) as info:
+                slack_rtm.decode_response("views.open", 200, {}, read(path))
+            assert info.value.messages == [m for m in answer.get("response_metadata", {}).get("messages", [])
+                                           if m.startswith("[ERROR]")]
+    meta = answer.get("response_metadata", {})
+    codes = set(meta.get("warnings", [])) | set(answer.get("warnings", []))
+    codes |= set(filter(None, answer.get("warning", "").split(",")))
+    assert {w.message.code for w in caught if w.message.code} == codes
+
+
+def test_the_2022_short_answer_is_a_valid_start_with_empty_lists():
+    short = {"ok": True, "url": "wss://x.slack-msgs.com/websocket/secret-ticket",
+             "team": {"id": "T1", "name": "t", "domain": "d"}, "self": {"id": "U1", "name": "me"}}
+    start = slack_rtm.RtmStart.from_dict(short)
+    assert list(start.users) == [] and list(start.channels) == [] and list(start.ims) == []
+    assert start.user("U1") is None and start.channel_by_name("general") is None
+    assert start.to_dict() == short and "users" not in start.to_dict()
+    assert "secret-ticket" not in repr(start) and "secret-ticket" not in repr(start.self_)
+
+
+def test_unknown_keys_and_nulls_are_kept():
+    answer = {"ok": True, "url": "wss://x/y", "self": {"id": "U1", "name": None, "new_thing": [1, {"a": None}]},
+              "team": {"id": "T1"}, "users": [{"id": "U2", "profile": None, "brand_new": {"x": 1}}],
+              "channels": [{"id": "C1", "topic": {"value": "v", "extra": True}}], "future_key": {"k": "v"}}
+    start = slack_rtm.RtmStart.from_dict(answer)
+    assert start.to_dict() == answer
+    assert start.self_.name is None and start.users[0].profile is None
+    assert start.users[0].brand_new == {"x": 1} and start.future_key == {"k": "v"}
+    assert start.channels[0].topic.value == "v" and start.channels[0].purpose is None
+    assert start.users[0].real_name is None and "real_name" not in start.users[0].to_dict()
+
+
+def test_lookups_by_id_and_name():
+    start = slack_rtm.RtmStart.from_json(read(corpus("rtm_start/slack-ruby-client_2016-01-31_ok.json")[0]))
+    for user in start.users:
+        assert start.user(user.id) is user and start.user_by_name(user.name) is user
+    for channel in start.channels:
+        assert start.channel(channel.id) is channel and start.channel_by_name(channel.name) is channel
+        assert start.channel_by_name("#" + channel.name) is channel
+    for group in start.groups:
+        assert start.group(group.id) is group and start.group_by_name(group.name) is group
+    for im in start.ims:
+        assert start.im(im.id) is im and start.im_for_user(im.user) is im
+    for bot in start.bots:
+        assert start.bot(bot.id) is bot
+    assert start.user("U_NOBODY") is None and start.channel_by_name("no-such-channel") is None
+
+
+def test_lookups_are_built_once():
+    users = [{"id": f"U{i}", "name": f"n{i}"} for i in range(5000)]
+    start = slack_rtm.RtmStart.from_dict({"ok": True, "self": {"id": "U0"}, "team": {"id": "T"}, "users": users})
+    assert start.user_by_name("n4999").id == "U4999"
+    assert start._index is start._index
+    assert "_lookup" not in vars(start) and start.to_dict()["users"] == users
+
+
+def test_data_classes_read_like_slack():
+    start = slack_rtm.RtmStart.from_json(read(corpus("rtm_start/slack-ruby-client_2021-12-04_ok_a.json")[0]))
+    general = start.channel_by_name("general")
+    assert isinstance(general, slack_rtm.Channel) and general.is_general is True
+    user = start.users[0]
+    assert isinstance(user, slack_rtm.User) and isinstance(user.profile, slack_rtm.Profile)
+    assert user.profile.to_dict() == json.loads(read(corpus("rtm_start/slack-ruby-client_2021-12-04_ok_a.json")[0]))[
+        "users"][0]["profile"]
+    assert [type(w) for w in start.warnings] == [slack_rtm.MethodDeprecatedWarning]
+    assert slack_rtm.User(id="U1", name="a") == slack_rtm.User(id="U1", name="a")
+    assert repr(slack_rtm.User(id="U1", name="a")).startswith("User(id='U1', name='a'")
+    copy = pickle.loads(pickle.dumps(start))
+    assert copy.to_dict() == start.to_dict()
+
+
+@pytest.mark.parametrize("body, why", [
+    (b"<html><body>502 Bad Gateway</body></html>", "not JSON"),
+    (b'{"ok": true, "url": "wss://x', "not JSON"),
+    (b"[1, 2]", "not an object"),
+    (b"\xff\xfe\x00garbage", "not JSON"),
+    (b"", "not JSON"),
+])
+def test_from_json_refuses_what_is_not_an_object(body, why):
+    with pytest.raises(slack_rtm.InvalidResponse, match=why):
+        slack_rtm.RtmStart.from_json(body)
+
+
+###############################################################################
+# Pure core ###################################################################
+###############################################################################
+
+def test_form_encoding_is_utf8_without_charset():
+    args = {"text": "héllo 👋 漢字 שלום a&b=c+d %", "flag": True, "off": False, "n": 7, "x": None,
+            "ids": ["C1", "C2"]}
+    body, content_type = slack_rtm.encode_form("chat.postMessage", args)
+    assert content_type == "application/x-www-form-urlencoded"
+    assert body == (b"text=h%C3%A9llo+%F0%9F%91%8B+%E6%BC%A2%E5%AD%97+%D7%A9%D7%9C%D7%95%D7%9D+a%26b%3Dc%2Bd+%25"
+                    b"&flag=true&off=false&n=7&ids=%5B%22C1%22%2C%22C2%22%5D")
+
+
+def test_json_encoding_has_a_charset():
+    body, content_type = slack_rtm.encode_json("chat.postMessage", {"text": "é", "x": None})
+    assert content_type == "application/json; charset=utf-8" and body == '{"text":"é"}'.encode()
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("foo[7]", "InvalidArrayArg"), ("request[timeout]", "InvalidArrayArg"), ("a[]", "InvalidArrayArg"),
+    ("bad-name", "InvalidArgName"), ("sp ace", "InvalidArgName"), ("x" * 65, "InvalidArgName"),
+    ("", "InvalidArgName"), ("é", "InvalidArgName"),
+])
+def test_argument_names_are_checked_before_sending(slack, name, cls):
+    with pytest.raises(getattr(slack_rtm, cls)) as info:
+        slack_rtm.api_call("rtm.connect", TOKEN, base_url=slack.base_url, **{name: "1"})
+    assert info.value.response is None and slack.requests == []
+
+
+@pytest.mark.parametrize("value", [object(), b"bytes", float("nan"), {1, 2}])
+def test_values_that_cannot_be_sent_are_refused(slack, value):
+    with pytest.raises(slack_rtm.InvalidArgument, match="argument 'v'"):
+        slack_rtm.api_call("rtm.connect", TOKEN, base_url=slack.base_url, v=value)
+    assert slack.requests == []
+
+
+@pytest.mark.parametrize("token", ["", None, "xoxb-a\r\nX-Evil: 1", "xoxb a", "xoxb-é"])
+def test_bad_tokens_are_refused_without_being_quoted(token):
+    with pytest.raises(slack_rtm.InvalidArgument) as info:
+        slack_rtm.build_request("rtm.connect", token, {})
+    assert not token or token not in str(info.value)
+
+
+@pytest.mark.parametrize("status, headers, body, cls, words", [
+    (502, {"Content-Type": "text/html"}, b"<html>" + b"x" * 500 + b"</html>", slack_rtm.ServerError,
+     ["HTTP 502", "text/html", "'<html>xxx"]),
+    (200, {"Content-Type": "text/html"}, b"<html>proxy login</html>", slack_rtm.InvalidResponse,
+     ["HTTP 200", "text/html", "proxy login"]),
+    (200, {"Content-Type": "application/json"}, b'"just a string"', slack_rtm.InvalidResponse,
+     ["not an object"]),
+    (404, {}, b'{"message": "not found"}', slack_rtm.InvalidResponse, ["HTTP 404", "(none)", 'without "ok"']),
+    (503, {"Content-Type": "application/json"}, b"", slack_rtm.ServerError, ["HTTP 503"]),
+])
+def test_bodies_that_are_not_answers(status, headers, body, cls, words):
+    with pytest.raises(cls) as info:
+        slack_rtm.decode_response("rtm.start", status, headers, body)
+    message = str(info.value)
+    assert type(info.value) is cls and all(w in message for w in words)
+    assert len(info.value.body_start) <= slack_rtm.QUOTE_CHARS + 5
+
+
+def test_429_is_rate_limited_whatever_the_body():
+    for body in (b"", b"<html>Too Many</html>", b'{"ok": false, "error": "ratelimited"}'):
+        with pytest.raises(slack_rtm.RateLimited) as info:
+            slack_rtm.decode_response("rtm.connect", 429, {"Retry-After": "3"}, body)
+        assert info.value.retry_after == 3.0 and isinstance(info.value.retry_after, float)
+    with pytest.raises(slack_rtm.RateLimited) as info:
+        slack_rtm.decode_response("rtm.connect", 429, {}, b"")
+    assert info.value.retry_after is None
+
+
+def test_retry_policy_decisions():
+    policy = slack_rtm.Retry(base=2, cap=60, jitter=0.0)
+    assert policy.delay(0, slack_rtm.ERRORS["invalid_auth"]("m", "invalid_auth")) is None
+    assert policy.delay(0, slack_rtm.ERRORS["invalid_form_data"]("m", "invalid_form_data")) is None
+    migration = slack_rtm.ERRORS["migration_in_progress"]("m", "migration_in_progress")
+    assert [policy.delay(n, migration) for n in range(7)] == [2, 4, 8, 16, 32, 60, 60]
+    limited = slack_rtm.RateLimited("m", "ratelimited")
+    limited.retry_after = 17.0
+    assert policy.delay(5, limited) == 17.0
+    jittered = slack_rtm.Retry(base=2, jitter=0.25, random=lambda: 1.0)
+    assert jittered.delay(1, migration) == 5.0
+    with pytest.raises(dataclasses_frozen_error()):
+        policy.base = 1
+
+
+def dataclasses_frozen_error():
+    import dataclasses
+    return dataclasses.FrozenInstanceError
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.slept = []
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def __call__(self):
+        return self.now
+
+
+###############################################################################
+# Web API calls over loopback #################################################
+###############################################################################
+
+def test_the_bytes_on_the_wire(slack):
+    slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, text="émoji 🎉, 中文, עברית & a=b")
+    (request,) = slack.requests
+    assert request.http_method == "POST" and request.target == "/api/auth.test"
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert request.body == (b"text=%C3%A9moji+%F0%9F%8E%89%2C+%E4%B8%AD%E6%96%87%2C+"
+                            b"%D7%A2%D7%91%D7%A8%D7%99%D7%AA+%26+a%3Db")
+    assert request.args == {"text": "émoji 🎉, 中文, עברית & a=b"}
+    assert TOKEN not in request.target and TOKEN.encode() not in request.body
+
+
+def test_a_form_call_draws_no_warning_and_json_has_its_charset(slack):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        form = slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, x="1")
+        body = slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, as_json=True, x="é")
+    assert form.warnings == () and body.warnings == ()
+    assert slack.requests[1].headers["Content-Type"] == "application/json; charset=utf-8"
+    assert slack.requests[1].body == '{"x":"é"}'.encode()
+
+
+def test_the_fake_answers_a_charset_on_a_form_as_slack_does(slack):
+    # What a client that adds a charset to a form type gets (SLACK.md).
+    import urllib3
+    http = urllib3.PoolManager()
+    response = http.request("POST", slack.base_url + "auth.test", body=b"x=1",
+                            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                                     "Authorization": f"Bearer {TOKEN}"})
+    with pytest.warns(slack_rtm.SuperfluousCharsetWarning, match="auth.test: superfluous_charset"):
+        result = slack_rtm.decode_response("auth.test", response.status, response.headers, response.data)
+    assert result["ok"] is True
+
+
+def test_rtm_start_over_loopback(slack):
+    start = slack_rtm.rtm_start(TOKEN, base_url=slack.base_url, simple_latest=True, no_unreads=True,
+                                mpim_aware=False)
+    assert start.self_.name == "bot" and start.user_by_name("alice").id == "U0ALICE"
+    assert start.channel_by_name("general").members == ["U0BOT", "U0ALICE", "U0BOB"]
+    assert start.url.startswith("ws://127.0.0.1:")
+    (request,) = slack.requests
+    assert request.body == b"simple_latest=true&no_unreads=true&mpim_aware=false"
+
+
+def test_rtm_connect_over_loopback(slack):
+    start = slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, batch_presence_aware=True)
+    assert start.team.domain == "fake" and list(start.users) == []
+    assert slack.requests[0].method == "rtm.connect" and slack.requests[0].body == b"batch_presence_aware=true"
+
+
+def test_rtm_connect_required():
+    with slack_rtm.FakeSlack(rtm_start="connect_required") as slack:
+        with pytest.raises(slack_rtm.RtmConnectRequired):
+            slack_rtm.rtm_start(TOKEN, base_url=slack.base_url)
+        assert len(slack.requests) == 1                     # never retried
+
+
+def test_auth_errors_are_never_retried(slack):
+    with pytest.raises(slack_rtm.InvalidAuth):
+        slack_rtm.rtm_connect("xoxb-wrong", base_url=slack.base_url)
+    assert len(slack.requests) == 1
+
+
+def test_migration_in_progress_is_retried_with_rising_waits(slack):
+    clock = FakeClock()
+    slack.fail("rtm.connect", "migration_in_progress", times=3)
+    retry = slack_rtm.Retry(base=2, jitter=0, sleep=clock.sleep, clock=clock)
+    start = slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, retry=retry)
+    assert start.ok is True and clock.slept == [2, 4, 8] and len(slack.requests) == 4
+
+
+def test_rate_limit_waits_retry_after(slack):
+    clock = FakeClock()
+    slack.fail("rtm.connect", "ratelimited", retry_after=17)
+    slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url,
+                          retry=slack_rtm.Retry(sleep=clock.sleep, clock=clock))
+    assert clock.slept == [17.0]
+
+
+def test_retries_stop_at_the_deadline(slack):
+    clock = FakeClock()
+    slack.fail("rtm.connect", "service_unavailable", times=50)
+    retry = slack_rtm.Retry(deadline=30, base=2, jitter=0, sleep=clock.sleep, clock=clock)
+    with pytest.raises(slack_rtm.ServiceUnavailable):
+        slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, retry=retry)
+    assert clock.slept == [2, 4, 8, 16] and clock.now <= 30          # the next wait, 32 s, would pass it
+
+
+def test_server_errors_are_retried_then_raised(slack):
+    clock = FakeClock()
+    slack.answer("rtm.connect", body=b"<html>" + b"Bad Gateway " * 50 + b"</html>", status=502,
+                 headers={"Content-Type": "text/html"}, times=2)
+    assert slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url,
+                                 retry=slack_rtm.Retry(jitter=0, sleep=clock.sleep, clock=clock)).ok
+    assert clock.slept == [2, 4]
+    slack.answer("rtm.connect", body=b"<html>Bad Gateway</html>", status=502, headers={"Content-Type": "text/html"})
+    with pytest.raises(slack_rtm.ServerError, match=r"rtm.connect: HTTP 502, Content-Type text/html: .*Bad Gateway"):
+        slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, retry=False)
+
+
+def test_a_truncated_body(slack):
+    slack.answer("rtm.start", {"ok": True, "url": "wss://x", "self": {"id": "U"}, "team": {"id": "T"}}, truncate=True)
+    with pytest.raises(slack_rtm.TruncatedResponse, match="HTTP 200.*application/json.*ended early"):
+        slack_rtm.rtm_start(TOKEN, base_url=slack.base_url, retry=False)
+
+
+def test_a_body_cut_without_content_length():
+    raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"ok\": true, \"url\""
+    with RawServer(raw=raw) as server:
+        with pytest.raises(slack_rtm.InvalidResponse, match="HTTP 200.*not JSON"):
+            slack_rtm.rtm_connect(TOKEN, base_url=server.base_url, retry=False)
+
+
+def test_a_slow_answer_times_out(slack):
+    slack.answer("rtm.connect", {"ok": True}, delay=2.0)
+    with pytest.raises(slack_rtm.Timeout) as info:
+        slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, timeout=0.2, retry=False)
+    assert isinstance(info.value, TimeoutError) and info.value.retryable
+
+
+def test_connection_refused():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with pytest.raises(slack_rtm.TransportError) as info:
+        slack_rtm.rtm_connect(TOKEN, base_url=f"http://127.0.0.1:{port}/api/", retry=False)
+    assert info.value.retryable and TOKEN not in str(info.value)
+
+
+def test_redirects_are_not_followed():
+    with RawServer(status=302, headers={"Location": "http://127.0.0.1:9/steal", "Content-Type": "text/html"},
+                   body=b"<a>moved</a>") as server:
+        with pytest.raises(slack_rtm.InvalidResponse, match="HTTP 302"):
+            slack_rtm.rtm_connect(TOKEN, base_url=server.base_url, retry=False)
+        assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("base_url", ["http://example.com/api/", "ftp://127.0.0.1/api/", "slack.com/api", ""])
+def test_insecure_base_urls_are_refused(base_url):
+    with pytest.raises(slack_rtm.InvalidArgument):
+        slack_rtm.rtm_connect(TOKEN, base_url=base_url)
+
+
+def test_a_pool_that_does_not_verify_is_refused(slack):
+    import urllib3
+    with pytest.raises(slack_rtm.InvalidArgument, match="verify"):
+        slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, http=urllib3.PoolManager(cert_reqs="CERT_NONE"))
+
+
+def test_the_callers_pool_is_used(slack):
+    import urllib3
+    http = urllib3.PoolManager(headers={"X-Mine": "1"})
+    slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, http=http)
+    assert slack.requests[0].headers.get("X-Mine") == "1"
+    assert len(http.pools) == 1                               # used, and left open for the caller
+
+
+def test_proxy_from_the_environment(slack, monkeypatch):
+    # The fake answers absolute-form targets too, so it can stand as the proxy.
+    monkeypatch.setenv("HTTP_PROXY", slack.base_url.rsplit("/api/", 1)[0])
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    slack_rtm.rtm_connect(TOKEN, base_url="http://127.0.0.1:9/api/")
+    assert slack.requests[0].target == "http://127.0.0.1:9/api/rtm.connect"
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert slack_rtm._proxy_for("http://127.0.0.1:9/api/") is None
+    assert slack_rtm._proxy_for("https://slack.com/api/", proxy="http://proxy:3128") == "http://proxy:3128"
+    assert slack_rtm._proxy_for("https://slack.com/api/", proxy=False) is None
+
+
+def test_the_token_is_in_no_log_record_or_message(slack, caplog):
+    secret = "xoxb-1234-very-secret"
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(slack_rtm.InvalidAuth) as info:
+        slack_rtm.rtm_start(secret, base_url=slack.base_url)
+    slack.tokens += (secret,)
+    start = slack_rtm.rtm_start(secret, base_url=slack.base_url)
+    assert caplog.records
+    shown = [r.getMessage() for r in caplog.records] + [str(info.value), repr(info.value), repr(start)]
+    assert not any(secret in text for text in shown)
+
+
+def test_import_without_the_dependencies():
+    code = ("import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('urllib3', 'websocket', 'websockets'):\n"
+            "            raise ImportError('blocked ' + name)\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "import slack_rtm, json\n"
+            "start = slack_rtm.RtmStart.from_json(open(sys.argv[1], 'rb').read())\n"
+            "print(start.self_.name)\n"
+            "try:\n"
+            "    slack_rtm.rtm_connect('xoxb-x')\n"
+            "except ImportError as e:\n"
+            "    print(e)\n")
+    path = corpus("rtm_start/slack-ruby-client_2015-07-25_ok.json")[0]
+    out = subprocess.run([sys.executable, "-c", code, path], cwd=HERE, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["rubybot", "slack_rtm needs urllib3 for Web API calls: pip install urllib3"]
