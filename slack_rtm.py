@@ -17,6 +17,7 @@ neither installed.
 """
 
 import dataclasses
+import functools
 import gc
 import json
 import logging
@@ -1460,6 +1461,625 @@ def rtm_connect(token, *, presence_sub=None, batch_presence_aware=None, base_url
 
 
 ###############################################################################
+# Pure core: the RTM session's decisions ######################################
+###############################################################################
+
+def decode_frame(data):
+    """A text frame's payload (bytes) -> the event dict, or ProtocolError.
+
+    UTF-8 is checked here, once, by bytes.decode (in C), so websocket-client
+    runs with skip_utf8_validation=True and its pure-Python check is skipped.
+    """
+    try:
+        event = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"a frame that is not UTF-8 ({exc.reason} at byte {exc.start}): {_quote(data, 100)}") from None
+    except ValueError as exc:
+        raise ProtocolError(f"a frame that is not JSON ({exc}): {_quote(data, 100)}") from None
+    if type(event) is not dict:
+        raise ProtocolError(f"a frame that is JSON but not an object: {_quote(data, 100)}")
+    return event
+
+
+def encode_frame(event, *, max_chars=MAX_MESSAGE_CHARS, max_bytes=MAX_FRAME_BYTES):
+    """The text of a client frame, or MessageTooLong before anything is sent."""
+    text = event.get("text")
+    if isinstance(text, str) and len(text) > max_chars:
+        raise MessageTooLong(f"message text of {len(text)} characters; Slack takes at most {max_chars}")
+    try:
+        data = json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"the event cannot be sent as JSON: {exc}") from None
+    size = len(data.encode("utf-8"))
+    if size > max_bytes:
+        raise MessageTooLong(f"a frame of {size} bytes; Slack closes the connection past {max_bytes}")
+    return data
+
+
+class _Throttle:
+    """A token bucket: ``rate`` sends a second sustained, ``burst`` at once.
+    ``reserve()`` says how long the caller must sleep before sending."""
+
+    def __init__(self, rate, burst, clock):
+        if rate <= 0 or burst < 1:
+            raise InvalidArgument("send_rate must be positive and send_burst at least 1")
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens = float(burst)
+        self.stamp = clock()
+        self.lock = threading.Lock()
+
+    def reserve(self):
+        with self.lock:
+            now = self.clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            self.tokens -= 1.0
+            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+@dataclass
+class _Pending:
+    """A sent message waiting for its reply."""
+
+    event: dict
+    waited: bool = False
+    reply: Optional[dict] = None
+    error: Optional[SlackError] = None
+
+
+#: A connection that stayed up this long resets the reconnect backoff.
+STABLE_AFTER = 60.0
+
+
+###############################################################################
+# I/O shell: the RTM session on websocket-client ##############################
+###############################################################################
+
+def _websocket():
+    try:
+        import websocket
+    except ImportError:
+        raise ImportError("slack_rtm needs websocket-client for RTM sessions: pip install websocket-client") from None
+    return websocket
+
+
+def _redact(text, *secrets):
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<redacted>")
+    return text
+
+
+class _UrlExpired(ConnectionClosed):
+    """The WebSocket URL was used too late (error frame code 1)."""
+
+
+class Session:
+    """A connected RTM session: iterate it for events, send on it, close it.
+
+    Made by connect(), which documents the options.  ``start`` is the
+    RtmStart of the current connection.  ``unacknowledged`` lists the
+    messages sent without ``wait`` whose connection ended before Slack
+    acknowledged them (each may or may not have been delivered).  ``stats``
+    counts connections, Web API calls, frames and frames skipped.
+    """
+
+    def __init__(self, token, *, method="rtm.start", auto_reconnect=True, ping_interval=10.0, pong_timeout=10.0,
+                 hello_timeout=10.0, connect_deadline=300.0, reconnect_deadline=None, ack_grace=5.0,
+                 send_rate=1.0, send_burst=5, max_buffer=10000, strict=False, backoff=None, clock=time.monotonic,
+                 sleep=None, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, proxy=None,
+                 ssl_context=None, ca_certs=None, allow_http=False, **rtm_args):
+        if method not in ("rtm.start", "rtm.connect"):
+            raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
+        _check_token(token)
+        _check_base_url(base_url, allow_http)
+        _check_ssl_context(ssl_context)
+        self._token = token
+        self._method = method
+        self._rtm_args = rtm_args
+        self._web = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
+                         ca_certs=ca_certs, allow_http=allow_http, retry=False)
+        self.auto_reconnect = auto_reconnect
+        self.ping_interval, self.pong_timeout, self.hello_timeout = ping_interval, pong_timeout, hello_timeout
+        self.connect_deadline, self.reconnect_deadline = connect_deadline, reconnect_deadline
+        self.ack_grace, self.max_buffer, self.strict = ack_grace, max_buffer, strict
+        self._wsmod = _websocket()
+        self._backoff = backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25)
+        self._clock = clock
+        self._closing = threading.Event()
+        self._sleep = sleep or self._closing.wait
+        self._throttle = _Throttle(send_rate, send_burst, clock)
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._read_lock = threading.Lock()
+        self._ids = 0
+        self._buffer = deque()
+        self._pending: Dict[int, _Pending] = {}
+        self._in_doubt: Dict[int, _Pending] = {}
+        self._doubt_until = None
+        self._own_pings = set()
+        self._ws = None
+        self._connected = threading.Event()
+        self._reconnect = False
+        self._ended = False
+        self._failures = 0
+        self._team_answer = None
+        self._connected_at = self._last_frame = 0.0
+        self._ping_sent = None
+        self._last_error = None
+        self.start: Optional[RtmStart] = None
+        self.unacknowledged: List[dict] = []
+        self.stats = {"connections": 0, "rtm_calls": 0, "frames": 0, "skipped": 0}
+        self._connect(self._method, first=True)
+
+    def __repr__(self):
+        state = "closed" if self._closing.is_set() else "connected" if self._connected.is_set() else "reconnecting"
+        team = self.start.team.domain if self.start and self.start.team else None
+        return f"<slack_rtm.Session {state} team={team!r} connections={self.stats['connections']}>"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- connecting -------------------------------------------------------
+
+    def _connect(self, method, first=False):
+        """Connect, retrying what is retryable with backoff until the deadline
+        (connect_deadline for the first connection, reconnect_deadline after).
+        Failures count across connections until one stays up STABLE_AFTER."""
+        deadline = self.connect_deadline if first else self.reconnect_deadline
+        started = self._clock()
+        expired = False
+        while True:
+            if self._closing.is_set():
+                raise ConnectionClosed("the session was closed")
+            try:
+                return self._connect_once(method)
+            except _UrlExpired as error:
+                log.info("%s; fetching a fresh URL with rtm.connect", error)
+                method, wait, expired = "rtm.connect", (self._backoff.delay(self._failures, error) if expired else 0.0), True
+            except RtmConnectRequired as error:
+                log.info("%s; falling back to rtm.connect", error)
+                warnings.warn(MethodDeprecatedWarning("rtm.start", "method_deprecated",
+                                                      "this app must use rtm.connect (rtm_connect_required)"),
+                              stacklevel=4)
+                self._method = method = "rtm.connect"
+                continue
+            except SlackError as error:
+                wait = self._backoff.delay(self._failures, error)
+                if wait is None or (deadline is not None and self._clock() + wait - started > deadline):
+                    raise
+                log.warning("connecting failed (%s); trying again in %.1f s", error, wait)
+            self._failures += 1
+            self._sleep(wait)
+
+    def _connect_once(self, method):
+        answer = _call(method, self._token, self._rtm_args if method == "rtm.start" else
+                       {k: v for k, v in self._rtm_args.items() if k in ("presence_sub", "batch_presence_aware")},
+                       **self._web)
+        self.stats["rtm_calls"] += 1
+        if method == "rtm.start":
+            self._team_answer = answer          # kept even if this URL fails: rtm.connect adds a fresh one
+        fetched = self._clock()
+        url = answer.get("url")
+        ws = self._open(url)            # first: the URL lives 30 seconds; the data can wait
+        try:
+            hello = self._read_hello(ws)
+        except BaseException:
+            ws.shutdown()
+            raise
+        if method == "rtm.start":
+            start = RtmStart._adopt(dict(answer))
+        elif self.start is not None:    # rtm.connect: keep the team data already fetched
+            start = RtmStart._adopt(dict(self.start.__dict__, url=url))
+        elif self._team_answer is not None:
+            start = RtmStart._adopt(dict(self._team_answer, url=url))
+        else:
+            start = RtmStart._adopt(dict(answer))
+        self._team_answer = None
+        log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
+                 self._clock() - fetched)
+        with self._cond:
+            self._ws, self.start = ws, start
+            self._reconnect = False
+            self._connected_at = self._clock()
+            self._last_frame = self._connected_at
+            self._ping_sent = None
+            self._own_pings.clear()
+            self.stats["connections"] += 1
+            self._buffer.append(hello)
+            if self._in_doubt:
+                self._doubt_until = self._clock() + self.ack_grace
+            self._connected.set()
+            self._cond.notify_all()
+
+    def _open(self, url):
+        """The WebSocket, connected; only wss:// (ws:// to loopback from a loopback base_url)."""
+        parts = urllib.parse.urlsplit(url if isinstance(url, str) else "")
+        local = _is_loopback(urllib.parse.urlsplit(self._web["base_url"]).hostname)
+        if not (parts.scheme == "wss" or (parts.scheme == "ws" and local and _is_loopback(parts.hostname))):
+            raise ProtocolError(f"refusing WebSocket URL scheme {parts.scheme!r} from {parts.hostname!r}: "
+                                "only wss:// (ws:// only on loopback)")
+        websocket = _websocket()
+        try:
+            ws = websocket.create_connection(url, timeout=self.hello_timeout, skip_utf8_validation=True,
+                                             enable_multithread=True, **self._ws_options(url))
+        except (websocket.WebSocketException, OSError) as exc:
+            raise self._ws_error(exc, url) from None
+        log.debug("WebSocket open to %s", parts.hostname)
+        return ws
+
+    def _ws_options(self, url):
+        """Proxy and TLS options for websocket-client: the same as the HTTP call's."""
+        import ssl
+        options = {}
+        proxy = _proxy_for(url, self._web["proxy"])
+        if proxy:
+            p = urllib.parse.urlsplit(proxy)
+            options.update(http_proxy_host=p.hostname, http_proxy_port=p.port or 80, proxy_type="http")
+            if p.username:
+                options["http_proxy_auth"] = (urllib.parse.unquote(p.username), urllib.parse.unquote(p.password or ""))
+        else:
+            options["http_no_proxy"] = ["*"]     # decided above, from the same environment
+        if url.startswith("wss:"):
+            context = self._web["ssl_context"] or ssl.create_default_context(cafile=self._web["ca_certs"])
+            options["sslopt"] = {"context": context, "cert_reqs": ssl.CERT_REQUIRED, "check_hostname": True}
+        return options
+
+    def _ws_error(self, exc, url):
+        import ssl
+        websocket = _websocket()
+        text = _redact(f"WebSocket: {type(exc).__name__}: {exc}", url, urllib.parse.urlsplit(url).path, self._token)
+        if isinstance(exc, (websocket.WebSocketTimeoutException, TimeoutError)):
+            return Timeout(text)
+        if isinstance(exc, ssl.SSLError) or _caused_by_certificate(exc):
+            return TLSError(text)
+        return ConnectionClosed(text) if isinstance(exc, websocket.WebSocketConnectionClosedException) else \
+            TransportError(text)
+
+    def _read_hello(self, ws):
+        """The first frame: hello, or the error frame of an expired URL."""
+        try:
+            data = self._recv(ws)
+        except self._wsmod.WebSocketTimeoutException:
+            raise Timeout(f"no hello within {self.hello_timeout} s") from None
+        event = decode_frame(data)
+        if event.get("type") == "hello":
+            ws.settimeout(min(self.ping_interval, self.pong_timeout))
+            return event
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        if event.get("type") == "error" and error.get("code") == 1:
+            raise _UrlExpired(f"the WebSocket URL has expired: {error.get('msg')}")
+        failure = ProtocolError(f"the first frame was not hello: {_quote(data, 100)}")
+        failure.retryable = True
+        raise failure
+
+    def _recv(self, ws):
+        """The payload of the next text frame; ConnectionClosed when the
+        connection ends; websocket-client's timeout when none came in time."""
+        websocket = self._wsmod
+        try:
+            opcode, data = ws.recv_data()
+        except websocket.WebSocketTimeoutException:
+            raise
+        except (websocket.WebSocketException, OSError) as exc:
+            raise ConnectionClosed(f"the connection ended: {type(exc).__name__}: {exc}") from None
+        if opcode == 1:                            # text
+            return data
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            code = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+            raise ConnectionClosed(f"the server closed the connection (code {code})")
+        raise ProtocolError(f"a binary frame of {len(data)} bytes; RTM sends text")
+
+    # -- reading ----------------------------------------------------------
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        """The next frame Slack sent, as a dict.  Keepalive, reconnects and
+        acks happen in here, in the caller's thread."""
+        while True:
+            if self._buffer:
+                with self._lock:
+                    if self._buffer:
+                        return self._buffer.popleft()
+            if self._ended or self._closing.is_set():
+                raise StopIteration
+            with self._read_lock:
+                if self._buffer:                   # a sender read some while we waited
+                    continue
+                event = self._pump()
+            if event is not None:
+                return event
+
+    def _pump(self):
+        """Read one frame and return it, or do what a wake-up without one
+        calls for (ping, give up on a dead connection, reconnect) and return
+        None.  Called with the read lock held."""
+        if self._reconnect or self._ws is None:
+            if self._ended or self._closing.is_set():
+                return None
+            self._reconnect_now()                  # the new hello waits in the buffer
+            return None
+        try:
+            data = self._recv(self._ws)
+        except ConnectionClosed as error:
+            return self._connection_lost(error)
+        except ProtocolError as error:
+            return self._bad_frame(error)
+        except self._wsmod.WebSocketTimeoutException:
+            return self._idle()
+        self._last_frame = self._clock()
+        self.stats["frames"] += 1
+        try:
+            event = decode_frame(data)
+        except ProtocolError as error:
+            return self._bad_frame(error)
+        if "reply_to" in event and not self._on_reply(event):
+            return None
+        kind = event.get("type")
+        if kind == "goodbye" or kind == "team_migration_started":
+            log.info("%s: the server will close this connection; reconnecting", kind)
+            self._reconnect = True
+        elif self._doubt_until is not None and "reply_to" not in event:
+            self._settle_doubts()
+        return event
+
+    def _bad_frame(self, error):
+        # A frame that is not a JSON object: raised when strict, otherwise
+        # skipped with a warning that quotes its start (never silently).
+        self.stats["skipped"] += 1
+        if self.strict:
+            raise error
+        log.warning("skipping %s", error)
+
+    def _idle(self):
+        """No frame for a while: ping, or declare the connection dead."""
+        now = self._clock()
+        if self._doubt_until is not None and now >= self._doubt_until:
+            self._settle_doubts()
+        if self._ping_sent is not None and now - self._ping_sent >= self.pong_timeout:
+            return self._connection_lost(ConnectionClosed(
+                f"no frame for {now - self._last_frame:.1f} s, not even a pong: the connection is dead"))
+        if self._ping_sent is None and now - self._last_frame >= self.ping_interval:
+            self._ping_sent = now
+            self._own_pings.add(self._send_raw({"type": "ping", "time": int(time.time() * 1000)})[0])
+        return None
+
+    def _on_reply(self, event):
+        """Match a reply to what was sent.  False hides it (a pong to the
+        session's own keepalive ping); any frame resets the ping clock."""
+        reply_to = event.get("reply_to")
+        with self._cond:
+            self._ping_sent = None
+            if event.get("type") == "pong" and reply_to in self._own_pings:
+                self._own_pings.discard(reply_to)
+                return False
+            if "ok" not in event:                # an echo of our own message: not an ack
+                return True
+            pending = self._pending.pop(reply_to, None) or self._in_doubt.pop(reply_to, None)
+            if pending is not None:
+                if event.get("ok") is True:
+                    pending.reply = event
+                else:
+                    error = event.get("error") if isinstance(event.get("error"), dict) else {}
+                    pending.error = RtmError(error.get("code"), error.get("msg"), reply_to, event)
+                self._cond.notify_all()
+            if self._doubt_until is not None and not self._in_doubt:
+                self._doubt_until = None
+        return True
+
+    def _connection_lost(self, error):
+        """The connection ended (or must end): drop it; reconnect next time
+        round unless the session is closing or auto_reconnect is off."""
+        closing = self._closing.is_set()
+        log.log(logging.DEBUG if closing else logging.INFO if self._reconnect else logging.WARNING, "%s", error)
+        with self._cond:
+            ws, self._ws = self._ws, None
+            self._connected.clear()
+            self._settle_doubts()                  # the connection before's, if any were left
+            self._in_doubt, self._pending = self._pending, {}
+            self._reconnect = self.auto_reconnect and not self._closing.is_set()
+            self._last_error = error
+            self._cond.notify_all()
+        if ws is not None:
+            ws.abort()
+            ws.shutdown()
+        if not self._reconnect:
+            self._end()
+
+    def _reconnect_now(self):
+        if self._ws is not None:                   # goodbye or migration: close it ourselves
+            self._connection_lost(ConnectionClosed("the server asked for a new connection"))
+            if not self._reconnect:
+                return
+        # A connection that ended before STABLE_AFTER counts as a failure, so
+        # a server that accepts and drops at once is not called in a loop.
+        stable = self._clock() - self._connected_at >= STABLE_AFTER
+        self._failures = 0 if stable else self._failures + 1
+        if self._failures:
+            wait = self._backoff.delay(self._failures - 1, self._last_error) or 0.0
+            log.info("reconnecting in %.1f s", wait)
+            self._sleep(wait)
+        try:
+            self._connect("rtm.connect")
+        except SlackError:
+            self._end()
+            if self._closing.is_set():
+                return
+            raise
+
+    def _settle_doubts(self):
+        """The new connection's first frames did not acknowledge these
+        messages: report them (raise to waiting senders, list the rest)."""
+        with self._cond:
+            doubts, self._in_doubt, self._doubt_until = self._in_doubt, {}, None
+            for pending in doubts.values():
+                pending.error = Unacknowledged(pending.event)
+                if not pending.waited:
+                    self.unacknowledged.append(pending.event)
+                    log.warning("message %s to %s was not acknowledged before its connection ended",
+                                pending.event.get("id"), pending.event.get("channel"))
+            self._cond.notify_all()
+
+    def _end(self):
+        """No more connections: every message still unacknowledged is reported."""
+        with self._cond:
+            self._ended = True
+            self._connected.clear()
+            self._settle_doubts()
+            self._in_doubt, self._pending = self._pending, {}
+            self._settle_doubts()
+
+    # -- sending ----------------------------------------------------------
+
+    def send(self, event):
+        """Send an event (a dict) and return the ``id`` it was given (unique
+        in the session).  Refuses frames over Slack's limits with
+        MessageTooLong and keeps to the send rate, sleeping if need be."""
+        return self._send(event)[0]
+
+    def _send(self, event, waited=False):
+        if not isinstance(event, dict):
+            raise InvalidArgument(f"an event is a dict, not {type(event).__name__}")
+        encode_frame(event)                      # too long: refused before waiting for the throttle
+        wait = self._throttle.reserve()
+        if wait > 0:
+            log.debug("throttled: sleeping %.2f s before sending", wait)
+            self._sleep(wait)
+        return self._send_raw(event, waited)
+
+    def _send_raw(self, event, waited=False):
+        """(id, the _Pending of a message or None); sent now, unthrottled.
+        While a reconnect is under way, waits for it up to ``timeout``."""
+        if self._closing.is_set() or self._ended:
+            raise ConnectionClosed("the session is closed")
+        if not self._connected.wait(self._web["timeout"]) or self._closing.is_set():
+            raise ConnectionClosed("the session is closed" if self._closing.is_set() else "not connected")
+        with self._cond:
+            self._ids += 1
+            frame = dict(event, id=self._ids)
+            data = encode_frame(frame)
+            ws = self._ws
+            pending = None
+            if frame.get("type") == "message":
+                pending = self._pending[frame["id"]] = _Pending(frame, waited)
+        try:
+            ws.send(data)
+        except (_websocket().WebSocketException, OSError, AttributeError) as exc:
+            with self._cond:
+                self._pending.pop(frame["id"], None)
+            raise ConnectionClosed(f"message {frame['id']} was not sent: {type(exc).__name__}") from None
+        return frame["id"], pending
+
+    def send_message(self, channel, text, *, thread_ts=None, wait=False, timeout=None, **extra):
+        """Send a message and return its id; with ``wait``, block until Slack
+        acknowledges it and return the ack (``ok``, ``reply_to``, ``ts``,
+        ``text``).  An ``ok: false`` ack raises RtmError, a connection that
+        ends without one Unacknowledged, no ack within ``timeout`` Timeout.
+        Frames that come meanwhile are kept and still yielded, in order."""
+        event = dict(type="message", channel=channel, text=text, **extra)
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+        message_id, pending = self._send(event, waited=wait)
+        return self._wait_reply(pending, timeout) if wait else message_id
+
+    def typing(self, channel):
+        """Show the typing indicator in a channel (throttled like messages)."""
+        return self.send({"type": "typing", "channel": channel})
+
+    def ping(self, **extra):
+        """Send an RTM ping now; its pong is yielded like any frame."""
+        return self._send_raw(dict(extra, type="ping"))[0]
+
+    def _wait_reply(self, pending, timeout):
+        """Read (or let the reading thread read) until ``pending`` settles."""
+        deadline = None if timeout is None else self._clock() + timeout
+        while True:
+            with self._cond:
+                if pending.reply is not None:
+                    return pending.reply
+                if pending.error is not None:
+                    raise pending.error
+                if len(self._buffer) >= self.max_buffer:
+                    raise ProtocolError(f"{len(self._buffer)} frames came while waiting for an ack "
+                                        "(max_buffer): iterate the session to take them")
+            left = None if deadline is None else deadline - self._clock()
+            if left is not None and left <= 0:
+                raise Timeout(f"no ack for message {pending.event['id']} within {timeout} s")
+            if self._read_lock.acquire(blocking=False):
+                try:
+                    if self._ended or self._closing.is_set():
+                        raise Unacknowledged(pending.event)
+                    event = self._pump()
+                    if event is not None:
+                        with self._lock:
+                            self._buffer.append(event)
+                finally:
+                    self._read_lock.release()
+            else:
+                with self._cond:
+                    self._cond.wait(0.05 if left is None else min(left, 0.05))
+
+    # -- closing ----------------------------------------------------------
+
+    def close(self):
+        """End the session: send a close frame, end the iteration, never
+        reconnect.  Safe from any thread, and more than once."""
+        if self._closing.is_set():
+            return
+        self._closing.set()
+        with self._cond:
+            ws, self._ws = self._ws, None
+            self._connected.clear()
+            self._cond.notify_all()
+        if ws is not None:
+            try:
+                ws.send_close(reason=b"client closing")
+            except (_websocket().WebSocketException, OSError):
+                pass
+            ws.abort()                                # wakes a thread blocked reading
+            ws.shutdown()
+        with self._read_lock:                         # the reader, if any, has let go
+            self._end()
+        log.info("session closed")
+
+
+def connect(token, **options):
+    """Open an RTM session and return it, connected (see Session).
+
+    ``method``: "rtm.start" (default; the team data in ``start``) or
+    "rtm.connect" (url, self and team only).  rtm_connect_required falls back
+    to rtm.connect with a MethodDeprecatedWarning.
+    ``auto_reconnect`` (True): reconnect on goodbye, team migration, a
+    closed or dead connection, with rtm.connect.  Waits before trying again
+    after failures: 1 s, doubling to 60 s, plus up to 25% jitter, or
+    Retry-After; a connection that stayed up STABLE_AFTER (60 s) resets
+    them, so a steady failure calls rtm.* about once a minute after a burst
+    of about six.  Errors retrying cannot fix raise at once.
+    ``ping_interval`` (10 s) of silence sends an RTM ping; ``pong_timeout``
+    (10 s) more without a frame and the connection is dead.
+    ``hello_timeout`` (10 s) for the first frame.  ``connect_deadline``
+    (300 s) for the first connection, ``reconnect_deadline`` (None: forever)
+    for later ones; then the last error is raised.
+    ``send_rate`` (1/s) and ``send_burst`` (5): the send throttle.
+    ``ack_grace`` (5 s): how long after a reconnect an unacknowledged
+    message may still be acknowledged before it is reported.
+    ``max_buffer`` (10,000): frames kept while a sender waits for its ack.
+    ``strict`` (False): raise ProtocolError on a frame that is not a UTF-8
+    JSON object, instead of skipping it with a logged warning.
+    ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
+    ``ca_certs``, ``allow_http``: as for api_call; the proxy and TLS
+    settings apply to the WebSocket too.  Other keywords are rtm.start's
+    arguments (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
+    """
+    return Session(token, **options)
+
+
+###############################################################################
 # FakeSlack: a Slack on loopback for tests ####################################
 ###############################################################################
 #
@@ -1551,7 +2171,9 @@ class FakeSlack:
         self.auto_pong = auto_pong
         self.requests: List[FakeRequest] = []
         self.received: List[dict] = []
+        self.closes: List[Optional[int]] = []     # close codes clients sent (None: no close frame)
         self.connections = 0
+        self._withhold = 0
         self._scripts: Dict[str, deque] = {}
         self._tickets: Dict[str, float] = {}
         self._expire_next = 0
@@ -1576,7 +2198,7 @@ class FakeSlack:
         self._http.daemon_threads = True
         self._ws = serve(self._serve_ws, "127.0.0.1", 0, compression=None, ping_interval=None,
                          max_size=None, logger=logging.getLogger(__name__ + ".fake"))
-        for target in (self._http.serve_forever, self._ws.serve_forever):
+        for target in (functools.partial(self._http.serve_forever, poll_interval=0.05), self._ws.serve_forever):
             thread = threading.Thread(target=target, name="FakeSlack", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -1656,9 +2278,12 @@ class FakeSlack:
         self.close_connections()
 
     def close_connections(self, code=1000):
-        """Close every live connection cleanly."""
+        """Close every live connection cleanly.  Returns at once: the closing
+        handshake finishes in the background, when the client reads."""
         for conn in self._wait_live():
-            conn.close(code)
+            thread = threading.Thread(target=conn.close, args=(code,), name="FakeSlack close", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def drop(self):
         """Reset every live connection: no close frame, the socket just ends."""
@@ -1676,6 +2301,11 @@ class FakeSlack:
         expired (error code 1) and closed."""
         with self._cond:
             self._expire_next += count
+
+    def withhold_hello(self, count=1):
+        """The next ``count`` connections get no hello (and nothing else)."""
+        with self._cond:
+            self._withhold += count
 
     def on_connect(self, *frames):
         """Send these frames right after the ``hello`` of the next connection."""
@@ -1747,9 +2377,14 @@ class FakeSlack:
             expired = issued is None or time.monotonic() - issued > URL_LIFETIME or self._expire_next > 0
             if self._expire_next > 0:
                 self._expire_next -= 1
+            withhold = self._withhold > 0
+            self._withhold -= withhold
         if expired:
             conn.send(json.dumps({"type": "error", "error": {"code": 1, "msg": "Socket URL has expired"}}))
             conn.close()
+            return
+        if withhold:
+            self._read_frames(conn)
             return
         conn.send('{"type": "hello"}')
         with self._cond:
@@ -1772,7 +2407,10 @@ class FakeSlack:
         while True:
             try:
                 data = conn.recv()
-            except Closed:
+            except Closed as exc:
+                with self._cond:
+                    self.closes.append(exc.rcvd.code if exc.rcvd else None)
+                    self._cond.notify_all()
                 return
             frame = json.loads(data)
             with self._cond:

@@ -38,6 +38,16 @@ def read(path):
         return f.read()
 
 
+@pytest.fixture(autouse=True)
+def watchdog():
+    """A test that hangs dumps every thread's stack and ends the run, rather
+    than eating CI's time."""
+    import faulthandler
+    faulthandler.dump_traceback_later(120, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
 @pytest.fixture
 def slack():
     with slack_rtm.FakeSlack() as fake:
@@ -659,3 +669,441 @@ def test_import_without_the_dependencies():
     path = corpus("rtm_start/slack-ruby-client_2015-07-25_ok.json")[0]
     out = subprocess.run([sys.executable, "-c", code, path], cwd=HERE, capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["rubybot", "slack_rtm needs urllib3 for Web API calls: pip install urllib3"]
+
+
+###############################################################################
+# The RTM session against FakeSlack ###########################################
+###############################################################################
+
+def corpus_events():
+    """Every recorded event in the corpus, each exactly as recorded."""
+    events = []
+    for path in corpus("events/by_type/*.json"):
+        data = json.loads(read(path))
+        if isinstance(data, list):
+            events += [sample["payload"] for sample in data]
+    for path in corpus("events/raw/*.json"):
+        data = json.loads(read(path))
+        if "type" in data:
+            events.append(data)
+            continue
+        for value in data.values():
+            example = value.get("example", value) if isinstance(value, dict) and "desc" in value else value
+            if isinstance(example, str):
+                example = json.loads(example)
+            if isinstance(example, dict):
+                events.append(example)
+    return events
+
+
+class Recorder:
+    """An injected sleep and clock: records the waits, never waits."""
+
+    def __init__(self):
+        self.slept = []
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+
+
+def open_session(slack, **options):
+    options.setdefault("sleep", Recorder().sleep)
+    return slack_rtm.connect(TOKEN, base_url=slack.base_url, **options)
+
+
+def take(iterator, count):
+    return [next(iterator) for _ in range(count)]
+
+
+def until(iterator, predicate, limit=1000):
+    seen = []
+    for event in iterator:
+        seen.append(event)
+        if predicate(event):
+            return seen
+        assert len(seen) < limit
+    raise AssertionError(f"the iteration ended; saw {seen}")
+
+
+RECONNECTING = ("goodbye", "team_migration_started")
+
+
+def test_hello_first_then_every_recorded_event_untouched_and_in_order(slack):
+    events = corpus_events()
+    assert len(events) > 200
+    steady = [e for e in events if e.get("type") not in RECONNECTING]
+    with open_session(slack) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        for event in steady:
+            slack.send(event)
+        slack.send({"type": "end"})
+        got = until(it, lambda e: e == {"type": "end"})[:-1]
+        assert got == steady
+        assert json.dumps(got) == json.dumps(steady)         # same keys in the same order
+        # After these two the server closes the connection: one at a time.
+        for event in [e for e in events if e.get("type") in RECONNECTING]:
+            slack.send(event)
+            assert take(it, 2) == [event, {"type": "hello"}]
+
+
+def test_start_holds_the_team_and_no_ticket_in_reprs(slack):
+    with open_session(slack) as rtm:
+        assert rtm.start.self_.name == "bot" and rtm.start.user_by_name("alice").id == "U0ALICE"
+        ticket = rtm.start.url.rsplit("/", 1)[-1]
+        assert ticket not in repr(rtm) and ticket not in repr(rtm.start) and TOKEN not in repr(rtm)
+    assert [r.method for r in slack.requests] == ["rtm.start"]
+
+
+def test_method_rtm_connect_is_light(slack):
+    with open_session(slack, method="rtm.connect") as rtm:
+        assert rtm.start.team.id == "T0FAKE" and list(rtm.start.users) == []
+    assert [r.method for r in slack.requests] == ["rtm.connect"]
+
+
+def test_goodbye_reconnects_with_rtm_connect_and_events_continue(slack):
+    waits = Recorder()
+    with open_session(slack, sleep=waits.sleep) as rtm:
+        it = iter(rtm)
+        first_url = rtm.start.url
+        assert next(it)["type"] == "hello"
+        slack.send({"type": "message", "text": "before"})
+        slack.goodbye()
+        assert take(it, 3) == [{"type": "message", "text": "before"}, {"type": "goodbye"}, {"type": "hello"}]
+        slack.send({"type": "message", "text": "after"})
+        assert next(it) == {"type": "message", "text": "after"}
+        assert rtm.start.url != first_url and len(rtm.start.users) == 3      # team data kept
+    assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect"]
+    assert slack.connections == 2 and rtm.stats["connections"] == 2
+    assert len(waits.slept) == 1 and 1.0 <= waits.slept[0] <= 1.25        # a short connection backs off
+
+
+def test_team_migration_with_migration_in_progress_backs_off_rising(slack):
+    waits = Recorder()
+    with open_session(slack, sleep=waits.sleep) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.fail("rtm.connect", "migration_in_progress", times=2)
+        slack.migrate()
+        assert take(it, 2) == [{"type": "team_migration_started"}, {"type": "hello"}]
+    assert [r.method for r in slack.requests] == ["rtm.start"] + ["rtm.connect"] * 3
+    assert len(waits.slept) == 3 and waits.slept[0] < waits.slept[1] < waits.slept[2]
+    assert 1.0 <= waits.slept[0] <= 1.25 and 2.0 <= waits.slept[1] <= 2.5 and 4.0 <= waits.slept[2] <= 5.0
+
+
+def test_an_expired_url_gets_a_fresh_one_and_keeps_the_team(slack):
+    slack.expire_next_urls(1)
+    with open_session(slack) as rtm:
+        assert next(iter(rtm)) == {"type": "hello"}
+        assert len(rtm.start.users) == 3 and rtm.start.channel_by_name("general")
+    assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect"]
+
+
+def test_a_server_that_stops_answering_is_pinged_then_left(slack):
+    with open_session(slack, ping_interval=0.1, pong_timeout=0.2) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.stall()
+        assert next(it) == {"type": "hello"}                # pinged, no pong: dead, reconnected
+        assert slack.connections == 2 and rtm.stats["connections"] == 2
+    (ping,) = [f for f in slack.received if f["type"] == "ping"]
+    assert isinstance(ping["id"], int) and isinstance(ping["time"], int)
+
+
+@pytest.mark.parametrize("fault", ["close_connections", "drop"])
+def test_a_server_that_closes_mid_stream(slack, fault):
+    with open_session(slack) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.send({"type": "message", "text": "1"})
+        getattr(slack, fault)()
+        assert take(it, 2) == [{"type": "message", "text": "1"}, {"type": "hello"}]
+        slack.send({"type": "message", "text": "2"})
+        assert next(it) == {"type": "message", "text": "2"}
+
+
+def test_close_inside_the_loop_ends_it_and_never_reconnects(slack):
+    with open_session(slack) as rtm:
+        seen = []
+        for event in rtm:
+            seen.append(event)
+            rtm.close()
+            rtm.close()                                      # twice is harmless
+        assert seen == [{"type": "hello"}]
+        assert list(rtm) == []
+    slack.wait_received(0)
+    with slack._cond:
+        slack._cond.wait_for(lambda: slack.closes, 5)
+    assert slack.closes == [1000] and slack.connections == 1
+    assert [r.method for r in slack.requests] == ["rtm.start"]
+    with pytest.raises(slack_rtm.ConnectionClosed):
+        rtm.send_message("C0GENERAL", "too late")
+
+
+def test_close_from_another_thread(slack):
+    rtm = open_session(slack)
+    first = next(iter(rtm))
+    closer = threading.Thread(target=lambda: (slack.wait_connections(1), rtm.close()))
+    closer.start()
+    rest = list(rtm)                                         # blocks reading until closed
+    closer.join(5)
+    assert first == {"type": "hello"} and rest == []
+    assert slack.connections == 1 and not closer.is_alive()
+
+
+def test_without_auto_reconnect_the_iteration_ends_with_the_connection(slack):
+    with open_session(slack, auto_reconnect=False) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.goodbye()
+        assert list(it) == [{"type": "goodbye"}]
+    assert slack.connections == 1
+
+
+def test_send_message_waits_for_its_ack(slack):
+    with open_session(slack) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.send({"type": "message", "text": "in between"})
+        ack = rtm.send_message("C0GENERAL", "héllo 👋", wait=True)
+        assert ack["ok"] is True and ack["reply_to"] == 1 and ack["text"] == "héllo 👋" and ack["ts"]
+        assert take(it, 2) == [{"type": "message", "text": "in between"}, ack]   # still yielded, in order
+    assert slack.received == [{"type": "message", "channel": "C0GENERAL", "text": "héllo 👋", "id": 1}]
+
+
+def test_ids_are_unique_and_rising_across_threads_and_connections(slack):
+    with open_session(slack, send_rate=1000, send_burst=1000) as rtm:
+        ids = []
+        threads = [threading.Thread(target=lambda: ids.extend(rtm.typing("C0GENERAL") for _ in range(20)))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(ids) == list(range(1, 81))
+        it = iter(rtm)
+        next(it)
+        slack.goodbye()
+        until(it, lambda e: e.get("type") == "hello")
+        assert rtm.send_message("C0GENERAL", "x") == 81
+
+
+def test_an_error_ack_raises_rtm_error():
+    with slack_rtm.FakeSlack(auto_ack=False) as slack:
+        with open_session(slack) as rtm:
+            threading.Thread(target=lambda: slack.ack(slack.wait_received(1)[0], ok=False,
+                                                      error={"code": 2, "msg": "message text is missing"})).start()
+            with pytest.raises(slack_rtm.RtmError) as info:
+                rtm.send_message("C0GENERAL", "", wait=True)
+            assert (info.value.code, info.value.msg, info.value.reply_to) == (2, "message text is missing", 1)
+            assert not info.value.retryable
+
+
+def test_slow_down_is_a_retryable_rtm_error():
+    with slack_rtm.FakeSlack(auto_ack=False) as slack:
+        with open_session(slack) as rtm:
+            threading.Thread(target=lambda: slack.ack(slack.wait_received(1)[0], ok=False, error={
+                "code": -1, "msg": "slow down, too many messages..."})).start()
+            with pytest.raises(slack_rtm.RtmError) as info:
+                rtm.send_message("C0GENERAL", "x", wait=True)
+            assert info.value.code == -1 and info.value.retryable
+
+
+def test_acks_out_of_order_and_an_echo_is_not_an_ack():
+    with slack_rtm.FakeSlack(auto_ack=False) as slack:
+        with open_session(slack, send_rate=100) as rtm:
+            results = {}
+
+            def sender(text):
+                results[text] = rtm.send_message("C0GENERAL", text, wait=True, timeout=10)
+
+            threads = [threading.Thread(target=sender, args=(t,)) for t in ("one", "two")]
+            for t in threads:
+                t.start()
+            frames = sorted(slack.wait_received(2), key=lambda f: f["id"])
+            slack.send({"type": "message", "reply_to": frames[0]["id"], "text": frames[0]["text"]})  # echo
+            slack.ack(frames[1], ts="2.0")
+            slack.ack(frames[0], ts="1.0")
+            it = iter(rtm)
+            seen = until(it, lambda e: e.get("ts") == "1.0")
+            for t in threads:
+                t.join(10)
+            assert results[frames[0]["text"]]["ts"] == "1.0" and results[frames[1]["text"]]["ts"] == "2.0"
+            assert seen[1] == {"type": "message", "reply_to": frames[0]["id"], "text": frames[0]["text"]}
+
+
+def test_the_throttle_sleeps_instead_of_flooding(slack):
+    waits = Recorder()
+    with open_session(slack, sleep=waits.sleep, send_rate=1.0, send_burst=2, clock=lambda: 100.0) as rtm:
+        for n in range(4):
+            rtm.send_message("C0GENERAL", f"m{n}")
+    assert waits.slept == [1.0, 2.0]
+
+
+def test_message_too_long_is_refused_before_sending(slack):
+    with open_session(slack) as rtm:
+        with pytest.raises(slack_rtm.MessageTooLong, match="4001 characters"):
+            rtm.send_message("C0GENERAL", "x" * 4001)
+        with pytest.raises(slack_rtm.MessageTooLong, match="bytes"):
+            rtm.send_message("C0GENERAL", "x", attachments=[{"text": "é" * 9000}])
+        assert rtm.send_message("C0GENERAL", "🎉" * 4000, wait=True)["ok"]     # 16,000 bytes: fine
+    assert len(slack.received) == 1
+
+
+def test_an_unacknowledged_message_is_reported_after_a_disconnect():
+    with slack_rtm.FakeSlack(auto_ack=False) as slack:
+        with open_session(slack) as rtm:
+            it = iter(rtm)
+            next(it)
+            lost = rtm.send_message("C0GENERAL", "lost")
+            saved = rtm.send_message("C0GENERAL", "saved")
+            slack.wait_received(2)
+            ack = {"ok": True, "reply_to": saved, "ts": "9.0", "text": "saved"}
+            slack.on_connect(ack, {"type": "message", "text": "new connection"})
+            slack.drop()
+            assert take(it, 3) == [{"type": "hello"}, ack, {"type": "message", "text": "new connection"}]
+            assert rtm.unacknowledged == [{"type": "message", "channel": "C0GENERAL", "text": "lost", "id": lost}]
+
+
+def test_a_waiting_sender_hears_of_a_lost_message():
+    with slack_rtm.FakeSlack(auto_ack=False) as slack:
+        with open_session(slack, auto_reconnect=False) as rtm:
+            threading.Thread(target=lambda: (slack.wait_received(1), slack.drop())).start()
+            with pytest.raises(slack_rtm.Unacknowledged) as info:
+                rtm.send_message("C0GENERAL", "gone", wait=True, timeout=10)
+            assert info.value.event["text"] == "gone" and rtm.unacknowledged == []
+
+
+def test_messages_pending_at_close_are_reported():
+    with slack_rtm.FakeSlack(auto_ack=False) as slack:
+        rtm = open_session(slack)
+        rtm.send_message("C0GENERAL", "pending")
+        slack.wait_received(1)
+        rtm.close()
+        assert [e["text"] for e in rtm.unacknowledged] == ["pending"]
+
+
+def test_an_ack_wait_times_out():
+    with slack_rtm.FakeSlack(auto_ack=False) as slack:
+        with open_session(slack, ping_interval=0.05) as rtm:
+            with pytest.raises(slack_rtm.Timeout, match="no ack"):
+                rtm.send_message("C0GENERAL", "x", wait=True, timeout=0.2)
+
+
+def test_pongs_to_our_keepalive_are_hidden_but_user_pings_are_not(slack):
+    with open_session(slack, ping_interval=0.05, pong_timeout=5) as rtm:
+        it = iter(rtm)
+        next(it)
+        threading.Thread(target=lambda: (slack.wait_received(3, type="ping"), slack.send({"type": "end"}))).start()
+        idle = until(it, lambda e: e == {"type": "end"})
+        assert idle == [{"type": "end"}]                    # three pings answered, no pong shown
+        user_ping = rtm.ping(note="mine")
+        pong = until(it, lambda e: e.get("type") == "pong")
+        assert pong == [{"type": "pong", "note": "mine", "id": user_ping, "reply_to": user_ping}]
+
+
+@pytest.mark.parametrize("frame, why", [
+    (b"\xff\xfe not utf-8", "not UTF-8"),
+    ("{not json", "not JSON"),
+    ("[1, 2, 3]", "not an object"),
+])
+def test_bad_frames_are_skipped_with_a_warning_or_raised_when_strict(slack, caplog, frame, why):
+    with open_session(slack) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.send(frame)
+        slack.send({"type": "ok"})
+        assert next(it) == {"type": "ok"}
+        assert rtm.stats["skipped"] == 1
+    assert any(why in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+    with open_session(slack, strict=True) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.send(frame)
+        with pytest.raises(slack_rtm.ProtocolError, match=why):
+            next(it)
+
+
+def test_rtm_connect_required_falls_back_with_a_warning():
+    with slack_rtm.FakeSlack(rtm_start="connect_required") as slack:
+        with pytest.warns(slack_rtm.MethodDeprecatedWarning, match="rtm_connect_required"):
+            rtm = open_session(slack)
+        with rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+        assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect"]
+
+
+def test_the_first_connection_retries_within_its_deadline_then_raises(slack):
+    clock = FakeClock()
+    slack.fail("rtm.start", "service_unavailable", times=100)
+    with pytest.raises(slack_rtm.ServiceUnavailable):
+        open_session(slack, sleep=clock.sleep, clock=clock, connect_deadline=100)
+    assert clock.now <= 100 and 5 <= len(slack.requests) <= 8
+
+
+@pytest.mark.parametrize("error, cls", [("invalid_auth", slack_rtm.InvalidAuth),
+                                        ("not_allowed_token_type", slack_rtm.NotAllowedTokenType)])
+def test_errors_retrying_cannot_fix_raise_at_once(slack, error, cls):
+    slack.fail("rtm.start", error)
+    with pytest.raises(cls):
+        open_session(slack)
+    assert len(slack.requests) == 1
+
+
+def test_no_hello_is_a_failed_connection(slack):
+    slack.withhold_hello(1)
+    waits = Recorder()
+    with open_session(slack, hello_timeout=0.3, sleep=waits.sleep) as rtm:
+        assert next(iter(rtm)) == {"type": "hello"}
+    assert len(waits.slept) == 1 and [r.method for r in slack.requests] == ["rtm.start", "rtm.start"]
+
+
+def test_reconnect_gives_up_after_its_deadline(slack):
+    clock = FakeClock()
+    with open_session(slack, sleep=clock.sleep, clock=clock, reconnect_deadline=120) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.fail("rtm.connect", "service_unavailable", times=100)
+        slack.drop()
+        with pytest.raises(slack_rtm.ServiceUnavailable):
+            list(it)
+    calls = len(slack.calls("rtm.connect"))
+    assert 4 <= calls <= 8 and clock.now <= 120
+
+
+def test_a_steady_failure_calls_about_once_a_minute(slack):
+    clock = FakeClock()
+    with open_session(slack, sleep=clock.sleep, clock=clock, reconnect_deadline=3600) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.fail("rtm.connect", "service_unavailable", times=1000)
+        slack.drop()
+        with pytest.raises(slack_rtm.ServiceUnavailable):
+            list(it)
+    calls = len(slack.calls("rtm.connect"))
+    assert calls <= 8 + 60 and max(clock.slept) <= 75 and sorted(clock.slept)[-20] >= 60
+
+
+@pytest.mark.parametrize("url", ["ws://example.com/websocket/x", "http://127.0.0.1/x", "wss"])
+def test_only_wss_urls_are_accepted(slack, url):
+    slack.answer("rtm.start", {"ok": True, "url": url, "self": {"id": "U"}, "team": {"id": "T"}})
+    with pytest.raises(slack_rtm.ProtocolError, match="refusing WebSocket URL"):
+        open_session(slack)
+
+
+def test_the_token_and_ticket_are_in_no_log_record(slack, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = "xoxb-0000-secret-token"
+    slack.tokens += (secret,)
+    slack.expire_next_urls(1)
+    with slack_rtm.connect(secret, base_url=slack.base_url, sleep=Recorder().sleep) as rtm:
+        it = iter(rtm)
+        next(it)
+        tickets = [rtm.start.url.rsplit("/", 1)[-1]]
+        rtm.send_message("C0GENERAL", "hi", wait=True)
+        slack.goodbye()
+        until(it, lambda e: e.get("type") == "hello")
+        tickets.append(rtm.start.url.rsplit("/", 1)[-1])
+    records = [r.getMessage() for r in caplog.records if r.name == "slack_rtm"]
+    assert len(records) > 5
+    assert not any(secret in m or any(t in m for t in tickets) for m in records)
