@@ -1,0 +1,156 @@
+"""Events per second through `for event in rtm`, next to raw websocket-client loops.
+
+    python benchmarks/bench_session.py [--events 200000] [--paced-seconds 5]
+
+A FakeSlack runs in a separate process (so that it does not share this
+process's GIL) and sends N message events of about 200 bytes in one burst on
+each new connection it is told about.  Timed side by side, on loopback:
+
+  raw default    websocket-client recv() + json.loads, default settings
+                 (its pure-Python UTF-8 validation on)
+  raw skip-utf8  the same with skip_utf8_validation=True
+  slack_rtm      for event in slack_rtm.connect(...)
+
+Targets: slack_rtm at least 3x raw default and 0.9x raw skip-utf8.  Then a
+paced run, 2,000 events a second, measures this process's CPU time per
+event in the session: target at most 50 microseconds.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import slack_rtm  # noqa: E402
+
+TOKEN = "xoxb-bench"
+
+
+def event(i):
+    # About 200 bytes, like a real message event.
+    return {"type": "message", "channel": "C024BE91L", "user": "U2147483697", "text": f"message number {i:08d} "
+            "with some ordinary text in it", "ts": f"1355517523.{i:06d}", "team": "T024BE7LD",
+            "client_msg_id": "0c2a3b4e-5f60-4f8e-9a1b-2c3d4e5f6a7b"}
+
+
+def serve(count):
+    """The server process: a FakeSlack driven by lines on stdin."""
+    frames = [json.dumps(event(i)).encode() for i in range(count)]
+    with slack_rtm.FakeSlack(tokens=(TOKEN,)) as slack:
+        print(slack.base_url, flush=True)
+        for line in sys.stdin:
+            command, _, arg = line.strip().partition(" ")
+            slack.wait_connections(int(arg))
+            if command == "burst":
+                slack.send_burst(frames)
+            elif command == "paced":
+                # 2,000 a second: 20 frames every 10 ms.
+                started = time.perf_counter()
+                for n in range(0, len(frames), 20):
+                    delay = started + n / 2000 - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    slack.send_burst(frames[n:n + 20])
+            slack.close_connections()
+
+
+class Server:
+    def __init__(self, count):
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", str(count)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.base_url = self.proc.stdout.readline().strip()
+        self.connections = 0
+
+    def tell(self, command):
+        self.connections += 1
+        self.proc.stdin.write(f"{command} {self.connections}\n")
+        self.proc.stdin.flush()
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def raw_loop(server, count, skip):
+    import websocket
+    url = slack_rtm.rtm_connect(TOKEN, base_url=server.base_url).url
+    ws = websocket.create_connection(url, skip_utf8_validation=skip)
+    assert json.loads(ws.recv())["type"] == "hello"
+    server.tell("burst")
+    started = time.perf_counter()
+    for _ in range(count):
+        json.loads(ws.recv())
+    elapsed = time.perf_counter() - started
+    ws.close()
+    return elapsed
+
+
+def session_loop(server, count):
+    with slack_rtm.connect(TOKEN, base_url=server.base_url, method="rtm.connect", ping_interval=60) as rtm:
+        it = iter(rtm)
+        assert next(it)["type"] == "hello"
+        server.tell("burst")
+        started = time.perf_counter()
+        for n, event in enumerate(it, 1):
+            if n == count:
+                break
+        elapsed = time.perf_counter() - started
+    return elapsed
+
+
+def paced_cpu(server, count):
+    with slack_rtm.connect(TOKEN, base_url=server.base_url, method="rtm.connect", ping_interval=60) as rtm:
+        it = iter(rtm)
+        assert next(it)["type"] == "hello"
+        server.tell("paced")
+        cpu = time.process_time()
+        wall = time.perf_counter()
+        for n, event in enumerate(it, 1):
+            if n == count:
+                break
+        return (time.process_time() - cpu) / count, time.perf_counter() - wall
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200000)
+    parser.add_argument("--paced-seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve(args.serve)
+    count = args.events
+    server = Server(count)
+    size = len(json.dumps(event(0)))
+    print(f"{count} events of {size} bytes, Python {sys.version.split()[0]}")
+    best = {"raw default": [], "raw skip-utf8": [], "slack_rtm": []}
+    try:
+        for _ in range(args.rounds):
+            best["raw default"].append(raw_loop(server, count, skip=False))
+            best["raw skip-utf8"].append(raw_loop(server, count, skip=True))
+            best["slack_rtm"].append(session_loop(server, count))
+        rates = {name: count / min(times) for name, times in best.items()}
+        for name, rate in rates.items():
+            print(f"{name:14} {rate:10,.0f} events/s  ({min(best[name]):.2f} s best of {args.rounds})")
+        print(f"slack_rtm / raw default   {rates['slack_rtm'] / rates['raw default']:.2f}x (target >= 3x)")
+        print(f"slack_rtm / raw skip-utf8 {rates['slack_rtm'] / rates['raw skip-utf8']:.2f}x (target >= 0.9x)")
+    finally:
+        server.close()
+    paced = int(2000 * args.paced_seconds)
+    server = Server(paced)
+    try:
+        per_event, wall = paced_cpu(server, paced)
+        print(f"paced 2,000/s: {paced} events in {wall:.2f} s, CPU {per_event * 1e6:.1f} us per event "
+              "(target <= 50)")
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()
