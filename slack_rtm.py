@@ -23,8 +23,10 @@ import json
 import json.scanner
 import logging
 import math
+import os
 import random
 import re
+import sys
 import threading
 import time
 import types
@@ -957,7 +959,7 @@ class RtmStart(_Model):
     dnd: Optional[Dict[str, Any]] = field(default=None, repr=False)
 
     # The index lives in a slot, outside __dict__, which is Slack's data alone.
-    __slots__ = ("_lookup",)
+    __slots__ = ("_lookup", "_warnings")
     _renamed = {"self_": "self"}
     _nested = (("self", Self, False), ("team", Team, False), ("users", User, True),
                ("channels", Channel, True), ("groups", Group, True), ("mpims", Mpim, True),
@@ -974,18 +976,29 @@ class RtmStart(_Model):
             return super()._adopt(data)
 
     @classmethod
-    def from_json(cls, data):
+    def from_json(cls, data, method="rtm.start"):
         """Parse the bytes (or str) of an answer.  A body that is not a JSON
         object raises InvalidResponse; ``"ok": false`` raises its error class."""
-        answer = _loads_object("rtm.start", data)
+        answer = _loads_object(method, data)
         if answer.get("ok") is False:
-            raise _api_error("rtm.start", answer, ())
-        return cls._adopt(answer)
+            raise _api_error(method, answer, _collect_warnings(method, answer))
+        start = cls._adopt(answer)
+        start._warnings = _collect_warnings(method, answer)
+        return start
+
+    @classmethod
+    def _from_response(cls, response):
+        start = cls._adopt(dict(response))
+        start._warnings = response.warnings
+        return start
 
     @property
     def warnings(self):
         """The warnings Slack attached to this answer."""
-        return _collect_warnings("rtm.start", self.__dict__)
+        try:
+            return self._warnings
+        except AttributeError:
+            return _collect_warnings("rtm.start", self.__dict__)
 
     @property
     def _index(self):
@@ -1450,7 +1463,7 @@ def rtm_start(token, *, simple_latest=None, no_unreads=None, mpim_aware=None, pr
     args = dict(simple_latest=simple_latest, no_unreads=no_unreads, mpim_aware=mpim_aware,
                 presence_sub=presence_sub, batch_presence_aware=batch_presence_aware, no_latest=no_latest,
                 include_locale=include_locale)
-    return RtmStart._adopt(dict(_call("rtm.start", token, args, **_web_options(locals()))))
+    return RtmStart._from_response(_call("rtm.start", token, args, **_web_options(locals())))
 
 
 def rtm_connect(token, *, presence_sub=None, batch_presence_aware=None, base_url=DEFAULT_BASE_URL,
@@ -1458,7 +1471,7 @@ def rtm_connect(token, *, presence_sub=None, batch_presence_aware=None, base_url
                 allow_http=False):
     """Call rtm.connect (url, self and team only) and return an RtmStart."""
     args = dict(presence_sub=presence_sub, batch_presence_aware=batch_presence_aware)
-    return RtmStart._adopt(dict(_call("rtm.connect", token, args, **_web_options(locals()))))
+    return RtmStart._from_response(_call("rtm.connect", token, args, **_web_options(locals())))
 
 
 ###############################################################################
@@ -1693,13 +1706,13 @@ class Session:
             ws.shutdown()
             raise
         if method == "rtm.start":
-            start = RtmStart._adopt(dict(answer))
+            start = RtmStart._from_response(answer)
         elif self.start is not None:    # rtm.connect: keep the team data already fetched
             start = RtmStart._adopt(dict(self.start.__dict__, url=url))
         elif self._team_answer is not None:
             start = RtmStart._adopt(dict(self._team_answer, url=url))
         else:
-            start = RtmStart._adopt(dict(answer))
+            start = RtmStart._from_response(answer)
         self._team_answer = None
         log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
                  self._clock() - fetched)
@@ -2596,3 +2609,278 @@ def _fake_http_handler(fake):
             log.debug("FakeSlack HTTP: " + format, *args)
 
     return Handler
+
+
+###############################################################################
+# The command line: python -m slack_rtm #######################################
+###############################################################################
+
+#: Exit statuses of main(): argparse's 2 for usage errors, 1 for the rest.
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class _Names:
+    """Names for ids, from rtm.start and kept current from events."""
+
+    def __init__(self, start):
+        self.users = {u.id: u.name for u in start.users if getattr(u, "name", None)}
+        self.channels = {c.id: "#" + c.name for c in list(start.channels) + list(start.groups)
+                         if getattr(c, "name", None)}
+        self.channels.update({im.id: "@" + self.user(im.user) for im in start.ims if getattr(im, "user", None)})
+        if start.self_ is not None:
+            self.users.setdefault(start.self_.id, start.self_.name)
+
+    def user(self, user_id):
+        if isinstance(user_id, dict):                # team_join, user_change: the whole user
+            user_id = user_id.get("id")
+        return self.users.get(user_id, user_id or "?") if isinstance(user_id, str) else "?"
+
+    def channel(self, channel_id):
+        if isinstance(channel_id, dict):             # channel_created and the like
+            channel_id = channel_id.get("id")
+        return self.channels.get(channel_id, channel_id or "?") if isinstance(channel_id, str) else "?"
+
+    def learn(self, event):
+        """Keep names current: joins, renames, new channels and ims."""
+        kind = event.get("type")
+        item = event.get("user") if kind in ("team_join", "user_change") else event.get("channel")
+        if not isinstance(item, dict) or "id" not in item:
+            return
+        if kind in ("team_join", "user_change") and item.get("name"):
+            self.users[item["id"]] = item["name"]
+        elif kind in ("im_created",) and item.get("user"):
+            self.channels[item["id"]] = "@" + self.user(item["user"])
+        elif item.get("name"):
+            self.channels[item["id"]] = "#" + item["name"]
+
+
+def _clock_of(event):
+    try:
+        stamp = float(event.get("ts") or event.get("event_ts"))
+    except (TypeError, ValueError):
+        stamp = time.time()
+    return time.strftime("%H:%M:%S", time.localtime(stamp))
+
+
+def format_event(event, names):
+    """One readable line for an event (None for those not worth a line)."""
+    kind, sub = event.get("type"), event.get("subtype")
+    where = names.channel(event.get("channel"))
+    who = names.user(event.get("user"))
+    at = _clock_of(event)
+    if kind == "message" and sub == "message_changed":
+        new = event.get("message") or {}
+        return f"{at} {where} <{names.user(new.get('user'))}> edited: {new.get('text', '')}"
+    if kind == "message" and sub == "message_deleted":
+        return f"{at} {where} a message was deleted"
+    if kind == "message" and sub in ("channel_join", "group_join") or kind == "member_joined_channel":
+        return f"{at} {where} --> {who} joined"
+    if kind == "message" and sub in ("channel_leave", "group_leave") or kind == "member_left_channel":
+        return f"{at} {where} <-- {who} left"
+    if kind == "message":
+        name = who if event.get("user") else event.get("username") or event.get("bot_id") or "?"
+        return f"{at} {where} <{name}> {event.get('text', '')}"
+    if kind in ("reaction_added", "reaction_removed"):
+        item = event.get("item") or {}
+        verb = "reacted" if kind == "reaction_added" else "took back"
+        return (f"{at} {names.channel(item.get('channel'))} {who} {verb} :{event.get('reaction')}: "
+                f"on {names.user(event.get('item_user'))}'s message")
+    if kind == "hello":
+        return f"{at} -- connected"
+    if kind == "goodbye":
+        return f"{at} -- the server said goodbye; reconnecting"
+    if kind == "team_migration_started":
+        return f"{at} -- the team is migrating; reconnecting"
+    if kind in ("user_typing", "pong") or (kind is None and "reply_to" in event):
+        return None
+    return f"{at} [{kind}] " + json.dumps(event, ensure_ascii=False)[:160]
+
+
+def _parse_args(argv):
+    import argparse
+    parser = argparse.ArgumentParser(
+        prog="slack-rtm", description="Print the events of a Slack RTM session, or send one message.",
+        epilog="The token comes from SLACK_TOKEN or --token-file.  Exit status: 0 done or interrupted, "
+               "1 an error from Slack or the network, 2 a usage error.")
+    parser.add_argument("--token-file", help="read the token from this file")
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--method", choices=("start", "connect"), default="start",
+                        help="rtm.start (team data for names; default) or rtm.connect (light)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line, as Slack sent it")
+    parser.add_argument("--types", help="only these event types, comma-separated (message,reaction_added)")
+    parser.add_argument("--send", nargs=2, metavar=("CHANNEL", "TEXT"),
+                        help="send one message (to an id or #name), wait for its ack, print its ts")
+    parser.add_argument("--demo", action="store_true", help="run against a built-in fake Slack; no token needed")
+    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log what the session does")
+    return parser, parser.parse_args(argv)
+
+
+def _token(parser, args):
+    if args.token:
+        print("slack-rtm: warning: --token shows the token to anyone who can list processes; "
+              "prefer SLACK_TOKEN or --token-file", file=sys.stderr)
+        return args.token
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as f:
+                return f.read().strip()
+        except OSError as exc:
+            parser.error(f"cannot read the token file: {exc.strerror}")
+    token = os.environ.get("SLACK_TOKEN", "").strip()
+    if not token:
+        parser.error("no token: set SLACK_TOKEN or give --token-file (or try --demo)")
+    return token
+
+
+_ADVICE = {
+    "invalid_auth": "Slack refused the token: check SLACK_TOKEN",
+    "not_authed": "no token reached Slack: check SLACK_TOKEN",
+    "account_inactive": "the token's user or team was deleted: get a new token",
+    "token_revoked": "the token was revoked: get a new token",
+    "token_expired": "the token has expired: get a new token",
+    "not_allowed_token_type": "RTM needs a classic app's or a legacy bot's token; granular bot tokens are refused",
+    "missing_scope": "the token lacks a scope RTM needs (rtm:stream or client)",
+}
+
+
+def _explain(error):
+    """One line that says what happened and what to do."""
+    code = getattr(error, "error", None)
+    if isinstance(error, RateLimited):
+        after = f"retry in {error.retry_after:.0f} s" if error.retry_after is not None else "retry in a minute"
+        return f"rate limited by Slack: {after}"
+    if code in _ADVICE:
+        return f"{code}: {_ADVICE[code]}"
+    if isinstance(error, TLSError):
+        return f"{error} (a proxy or private CA? set SSL_CERT_FILE or pass ca_certs)"
+    if isinstance(error, TransportError):
+        return f"could not reach Slack: {error} (check the network, or HTTPS_PROXY)"
+    return str(error)
+
+
+def _run(rtm, args, out):
+    names = _Names(rtm.start)
+    wanted = set(filter(None, (args.types or "").split(","))) or None
+    for event in rtm:
+        names.learn(event)
+        if wanted is not None and event.get("type") not in wanted:
+            continue
+        line = json.dumps(event, ensure_ascii=False) if args.json else format_event(event, names)
+        if line is not None:
+            print(line, file=out, flush=True)
+        if args.demo and _demo_step(rtm, event, names, args, out):
+            return
+
+
+def _send_one(rtm, args, out):
+    channel, text = args.send
+    found = rtm.start.channel_by_name(channel) or rtm.start.group_by_name(channel.lstrip("#"))
+    ack = rtm.send_message(found.id if found else channel, text, wait=True, timeout=30)
+    print(ack.get("ts"), file=out, flush=True)
+
+
+def main(argv=None, out=None):
+    """The command line; returns the exit status."""
+    out = out or sys.stdout
+    parser, args = _parse_args(argv)
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        if args.demo:
+            return _demo(args, out)
+        token = _token(parser, args)
+        with connect(token, method="rtm." + args.method, base_url=args.base_url) as rtm:
+            if args.send:
+                _send_one(rtm, args, out)
+            else:
+                _run(rtm, args, out)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:                      # the reader went away (| head): leave quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except SlackError as error:
+        print(f"slack-rtm: {_explain(error)}", file=sys.stderr)
+        return EXIT_ERROR
+    except ImportError as error:
+        print(f"slack-rtm: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+# The demo: a short scripted conversation on an embedded FakeSlack.
+
+_DEMO_TEAM = {
+    "team": {"id": "T0DEMO", "name": "Demo Team", "domain": "demo"},
+    "self": {"id": "U0BOT", "name": "demobot"},
+    "users": [{"id": "U0BOT", "name": "demobot", "is_bot": True, "profile": {}},
+              {"id": "U0ALICE", "name": "alice", "profile": {"real_name": "Alice"}},
+              {"id": "U0BOB", "name": "bob", "profile": {"real_name": "Bob"}}],
+    "channels": [{"id": "C0GENERAL", "name": "general", "is_member": True},
+                 {"id": "C0RANDOM", "name": "random", "is_member": True}],
+    "groups": [], "ims": [], "bots": [],
+}
+
+
+def _demo_before(ts):
+    """The conversation before the goodbye."""
+    say = functools.partial(dict, type="message", channel="C0GENERAL")
+    return [
+        say(user="U0ALICE", text="hello there", ts=ts(1)),
+        say(user="U0BOB", text="hi alice! how is the launch going?", ts=ts(2)),
+        {"type": "message", "subtype": "channel_join", "channel": "C0RANDOM", "user": "U0BOB",
+         "text": "<@U0BOB> has joined the channel", "ts": ts(3)},
+        say(user="U0ALICE", text="great, shipping tomorrow", ts=ts(4)),
+        {"type": "message", "subtype": "message_changed", "channel": "C0GENERAL", "ts": ts(5),
+         "message": {"user": "U0ALICE", "text": "great, shipping today", "ts": ts(4)}},
+        {"type": "reaction_added", "user": "U0BOB", "reaction": "tada", "item_user": "U0ALICE",
+         "item": {"type": "message", "channel": "C0GENERAL", "ts": ts(4)}, "event_ts": ts(6)},
+        say(user="U0ALICE", text="ping", ts=ts(7)),
+    ]
+
+
+def _demo_after(ts, deleted_ts):
+    """The conversation on the new connection, after the reconnect."""
+    say = functools.partial(dict, type="message", channel="C0GENERAL")
+    return [
+        say(user="U0BOB", text="anyone still here after that reconnect?", ts=ts(1)),
+        {"type": "message", "subtype": "message_deleted", "channel": "C0GENERAL", "ts": ts(2),
+         "deleted_ts": deleted_ts},
+        say(user="U0ALICE", text="bye!", ts=ts(3)),
+    ]
+
+
+def _stamps(start, step):
+    return lambda n: f"{start + n * step:.6f}"
+
+
+def _demo(args, out):
+    before = _demo_before(_stamps(time.time() - 8, 1.0))
+    with FakeSlack(tokens=("xoxb-demo",), team=_DEMO_TEAM) as slack:
+        slack.on_connect(*before)
+        args.demo_state = {"slack": slack, "deleted_ts": before[1]["ts"], "last": None}
+        with connect("xoxb-demo", method="rtm." + args.method, base_url=slack.base_url,
+                     sleep=lambda seconds: None) as rtm:
+            _run(rtm, args, out)
+    return EXIT_OK
+
+
+def _demo_step(rtm, event, names, args, out):
+    """The demo bot: answers "ping" (waiting for the ack), then has the
+    server say goodbye; stops after the last message of the new connection."""
+    state = args.demo_state
+    if event.get("type") == "message" and event.get("text") == "ping" and state["last"] is None:
+        ack = rtm.send_message(event["channel"], "pong", wait=True, timeout=10)
+        line = json.dumps(ack) if args.json else (f"{_clock_of(ack)} {names.channel(event['channel'])} "
+                                                  f"<{rtm.start.self_.name}> pong  (acknowledged, ts {ack['ts']})")
+        print(line, file=out, flush=True)
+        after = _demo_after(_stamps(time.time(), 0.001), state["deleted_ts"])
+        state["last"] = after[-1]["ts"]
+        state["slack"].on_connect(*after)
+        state["slack"].goodbye()
+    return state["last"] is not None and event.get("ts") == state["last"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -28,9 +28,24 @@ TOKEN = "xoxb-test"
 
 
 def corpus(pattern):
+    """The corpus files matching ``pattern``.  Without the corpus at all (a
+    copy of this file outside the project), the tests that need it skip;
+    with it, a pattern that matches nothing fails."""
+    if not os.path.isdir(CORPUS):
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no corpus at {CORPUS}"))]
     found = sorted(glob.glob(os.path.join(CORPUS, pattern)))
     assert found, f"no corpus files match {pattern} under {CORPUS}"
     return found
+
+
+def file_id(path):
+    return os.path.basename(path) if path else "no-corpus"
+
+
+def corpus_file(name):
+    if not os.path.isdir(CORPUS):
+        pytest.skip(f"no corpus at {CORPUS}")
+    return corpus(name)[0]
 
 
 def read(path):
@@ -243,7 +258,7 @@ OK_ANSWERS = corpus("rtm_start/*_ok*.json") + corpus("rtm_connect/*_ok*.json")
 ERROR_ANSWERS = corpus("rtm_start/*error*.json") + corpus("rtm_connect/*error*.json")
 
 
-@pytest.mark.parametrize("path", OK_ANSWERS, ids=os.path.basename)
+@pytest.mark.parametrize("path", OK_ANSWERS, ids=file_id)
 def test_every_recorded_answer_parses_losslessly(path):
     body = read(path)
     original = json.loads(body)
@@ -261,7 +276,7 @@ def test_every_recorded_answer_parses_losslessly(path):
     assert "websocket" not in repr(start) and len(repr(start)) < 300
 
 
-@pytest.mark.parametrize("path", ERROR_ANSWERS, ids=os.path.basename)
+@pytest.mark.parametrize("path", ERROR_ANSWERS, ids=file_id)
 def test_every_recorded_error_raises_its_class(path):
     answer = json.loads(read(path))
     with pytest.raises(slack_rtm.ERRORS[answer["error"]]):
@@ -270,7 +285,7 @@ def test_every_recorded_error_raises_its_class(path):
         slack_rtm.decode_response("rtm.start", 200, {"Content-Type": "application/json"}, read(path))
 
 
-@pytest.mark.parametrize("path", corpus("web_api_envelope/*.json"), ids=os.path.basename)
+@pytest.mark.parametrize("path", corpus("web_api_envelope/*.json"), ids=file_id)
 def test_every_recorded_envelope_decodes(path):
     answer = json.loads(read(path))
     with warnings.catch_warnings(record=True) as caught:
@@ -311,7 +326,7 @@ def test_unknown_keys_and_nulls_are_kept():
 
 
 def test_lookups_by_id_and_name():
-    start = slack_rtm.RtmStart.from_json(read(corpus("rtm_start/slack-ruby-client_2016-01-31_ok.json")[0]))
+    start = slack_rtm.RtmStart.from_json(read(corpus_file("rtm_start/slack-ruby-client_2016-01-31_ok.json")))
     for user in start.users:
         assert start.user(user.id) is user and start.user_by_name(user.name) is user
     for channel in start.channels:
@@ -335,12 +350,12 @@ def test_lookups_are_built_once():
 
 
 def test_data_classes_read_like_slack():
-    start = slack_rtm.RtmStart.from_json(read(corpus("rtm_start/slack-ruby-client_2021-12-04_ok_a.json")[0]))
+    start = slack_rtm.RtmStart.from_json(read(corpus_file("rtm_start/slack-ruby-client_2021-12-04_ok_a.json")))
     general = start.channel_by_name("general")
     assert isinstance(general, slack_rtm.Channel) and general.is_general is True
     user = start.users[0]
     assert isinstance(user, slack_rtm.User) and isinstance(user.profile, slack_rtm.Profile)
-    assert user.profile.to_dict() == json.loads(read(corpus("rtm_start/slack-ruby-client_2021-12-04_ok_a.json")[0]))[
+    assert user.profile.to_dict() == json.loads(read(corpus_file("rtm_start/slack-ruby-client_2021-12-04_ok_a.json")))[
         "users"][0]["profile"]
     assert [type(w) for w in start.warnings] == [slack_rtm.MethodDeprecatedWarning]
     assert slack_rtm.User(id="U1", name="a") == slack_rtm.User(id="U1", name="a")
@@ -666,7 +681,7 @@ def test_import_without_the_dependencies():
             "    slack_rtm.rtm_connect('xoxb-x')\n"
             "except ImportError as e:\n"
             "    print(e)\n")
-    path = corpus("rtm_start/slack-ruby-client_2015-07-25_ok.json")[0]
+    path = corpus_file("rtm_start/slack-ruby-client_2015-07-25_ok.json")
     out = subprocess.run([sys.executable, "-c", code, path], cwd=HERE, capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["rubybot", "slack_rtm needs urllib3 for Web API calls: pip install urllib3"]
 
@@ -677,6 +692,8 @@ def test_import_without_the_dependencies():
 
 def corpus_events():
     """Every recorded event in the corpus, each exactly as recorded."""
+    if not os.path.isdir(CORPUS):
+        pytest.skip(f"no corpus at {CORPUS}")
     events = []
     for path in corpus("events/by_type/*.json"):
         data = json.loads(read(path))
@@ -1107,3 +1124,162 @@ def test_the_token_and_ticket_are_in_no_log_record(slack, caplog):
     records = [r.getMessage() for r in caplog.records if r.name == "slack_rtm"]
     assert len(records) > 5
     assert not any(secret in m or any(t in m for t in tickets) for m in records)
+
+
+###############################################################################
+# The command line ############################################################
+###############################################################################
+
+class Cli:
+    """python -m slack_rtm in a subprocess, its output read line by line."""
+
+    def __init__(self, slack, *args, token=TOKEN, env=None):
+        import queue
+        environ = dict(os.environ, SLACK_TOKEN=token or "", PYTHONUNBUFFERED="1", **(env or {}))
+        if token is None:
+            environ.pop("SLACK_TOKEN")
+        base = ["--base-url", slack.base_url] if slack is not None else []
+        self.proc = subprocess.Popen([sys.executable, "-m", "slack_rtm", *base, *args], cwd=HERE, env=environ,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+        self.lines = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout], daemon=True).start()
+
+    def line(self, timeout=20):
+        return self.lines.get(timeout=timeout).rstrip("\n")
+
+    def finish(self, timeout=30):
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, err
+
+    def interrupt(self):
+        import signal
+        self.proc.send_signal(signal.SIGINT)
+        return self.finish()
+
+
+def test_cli_prints_readable_lines_with_names(slack):
+    cli = Cli(slack)
+    assert cli.line().endswith(" -- connected")
+    slack.send({"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "hello there",
+                "ts": "1700000000.000100"})
+    slack.send({"type": "reaction_added", "user": "U0BOB", "reaction": "thumbsup", "item_user": "U0ALICE",
+                "item": {"type": "message", "channel": "C0RANDOM", "ts": "1.0"}, "event_ts": "1700000001.0"})
+    slack.send({"type": "channel_created", "channel": {"id": "C0NEW", "name": "launch", "created": 1}})
+    slack.send({"type": "message", "channel": "C0NEW", "user": "U0BOB", "text": "first!", "ts": "1700000002.0"})
+    import re
+    assert re.fullmatch(r"\d\d:\d\d:\d\d #general <alice> hello there", cli.line())
+    assert cli.line().endswith(" #random bob reacted :thumbsup: on alice's message")
+    assert "[channel_created]" in cli.line()
+    assert cli.line().endswith(" #launch <bob> first!")              # names kept current from events
+    status, err = cli.interrupt()
+    assert status == 0 and "Traceback" not in err
+
+
+def test_cli_json_and_types(slack):
+    cli = Cli(slack, "--json", "--types", "message,reaction_added")
+    slack.wait_connections(1)
+    event = {"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "héllo 👋"}
+    slack.send({"type": "user_typing", "channel": "C0GENERAL", "user": "U0ALICE"})
+    slack.send(event)
+    assert json.loads(cli.line()) == event
+    assert cli.interrupt()[0] == 0
+
+
+def test_cli_send_waits_for_the_ack_and_prints_its_ts(slack):
+    cli = Cli(slack, "--send", "#general", "deploy done")
+    status, err = cli.finish()
+    assert status == 0 and err == ""
+    (ts,) = [cli.line()]
+    assert slack.received == [{"type": "message", "channel": "C0GENERAL", "text": "deploy done", "id": 1}]
+    assert re_ts(ts)
+
+
+def re_ts(text):
+    import re
+    return re.fullmatch(r"\d+\.\d{6}", text)
+
+
+@pytest.mark.parametrize("setup, words", [
+    (lambda slack: None, ["invalid_auth", "check SLACK_TOKEN"]),
+    (lambda slack: slack.fail("rtm.start", "not_allowed_token_type"), ["classic app", "legacy bot"]),
+    (lambda slack: slack.fail("rtm.start", "ratelimited", retry_after=900), ["rate limited", "retry in 900 s"]),
+])
+def test_cli_errors_say_what_to_do(slack, setup, words):
+    setup(slack)
+    token = "xoxb-wrong" if words[0] == "invalid_auth" else TOKEN
+    status, err = Cli(slack, token=token).finish()
+    assert status == 1 and len(err.strip().splitlines()) == 1 and all(w in err for w in words), err
+    assert "Traceback" not in err and token not in err
+
+
+def test_cli_usage_errors_have_their_own_status(tmp_path):
+    status, err = Cli(None, token=None).finish()
+    assert status == 2 and "SLACK_TOKEN" in err
+    status, err = Cli(None, "--no-such-option").finish()
+    assert status == 2
+    status, err = Cli(None, "--token-file", str(tmp_path / "missing"), token=None).finish()
+    assert status == 2 and "token file" in err
+
+
+def test_cli_token_file_and_the_token_flag_warning(slack, tmp_path):
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    cli = Cli(slack, "--token-file", str(path), token=None)
+    assert cli.line().endswith("-- connected")
+    assert cli.interrupt()[0] == 0
+    cli = Cli(slack, "--token", TOKEN, token=None)
+    assert cli.line().endswith("-- connected")
+    status, err = cli.interrupt()
+    assert status == 0 and "shows the token" in err and TOKEN not in err
+
+
+def test_cli_demo_runs_with_no_token_and_no_network():
+    proc = subprocess.run([sys.executable, "-m", "slack_rtm", "--demo"], cwd=HERE, capture_output=True,
+                          text=True, timeout=60, env={k: v for k, v in os.environ.items() if k != "SLACK_TOKEN"})
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 0 and proc.stderr == ""
+    expected = ["-- connected", "#general <alice> hello there", "#random --> bob joined",
+                "#general <alice> edited: great, shipping today", "#general bob reacted :tada: on alice's message",
+                "#general <demobot> pong  (acknowledged, ts", "-- the server said goodbye; reconnecting",
+                "-- connected", "#general <bob> anyone still here after that reconnect?",
+                "#general a message was deleted", "#general <alice> bye!"]
+    found = iter(lines)
+    assert all(any(want in line for line in found) for want in expected), lines
+
+
+###############################################################################
+# The README ##################################################################
+###############################################################################
+
+def test_every_readme_example_runs():
+    import doctest
+    result = doctest.testfile(os.path.join(HERE, "README.rst"), module_relative=False,
+                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted >= 20
+
+
+def test_the_readme_example_of_a_pytest_test_passes(slack):
+    text = read(os.path.join(HERE, "README.rst")).decode()
+    code = text.split("A pytest example:")[1].split(".. code-block:: python")[1].split("\n\n\n")[0]
+    namespace = {}
+    exec(compile("\n".join(line[4:] for line in code.splitlines()), "README.rst", "exec"), namespace)
+    namespace["test_my_bot_answers"](slack)
+    assert slack.received[-1]["text"] == "pong"
+
+
+def test_the_readme_error_table_is_generated_from_errors():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("readme_errors", os.path.join(HERE, "tools", "readme_errors.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = read(os.path.join(HERE, "README.rst")).decode()
+    assert module.rewrite(text) == text, "run python tools/readme_errors.py"
+    assert all(f"``{cls.__name__}``" in text for cls in slack_rtm.ERRORS.values())
+
+
+def test_the_readme_renders_on_pypi():
+    import io
+    import readme_renderer.rst
+    stream = io.StringIO()
+    html = readme_renderer.rst.render(read(os.path.join(HERE, "README.rst")).decode(), stream=stream)
+    assert html is not None, stream.getvalue()
