@@ -73,6 +73,9 @@ MAX_MESSAGE_CHARS = 4000
 MAX_FRAME_BYTES = 16384
 #: The WebSocket URL of an rtm.start / rtm.connect answer is valid this long.
 URL_LIFETIME = 30.0
+#: The largest message the session reads from the server.  RTM events are
+#: kilobytes; this bounds the memory a broken or hostile server can take.
+MAX_MESSAGE_SIZE = 8 << 20
 
 
 ###############################################################################
@@ -588,6 +591,27 @@ class _GcPaused:
 _GC_PAUSE_BYTES = 1 << 20
 
 
+class _method:
+    """A method that a key of the data cannot hide.
+
+    A data class's instance __dict__ is Slack's object, and an instance
+    attribute hides a plain method of the same name: an answer with a key
+    "user" would turn ``start.user(...)`` into the data.  A descriptor with
+    __set__ comes before the instance __dict__, so the method stays; the
+    data is still in to_dict().
+    """
+
+    def __init__(self, func):
+        self.func = func
+        functools.update_wrapper(self, func)
+
+    def __get__(self, obj, cls=None):
+        return self.func if obj is None else types.MethodType(self.func, obj)
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{self.func.__name__} is a method")
+
+
 class _Model:
     """Shared behaviour of the data classes: adopt, copy in, copy out."""
 
@@ -644,6 +668,7 @@ class _Model:
             raise InvalidArgument(f"{cls.__name__}.from_dict needs a dict, not {type(data).__name__}")
         return cls._adopt(_copy_objects(data))
 
+    @_method
     def to_dict(self):
         """The JSON object this was built from, as new dicts and lists."""
         return _plain(self)
@@ -710,6 +735,9 @@ def _model(cls):
     # and equality is that of the JSON objects, unknown keys included.
     cls = dataclass(repr=False, eq=False)(cls)
     cls._repr_fields = tuple(f.name for f in dataclasses.fields(cls) if f.repr)
+    for f in dataclasses.fields(cls):          # an answer without an id still reads (as None)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            setattr(cls, f.name, None)
     return _renamed(cls)
 
 
@@ -920,15 +948,17 @@ class _Index:
         self.by_name = {}
         for kind in ("users", "channels", "groups", "mpims", "ims", "bots"):
             ids, names = {}, {}
-            for item in getattr(start, kind) or ():
+            items = getattr(start, kind)
+            for item in items if isinstance(items, (list, tuple)) else ():
                 if isinstance(item, _Model):
-                    ids[item.__dict__.get("id")] = item
-                    name = item.__dict__.get("name")
-                    if name is not None:
+                    key, name = item.__dict__.get("id"), item.__dict__.get("name")
+                    if isinstance(key, str):
+                        ids.setdefault(key, item)
+                    if isinstance(name, str):
                         names.setdefault(name, item)
             self.by_id[kind] = ids
             self.by_name[kind] = names
-        self.im_by_user = {im.user: im for im in self.by_id["ims"].values()}
+        self.im_by_user = {im.user: im for im in self.by_id["ims"].values() if isinstance(im.user, str)}
 
 
 @_model
@@ -966,13 +996,14 @@ class RtmStart(_Model):
                ("ims", Im, True), ("bots", Bot, True))
 
     def __repr__(self):
-        lists = ", ".join(f"{len(getattr(self, k))} {k}" for k in ("users", "channels", "groups", "mpims", "ims", "bots")
-                          if getattr(self, k))
+        counts = ((k, getattr(self, k)) for k in ("users", "channels", "groups", "mpims", "ims", "bots"))
+        lists = ", ".join(f"{len(v)} {k}" for k, v in counts if isinstance(v, (list, tuple)) and v)
         return f"RtmStart(self_={self.self_!r}, team={self.team!r}{', ' if lists else ''}{lists})"
 
     @classmethod
     def _adopt(cls, data):
-        with _GcPaused(len(data.get("users") or ()) > 1000):
+        users = data.get("users")
+        with _GcPaused(type(users) is list and len(users) > 1000):
             return super()._adopt(data)
 
     @classmethod
@@ -1008,33 +1039,43 @@ class RtmStart(_Model):
             self._lookup = _Index(self)
             return self._lookup
 
+    @_method
     def user(self, user_id):
         return self._index.by_id["users"].get(user_id)
 
+    @_method
     def user_by_name(self, name):
         return self._index.by_name["users"].get(name)
 
+    @_method
     def channel(self, channel_id):
         return self._index.by_id["channels"].get(channel_id)
 
+    @_method
     def channel_by_name(self, name):
-        return self._index.by_name["channels"].get(name.lstrip("#"))
+        return self._index.by_name["channels"].get(name.lstrip("#") if isinstance(name, str) else name)
 
+    @_method
     def group(self, group_id):
         return self._index.by_id["groups"].get(group_id)
 
+    @_method
     def group_by_name(self, name):
         return self._index.by_name["groups"].get(name)
 
+    @_method
     def mpim(self, mpim_id):
         return self._index.by_id["mpims"].get(mpim_id)
 
+    @_method
     def im(self, im_id):
         return self._index.by_id["ims"].get(im_id)
 
+    @_method
     def im_for_user(self, user_id):
         return self._index.im_by_user.get(user_id)
 
+    @_method
     def bot(self, bot_id):
         return self._index.by_id["bots"].get(bot_id)
 
@@ -1098,7 +1139,21 @@ def encode_form(method, args):
     """
     _check_arg_names(method, args)
     pairs = [(name, _form_value(method, name, value)) for name, value in args.items() if value is not None]
-    return urllib.parse.urlencode(pairs, encoding="utf-8").encode("ascii"), _FORM_TYPE
+    try:
+        return urllib.parse.urlencode(pairs, encoding="utf-8").encode("ascii"), _FORM_TYPE
+    except UnicodeEncodeError:
+        raise _not_unicode(method, pairs) from None
+
+
+def _not_unicode(method, pairs):
+    """InvalidArgument naming the first value UTF-8 cannot encode (a lone surrogate)."""
+    for name, value in pairs:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return InvalidArgument(f"{method}: argument {name!r} is not valid Unicode "
+                                   f"({exc.reason} at position {exc.start})")
+    return InvalidArgument(f"{method}: an argument is not valid Unicode")
 
 
 def encode_json(method, args):
@@ -1108,9 +1163,11 @@ def encode_json(method, args):
     body = {name: value for name, value in args.items() if value is not None}
     try:
         data = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return data.encode("utf-8"), _JSON_TYPE
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument(f"{method}: the body is not valid Unicode ({exc.reason})") from None
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"{method}: {exc}") from None
-    return data.encode("utf-8"), _JSON_TYPE
 
 
 def build_request(method, token, args, *, base_url=DEFAULT_BASE_URL, as_json=False):
@@ -1426,18 +1483,20 @@ def _call(method, token, args, *, base_url, timeout, http, retry, proxy, ssl_con
 
 
 def api_call(method, token, *, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, retry=True,
-             proxy=None, ssl_context=None, ca_certs=None, allow_http=False, as_json=False, **args):
+             proxy=None, ssl_context=None, ca_certs=None, allow_http=False, as_json=False, args=None, **kwargs):
     """Call a Web API method and return its answer as a SlackResponse (a dict
     with ``.warnings``).
 
     Arguments go form-encoded (``as_json=True`` for a JSON body); ``None``
-    leaves one out.  ``http`` takes your urllib3 PoolManager or ProxyManager;
+    leaves one out.  Give them as keywords, or in ``args`` (a mapping) when a
+    name is one of this function's own (``timeout``, ``retry``...).  ``http`` takes your urllib3 PoolManager or ProxyManager;
     otherwise one is made for the call, honouring ``proxy`` or HTTPS_PROXY /
     NO_PROXY.  TLS is always verified (``ca_certs`` or ``ssl_context`` for a
     private CA).  Redirects are not followed.  ``retry`` is a Retry, True for
     the default policy or False.  Raises only SlackError subclasses (and
     ImportError without urllib3).
     """
+    args = dict(args or {}, **kwargs)
     return _call(method, token, args, base_url=base_url, timeout=timeout, http=http, retry=retry, proxy=proxy,
                  ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http, as_json=as_json)
 
@@ -1517,9 +1576,11 @@ def encode_frame(event, *, max_chars=MAX_MESSAGE_CHARS, max_bytes=MAX_FRAME_BYTE
         raise MessageTooLong(f"message text of {len(text)} characters; Slack takes at most {max_chars}")
     try:
         data = json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        size = len(data.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument(f"the event is not valid Unicode ({exc.reason})") from None
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"the event cannot be sent as JSON: {exc}") from None
-    size = len(data.encode("utf-8"))
     if size > max_bytes:
         raise MessageTooLong(f"a frame of {size} bytes; Slack closes the connection past {max_bytes}")
     return data
@@ -1579,6 +1640,44 @@ def _redact(text, *secrets):
     return text
 
 
+class _Bounded:
+    """Under websocket-client's socket: count the bytes of the message being
+    read and refuse one larger than ``limit``.
+
+    websocket-client reads a whole message into memory before returning it,
+    with no limit of its own, so a broken or hostile server could exhaust
+    memory with one frame (or endless fragments).  Counting at the socket
+    bounds what is buffered to ``limit`` plus one read; the count restarts
+    when a message has been returned.  Every other socket operation goes to
+    the socket.
+    """
+
+    __slots__ = ("sock", "limit", "count")
+
+    def __init__(self, sock, limit):
+        self.sock, self.limit, self.count = sock, limit, 0
+
+    def recv(self, size):
+        data = self.sock.recv(size)
+        self.count += len(data)
+        if self.count > self.limit:
+            raise _TooLarge(f"a message of more than {self.limit} bytes (max_message_size); "
+                            "the connection is dropped, as the rest of it cannot be skipped")
+        return data
+
+    def gettimeout(self):
+        return self.sock.gettimeout()
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+class _TooLarge(ConnectionClosed):
+    """A message over max_message_size: the connection cannot go on."""
+
+    retryable = True
+
+
 class _UrlExpired(ConnectionClosed):
     """The WebSocket URL was used too late (error frame code 1)."""
 
@@ -1595,7 +1694,8 @@ class Session:
 
     def __init__(self, token, *, method="rtm.start", auto_reconnect=True, ping_interval=10.0, pong_timeout=10.0,
                  hello_timeout=10.0, connect_deadline=300.0, reconnect_deadline=None, ack_grace=5.0,
-                 send_rate=1.0, send_burst=5, max_buffer=10000, strict=False, backoff=None, clock=time.monotonic,
+                 send_rate=1.0, send_burst=5, max_buffer=10000, max_message_size=MAX_MESSAGE_SIZE, strict=False,
+                 backoff=None, clock=time.monotonic,
                  sleep=None, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, proxy=None,
                  ssl_context=None, ca_certs=None, allow_http=False, **rtm_args):
         if method not in ("rtm.start", "rtm.connect"):
@@ -1612,6 +1712,7 @@ class Session:
         self.ping_interval, self.pong_timeout, self.hello_timeout = ping_interval, pong_timeout, hello_timeout
         self.connect_deadline, self.reconnect_deadline = connect_deadline, reconnect_deadline
         self.ack_grace, self.max_buffer, self.strict = ack_grace, max_buffer, strict
+        self.max_message_size = max_message_size
         self._wsmod = _websocket()
         self._backoff = backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25)
         self._clock = clock
@@ -1743,6 +1844,7 @@ class Session:
                                              enable_multithread=True, **self._ws_options(url))
         except (websocket.WebSocketException, OSError) as exc:
             raise self._ws_error(exc, url) from None
+        ws.sock = _Bounded(ws.sock, self.max_message_size)
         log.debug("WebSocket open to %s", parts.hostname)
         return ws
 
@@ -1797,10 +1899,11 @@ class Session:
         websocket = self._wsmod
         try:
             opcode, frame = ws.recv_data_frame()
-        except websocket.WebSocketTimeoutException:
+        except (websocket.WebSocketTimeoutException, _TooLarge):
             raise
         except (websocket.WebSocketException, OSError) as exc:
             raise ConnectionClosed(f"the connection ended: {type(exc).__name__}: {exc}") from None
+        ws.sock.count = 0
         data = frame.data
         if opcode == 1:                            # text
             return data
@@ -1842,6 +1945,12 @@ class Session:
             return None
         try:
             data = self._recv(self._ws)
+        except _TooLarge as error:
+            self._counts["skipped"] += 1
+            if self.strict:
+                self._connection_lost(error)
+                raise ProtocolError(str(error)) from None
+            return self._connection_lost(error)
         except ConnectionClosed as error:
             return self._connection_lost(error)
         except ProtocolError as error:
@@ -2196,16 +2305,20 @@ class FakeSlack:
     ``tokens`` are the tokens it accepts; ``team`` overrides parts of the
     rtm.start answer (self, team, users, channels, groups, mpims, ims, bots);
     ``rtm_start`` is "full" (the pre-2022 answer), "short" (since 2022) or
-    "connect_required" (apps made after 2021-11-30).
+    "connect_required" (apps made after 2021-11-30).  ``auto_ack`` is True
+    (acknowledge every message with a ``ts``), False (``ack()`` by hand) or
+    a function of the frame returning the reply to send, or None for none.
+    With a server-side ``ssl_context`` it serves https:// and wss://.
     """
 
     def __init__(self, *, tokens=("xoxb-test",), team=None, rtm_start="full", auto_ack=True,
-                 auto_pong=True):
+                 auto_pong=True, ssl_context=None):
         self.tokens = tuple(tokens)
         self.team = dict(_default_team(), **(team or {}))
         self.rtm_start_mode = rtm_start
         self.auto_ack = auto_ack
         self.auto_pong = auto_pong
+        self.ssl_context = ssl_context
         self.requests: List[FakeRequest] = []
         self.received: List[dict] = []
         self.closes: List[Optional[int]] = []     # close codes clients sent (None: no close frame)
@@ -2233,8 +2346,11 @@ class FakeSlack:
             raise ImportError("FakeSlack needs the websockets package: pip install 'slack_rtm[fake]'") from None
         self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _fake_http_handler(self))
         self._http.daemon_threads = True
-        self._ws = serve(self._serve_ws, "127.0.0.1", 0, compression=None, ping_interval=None,
-                         max_size=None, logger=logging.getLogger(__name__ + ".fake"))
+        if self.ssl_context is not None:          # the handshake happens in the handler's thread
+            self._http.socket = self.ssl_context.wrap_socket(self._http.socket, server_side=True,
+                                                             do_handshake_on_connect=False)
+        self._ws = serve(self._serve_ws, "127.0.0.1", 0, compression=None, ping_interval=None, max_size=None,
+                         ssl=self.ssl_context, logger=logging.getLogger(__name__ + ".fake"))
         for target in (functools.partial(self._http.serve_forever, poll_interval=0.05), self._ws.serve_forever):
             thread = threading.Thread(target=target, name="FakeSlack", daemon=True)
             thread.start()
@@ -2262,7 +2378,8 @@ class FakeSlack:
 
     @property
     def base_url(self):
-        return f"http://127.0.0.1:{self._http.server_address[1]}/api/"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._http.server_address[1]}/api/"
 
     @property
     def ws_port(self):
@@ -2376,13 +2493,18 @@ class FakeSlack:
 
     def ack(self, frame, ok=True, error=None, **extra):
         """Reply to a client frame by hand (with ``auto_ack=False``)."""
+        self.send(self.reply(frame, ok, error, **extra))
+
+    def reply(self, frame, ok=True, error=None, **extra):
+        """The reply Slack gives a message frame: ``ok`` with a ``ts``, or an
+        error (by default code 2, "message text is missing")."""
         reply = {"ok": ok, "reply_to": frame["id"]}
         if ok:
             reply.update(ts=self._next_ts(), text=frame.get("text"))
         else:
             reply["error"] = error or {"code": 2, "msg": "message text is missing"}
         reply.update(extra)
-        self.send(reply)
+        return reply
 
     # -- internals --------------------------------------------------------
 
@@ -2415,7 +2537,8 @@ class FakeSlack:
         ticket = secrets.token_urlsafe(12)
         with self._cond:
             self._tickets[ticket] = time.monotonic()
-        return f"ws://127.0.0.1:{self.ws_port}/websocket/{ticket}"
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.ws_port}/websocket/{ticket}"
 
     def _serve_ws(self, conn):
         ticket = conn.request.path.rsplit("/", 1)[-1]
@@ -2472,8 +2595,9 @@ class FakeSlack:
         if kind == "ping" and self.auto_pong:
             self._send(conn, dict(frame, type="pong", reply_to=frame.get("id")))
         elif kind == "message" and self.auto_ack and "id" in frame:
-            self._send(conn, {"ok": True, "reply_to": frame["id"], "ts": self._next_ts(),
-                              "text": frame.get("text", "")})
+            reply = self.auto_ack(frame) if callable(self.auto_ack) else self.reply(frame)
+            if reply is not None:
+                self._send(conn, reply)
 
     # The Web API, as Slack checks and answers it (SLACK.md).
 

@@ -58,7 +58,7 @@ def watchdog():
     """A test that hangs dumps every thread's stack and ends the run, rather
     than eating CI's time."""
     import faulthandler
-    faulthandler.dump_traceback_later(120, exit=True)
+    faulthandler.dump_traceback_later(float(os.environ.get("SLACK_RTM_TEST_TIMEOUT", "120")), exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
 
@@ -1283,3 +1283,369 @@ def test_the_readme_renders_on_pypi():
     stream = io.StringIO()
     html = readme_renderer.rst.render(read(os.path.join(HERE, "README.rst")).decode(), stream=stream)
     assert html is not None, stream.getvalue()
+
+
+###############################################################################
+# Reliability: faults, soak, property-based tests #############################
+###############################################################################
+
+def recover(slack, fault, **options):
+    """Connect, apply ``fault`` to the Web API and WebSocket, drop the
+    connection, and return (rtm.connect calls, waits, seconds) once the
+    session says hello again and delivers an event sent after."""
+    import time
+    waits = Recorder()
+    with open_session(slack, sleep=waits.sleep, **options) as rtm:
+        it = iter(rtm)
+        next(it)
+        fault(slack)
+        started = time.monotonic()
+        slack.drop()
+        assert next(it) == {"type": "hello"}
+        slack.send({"type": "message", "text": "after"})
+        assert next(it) == {"type": "message", "text": "after"}
+        return len(slack.calls("rtm.connect")), waits.slept, time.monotonic() - started
+
+
+HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+@pytest.mark.parametrize("name, fault, calls", [
+    ("429 Retry-After 30", lambda s: s.fail("rtm.connect", "ratelimited", retry_after=30), 2),
+    ("HTML 502", lambda s: s.answer("rtm.connect", body=HTML_502, status=502,
+                                    headers={"Content-Type": "text/html"}), 2),
+    ("truncated body", lambda s: s.answer("rtm.connect", {"ok": True, "url": "x"}, truncate=True), 2),
+    ("slower than the timeout", lambda s: s.answer("rtm.connect", {"ok": True}, delay=1.0), 2),
+    ("migration_in_progress x3", lambda s: s.fail("rtm.connect", "migration_in_progress", times=3), 4),
+    ("expired URL", lambda s: s.expire_next_urls(1), 2),
+    ("no hello", lambda s: s.withhold_hello(1), 2),
+])
+def test_web_api_faults_during_a_reconnect_are_recovered(slack, name, fault, calls):
+    made, waits, _seconds = recover(slack, fault, timeout=0.3, hello_timeout=0.3)
+    assert made == calls, name
+    if name.startswith("429"):
+        assert waits[-1] == 30.0                       # Retry-After obeyed
+    assert all(w <= 75 for w in waits)
+
+
+def test_connection_refused_on_the_first_connect_gives_up_at_the_deadline():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    clock = FakeClock()
+    with pytest.raises(slack_rtm.TransportError) as info:
+        slack_rtm.connect(TOKEN, base_url=f"http://127.0.0.1:{port}/api/", sleep=clock.sleep, clock=clock,
+                          connect_deadline=60)
+    assert info.value.retryable and clock.now <= 60 and len(clock.slept) >= 4
+
+
+def test_a_message_over_the_size_limit_drops_the_connection_not_the_session(slack, caplog):
+    with open_session(slack, max_message_size=65536) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.send({"type": "message", "text": "x" * 60000})          # under the limit: fine
+        assert len(next(it)["text"]) == 60000
+        slack.send({"type": "message", "text": "x" * 200000})
+        assert next(it) == {"type": "hello"}                           # dropped, reconnected
+        slack.send({"type": "message", "text": "after"})
+        assert next(it)["text"] == "after"
+        assert rtm.stats["skipped"] == 1
+    assert any("max_message_size" in r.getMessage() for r in caplog.records)
+    with open_session(slack, max_message_size=65536, strict=True) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.send({"type": "message", "text": "x" * 200000})
+        with pytest.raises(slack_rtm.ProtocolError, match="max_message_size"):
+            next(it)
+
+
+def test_the_token_and_ticket_stay_secret_through_every_fault(slack, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = "xoxb-1111-2222-secret"
+    slack.tokens += (secret,)
+    errors = []
+    faults = [lambda s: s.fail("rtm.connect", "ratelimited", retry_after=1),
+              lambda s: s.answer("rtm.connect", body=HTML_502, status=502, headers={"Content-Type": "text/html"}),
+              lambda s: s.answer("rtm.connect", {"ok": True, "url": "x"}, truncate=True),
+              lambda s: s.expire_next_urls(1),
+              lambda s: s.send(b"\xff\xfe"),
+              lambda s: s.send("[1]")]
+    tickets = []
+    with slack_rtm.connect(secret, base_url=slack.base_url, sleep=Recorder().sleep) as rtm:
+        it = iter(rtm)
+        next(it)
+        for fault in faults:
+            tickets.append(rtm.start.url)
+            fault(slack)
+            slack.drop()
+            until(it, lambda e: e.get("type") == "hello")
+        tickets.append(rtm.start.url)
+        shown = [repr(rtm), repr(rtm.start), str(rtm.stats)]
+    for call in (lambda: slack_rtm.rtm_connect(secret + "x", base_url=slack.base_url),
+                 lambda: slack_rtm.connect(secret, base_url="http://example.com/api/"),
+                 lambda: slack_rtm.build_request("rtm.connect", secret + "\n", {})):
+        with pytest.raises(slack_rtm.SlackError) as info:
+            call()
+        errors += [str(info.value), repr(info.value)]
+    records = [r.getMessage() for r in caplog.records if not r.name.startswith("slack_rtm.fake")]
+    assert len(records) > 20
+    for text in records + errors + shown:
+        assert secret not in text
+        assert not any(t.rsplit("/", 1)[-1] in text for t in tickets)
+
+
+@pytest.fixture(scope="module")
+def tls():
+    trustme = pytest.importorskip("trustme")
+    import ssl
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server)
+    with ca.cert_pem.tempfile() as ca_path:
+        yield server, ca_path
+
+
+def test_tls_is_verified_and_a_private_ca_can_be_given(tls):
+    server, ca_path = tls
+    with slack_rtm.FakeSlack(ssl_context=server) as slack:
+        assert slack.base_url.startswith("https://")
+        with pytest.raises(slack_rtm.TLSError, match="certificate") as info:
+            slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url)
+        assert not info.value.retryable and len(slack.requests) == 0
+        assert slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, ca_certs=ca_path).url.startswith("wss://")
+        with pytest.raises(slack_rtm.TLSError):
+            slack_rtm.connect(TOKEN, base_url=slack.base_url)
+        import ssl
+        context = ssl.create_default_context(cafile=ca_path)
+        for options in ({"ca_certs": ca_path}, {"ssl_context": context}):
+            with slack_rtm.connect(TOKEN, base_url=slack.base_url, **options) as rtm:   # https and wss alike
+                assert next(iter(rtm)) == {"type": "hello"}
+                assert rtm.send_message("C0GENERAL", "over tls", wait=True)["ok"]
+        lax = ssl.create_default_context(cafile=ca_path)
+        lax.check_hostname = False
+        lax.verify_mode = ssl.CERT_NONE
+        with pytest.raises(slack_rtm.InvalidArgument, match="verif"):
+            slack_rtm.connect(TOKEN, base_url=slack.base_url, ssl_context=lax)
+
+
+def test_a_websocket_certificate_failure_is_not_retried(tls):
+    server, ca_path = tls
+    import ssl
+    with slack_rtm.FakeSlack(ssl_context=server) as slack:
+        # The Web API call trusts the CA through the pool; the WebSocket has
+        # only the session's own settings, here none: it must fail, at once.
+        import urllib3
+        pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_path)
+        with pytest.raises(slack_rtm.TLSError):
+            slack_rtm.connect(TOKEN, base_url=slack.base_url, http=pool, sleep=Recorder().sleep)
+        assert len(slack.requests) == 1
+        assert ssl  # the module is used above through the fixture
+
+
+def test_http_to_a_remote_host_needs_allow_http():
+    with pytest.raises(slack_rtm.InvalidArgument, match="in clear"):
+        slack_rtm.api_call("auth.test", TOKEN, base_url="http://slack.example/api/")
+    with pytest.raises(slack_rtm.InvalidArgument, match="in clear"):
+        slack_rtm.connect(TOKEN, base_url="http://10.1.2.3/api/")
+    assert slack_rtm._check_base_url("http://slack.example/api/", allow_http=True).hostname == "slack.example"
+    for local in ("http://127.0.0.1:1/api/", "http://localhost:1/api/", "http://[::1]:1/api/"):
+        assert slack_rtm._check_base_url(local)
+
+
+SOAK_EVENTS = int(os.environ.get("SLACK_RTM_SOAK_EVENTS", "30000"))
+SOAK_EVERY = int(os.environ.get("SLACK_RTM_SOAK_EVERY", "3000"))
+
+
+def open_fds():
+    # The websockets server's selector sits in a reference cycle after its
+    # serve_forever returns: collected, not leaked.  Collect before counting.
+    import gc
+    gc.collect()
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+
+@pytest.mark.soak
+def test_soak_nothing_lost_nothing_doubled():
+    """SLACK_RTM_SOAK_EVENTS events (30,000 here; 1,000,000 by hand, with
+    SLACK_RTM_SOAK_EVERY=10000 and SLACK_RTM_TEST_TIMEOUT=3600), with
+    the connection ended every SLACK_RTM_SOAK_EVERY events, alternately by
+    goodbye, a clean close and a team migration.  Every event the server
+    delivered is yielded once and in order; every message sent ends
+    acknowledged, refused, or reported; threads, fds and memory come back."""
+    import time
+    import tracemalloc
+    threads, fds = threading.active_count(), open_fds()
+    tracemalloc.start()
+    refuse = lambda frame: None if frame["text"].endswith("3") else (  # noqa: E731
+        slack.reply(frame, ok=False) if frame["text"].endswith("7") else slack.reply(frame))
+    memory = []
+    started = time.perf_counter()
+    with slack_rtm.FakeSlack(auto_ack=refuse) as slack:
+        with open_session(slack, send_rate=1000, send_burst=1000, ack_grace=0.2) as rtm:
+            it = iter(rtm)
+            next(it)
+            # Checked as they come (a list of a million ids would be the
+            # test's own memory growing): the next expected seq, and faults.
+            expected, out_of_order, sent, acked, refused = 0, [], [], set(), set()
+            endings = [slack.goodbye, slack.close_connections, slack.migrate]
+            for batch, first in enumerate(range(0, SOAK_EVENTS, SOAK_EVERY)):
+                slack.send_burst({"type": "message", "seq": n, "text": "soak"}
+                                 for n in range(first, min(first + SOAK_EVERY, SOAK_EVENTS)))
+                for event in it:
+                    if "seq" in event:
+                        if event["seq"] != expected:
+                            out_of_order.append((expected, event["seq"]))
+                        expected = event["seq"] + 1
+                        if event["seq"] % 500 == 0:
+                            sent.append(rtm.send_message("C0GENERAL", f"m{len(sent)}"))
+                        if event["seq"] == min(first + SOAK_EVERY, SOAK_EVENTS) - 1:
+                            break
+                    elif "reply_to" in event:
+                        (acked if event["ok"] else refused).add(event["reply_to"])
+                endings[batch % 3]()
+                until(it, lambda e: e.get("type") == "hello" or ("reply_to" in e and (
+                    acked if e["ok"] else refused).add(e["reply_to"])))
+                memory.append(tracemalloc.get_traced_memory()[0])
+            slack.send({"type": "end"})
+            for event in until(it, lambda e: e == {"type": "end"}):
+                if "reply_to" in event:
+                    (acked if event["ok"] else refused).add(event["reply_to"])
+            rtm.close()
+            lost = {e["id"] for e in rtm.unacknowledged}
+            connections = rtm.stats["connections"]
+    elapsed = time.perf_counter() - started
+    tracemalloc.stop()
+    assert out_of_order == [] and expected == SOAK_EVENTS            # once each, in order
+    assert acked | refused | lost == set(sent)                        # every message accounted for
+    assert not (acked & refused) and not (acked & lost) and not (refused & lost)
+    assert lost and refused                                           # both outcomes were exercised
+    assert threading.active_count() == threads and open_fds() == fds
+    steady = memory[len(memory) // 2:]
+    assert max(steady) < memory[0] * 1.5 + (1 << 20), memory          # flat, not growing with events
+    print(f"\nsoak: {SOAK_EVENTS} events, {connections - 1} disconnects, {len(out_of_order)} out of order, "
+          f"lost or doubled; {len(sent)} messages: {len(acked)} acked, {len(refused)} "
+          f"refused, {len(lost)} reported unacknowledged; threads {threads}->{threading.active_count()}, "
+          f"fds {fds}->{open_fds()}; traced memory {memory[0] / 1e6:.1f} MB -> {memory[-1] / 1e6:.1f} MB; "
+          f"{elapsed:.1f} s")
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=25)
+ANSWER_KEYS = st.sampled_from(["ok", "url", "self", "team", "users", "channels", "groups", "mpims", "ims", "bots",
+                               "warning", "response_metadata", "error", "id", "name", "profile", "topic", "user"])
+ANSWERS = st.recursive(JSON, lambda inner: st.dictionaries(ANSWER_KEYS | st.text(max_size=6), inner | st.lists(
+    st.dictionaries(ANSWER_KEYS, inner, max_size=5), max_size=4), max_size=8), max_leaves=40)
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def check_start(start, original):
+    assert start.to_dict() == original
+    repr(start)
+    for name in ("U1", "general", None, 5):
+        for lookup in (start.user, start.user_by_name, start.channel, start.group_by_name, start.im_for_user):
+            lookup(name)
+    start.warnings
+
+
+@PROPERTY
+@given(ANSWERS)
+def test_any_decoded_answer_becomes_a_start_or_a_slack_error(answer):
+    try:
+        start = slack_rtm.RtmStart.from_dict(answer)
+    except slack_rtm.SlackError:
+        assert not isinstance(answer, dict)
+        return
+    check_start(start, answer)
+
+
+@PROPERTY
+@given(st.sampled_from(OK_ANSWERS if os.path.isdir(CORPUS) else [None]), st.data())
+def test_mutated_recorded_answers_raise_only_slack_errors(path, data):
+    if path is None:
+        pytest.skip("no corpus")
+    body = bytearray(read(path))
+    for _ in range(data.draw(st.integers(1, 4))):
+        where = data.draw(st.integers(0, len(body) - 1))
+        action = data.draw(st.sampled_from(["cut", "flip", "insert", "delete"]))
+        if action == "cut":
+            del body[where:]
+        elif action == "flip" and body:
+            body[min(where, len(body) - 1)] ^= data.draw(st.integers(1, 255))
+        elif action == "insert":
+            body[where:where] = data.draw(st.binary(min_size=1, max_size=8))
+        elif body:
+            del body[where:where + data.draw(st.integers(1, 50))]
+        if not body:
+            break
+    try:
+        start = slack_rtm.RtmStart.from_json(bytes(body))
+    except slack_rtm.SlackError:
+        return
+    check_start(start, json.loads(bytes(body)))
+
+
+@PROPERTY
+@given(st.integers(100, 599), st.sampled_from([None, "application/json", "text/html", "text/plain; charset=utf-8"]),
+       st.one_of(st.binary(max_size=200), JSON.map(lambda v: json.dumps(v).encode()),
+                 ANSWERS.map(lambda v: json.dumps(v).encode())),
+       st.sampled_from([None, "3", "-1", "abc", "Wed, 21 Oct 2015 07:28:00 GMT", "1e400"]))
+def test_any_http_answer_decodes_to_data_or_a_slack_error(status, content_type, body, retry_after):
+    headers = {k: v for k, v in (("Content-Type", content_type), ("Retry-After", retry_after)) if v is not None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            result = slack_rtm.decode_response("rtm.start", status, headers, body)
+        except slack_rtm.SlackError as error:
+            str(error)
+            if hasattr(error, "body_start"):
+                import ast
+                assert len(ast.literal_eval(error.body_start)) <= slack_rtm.QUOTE_CHARS + 3   # and "..."
+            if isinstance(error, slack_rtm.RateLimited) and error.retry_after is not None:
+                assert error.retry_after >= 0
+            return
+    assert status != 429 and isinstance(result, dict) and result["ok"] is True
+
+
+@PROPERTY
+@given(st.one_of(st.binary(max_size=100), ANSWERS.map(lambda v: json.dumps(v, ensure_ascii=False).encode())))
+def test_any_frame_decodes_to_a_dict_or_a_protocol_error(data):
+    try:
+        event = slack_rtm.decode_frame(data)
+    except slack_rtm.ProtocolError:
+        return
+    assert isinstance(event, dict) and event == json.loads(data)
+
+
+@pytest.fixture(scope="module")
+def module_slack():
+    with slack_rtm.FakeSlack() as fake:
+        yield fake
+
+
+ARG_NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", min_size=1,
+                    max_size=20)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.dictionaries(ARG_NAMES.filter(lambda n: n != "token"), st.text(), min_size=1, max_size=5))
+def test_any_unicode_argument_round_trips_through_a_real_http_server(module_slack, args):
+    try:
+        slack_rtm.api_call("auth.test", TOKEN, base_url=module_slack.base_url, retry=False, args=args)
+    except slack_rtm.InvalidArgument as error:
+        assert "not valid Unicode" in str(error)
+        assert any(not is_utf8_encodable(v) for v in args.values())
+        return
+    assert module_slack.requests[-1].args == args
+
+
+def is_utf8_encodable(text):
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
