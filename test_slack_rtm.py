@@ -655,6 +655,95 @@ def test_proxy_from_the_environment(slack, monkeypatch):
     assert slack_rtm._proxy_for("https://slack.com/api/", proxy=False) is None
 
 
+class Proxy:
+    """A loopback HTTP proxy: forwards absolute-form requests and tunnels
+    CONNECT, both as bytes, recording each request line."""
+
+    def __init__(self):
+        self.lines = []
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.url = "http://127.0.0.1:%d" % self.server.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(client,), daemon=True).start()
+
+    def serve(self, client):
+        import urllib.parse
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                return client.close()
+            head += chunk
+        line = head.split(b"\r\n", 1)[0].decode()
+        self.lines.append(line)
+        verb, target, _ = line.split(" ", 2)
+        if verb == "CONNECT":
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            rest = head.split(b"\r\n\r\n", 1)[1]
+        else:
+            parts = urllib.parse.urlsplit(target)
+            upstream = socket.create_connection((parts.hostname, parts.port))
+            rest = head
+        upstream.sendall(rest)
+        threading.Thread(target=self.pipe, args=(upstream, client), daemon=True).start()
+        self.pipe(client, upstream)
+
+    @staticmethod
+    def pipe(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.server.close()
+
+
+@pytest.mark.parametrize("how", ["environment", "argument"])
+def test_one_proxy_carries_the_web_api_call_and_the_websocket(slack, monkeypatch, how):
+    proxy = Proxy()
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    options = {"proxy": proxy.url}
+    if how == "environment":
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        options = {}
+    try:
+        with open_session(slack, **options) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+            assert rtm.send_message("C0GENERAL", "via the proxy", wait=True)["ok"]
+    finally:
+        proxy.close()
+    port = slack.ws_port
+    assert proxy.lines[0] == f"POST {slack.base_url}rtm.start HTTP/1.1"
+    assert proxy.lines[1] == f"CONNECT 127.0.0.1:{port} HTTP/1.1"
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with open_session(slack, **({} if how == "environment" else {"proxy": False})) as rtm:
+        assert next(iter(rtm)) == {"type": "hello"}
+    assert len(proxy.lines) == 2                                     # NO_PROXY (or proxy=False) bypasses it
+
+
 def test_the_token_is_in_no_log_record_or_message(slack, caplog):
     secret = "xoxb-1234-very-secret"
     caplog.set_level(logging.DEBUG)
@@ -1289,10 +1378,11 @@ def test_the_readme_renders_on_pypi():
 # Reliability: faults, soak, property-based tests #############################
 ###############################################################################
 
-def recover(slack, fault, **options):
-    """Connect, apply ``fault`` to the Web API and WebSocket, drop the
-    connection, and return (rtm.connect calls, waits, seconds) once the
-    session says hello again and delivers an event sent after."""
+def recover(slack, fault, end=None, **options):
+    """Connect, apply ``fault`` to the Web API and WebSocket, end the
+    connection (``end``, a reset by default), and return (rtm.connect calls,
+    waits, seconds) once the session says hello again and delivers an event
+    sent after."""
     import time
     waits = Recorder()
     with open_session(slack, sleep=waits.sleep, **options) as rtm:
@@ -1300,8 +1390,8 @@ def recover(slack, fault, **options):
         next(it)
         fault(slack)
         started = time.monotonic()
-        slack.drop()
-        assert next(it) == {"type": "hello"}
+        (end or slack.drop.__func__)(slack)
+        until(it, lambda e: e == {"type": "hello"})
         slack.send({"type": "message", "text": "after"})
         assert next(it) == {"type": "message", "text": "after"}
         return len(slack.calls("rtm.connect")), waits.slept, time.monotonic() - started
@@ -1321,11 +1411,25 @@ HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body>
     ("no hello", lambda s: s.withhold_hello(1), 2),
 ])
 def test_web_api_faults_during_a_reconnect_are_recovered(slack, name, fault, calls):
-    made, waits, _seconds = recover(slack, fault, timeout=0.3, hello_timeout=0.3)
+    made, waits, seconds = recover(slack, fault, timeout=0.3, hello_timeout=0.3)
+    print(f"\nfault: {name}: recovered, {made} rtm.connect calls, waits {waits}, {seconds:.2f} s")
     assert made == calls, name
     if name.startswith("429"):
         assert waits[-1] == 30.0                       # Retry-After obeyed
     assert all(w <= 75 for w in waits)
+
+
+@pytest.mark.parametrize("name, end", [
+    ("clean close", lambda s: s.close_connections()),
+    ("TCP reset", lambda s: s.drop()),
+    ("half-open (no bytes, no close)", lambda s: s.stall()),
+    ("goodbye", lambda s: s.goodbye()),
+    ("team_migration_started", lambda s: s.migrate()),
+])
+def test_connection_faults_are_recovered(slack, name, end):
+    made, waits, seconds = recover(slack, lambda s: None, end=end, ping_interval=0.1, pong_timeout=0.2)
+    print(f"\nfault: {name}: recovered, {made} rtm.connect calls, waits {waits}, {seconds:.2f} s")
+    assert made == 1 and len(waits) == 1 and 1.0 <= waits[0] <= 1.25   # one call, after the short-lived backoff
 
 
 def test_connection_refused_on_the_first_connect_gives_up_at_the_deadline():
