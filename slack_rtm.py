@@ -730,6 +730,11 @@ def _renamed(cls):
     return cls
 
 
+def _detail():
+    """A field kept out of the repr (reprs stay one short line)."""
+    return field(default=None, repr=False)
+
+
 def _model(cls):
     # repr and eq are _Model's own: the repr names the fields marked repr=True
     # and equality is that of the JSON objects, unknown keys included.
@@ -757,14 +762,14 @@ class Profile(_Model):
     real_name: Optional[str] = None
     display_name: Optional[str] = None
     email: Optional[str] = None
-    first_name: Optional[str] = field(default=None, repr=False)
-    last_name: Optional[str] = field(default=None, repr=False)
-    title: Optional[str] = field(default=None, repr=False)
-    phone: Optional[str] = field(default=None, repr=False)
-    status_text: Optional[str] = field(default=None, repr=False)
-    status_emoji: Optional[str] = field(default=None, repr=False)
-    bot_id: Optional[str] = field(default=None, repr=False)
-    image_72: Optional[str] = field(default=None, repr=False)
+    first_name: Optional[str] = _detail()
+    last_name: Optional[str] = _detail()
+    title: Optional[str] = _detail()
+    phone: Optional[str] = _detail()
+    status_text: Optional[str] = _detail()
+    status_emoji: Optional[str] = _detail()
+    bot_id: Optional[str] = _detail()
+    image_72: Optional[str] = _detail()
 
 
 @_model
@@ -776,20 +781,20 @@ class User(_Model):
     deleted: Optional[bool] = None
     real_name: Optional[str] = None
     is_bot: Optional[bool] = None
-    profile: Optional[Profile] = field(default=None, repr=False)
-    team_id: Optional[str] = field(default=None, repr=False)
-    color: Optional[str] = field(default=None, repr=False)
-    tz: Optional[str] = field(default=None, repr=False)
-    tz_label: Optional[str] = field(default=None, repr=False)
-    tz_offset: Optional[int] = field(default=None, repr=False)
-    is_admin: Optional[bool] = field(default=None, repr=False)
-    is_owner: Optional[bool] = field(default=None, repr=False)
-    is_primary_owner: Optional[bool] = field(default=None, repr=False)
-    is_restricted: Optional[bool] = field(default=None, repr=False)
-    is_ultra_restricted: Optional[bool] = field(default=None, repr=False)
-    is_app_user: Optional[bool] = field(default=None, repr=False)
-    presence: Optional[str] = field(default=None, repr=False)
-    updated: Optional[int] = field(default=None, repr=False)
+    profile: Optional[Profile] = _detail()
+    team_id: Optional[str] = _detail()
+    color: Optional[str] = _detail()
+    tz: Optional[str] = _detail()
+    tz_label: Optional[str] = _detail()
+    tz_offset: Optional[int] = _detail()
+    is_admin: Optional[bool] = _detail()
+    is_owner: Optional[bool] = _detail()
+    is_primary_owner: Optional[bool] = _detail()
+    is_restricted: Optional[bool] = _detail()
+    is_ultra_restricted: Optional[bool] = _detail()
+    is_app_user: Optional[bool] = _detail()
+    presence: Optional[str] = _detail()
+    updated: Optional[int] = _detail()
 
     _nested = (("profile", Profile, False),)
 
@@ -832,49 +837,41 @@ class User(_Model):
 
 
 @_model
-class Channel(_Model):
-    """A public channel.  ``members``, ``topic``, ``purpose`` and read state
-    come only where ``is_member``."""
+class _Conversation(_Model):
+    """What channels and groups share.  ``members``, ``topic``, ``purpose``
+    and read state come only where the user is a member."""
 
     id: str
     name: Optional[str] = None
-    is_member: Optional[bool] = None
     is_archived: Optional[bool] = None
-    is_channel: Optional[bool] = field(default=None, repr=False)
-    is_general: Optional[bool] = field(default=None, repr=False)
-    created: Optional[int] = field(default=None, repr=False)
-    creator: Optional[str] = field(default=None, repr=False)
-    members: Optional[List[str]] = field(default=None, repr=False)
-    topic: Optional[Topic] = field(default=None, repr=False)
-    purpose: Optional[Topic] = field(default=None, repr=False)
-    last_read: Optional[str] = field(default=None, repr=False)
-    latest: Any = field(default=None, repr=False)
-    unread_count: Optional[int] = field(default=None, repr=False)
-    unread_count_display: Optional[int] = field(default=None, repr=False)
+    created: Optional[int] = _detail()
+    creator: Optional[str] = _detail()
+    members: Optional[List[str]] = _detail()
+    topic: Optional[Topic] = _detail()
+    purpose: Optional[Topic] = _detail()
+    last_read: Optional[str] = _detail()
+    latest: Any = _detail()
+    unread_count: Optional[int] = _detail()
+    unread_count_display: Optional[int] = _detail()
 
     _nested = (("topic", Topic, False), ("purpose", Topic, False))
 
 
 @_model
-class Group(_Model):
+class Channel(_Conversation):
+    """A public channel."""
+
+    is_member: Optional[bool] = None
+    is_channel: Optional[bool] = _detail()
+    is_general: Optional[bool] = _detail()
+
+
+@_model
+class Group(_Conversation):
     """A private channel the user is in."""
 
-    id: str
-    name: Optional[str] = None
-    is_archived: Optional[bool] = None
-    is_group: Optional[bool] = field(default=None, repr=False)
-    is_mpim: Optional[bool] = field(default=None, repr=False)
-    created: Optional[int] = field(default=None, repr=False)
-    creator: Optional[str] = field(default=None, repr=False)
-    members: Optional[List[str]] = field(default=None, repr=False)
-    topic: Optional[Topic] = field(default=None, repr=False)
-    purpose: Optional[Topic] = field(default=None, repr=False)
-    last_read: Optional[str] = field(default=None, repr=False)
-    latest: Any = field(default=None, repr=False)
-    unread_count: Optional[int] = field(default=None, repr=False)
-    unread_count_display: Optional[int] = field(default=None, repr=False)
-
-    _nested = (("topic", Topic, False), ("purpose", Topic, False))
+    is_group: Optional[bool] = _detail()
+    is_mpim: Optional[bool] = _detail()
 
 
 @_model
@@ -888,14 +885,14 @@ class Im(_Model):
 
     id: str
     user: Optional[str] = None
-    is_im: Optional[bool] = field(default=None, repr=False)
-    is_open: Optional[bool] = field(default=None, repr=False)
-    is_user_deleted: Optional[bool] = field(default=None, repr=False)
-    created: Optional[int] = field(default=None, repr=False)
-    last_read: Optional[str] = field(default=None, repr=False)
-    latest: Any = field(default=None, repr=False)
-    unread_count: Optional[int] = field(default=None, repr=False)
-    unread_count_display: Optional[int] = field(default=None, repr=False)
+    is_im: Optional[bool] = _detail()
+    is_open: Optional[bool] = _detail()
+    is_user_deleted: Optional[bool] = _detail()
+    created: Optional[int] = _detail()
+    last_read: Optional[str] = _detail()
+    latest: Any = _detail()
+    unread_count: Optional[int] = _detail()
+    unread_count_display: Optional[int] = _detail()
 
 
 @_model
@@ -905,9 +902,9 @@ class Bot(_Model):
     id: str
     name: Optional[str] = None
     deleted: Optional[bool] = None
-    app_id: Optional[str] = field(default=None, repr=False)
-    icons: Optional[Dict[str, str]] = field(default=None, repr=False)
-    updated: Optional[int] = field(default=None, repr=False)
+    app_id: Optional[str] = _detail()
+    icons: Optional[Dict[str, str]] = _detail()
+    updated: Optional[int] = _detail()
 
 
 @_model
@@ -917,14 +914,14 @@ class Team(_Model):
     id: str
     name: Optional[str] = None
     domain: Optional[str] = None
-    email_domain: Optional[str] = field(default=None, repr=False)
-    enterprise_id: Optional[str] = field(default=None, repr=False)
-    enterprise_name: Optional[str] = field(default=None, repr=False)
-    icon: Optional[Dict[str, Any]] = field(default=None, repr=False)
-    prefs: Optional[Dict[str, Any]] = field(default=None, repr=False)
-    plan: Optional[str] = field(default=None, repr=False)
-    msg_edit_window_mins: Optional[int] = field(default=None, repr=False)
-    over_storage_limit: Optional[bool] = field(default=None, repr=False)
+    email_domain: Optional[str] = _detail()
+    enterprise_id: Optional[str] = _detail()
+    enterprise_name: Optional[str] = _detail()
+    icon: Optional[Dict[str, Any]] = _detail()
+    prefs: Optional[Dict[str, Any]] = _detail()
+    plan: Optional[str] = _detail()
+    msg_edit_window_mins: Optional[int] = _detail()
+    over_storage_limit: Optional[bool] = _detail()
 
 
 @_model
@@ -933,9 +930,9 @@ class Self(_Model):
 
     id: str
     name: Optional[str] = None
-    prefs: Optional[Dict[str, Any]] = field(default=None, repr=False)
-    created: Optional[int] = field(default=None, repr=False)
-    manual_presence: Optional[str] = field(default=None, repr=False)
+    prefs: Optional[Dict[str, Any]] = _detail()
+    created: Optional[int] = _detail()
+    manual_presence: Optional[str] = _detail()
 
 
 class _Index:
@@ -972,7 +969,7 @@ class RtmStart(_Model):
     constant time; the index is built at the first lookup.
     """
 
-    url: Optional[str] = field(default=None, repr=False)
+    url: Optional[str] = _detail()
     self_: Optional[Self] = None
     team: Optional[Team] = None
     users: Sequence[User] = field(default=(), repr=False)
@@ -981,12 +978,12 @@ class RtmStart(_Model):
     mpims: Sequence[Mpim] = field(default=(), repr=False)
     ims: Sequence[Im] = field(default=(), repr=False)
     bots: Sequence[Bot] = field(default=(), repr=False)
-    ok: Optional[bool] = field(default=None, repr=False)
-    cache_ts: Optional[int] = field(default=None, repr=False)
-    cache_version: Optional[str] = field(default=None, repr=False)
-    latest_event_ts: Optional[str] = field(default=None, repr=False)
-    subteams: Optional[Dict[str, Any]] = field(default=None, repr=False)
-    dnd: Optional[Dict[str, Any]] = field(default=None, repr=False)
+    ok: Optional[bool] = _detail()
+    cache_ts: Optional[int] = _detail()
+    cache_version: Optional[str] = _detail()
+    latest_event_ts: Optional[str] = _detail()
+    subteams: Optional[Dict[str, Any]] = _detail()
+    dnd: Optional[Dict[str, Any]] = _detail()
 
     # The index lives in a slot, outside __dict__, which is Slack's data alone.
     __slots__ = ("_lookup", "_warnings")
