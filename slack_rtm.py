@@ -1470,7 +1470,12 @@ def _call(method, token, args, *, base_url, timeout, http, retry, proxy, ssl_con
     headers = dict(getattr(http, "headers", None) or {}, **headers)
 
     def once():
-        return decode_response(method, *_post(http, method, url, headers, body, timeout))
+        try:
+            return decode_response(method, *_post(http, method, url, headers, body, timeout))
+        except InvalidResponse as error:        # a page that echoes the request must not show the token
+            error.args = tuple(_redact(a, token) if isinstance(a, str) else a for a in error.args)
+            error.body_start = _redact(error.body_start, token)
+            raise
 
     try:
         return policy.call(once) if policy else once()

@@ -604,6 +604,15 @@ def test_a_slow_answer_times_out(slack):
     assert isinstance(info.value, TimeoutError) and info.value.retryable
 
 
+def test_a_page_that_echoes_the_token_is_quoted_without_it(slack):
+    slack.answer("rtm.connect", body=f"<html>Authorization: Bearer {TOKEN}</html>".encode(), status=403,
+                 headers={"Content-Type": "text/html"})
+    with pytest.raises(slack_rtm.InvalidResponse) as info:
+        slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, retry=False)
+    assert "HTTP 403" in str(info.value) and "Bearer <redacted>" in str(info.value)
+    assert TOKEN not in str(info.value) and TOKEN not in info.value.body_start
+
+
 def test_connection_refused():
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
