@@ -2019,9 +2019,10 @@ class Session:
                 self._doubt_until = None
         return True
 
-    def _connection_lost(self, error):
-        """The connection ended (or must end): drop it; reconnect next time
-        round unless the session is closing or auto_reconnect is off."""
+    def _connection_lost(self, error, polite=False):
+        """The connection ended (or must end): drop it (with a close frame
+        when ``polite``: the server asked for it and is still there);
+        reconnect next time round unless closing or auto_reconnect is off."""
         closing = self._closing.is_set()
         log.log(logging.DEBUG if closing else logging.INFO if self._reconnect else logging.WARNING, "%s", error)
         with self._cond:
@@ -2033,14 +2034,22 @@ class Session:
             self._last_error = error
             self._cond.notify_all()
         if ws is not None:
+            if polite:
+                self._send_close(ws, b"reconnecting")
             ws.abort()
             ws.shutdown()
         if not self._reconnect:
             self._end()
 
+    def _send_close(self, ws, reason):
+        try:
+            ws.send_close(reason=reason)
+        except (self._wsmod.WebSocketException, OSError):
+            pass                                   # best effort: the socket is closed next anyway
+
     def _reconnect_now(self):
         if self._ws is not None:                   # goodbye or migration: close it ourselves
-            self._connection_lost(ConnectionClosed("the server asked for a new connection"))
+            self._connection_lost(ConnectionClosed("the server asked for a new connection"), polite=True)
             if not self._reconnect:
                 return
         # A connection that ended before STABLE_AFTER counts as a failure, so
@@ -2185,10 +2194,7 @@ class Session:
             self._connected.clear()
             self._cond.notify_all()
         if ws is not None:
-            try:
-                ws.send_close(reason=b"client closing")
-            except (_websocket().WebSocketException, OSError):
-                pass
+            self._send_close(ws, b"client closing")
             ws.abort()                                # wakes a thread blocked reading
             ws.shutdown()
         with self._read_lock:                         # the reader, if any, has let go
@@ -2449,7 +2455,7 @@ class FakeSlack:
         for conn in self._wait_live():
             thread = threading.Thread(target=conn.close, args=(code,), name="FakeSlack close", daemon=True)
             thread.start()
-            self._threads.append(thread)
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
 
     def drop(self):
         """Reset every live connection: no close frame, the socket just ends."""
