@@ -34,7 +34,7 @@ import urllib.parse
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 __version__ = "0.1.0"
 
@@ -2987,10 +2987,19 @@ def _stamps(start, step):
     return lambda n: f"{start + n * step:.6f}"
 
 
+def _demo_feed(slack, frames):
+    """Send each frame when its time stamp comes, as a live team would."""
+    slack.wait_connections(1)
+    for frame in frames:
+        time.sleep(max(0.0, float(frame.get("ts") or frame.get("event_ts")) - time.time()))
+        slack.send(frame)
+
+
 def _demo(args, out):
-    before = _demo_before(_stamps(time.time() - 8, 1.0))
+    before = _demo_before(_stamps(time.time() + 0.3, 0.3))
     with FakeSlack(tokens=("xoxb-demo",), team=_DEMO_TEAM) as slack:
-        slack.on_connect(*before)
+        feeder = threading.Thread(target=_demo_feed, args=(slack, before), name="demo", daemon=True)
+        feeder.start()
         args.demo_state = {"slack": slack, "deleted_ts": before[1]["ts"], "last": None}
         with connect("xoxb-demo", method="rtm." + args.method, base_url=slack.base_url,
                      sleep=lambda seconds: None) as rtm:
@@ -3007,7 +3016,7 @@ def _demo_step(rtm, event, names, args, out):
         line = json.dumps(ack) if args.json else (f"{_clock_of(ack)} {names.channel(event['channel'])} "
                                                   f"<{rtm.start.self_.name}> pong  (acknowledged, ts {ack['ts']})")
         print(line, file=out, flush=True)
-        after = _demo_after(_stamps(time.time(), 0.001), state["deleted_ts"])
+        after = _demo_after(_stamps(time.time(), 0.01), state["deleted_ts"])
         state["last"] = after[-1]["ts"]
         state["slack"].on_connect(*after)
         state["slack"].goodbye()
