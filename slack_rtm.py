@@ -25,7 +25,6 @@ import logging
 import math
 import os
 import random
-import re
 import sys
 import threading
 import time
@@ -508,7 +507,19 @@ class MemberListTruncatedWarning(SlackWarning, code="member_list_truncated"):
 WARNINGS: Mapping[str, type] = types.MappingProxyType(_WARNINGS)
 
 _WARN_PREFIX = "[WARN] "
-_CODE_IN_MESSAGE = re.compile(r"([a-z][a-z0-9_]*): (.*)", re.S)
+
+
+def _code_and_text(message):
+    """("code", "text") of "code: text" where code is a Slack code, else None."""
+    code, sep, text = message.partition(": ")
+    if sep and code[:1].isalpha() and code.islower() and _is_word(code):
+        return code, text
+    return None
+
+
+def _is_word(name):
+    """Letters, digits and _ (ASCII), at least one."""
+    return name.isascii() and name.replace("_", "a").isalnum()
 
 
 def _collect_warnings(method, answer):
@@ -541,9 +552,9 @@ def _collect_warnings(method, answer):
     for message in meta.get("messages") or ():
         if isinstance(message, str) and message.startswith(_WARN_PREFIX):
             text = message[len(_WARN_PREFIX):]
-            match = _CODE_IN_MESSAGE.fullmatch(text)
-            if match:
-                add(match.group(1), match.group(2))
+            found_code = _code_and_text(text)
+            if found_code:
+                add(*found_code)
             elif text not in loose:
                 loose.append(text)
     out = [_WARNINGS.get(code, SlackWarning)(method, code, text) for code, text in found.items()]
@@ -557,9 +568,10 @@ def _collect_warnings(method, answer):
 # The classes below are plain dataclasses whose instance __dict__ *is* Slack's
 # JSON object: from_json adopts the dicts json.loads made, so nothing is copied
 # per field, unknown keys stay as they came, an absent key stays absent (the
-# class attribute gives the default) and a null stays None.  Nested objects
-# (a user's profile, a channel's topic) are replaced by their dataclass in the
-# same dict and turned back by to_dict().
+# class attribute gives the default) and a null stays None.  The objects of
+# the lists (users, channels, ...) are wrapped at once; nested objects (a
+# user's profile, a channel's topic) when first read, in place.  to_dict()
+# turns it all back into new dicts.
 
 
 class _GcPaused:
@@ -615,50 +627,37 @@ class _method:
 class _Model:
     """Shared behaviour of the data classes: adopt, copy in, copy out."""
 
-    #: (key, class, is_list) of nested objects to wrap.
-    _nested: Tuple[Tuple[str, type, bool], ...] = ()
+    #: (key, class) of nested objects, wrapped when first read.
+    _nested: Tuple[Tuple[str, type], ...] = ()
+    #: (key, class) of lists of objects, wrapped when the answer is adopted.
+    _lists: Tuple[Tuple[str, type], ...] = ()
     #: Attribute names that differ from Slack's key ("self_" -> "self").
     _renamed: Mapping[str, str] = {}
 
     @classmethod
     def _adopt(cls, data):
         """Wrap a dict that this object may own and change (json.loads's own)."""
-        obj = cls.__new__(cls)
-        for key, sub, many in cls._nested:
+        for key, sub in cls._lists:
             value = data.get(key)
-            if many:
-                if type(value) is list:
-                    data[key] = sub._adopt_list(value)
-            elif type(value) is dict:
-                data[key] = sub._adopt(value)
+            if type(value) is list:
+                data[key] = sub._adopt_list(value)
+        obj = object.__new__(cls)
         obj.__dict__ = data
         return obj
 
     @classmethod
     def _adopt_list(cls, items):
-        """Wrap each dict of a list (other items stay as they are).  Inlined
-        for the common case of nested objects that nest nothing themselves
-        (a channel's topic and purpose): this is a hot loop of a big answer."""
+        """Wrap each dict of a list; other items stay as they are.  The hot
+        loop of a large answer: one object per item, nothing copied."""
         new = object.__new__
-        flat = all(not many and not sub._nested for _key, sub, many in cls._nested)
         out = []
         append = out.append
         for item in items:
-            if type(item) is not dict:
-                append(item)
-                continue
-            if not flat:
-                append(cls._adopt(item))
-                continue
-            for key, sub, _many in cls._nested:
-                value = item.get(key)
-                if type(value) is dict:
-                    inner = new(sub)
-                    inner.__dict__ = value
-                    item[key] = inner
-            obj = new(cls)
-            obj.__dict__ = item
-            append(obj)
+            if type(item) is dict:
+                obj = new(cls)
+                obj.__dict__ = item
+                item = obj
+            append(item)
         return out
 
     @classmethod
@@ -682,7 +681,7 @@ class _Model:
     def __eq__(self, other):
         if type(other) is not type(self):
             return NotImplemented
-        return self.__dict__ == other.__dict__
+        return _plain(self) == _plain(other)
 
     __hash__ = None
 
@@ -703,31 +702,37 @@ def _copy_objects(value):
 
 
 def _plain(value):
-    """Turn data classes back into the dicts they adopted, recursively."""
+    """A JSON value with every data class turned back into its dict; all
+    dicts and lists new (the data classes keep their own)."""
     if isinstance(value, _Model):
-        out = dict(value.__dict__)
-        for key, _sub, many in type(value)._nested:
-            inner = out.get(key)
-            if many and type(inner) is list:
-                out[key] = [_plain(item) for item in inner]
-            elif isinstance(inner, _Model):
-                out[key] = _plain(inner)
-        return out
+        value = value.__dict__
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
 
 
-def _renamed(cls):
-    """Give attribute ``self_`` (a Python keyword) Slack's key ``self``."""
-    for attr, key in cls._renamed.items():
-        def get(obj, key=key):
-            return obj.__dict__.get(key)
+def _attribute(key, sub=None):
+    """The attribute for Slack's ``key``: a data descriptor over the
+    instance __dict__ that wraps a nested object in ``sub`` the first time
+    it is read (so a large answer does not pay for profiles and topics no
+    one reads) and keeps the wrapper."""
+    def get(obj):
+        data = obj.__dict__
+        value = data.get(key)
+        if sub is not None and type(value) is dict:
+            if sub._lists:
+                value = data[key] = sub._adopt(value)
+            else:
+                wrapper = object.__new__(sub)
+                wrapper.__dict__ = value
+                value = data[key] = wrapper
+        return value
 
-        def put(obj, value, key=key):
-            obj.__dict__[key] = value
-        setattr(cls, attr, property(get, put))
-    return cls
+    def put(obj, value):
+        obj.__dict__[key] = value
+    return property(get, put, doc=f"Slack's {key!r}" + (f", as a {sub.__name__}" if sub else ""))
 
 
 def _detail():
@@ -743,7 +748,12 @@ def _model(cls):
     for f in dataclasses.fields(cls):          # an answer without an id still reads (as None)
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             setattr(cls, f.name, None)
-    return _renamed(cls)
+    attrs = {key: attr for attr, key in cls._renamed.items()}
+    for key, sub in cls._nested:
+        setattr(cls, attrs.pop(key, key), _attribute(key, sub))
+    for key, attr in attrs.items():            # "self_" reads Slack's "self"
+        setattr(cls, attr, _attribute(key))
+    return cls
 
 
 @_model
@@ -796,43 +806,34 @@ class User(_Model):
     presence: Optional[str] = _detail()
     updated: Optional[int] = _detail()
 
-    _nested = (("profile", Profile, False),)
+    _nested = (("profile", Profile),)
 
     @classmethod
     def _adopt_list(cls, items):
-        # The hot loop of a large rtm.start: wrap each user and its profile,
-        # and make the values that repeat across users (one team, a few time
-        # zones) one object each.  json.loads makes a new str per occurrence;
-        # sharing them saves more memory than the wrappers cost.
+        # The hot loop of a large rtm.start.  Values that repeat across
+        # users (one team, a few time zones) become one object each:
+        # json.loads makes a new str per occurrence, and sharing them saves
+        # more memory than the wrappers cost.
         new = object.__new__
         seen = {}
         share = seen.setdefault
         out = []
         append = out.append
         for item in items:
-            if type(item) is not dict:
-                append(item)
-                continue
-            profile = item.get("profile")
-            if type(profile) is dict:
-                value = profile.get("team")
+            if type(item) is dict:
+                value = item.get("team_id")
                 if type(value) is str:
-                    profile["team"] = share(value, value)
-                wrapper = new(Profile)
-                wrapper.__dict__ = profile
-                item["profile"] = wrapper
-            value = item.get("team_id")
-            if type(value) is str:
-                item["team_id"] = share(value, value)
-            value = item.get("tz")
-            if type(value) is str:
-                item["tz"] = share(value, value)
-            value = item.get("tz_label")
-            if type(value) is str:
-                item["tz_label"] = share(value, value)
-            user = new(cls)
-            user.__dict__ = item
-            append(user)
+                    item["team_id"] = share(value, value)
+                value = item.get("tz")
+                if type(value) is str:
+                    item["tz"] = share(value, value)
+                value = item.get("tz_label")
+                if type(value) is str:
+                    item["tz_label"] = share(value, value)
+                user = new(cls)
+                user.__dict__ = item
+                item = user
+            append(item)
         return out
 
 
@@ -854,7 +855,7 @@ class _Conversation(_Model):
     unread_count: Optional[int] = _detail()
     unread_count_display: Optional[int] = _detail()
 
-    _nested = (("topic", Topic, False), ("purpose", Topic, False))
+    _nested = (("topic", Topic), ("purpose", Topic))
 
 
 @_model
@@ -988,9 +989,9 @@ class RtmStart(_Model):
     # The index lives in a slot, outside __dict__, which is Slack's data alone.
     __slots__ = ("_lookup", "_warnings")
     _renamed = {"self_": "self"}
-    _nested = (("self", Self, False), ("team", Team, False), ("users", User, True),
-               ("channels", Channel, True), ("groups", Group, True), ("mpims", Mpim, True),
-               ("ims", Im, True), ("bots", Bot, True))
+    _nested = (("self", Self), ("team", Team))
+    _lists = (("users", User), ("channels", Channel), ("groups", Group), ("mpims", Mpim), ("ims", Im),
+              ("bots", Bot))
 
     def __repr__(self):
         counts = ((k, getattr(self, k)) for k in ("users", "channels", "groups", "mpims", "ims", "bots"))
@@ -1081,9 +1082,6 @@ class RtmStart(_Model):
 # Pure core: Web API requests and answers #####################################
 ###############################################################################
 
-_ARG_NAME = re.compile(r"[A-Za-z0-9_]+")
-_ARRAY_ARG = re.compile(r"[^\[\]]*\[[^\]]*\].*", re.S)
-_METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _JSON_TYPE = "application/json; charset=utf-8"
 
@@ -1103,9 +1101,9 @@ def _check_arg_names(method, args):
     for name in args:
         if not isinstance(name, str):
             raise InvalidArgument(f"{method}: argument names are str, not {type(name).__name__}")
-        if _ARRAY_ARG.fullmatch(name):
+        if "[" in name:                          # foo[7], foo[]: PHP-style arrays
             raise _ERRORS["invalid_array_arg"](method, "invalid_array_arg")
-        if not _ARG_NAME.fullmatch(name) or len(name) > MAX_ARG_NAME:
+        if not _is_word(name) or len(name) > MAX_ARG_NAME:
             raise _ERRORS["invalid_arg_name"](method, "invalid_arg_name")
 
 
@@ -1170,7 +1168,7 @@ def encode_json(method, args):
 def build_request(method, token, args, *, base_url=DEFAULT_BASE_URL, as_json=False):
     """(url, headers, body) of a Web API call.  The token goes in the
     Authorization header only, never in the URL or the body."""
-    if not isinstance(method, str) or not _METHOD_NAME.fullmatch(method):
+    if not isinstance(method, str) or not all(p[:1].isalpha() and _is_word(p) for p in method.split(".")):
         raise InvalidArgument(f"not a Web API method name: {method!r}")
     _check_token(token)
     body, content_type = (encode_json if as_json else encode_form)(method, args)
@@ -1609,14 +1607,15 @@ class _Throttle:
             return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
-@dataclass
 class _Pending:
     """A sent message waiting for its reply."""
 
-    event: dict
-    waited: bool = False
-    reply: Optional[dict] = None
-    error: Optional[SlackError] = None
+    __slots__ = ("event", "waited", "reply", "error")
+
+    def __init__(self, event, waited=False):
+        self.event, self.waited = event, waited
+        self.reply: Optional[dict] = None
+        self.error: Optional[SlackError] = None
 
 
 #: A connection that stayed up this long resets the reconnect backoff.
@@ -2246,25 +2245,29 @@ _POST_TYPES = _FORM_TYPES + ("application/json", "text/plain")
 _CHARSETS = ("utf-8", "iso-8859-1")
 
 
-@dataclass
 class FakeRequest:
-    """One HTTP request FakeSlack received: exactly what came on the wire."""
+    """One HTTP request FakeSlack received, exactly as it came: ``method``
+    (the Slack method, "rtm.start"), ``http_method``, ``target`` (path and
+    query as sent), ``headers``, ``body`` (bytes) and the decoded ``args``."""
 
-    method: str              # the Slack method, e.g. "rtm.start"
-    http_method: str
-    target: str              # the request target as sent (path and query)
-    headers: Dict[str, str] = field(repr=False)
-    body: bytes = field(repr=False)
-    args: Dict[str, str] = field(default_factory=dict, repr=False)
+    __slots__ = ("method", "http_method", "target", "headers", "body", "args")
+
+    def __init__(self, method, http_method, target, headers, body):
+        self.method, self.http_method, self.target = method, http_method, target
+        self.headers, self.body, self.args = headers, body, {}
+
+    def __repr__(self):
+        return f"FakeRequest({self.http_method} {self.target})"
 
 
-@dataclass
 class _Scripted:
-    status: int = 200
-    body: bytes = b""
-    headers: Dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    truncate: bool = False
+    """An HTTP answer FakeSlack was told to give."""
+
+    __slots__ = ("status", "body", "headers", "delay", "truncate")
+
+    def __init__(self, status=200, body=b"", headers=None, delay=0.0, truncate=False):
+        self.status, self.body, self.headers = status, body, dict(headers or {})
+        self.delay, self.truncate = delay, truncate
 
 
 def _default_team():
@@ -2671,7 +2674,7 @@ class FakeSlack:
         for name in args:
             if "[" in name:
                 return "invalid_array_arg"
-            if not _ARG_NAME.fullmatch(name) or len(name) > MAX_ARG_NAME:
+            if not _is_word(name) or len(name) > MAX_ARG_NAME:
                 return "invalid_arg_name"
         request.args = args
         auth = request.headers.get("Authorization", "")
