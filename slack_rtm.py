@@ -1641,33 +1641,54 @@ def _redact(text, *secrets):
     return text
 
 
-class _Bounded:
-    """Under websocket-client's socket: count the bytes of the message being
-    read and refuse one larger than ``limit``.
+class _MessageSize:
+    """The bytes of the message being read, against ``limit``.
 
     websocket-client reads a whole message into memory before returning it,
     with no limit of its own, so a broken or hostile server could exhaust
-    memory with one frame (or endless fragments).  Counting at the socket
-    bounds what is buffered to ``limit`` plus one read; the count restarts
-    when a message has been returned.  Every other socket operation goes to
-    the socket.
+    memory with one frame (or endless fragments).  The count is checked when
+    each frame's header announces its length, before the payload is read;
+    it restarts when a message has been returned.
     """
 
-    __slots__ = ("sock", "limit", "count")
+    __slots__ = ("limit", "count")
 
-    def __init__(self, sock, limit):
-        self.sock, self.limit, self.count = sock, limit, 0
+    def __init__(self, limit):
+        self.limit, self.count = limit, 0
 
-    def recv(self, size):
-        data = self.sock.recv(size)
-        self.count += len(data)
+    def add(self, length):
+        self.count += length
         if self.count > self.limit:
             raise _TooLarge(f"a message of more than {self.limit} bytes (max_message_size); "
                             "the connection is dropped, as the rest of it cannot be skipped")
-        return data
 
-    def gettimeout(self):
-        return self.sock.gettimeout()
+    def watch(self, ws):
+        """Hook the frame reader of ``ws`` (its per-frame length read), or,
+        where a websocket-client lacks one, count at the socket instead."""
+        frames = getattr(ws, "frame_buffer", None)
+        read_length = getattr(frames, "recv_length", None)
+        if read_length is None:
+            ws.sock = _CountingSocket(ws.sock, self)
+            return
+
+        def recv_length():
+            read_length()
+            self.add(frames.length)
+        frames.recv_length = recv_length
+
+
+class _CountingSocket:
+    """A socket whose reads count against a _MessageSize; all else passes."""
+
+    __slots__ = ("sock", "size")
+
+    def __init__(self, sock, size):
+        self.sock, self.size = sock, size
+
+    def recv(self, bufsize):
+        data = self.sock.recv(bufsize)
+        self.size.add(len(data))
+        return data
 
     def __getattr__(self, name):
         return getattr(self.sock, name)
@@ -1845,7 +1866,8 @@ class Session:
                                              enable_multithread=True, **self._ws_options(url))
         except (websocket.WebSocketException, OSError) as exc:
             raise self._ws_error(exc, url) from None
-        ws.sock = _Bounded(ws.sock, self.max_message_size)
+        self._size = _MessageSize(self.max_message_size)
+        self._size.watch(ws)
         log.debug("WebSocket open to %s", parts.hostname)
         return ws
 
@@ -1904,7 +1926,7 @@ class Session:
             raise
         except (websocket.WebSocketException, OSError) as exc:
             raise ConnectionClosed(f"the connection ended: {type(exc).__name__}: {exc}") from None
-        ws.sock.count = 0
+        self._size.count = 0
         data = frame.data
         if opcode == 1:                            # text
             return data

@@ -1446,6 +1446,20 @@ def test_a_message_over_the_size_limit_drops_the_connection_not_the_session(slac
             next(it)
 
 
+def test_the_size_bound_also_counts_at_a_socket():
+    # Where a websocket-client has no per-frame length read to hook, the
+    # bound counts the bytes read from the socket instead.
+    size = slack_rtm._MessageSize(10)
+    left, right = socket.socketpair()
+    with left, right:
+        counted = slack_rtm._CountingSocket(left, size)
+        right.sendall(b"0123456789abc")
+        assert counted.recv(6) == b"012345" and counted.recv(4) == b"6789"
+        assert counted.fileno() == left.fileno()                       # everything else passes through
+        with pytest.raises(slack_rtm.ConnectionClosed, match="max_message_size"):
+            counted.recv(3)
+
+
 def test_the_token_and_ticket_stay_secret_through_every_fault(slack, caplog):
     caplog.set_level(logging.DEBUG)
     secret = "xoxb-1111-2222-secret"
