@@ -55,7 +55,7 @@ __all__ = [
     "MethodDeprecatedWarning", "MemberListTruncatedWarning", "WARNINGS",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("slack_rtm")      # not __name__: that is "__main__" under python -m
 
 #: Where Slack's Web API lives.  Every method is a POST below it.
 DEFAULT_BASE_URL = "https://slack.com/api/"
@@ -1878,7 +1878,11 @@ class Session:
         proxy = _proxy_for(url, self._web["proxy"])
         if proxy:
             p = urllib.parse.urlsplit(proxy)
-            options.update(http_proxy_host=p.hostname, http_proxy_port=p.port or 80, proxy_type="http")
+            # NO_PROXY was applied above; a no_proxy list that matches no host
+            # keeps websocket-client from applying its own (older versions
+            # exempt localhost and 127.0.0.1 by default).
+            options.update(http_proxy_host=p.hostname, http_proxy_port=p.port or 80, proxy_type="http",
+                           http_no_proxy=["proxy-decided-by-slack-rtm.invalid"])
             if p.username:
                 options["http_proxy_auth"] = (urllib.parse.unquote(p.username), urllib.parse.unquote(p.password or ""))
         else:
@@ -2383,7 +2387,7 @@ class FakeSlack:
             self._http.socket = self.ssl_context.wrap_socket(self._http.socket, server_side=True,
                                                              do_handshake_on_connect=False)
         self._ws = serve(self._serve_ws, "127.0.0.1", 0, compression=None, ping_interval=None, max_size=None,
-                         ssl=self.ssl_context, logger=logging.getLogger(__name__ + ".fake"))
+                         ssl=self.ssl_context, logger=_fake_ws_logger())
         for target in (functools.partial(self._http.serve_forever, poll_interval=0.05), self._ws.serve_forever):
             thread = threading.Thread(target=target, name="FakeSlack", daemon=True)
             thread.start()
@@ -2401,6 +2405,15 @@ class FakeSlack:
         self._ws.shutdown()
         for thread in self._threads:
             thread.join(5)
+        # websockets 15 leaves its shutdown pipe open (two raw descriptors;
+        # later versions use a socket pair and close it): close it here.
+        for name in ("shutdown_watcher", "shutdown_notifier"):
+            descriptor = getattr(self._ws, name, None)
+            if isinstance(descriptor, int):
+                try:
+                    os.close(descriptor)
+                except OSError:
+                    pass
         self._http = self._ws = None
 
     def __enter__(self):
@@ -2722,6 +2735,17 @@ class FakeSlack:
             return {"ok": True, "url": f"https://{team['team']['domain']}.slack.com/", "team": team["team"]["name"],
                     "user": team["self"]["name"], "team_id": team["team"]["id"], "user_id": team["self"]["id"]}
         return {"ok": False, "error": "unknown_method"}
+
+
+def _fake_ws_logger():
+    """The websockets library's logger for FakeSlack, at WARNING unless set:
+    its frame-by-frame DEBUG lines cannot format a text frame that is not
+    UTF-8 (which FakeSlack sends on purpose) and would break the connection,
+    and its INFO lines say only that connections open and close."""
+    logger = logging.getLogger("slack_rtm.fake.websockets")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)
+    return logger
 
 
 def _fake_http_handler(fake):

@@ -1213,14 +1213,23 @@ class Cli:
         self.proc = subprocess.Popen([sys.executable, "-m", "slack_rtm", *base, *args], cwd=HERE, env=environ,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
         self.lines = queue.Queue()
-        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout], daemon=True).start()
+        self.errors = []
+        self.readers = [threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout]),
+                        threading.Thread(target=lambda: self.errors.extend(self.proc.stderr))]
+        for reader in self.readers:
+            reader.start()
 
     def line(self, timeout=20):
         return self.lines.get(timeout=timeout).rstrip("\n")
 
     def finish(self, timeout=30):
-        out, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, err
+        """(exit status, stderr) once the process has ended; stdout stays in lines."""
+        self.proc.wait(timeout)
+        for reader in self.readers:
+            reader.join(timeout)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return self.proc.returncode, "".join(self.errors)
 
     def interrupt(self):
         import signal
