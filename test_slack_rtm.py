@@ -1529,8 +1529,14 @@ def test_tls_is_verified_and_a_private_ca_can_be_given(tls):
         with pytest.raises(slack_rtm.TLSError):
             slack_rtm.connect(TOKEN, base_url=slack.base_url)
         import ssl
+        import urllib3
         context = ssl.create_default_context(cafile=ca_path)
-        for options in ({"ca_certs": ca_path}, {"ssl_context": context}):
+        cases = [{"ca_certs": ca_path}, {"ssl_context": context}]
+        if urllib3.__version__.startswith("1."):
+            # urllib3 1.26 sends no server name for an IP address, which an
+            # SSLContext that checks host names refuses (README: TLS).
+            cases.pop()
+        for options in cases:
             with slack_rtm.connect(TOKEN, base_url=slack.base_url, **options) as rtm:   # https and wss alike
                 assert next(iter(rtm)) == {"type": "hello"}
                 assert rtm.send_message("C0GENERAL", "over tls", wait=True)["ok"]
