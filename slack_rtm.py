@@ -1814,6 +1814,7 @@ class Session:
             self._sleep(wait)
 
     def _connect_once(self, method):
+        asked = self._clock()
         answer = _call(method, self._token, self._rtm_args if method == "rtm.start" else
                        {k: v for k, v in self._rtm_args.items() if k in ("presence_sub", "batch_presence_aware")},
                        **self._web)
@@ -1821,6 +1822,8 @@ class Session:
         if method == "rtm.start":
             self._team_answer = answer          # kept even if this URL fails: rtm.connect adds a fresh one
         fetched = self._clock()
+        if fetched - asked > URL_LIFETIME:      # a slow download of a large team: the URL is already dead
+            raise _UrlExpired(f"the answer took {fetched - asked:.0f} s, longer than its URL lives")
         url = answer.get("url")
         ws = self._open(url)            # first: the URL lives 30 seconds; the data can wait
         try:
@@ -2013,12 +2016,18 @@ class Session:
         now = self._clock()
         if self._doubt_until is not None and now >= self._doubt_until:
             self._settle_doubts()
+        if self._ping_sent is not None and self._last_frame >= self._ping_sent:
+            self._ping_sent = None                 # frames came after the ping: alive
         if self._ping_sent is not None and now - self._ping_sent >= self.pong_timeout:
             return self._connection_lost(ConnectionClosed(
                 f"no frame for {now - self._last_frame:.1f} s, not even a pong: the connection is dead"))
         if self._ping_sent is None and now - self._last_frame >= self.ping_interval:
+            try:
+                ping_id = self._send_raw({"type": "ping", "time": int(time.time() * 1000)})[0]
+            except ConnectionClosed as error:      # the socket broke under the ping
+                return self._connection_lost(error)
             self._ping_sent = now
-            self._own_pings.add(self._send_raw({"type": "ping", "time": int(time.time() * 1000)})[0])
+            self._own_pings.add(ping_id)
         return None
 
     def _on_reply(self, event):
@@ -2560,8 +2569,11 @@ class FakeSlack:
             return f"{int(time.time())}.{self._ts:06d}"
 
     def _wait_live(self, timeout=10.0):
+        """The live connections, waiting for one if need be: a scripted
+        frame with no client to take it is a mistake in the test, said aloud."""
         with self._cond:
-            self._cond.wait_for(lambda: self._live, timeout)
+            if not self._cond.wait_for(lambda: self._live, timeout):
+                raise AssertionError(f"FakeSlack: no client connected within {timeout} s")
             return list(self._live)
 
     def _send(self, conn, event):

@@ -914,6 +914,16 @@ def test_an_expired_url_gets_a_fresh_one_and_keeps_the_team(slack):
     assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect"]
 
 
+def test_an_answer_slower_than_the_url_lives_gets_a_fresh_url(slack):
+    # A clock on which the rtm.start call took 31 s: its URL is not even tried.
+    def clock():
+        return 31.0 if slack.calls("rtm.start") else 0.0
+    with open_session(slack, clock=clock) as rtm:
+        assert next(iter(rtm)) == {"type": "hello"}
+        assert len(rtm.start.users) == 3                      # the team data of rtm.start, kept
+    assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect"] and slack.connections == 1
+
+
 def test_a_server_that_stops_answering_is_pinged_then_left(slack):
     with open_session(slack, ping_interval=0.1, pong_timeout=0.2) as rtm:
         it = iter(rtm)
