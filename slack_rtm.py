@@ -1743,7 +1743,9 @@ class Session:
         self._throttle = _Throttle(send_rate, send_burst, clock)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
-        self._read_lock = threading.Lock()
+        # Reentrant: close() from a signal handler may run in the thread that
+        # is reading, between two of its steps.
+        self._read_lock = threading.RLock()
         self._ids = 0
         self._buffer = deque()
         self._pending: Dict[int, _Pending] = {}
@@ -2259,10 +2261,17 @@ def connect(token, **options):
     ``max_buffer`` (10,000): frames kept while a sender waits for its ack.
     ``strict`` (False): raise ProtocolError on a frame that is not a UTF-8
     JSON object, instead of skipping it with a logged warning.
+    ``max_message_size`` (8 MiB): a larger message drops the connection
+    before it is read into memory.
+    ``backoff`` (a Retry), ``clock`` and ``sleep``: the waits between
+    tries and how they are timed and slept (injectable for tests).
     ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
-    ``ca_certs``, ``allow_http``: as for api_call; the proxy and TLS
-    settings apply to the WebSocket too.  Other keywords are rtm.start's
-    arguments (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
+    ``ca_certs``, ``allow_http``: as for api_call.  ``proxy``,
+    ``ssl_context`` and ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to
+    the WebSocket too; a pool given as ``http`` serves the Web API calls
+    only, so give the WebSocket the same settings through them.  Other
+    keywords are rtm.start's arguments (simple_latest, no_unreads,
+    mpim_aware, presence_sub, ...).
     """
     return Session(token, **options)
 

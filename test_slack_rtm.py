@@ -976,6 +976,21 @@ def test_close_from_another_thread(slack):
     assert slack.connections == 1 and not closer.is_alive()
 
 
+def test_close_from_a_signal_handler_in_the_reading_thread(slack):
+    import signal
+    rtm = open_session(slack)
+    it = iter(rtm)
+    next(it)
+    previous = signal.signal(signal.SIGALRM, lambda *args: rtm.close())
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)          # fires while next() waits for a frame
+        assert list(it) == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert slack.connections == 1
+
+
 def test_without_auto_reconnect_the_iteration_ends_with_the_connection(slack):
     with open_session(slack, auto_reconnect=False) as rtm:
         it = iter(rtm)
