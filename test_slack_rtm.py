@@ -1574,16 +1574,14 @@ def test_tls_is_verified_and_a_private_ca_can_be_given(tls):
 
 def test_a_websocket_certificate_failure_is_not_retried(tls):
     server, ca_path = tls
-    import ssl
     with slack_rtm.FakeSlack(ssl_context=server) as slack:
         # The Web API call trusts the CA through the pool; the WebSocket has
         # only the session's own settings, here none: it must fail, at once.
         import urllib3
         pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_path)
-        with pytest.raises(slack_rtm.TLSError):
+        with pytest.raises(slack_rtm.TLSError, match="WebSocket"):
             slack_rtm.connect(TOKEN, base_url=slack.base_url, http=pool, sleep=Recorder().sleep)
         assert len(slack.requests) == 1
-        assert ssl  # the module is used above through the fixture
 
 
 def test_http_to_a_remote_host_needs_allow_http():
