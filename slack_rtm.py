@@ -1260,8 +1260,8 @@ def decode_response(method, status, headers, body, *, emit=True):
             answer = dict(answer, ok=False, error="ratelimited")
         raise _api_error(method, answer, _collect_warnings(method, answer), _retry_after(headers))
     answer, why = _parse_object(body)
-    if why is None and "ok" not in answer and status != 200:
-        why = 'a JSON object without "ok"'
+    if why is None and not isinstance(answer.get("ok"), bool):
+        why = 'a JSON object without a boolean "ok"'
     if why:
         raise (ServerError if status >= 500 else InvalidResponse)(method, status, content_type, body, why)
     found = _collect_warnings(method, answer)

@@ -426,7 +426,9 @@ def test_bad_tokens_are_refused_without_being_quoted(token):
      ["HTTP 200", "text/html", "proxy login"]),
     (200, {"Content-Type": "application/json"}, b'"just a string"', slack_rtm.InvalidResponse,
      ["not an object"]),
-    (404, {}, b'{"message": "not found"}', slack_rtm.InvalidResponse, ["HTTP 404", "(none)", 'without "ok"']),
+    (404, {}, b'{"message": "not found"}', slack_rtm.InvalidResponse, ["HTTP 404", "(none)", 'without a boolean "ok"']),
+    (200, {"Content-Type": "application/json"}, b'{"data": 1}', slack_rtm.InvalidResponse, ['"ok"']),
+    (200, {"Content-Type": "application/json"}, b'{"ok": "yes"}', slack_rtm.InvalidResponse, ['"ok"']),
     (503, {"Content-Type": "application/json"}, b"", slack_rtm.ServerError, ["HTTP 503"]),
 ])
 def test_bodies_that_are_not_answers(status, headers, body, cls, words):
