@@ -1618,6 +1618,9 @@ class _Pending:
         self.error: Optional[SlackError] = None
 
 
+#: Events after which Slack closes the connection: reconnect at once.
+_RECONNECT_TYPES = frozenset(("goodbye", "team_migration_started"))
+
 #: A connection that stayed up this long resets the reconnect backoff.
 STABLE_AFTER = 60.0
 
@@ -1659,8 +1662,11 @@ class _MessageSize:
     def add(self, length):
         self.count += length
         if self.count > self.limit:
-            raise _TooLarge(f"a message of more than {self.limit} bytes (max_message_size); "
-                            "the connection is dropped, as the rest of it cannot be skipped")
+            self.refuse()
+
+    def refuse(self):
+        raise _TooLarge(f"a message of more than {self.limit} bytes (max_message_size); "
+                        "the connection is dropped, as the rest of it cannot be skipped")
 
     def watch(self, ws):
         """Hook the frame reader of ``ws`` (its per-frame length read), or,
@@ -1671,9 +1677,11 @@ class _MessageSize:
             ws.sock = _CountingSocket(ws.sock, self)
             return
 
-        def recv_length():
+        def recv_length():                     # once per frame: kept to the one call
             read_length()
-            self.add(frames.length)
+            self.count += frames.length
+            if self.count > self.limit:
+                self.refuse()
         frames.recv_length = recv_length
 
 
@@ -1998,7 +2006,7 @@ class Session:
         if "reply_to" in event and not self._on_reply(event):
             return None
         kind = event.get("type")
-        if kind == "goodbye" or kind == "team_migration_started":
+        if kind in _RECONNECT_TYPES:
             log.info("%s: the server will close this connection; reconnecting", kind)
             self._reconnect = True
         elif self._doubt_until is not None and "reply_to" not in event:
