@@ -578,9 +578,11 @@ class _GcPaused:
     """Pause the cyclic garbage collector while a large answer is decoded.
 
     json.loads and the wrapping below create a million containers, none of
-    them cyclic garbage; each collection the allocations trigger walks the
-    whole growing heap and costs 15-20% of the parse.  The previous state is
-    restored, so a collector that was already off stays off.
+    them cyclic garbage; with the collector on, the allocations trigger
+    collections that walk the growing heap again and again.  Paused, the
+    heap is walked once, by the next collection after the parse (which falls
+    on whatever allocates next: benchmarks/ counts it).  The previous state
+    is restored, so a collector that was already off stays off.
     """
 
     __slots__ = ("active", "was_enabled")
@@ -1299,11 +1301,10 @@ class Retry:
         if not getattr(error, "retryable", False):
             return None
         retry_after = getattr(error, "retry_after", None)
-        backoff = min(self.cap, self.base * 2.0 ** attempt)
-        backoff += backoff * self.jitter * self.random()
         if retry_after is not None:
             return max(retry_after, 0.0)
-        return backoff
+        backoff = min(self.cap, self.base * 2.0 ** attempt)
+        return backoff + backoff * self.jitter * self.random()
 
     def call(self, fn):
         """Call ``fn()`` until it returns, retrying as this policy says."""

@@ -171,6 +171,9 @@ def every_error():
     yield slack_rtm.SlackApiError("rtm.start", "x", {"ok": False, "error": "x"}, ())
     for cls in slack_rtm.ERRORS.values():
         yield cls("rtm.connect", cls.code, {"ok": False, "error": cls.code}, (slack_rtm.SlackWarning("m", "w"),))
+    limited = slack_rtm.RateLimited("rtm.connect", "ratelimited", {"ok": False, "error": "ratelimited"})
+    limited.retry_after = 17.0
+    yield limited
     yield slack_rtm.InvalidArgument("bad")
     yield slack_rtm.InvalidResponse("rtm.start", 502, "text/html", b"<html>")
     yield slack_rtm.ServerError("rtm.start", 503, "text/html", b"<html>")
@@ -187,7 +190,6 @@ def every_error():
 
 @pytest.mark.parametrize("error", list(every_error()), ids=lambda e: type(e).__name__)
 def test_every_exception_pickles_to_an_equal_one(error):
-    error.retry_after = getattr(error, "retry_after", None)
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error)
     assert copy.args == error.args and str(copy) == str(error)
