@@ -1794,12 +1794,13 @@ class Session:
 
     # -- connecting -------------------------------------------------------
 
-    def _connect(self, method, first=False):
+    def _connect(self, method, first=False, since=None):
         """Connect, retrying what is retryable with backoff until the deadline
-        (connect_deadline for the first connection, reconnect_deadline after).
-        Failures count across connections until one stays up STABLE_AFTER."""
+        (connect_deadline for the first connection, reconnect_deadline after,
+        counted ``since`` the connection was lost).  Failures count across
+        connections until one stays up STABLE_AFTER."""
         deadline = self.connect_deadline if first else self.reconnect_deadline
-        started = self._clock()
+        started = self._clock() if since is None else since
         expired = False
         while True:
             if self._closing.is_set():
@@ -2099,14 +2100,15 @@ class Session:
                 return
         # A connection that ended before STABLE_AFTER counts as a failure, so
         # a server that accepts and drops at once is not called in a loop.
-        stable = self._clock() - self._connected_at >= STABLE_AFTER
+        lost_at = self._clock()
+        stable = lost_at - self._connected_at >= STABLE_AFTER
         self._failures = 0 if stable else self._failures + 1
         if self._failures:
             wait = self._backoff.delay(self._failures - 1, self._last_error) or 0.0
             log.info("reconnecting in %.1f s", wait)
             self._sleep(wait)
         try:
-            self._connect("rtm.connect")
+            self._connect("rtm.connect", since=lost_at)
         except SlackError:
             self._end()
             if self._closing.is_set():
