@@ -1297,13 +1297,20 @@ class Retry:
 
     def delay(self, attempt, error):
         """Seconds to wait before try ``attempt + 1`` after ``error``, or None
-        when the error is not worth retrying."""
+        when the error is not worth retrying.  Retry-After is honoured but
+        never below ``base``: a server answering 0, a negative or a past date
+        does not get a hot loop."""
         if not getattr(error, "retryable", False):
             return None
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
-            return max(retry_after, 0.0)
-        backoff = min(self.cap, self.base * 2.0 ** attempt)
+            return max(retry_after, self.base)
+        return self.backoff(attempt)
+
+    def backoff(self, attempt):
+        """The wait before try ``attempt + 1``, jitter included.  Stays finite
+        however many tries (a week-long outage is survived)."""
+        backoff = min(self.cap, self.base * 2.0 ** min(attempt, 64))
         return backoff + backoff * self.jitter * self.random()
 
     def call(self, fn):
@@ -1535,11 +1542,45 @@ def rtm_connect(token, *, presence_sub=None, batch_presence_aware=None, base_url
 
 
 ###############################################################################
-# Pure core: the RTM session's decisions ######################################
+# Pure core: the RTM protocol #################################################
 ###############################################################################
+#
+# Everything the session decides lives here, and nothing here does I/O,
+# takes a lock or sleeps (h11's rule): when a keepalive ping is due, when a
+# connection is dead, which reply acknowledges which message, when messages
+# left in doubt by a lost connection are reported, when and after how long
+# to connect again.  The Session feeds it the frames that came and the time,
+# and does what it answers; it calls it under its lock.
+#
+#   CONNECTING --opened()--> OPEN --receive(goodbye)--> DRAINING
+#       ^                     |  \--tick(): dead, or lost()--> LOST
+#       +----connecting()-----+---------------------------------+
+#   any --ended()--> ENDED (no more connections)    any --closed()--> CLOSED
+
+CONNECTING, OPEN, DRAINING, LOST, ENDED, CLOSED = "connecting", "open", "draining", "lost", "ended", "closed"
 
 _scan_object = json.scanner.make_scanner(json.JSONDecoder())
 _SPACE = " \t\n\r"
+
+#: Events after which Slack closes the connection (RTM docs, "goodbye" and
+#: "team_migration_started"): reconnect at once.
+_RECONNECT_TYPES = frozenset(("goodbye", "team_migration_started"))
+
+#: A connection that stayed up this long resets the reconnect backoff.
+STABLE_AFTER = 60.0
+
+#: Room kept in a frame for the ``"id":N,`` the session puts in front.
+_ID_ROOM = 26
+
+#: Pongs to the session's own pings still recognised when they come late.
+_OWN_PINGS = 8
+
+#: WebSocket control frames (pings, pongs) a server may send: a burst of
+#: CONTROL_BURST, then CONTROL_RATE a second.  They keep nothing alive, and
+#: a server that floods them would starve the events: the connection is
+#: dropped as broken past the budget.
+CONTROL_BURST = 100
+CONTROL_RATE = 10.0
 
 
 def decode_frame(data):
@@ -1557,12 +1598,14 @@ def decode_frame(data):
     if text[:1] == "{":
         try:
             event, end = _scan_object(text, 0)
-        except (ValueError, StopIteration):
+        except (ValueError, StopIteration, RecursionError):
             event, end = None, -1
         if end == len(text) or (end > 0 and not text[end:].strip(_SPACE)):
             return event
     try:
         event = json.loads(text)
+    except RecursionError:
+        raise ProtocolError(f"a frame nested too deep to decode: {_quote(data, 100)}") from None
     except ValueError as exc:
         raise ProtocolError(f"a frame that is not JSON ({exc}): {_quote(data, 100)}") from None
     if type(event) is not dict:
@@ -1571,7 +1614,8 @@ def decode_frame(data):
 
 
 def encode_frame(event, *, max_chars=MAX_MESSAGE_CHARS, max_bytes=MAX_FRAME_BYTES):
-    """The text of a client frame, or MessageTooLong before anything is sent."""
+    """The text of a client frame, or MessageTooLong before anything is sent
+    (Slack's RTM limits: 4,000 characters of text, 16 KB a frame)."""
     text = event.get("text")
     if isinstance(text, str) and len(text) > max_chars:
         raise MessageTooLong(f"message text of {len(text)} characters; Slack takes at most {max_chars}")
@@ -1587,29 +1631,27 @@ def encode_frame(event, *, max_chars=MAX_MESSAGE_CHARS, max_bytes=MAX_FRAME_BYTE
     return data
 
 
-class _Throttle:
-    """A token bucket: ``rate`` sends a second sustained, ``burst`` at once.
-    ``reserve()`` says how long the caller must sleep before sending."""
+class _Bucket:
+    """A token bucket: ``rate`` a second sustained, ``burst`` at once.
+    ``take(now)`` takes one and says how long the taker must wait for it
+    (the send throttle sleeps that long; the control-frame budget gives up)."""
 
-    def __init__(self, rate, burst, clock):
-        if rate <= 0 or burst < 1:
-            raise InvalidArgument("send_rate must be positive and send_burst at least 1")
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self.tokens = float(burst)
-        self.stamp = clock()
-        self.lock = threading.Lock()
+    __slots__ = ("rate", "burst", "tokens", "stamp")
 
-    def reserve(self):
-        with self.lock:
-            now = self.clock()
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            self.tokens -= 1.0
-            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+    def __init__(self, rate, burst, now):
+        if not rate > 0 or not burst >= 1:
+            raise InvalidArgument("a rate must be positive and a burst at least 1")
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = float(burst), now
+
+    def take(self, now):
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.stamp) * self.rate) - 1.0
+        self.stamp = now
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
 class _Pending:
-    """A sent message waiting for its reply."""
+    """A sent message waiting for its reply: ``reply`` or ``error`` once settled."""
 
     __slots__ = ("event", "waited", "reply", "error")
 
@@ -1618,17 +1660,317 @@ class _Pending:
         self.reply: Optional[dict] = None
         self.error: Optional[SlackError] = None
 
+    @property
+    def settled(self):
+        return self.reply is not None or self.error is not None
 
-#: Events after which Slack closes the connection: reconnect at once.
-_RECONNECT_TYPES = frozenset(("goodbye", "team_migration_started"))
 
-#: A connection that stayed up this long resets the reconnect backoff.
-STABLE_AFTER = 60.0
+class RtmProtocol:
+    """The decisions of an RTM session, with no I/O, no lock and no clock of
+    its own: fed the frames that came and the time (any monotonic clock, in
+    seconds), it says which event to deliver, what to send and when a
+    connection is dead.  One serves a session across its connections, so
+    message ids are unique in the session and a reply that arrives on the
+    next connection is still matched.  Not thread-safe: the Session calls it
+    under its lock.
+
+    Every message (``type: message``) has exactly one outcome: its ack
+    (``_Pending.reply``), an error ack (``RtmError``), or, when its
+    connection ended first and the next connection's first frames did not
+    acknowledge it either (or ``ack_grace`` passed), Unacknowledged: raised
+    to a sender that waits, listed in ``unacknowledged`` otherwise.
+    """
+
+    def __init__(self, *, ping_interval=10.0, pong_timeout=10.0, ack_grace=5.0, now=0.0):
+        for name, value in (("ping_interval", ping_interval), ("pong_timeout", pong_timeout),
+                            ("ack_grace", ack_grace)):
+            if not (isinstance(value, (int, float)) and 0 < value < math.inf):
+                raise InvalidArgument(f"{name} must be a positive number of seconds, not {value!r}")
+        self.ping_interval, self.pong_timeout, self.ack_grace = ping_interval, pong_timeout, ack_grace
+        self.phase = CONNECTING
+        self.unacknowledged: List[dict] = []
+        self.frames = self.skipped = 0
+        self._ids = 0
+        self._pending: Dict[int, _Pending] = {}       # sent on this connection
+        self._in_doubt: Dict[int, _Pending] = {}      # sent on the one before, not yet acknowledged
+        self._doubt_until: Optional[float] = None
+        self._own_pings: deque = deque(maxlen=_OWN_PINGS)
+        self._ping_sent: Optional[float] = None
+        self._last_frame = now
+        self._control = _Bucket(CONTROL_RATE, CONTROL_BURST, now)
+
+    def __repr__(self):
+        return (f"<RtmProtocol {self.phase} pending={len(self._pending)} in_doubt={len(self._in_doubt)} "
+                f"frames={self.frames}>")
+
+    # -- a connection's life
+
+    def connecting(self):
+        """A new connection is being made (after LOST or DRAINING)."""
+        if self.phase not in (ENDED, CLOSED):
+            self.phase = CONNECTING
+
+    def opened(self, now):
+        """The new connection said hello: the keepalive starts over, and the
+        grace for messages in doubt starts."""
+        if self.phase in (ENDED, CLOSED):
+            return
+        self.phase = OPEN
+        self._last_frame, self._ping_sent = now, None
+        self._own_pings.clear()
+        self._control = _Bucket(CONTROL_RATE, CONTROL_BURST, now)
+        if self._in_doubt:
+            self._doubt_until = now + self.ack_grace
+
+    def lost(self):
+        """The connection is gone: its unacknowledged messages are now in
+        doubt (those of the connection before are reported)."""
+        if self.phase in (ENDED, CLOSED):
+            return
+        self._settle()
+        self._in_doubt, self._pending = self._pending, {}
+        self.phase = LOST
+
+    def ended(self):
+        """No more connections: every unacknowledged message is reported."""
+        self._finish(CLOSED if self.phase == CLOSED else ENDED)
+
+    def closed(self):
+        """close() was called: as ended(), and final."""
+        self._finish(CLOSED)
+
+    def _finish(self, phase):
+        self._settle()
+        self._in_doubt, self._pending = self._pending, {}
+        self._settle()
+        self.phase = phase
+
+    # -- what came
+
+    def receive(self, data, now):
+        """The event a text frame's payload carries, to deliver, or None for
+        a pong to the session's own keepalive.  Any complete frame shows the
+        connection alive.  Matches acks (an echo with ``reply_to`` but no
+        ``ok`` is not one), notes goodbye and migration (-> DRAINING), and
+        reports in-doubt messages at the first frame that is not a reply.
+        ProtocolError (counted in ``skipped``) for a frame that is not a
+        JSON object."""
+        self.frames += 1
+        self._last_frame, self._ping_sent = now, None
+        try:
+            event = decode_frame(data)
+        except ProtocolError:
+            self.skipped += 1
+            raise
+        if "reply_to" in event:
+            if not self._reply(event):
+                return None
+        elif self._doubt_until is not None:
+            self._settle()
+        kind = event.get("type")
+        if type(kind) is str and kind in _RECONNECT_TYPES and self.phase == OPEN:
+            self.phase = DRAINING
+        return event
+
+    def _reply(self, event):
+        reply_to = event.get("reply_to")
+        if type(reply_to) is not int:
+            return True                          # not an id of ours: an ordinary event
+        if reply_to in self._own_pings and event.get("type") == "pong":
+            self._own_pings.remove(reply_to)
+            return False
+        if "ok" not in event:                    # an echo of our own message: not an ack
+            return True
+        pending = self._pending.pop(reply_to, None) or self._in_doubt.pop(reply_to, None)
+        if pending is not None:
+            if event["ok"] is True:
+                pending.reply = event
+            else:
+                error = event.get("error") if isinstance(event.get("error"), dict) else {}
+                pending.error = RtmError(error.get("code"), error.get("msg"), reply_to, event)
+        if self._doubt_until is not None and not self._in_doubt:
+            self._doubt_until = None
+        return True
+
+    def control(self, now):
+        """A WebSocket ping or pong came: None, or the ConnectionClosed to
+        drop the connection with when a server floods them."""
+        if self._control.take(now) > 0:
+            return ConnectionClosed(f"more than {CONTROL_BURST} WebSocket control frames at over "
+                                    f"{CONTROL_RATE:g} a second: the connection is dropped as broken")
+        return None
+
+    # -- the clock
+
+    def deadline(self):
+        """When tick() next has something to do (in the clock's time), or None."""
+        when = None
+        if self.phase == OPEN:
+            when = (self._last_frame + self.ping_interval if self._ping_sent is None
+                    else self._ping_sent + self.pong_timeout)
+        if self._doubt_until is not None and (when is None or self._doubt_until < when):
+            when = self._doubt_until
+        return when
+
+    def tick(self, now):
+        """What the time calls for: the text of a keepalive ping to send, a
+        ConnectionClosed to drop a dead connection with, or None.  Reports
+        in-doubt messages whose grace is over."""
+        if self._doubt_until is not None and now >= self._doubt_until:
+            self._settle()
+        if self.phase != OPEN:
+            return None
+        if self._ping_sent is not None:
+            if now - self._ping_sent < self.pong_timeout:
+                return None
+            return ConnectionClosed(f"no frame for {now - self._last_frame:.1f} s, not even a pong: "
+                                    "the connection is dead")
+        if now - self._last_frame < self.ping_interval:
+            return None
+        self._ids += 1
+        self._own_pings.append(self._ids)
+        self._ping_sent = now
+        return '{"id":%d,"type":"ping"}' % self._ids
+
+    # -- what to send
+
+    @staticmethod
+    def encode(event):
+        """The text of ``event`` (a dict) before it has an id, refused with
+        MessageTooLong or InvalidArgument as it would be once it has one."""
+        if not isinstance(event, dict):
+            raise InvalidArgument(f"an event is a dict, not {type(event).__name__}")
+        if "id" in event:                        # the session numbers frames itself
+            event = {k: v for k, v in event.items() if k != "id"}
+        return encode_frame(event, max_bytes=MAX_FRAME_BYTES - _ID_ROOM)
+
+    def message(self, event, text, waited=False):
+        """(id, frame, the _Pending of a message or None) for an event about
+        to be sent, ``text`` being encode(event): the id goes in front, so
+        the event is encoded once."""
+        self._ids += 1
+        ident = self._ids
+        frame = '{"id":%d,%s' % (ident, text[1:]) if len(text) > 2 else '{"id":%d}' % ident
+        pending = None
+        if event.get("type") == "message":
+            pending = self._pending[ident] = _Pending(dict(event, id=ident), waited)
+        return ident, frame, pending
+
+    def unsent(self, ident, pending):
+        """The frame ``ident`` could not be sent.  True: it is forgotten, and
+        the sender says so; False: its outcome was given already (the
+        connection's end reported it), and that stands."""
+        if pending is not None and pending.settled:
+            return False
+        self._forget(ident)
+        return True
+
+    def abandon(self, pending, error):
+        """A waiting sender gives up on ``pending`` with ``error``: it is
+        never reported again."""
+        self._forget(pending.event["id"])
+        pending.error = error
+
+    def _forget(self, ident):
+        self._pending.pop(ident, None)
+        self._in_doubt.pop(ident, None)
+        if self._doubt_until is not None and not self._in_doubt:
+            self._doubt_until = None
+
+    def _settle(self):
+        doubts, self._in_doubt, self._doubt_until = self._in_doubt, {}, None
+        for pending in doubts.values():
+            pending.error = Unacknowledged(pending.event)
+            if not pending.waited:
+                self.unacknowledged.append(pending.event)
+                log.warning("message %s to %s was not acknowledged before its connection ended",
+                            pending.event.get("id"), pending.event.get("channel"))
+
+
+class _Reconnects:
+    """When to try connecting again, with no I/O.  Waits come from ``Retry``
+    (``backoff``); failures count across connections until one stays up
+    STABLE_AFTER; each run of tries has its deadline (``connect_deadline``
+    for the first connection, ``reconnect_deadline`` after, None for none),
+    counted from the first try or from the loss of the connection, the wait
+    before the first try included.  An expired URL gets a fresh one at once
+    the first time in a run, then waits like any failure.  During a
+    reconnect, an answer that is not Slack's (a captive portal's or a
+    proxy's page) is retried too: it may go with the trouble that brought
+    it."""
+
+    def __init__(self, backoff, connect_deadline, reconnect_deadline, now):
+        self.backoff = backoff
+        self.connect_deadline, self.reconnect_deadline = connect_deadline, reconnect_deadline
+        self.failures = 0
+        self.first = True
+        self.since = now
+        self.connected_at = None
+        self.expired = 0
+
+    @property
+    def deadline(self):
+        return self.connect_deadline if self.first else self.reconnect_deadline
+
+    def connected(self, now):
+        self.first, self.connected_at, self.expired = False, now, 0
+
+    def lost(self, now):
+        """The wait before the first try after losing the connection at ``now``."""
+        stable = self.connected_at is not None and now - self.connected_at >= STABLE_AFTER
+        self.failures = 0 if stable else self.failures + 1
+        self.since, self.connected_at = now, None
+        if not self.failures:
+            return 0.0
+        wait = self.backoff.backoff(self.failures - 1)
+        return wait if self.deadline is None else max(0.0, min(wait, self.deadline))
+
+    def failed(self, error, now):
+        """The wait before the next try after ``error`` at ``now``, or None:
+        give up (and raise ``error``)."""
+        if isinstance(error, _UrlExpired) and not self.expired:
+            wait = 0.0
+        elif error.retryable:
+            wait = self.backoff.delay(self.failures, error)
+            self.failures += 1
+        elif not self.first and isinstance(error, InvalidResponse):
+            wait = self.backoff.backoff(self.failures)
+            self.failures += 1
+        else:
+            return None
+        self.expired = self.expired + 1 if isinstance(error, _UrlExpired) else 0
+        if self.deadline is not None and now + wait - self.since > self.deadline:
+            return None
+        return wait
 
 
 ###############################################################################
 # I/O shell: the RTM session on websocket-client ##############################
 ###############################################################################
+#
+# websocket-client does the framing (RFC 6455); the connection under it is
+# ours: _dial() makes it (through a proxy's CONNECT tunnel, TLS verified),
+# and a _Wire gives it to websocket-client as a socket that reads in big
+# chunks, bounds the upgrade, and never waits past a deadline.  A _Link is
+# one connection; the Session holds the current one and does what the
+# RtmProtocol says.
+
+#: Bytes read from the socket at once, served to websocket-client's small reads.
+_READ_CHUNK = 256 << 10
+#: The largest upgrade answer (status line and headers) read (RFC 6455 4.1).
+MAX_UPGRADE_BYTES = 64 << 10
+#: The most fragments one message may come in.  Each costs a frame's work, so
+#: a server sending a message a few bytes at a time cannot burn a core.
+MAX_FRAGMENTS = 4096
+#: The buffer of frames a waiting sender read for the iterator: at most
+#: ``max_buffer`` frames and this many bytes; past either the oldest go,
+#: with a warning (a session whose iterator nobody reads must not fail).
+MAX_BUFFER_BYTES = 64 << 20
+#: Seconds a polite close frame may take to leave.
+_CLOSE_TIMEOUT = 1.0
+
+_TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
+
 
 def _websocket():
     try:
@@ -1645,14 +1987,210 @@ def _redact(text, *secrets):
     return text
 
 
+def _left(deadline):
+    """Seconds until ``deadline`` (time.monotonic), or socket.timeout."""
+    import socket
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise socket.timeout("timed out")
+    return left
+
+
+class _Wire:
+    """The socket under websocket-client.
+
+    websocket-client reads each frame in three small reads (header, length,
+    payload), each one or two system calls on a plain socket; here they are
+    served from one buffer that a poll and a recv_into fill.  The socket is
+    non-blocking and every wait is ours: no read waits past ``deadline``
+    (time.monotonic; None for none), even while bytes trickle, and no send
+    past ``send_timeout``.  Until the upgrade is answered, the status line
+    and headers are read whole, bounded in size, and anything but 101 is
+    refused before websocket-client reads a body or follows a redirect.
+    """
+
+    def __init__(self, sock, deadline, send_timeout):
+        import select
+        import ssl
+        self.sock, self.deadline, self.send_timeout = sock, deadline, send_timeout
+        self._tls = isinstance(sock, ssl.SSLSocket)
+        self._again = (BlockingIOError, InterruptedError, ssl.SSLWantReadError)
+        self._want_write = ssl.SSLWantWriteError
+        self._buf = bytearray(_READ_CHUNK)
+        self._view = memoryview(self._buf)
+        self._pos = self._end = 0
+        self._upgrading = True
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
+        sock.setblocking(False)
+
+    # websocket-client sees a socket without a timeout, and so calls recv and
+    # send directly: the timing is ours.
+    def gettimeout(self):
+        return 0.0
+
+    def settimeout(self, timeout):
+        pass
+
+    def recv(self, size):
+        pos, end = self._pos, self._end
+        if pos == end:
+            if self._upgrading:
+                self._read_upgrade()
+            else:
+                self._end = self._read_into(0, _READ_CHUNK)
+                self._pos = 0
+            pos, end = 0, self._end
+            if not end:
+                return b""
+        stop = pos + size if pos + size < end else end
+        self._pos = stop
+        return bytes(self._view[pos:stop])
+
+    def _read_into(self, start, stop):
+        """Read what has come into the buffer at ``start``: its length, 0 at the end."""
+        while True:
+            if not (self._tls and self.sock.pending()):
+                self._wait_readable()
+            try:
+                return self.sock.recv_into(self._view[start:stop])
+            except self._again:
+                continue
+            except self._want_write:
+                self._wait_select(write=True, deadline=self.deadline)
+
+    def _wait_readable(self):
+        timeout = None if self.deadline is None else _left(self.deadline) * 1000.0
+        self._poll.poll(timeout)
+
+    def _wait_select(self, write, deadline):
+        import select
+        timeout = None if deadline is None else _left(deadline)
+        select.select(() if write else (self.sock,), (self.sock,) if write else (), (), timeout)
+
+    def _read_upgrade(self):
+        end = 0
+        while self._buf.find(b"\r\n\r\n", 0, end) < 0:
+            if end >= MAX_UPGRADE_BYTES:
+                raise _Refused(f"an upgrade answer over {MAX_UPGRADE_BYTES} bytes (status line and headers)")
+            got = self._read_into(end, MAX_UPGRADE_BYTES)
+            if not got:
+                raise ConnectionClosed("the server closed the connection before answering the upgrade")
+            end += got
+        self._pos, self._end, self._upgrading = 0, end, False
+        status = bytes(self._buf[:self._buf.find(b"\r\n")])
+        code = status.split(b" ", 2)[1:2]
+        if code != [b"101"]:
+            redirect = " (redirects are not followed)" if code[:1] and code[0][:1] == b"3" else ""
+            raise _Refused(f"the server refused the WebSocket upgrade: {_quote(status, 100)}{redirect}")
+
+    def send(self, data):
+        deadline = time.monotonic() + self.send_timeout
+        while True:
+            try:
+                return self.sock.send(data)
+            except (BlockingIOError, InterruptedError, self._want_write):
+                self._wait_select(write=True, deadline=deadline)
+            except self._again:                   # TLS wants to read first
+                self._wait_select(write=False, deadline=deadline)
+
+    def shutdown(self, how=None):
+        """Wake every thread waiting on this connection (safe from any thread)."""
+        _shutdown(self.sock)
+
+    def close(self):
+        """Close the socket and free the buffer (websocket-client's objects
+        live in reference cycles until the next collection: they keep none
+        of it)."""
+        self.sock.close()
+        if self._view is not None:
+            self._view.release()
+            self._buf = self._view = None
+
+    def fileno(self):
+        return self.sock.fileno()
+
+
+def _shutdown(sock):
+    """Shut a socket down, waking every thread waiting on it, from any thread.
+    The plain socket call: ssl's own would also drop its TLS state."""
+    import socket
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _dial(parts, proxy, context, deadline, opening):
+    """A socket connected to the WebSocket URL's host, before ``deadline``:
+    through ``proxy`` (an HTTP CONNECT tunnel) if given, TLS for wss://.
+    ``opening(sock)`` is told of each socket as it is made."""
+    import socket
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "wss" else 80)
+    via = urllib.parse.urlsplit(proxy) if proxy else None
+    sock = socket.create_connection((via.hostname, via.port or 80) if via else (host, port), timeout=_left(deadline))
+    try:
+        opening(sock)
+        if via:
+            _tunnel(sock, host, port, via, deadline)
+        if parts.scheme == "wss":
+            sock.settimeout(_left(deadline))
+            sock = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+            opening(sock)
+            sock.do_handshake()
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _tunnel(sock, host, port, proxy, deadline):
+    """Open a CONNECT tunnel through an HTTP proxy (RFC 9110, 9.3.6), with
+    Basic credentials from the proxy URL's user info."""
+    import base64
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    if proxy.username:
+        pair = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
+        lines.append("Proxy-Authorization: Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii"))
+    sock.settimeout(_left(deadline))
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("idna" if not host.isascii() else "ascii"))
+    head = b""
+    while b"\r\n\r\n" not in head:
+        if len(head) > MAX_UPGRADE_BYTES:
+            raise _Refused(f"the proxy's answer to CONNECT is over {MAX_UPGRADE_BYTES} bytes")
+        sock.settimeout(_left(deadline))
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionClosed("the proxy closed the connection before answering CONNECT")
+        head += chunk
+    status = head.split(b"\r\n", 1)[0]
+    if status.split(b" ", 2)[1:2] != [b"200"] or not head.endswith(b"\r\n\r\n"):
+        raise _Refused(f"the proxy refused the tunnel: {_quote(status, 100)}")
+
+
+def _ws_error(exc, *secrets):
+    """Map a websocket-client, socket or TLS exception to ours, at one place."""
+    import ssl
+    websocket = _websocket()
+    text = _redact(f"WebSocket: {type(exc).__name__}: {exc}", *secrets)
+    if isinstance(exc, (websocket.WebSocketTimeoutException, TimeoutError)):
+        return Timeout(text)
+    if isinstance(exc, ssl.SSLCertVerificationError) or _caused_by_certificate(exc):
+        return TLSError(text)
+    if isinstance(exc, (websocket.WebSocketConnectionClosedException, ConnectionError, ssl.SSLError)):
+        return ConnectionClosed(text)
+    return TransportError(text)
+
+
 class _MessageSize:
     """The bytes of the message being read, against ``limit``.
 
-    websocket-client reads a whole message into memory before returning it,
+    websocket-client reads a whole frame into memory before returning it,
     with no limit of its own, so a broken or hostile server could exhaust
     memory with one frame (or endless fragments).  The count is checked when
     each frame's header announces its length, before the payload is read;
-    it restarts when a message has been returned.
+    it restarts when a message is complete.
     """
 
     __slots__ = ("limit", "count")
@@ -1660,23 +2198,14 @@ class _MessageSize:
     def __init__(self, limit):
         self.limit, self.count = limit, 0
 
-    def add(self, length):
-        self.count += length
-        if self.count > self.limit:
-            self.refuse()
-
     def refuse(self):
         raise _TooLarge(f"a message of more than {self.limit} bytes (max_message_size); "
                         "the connection is dropped, as the rest of it cannot be skipped")
 
     def watch(self, ws):
-        """Hook the frame reader of ``ws`` (its per-frame length read), or,
-        where a websocket-client lacks one, count at the socket instead."""
-        frames = getattr(ws, "frame_buffer", None)
-        read_length = getattr(frames, "recv_length", None)
-        if read_length is None:
-            ws.sock = _CountingSocket(ws.sock, self)
-            return
+        """Hook the frame reader of ``ws`` at its per-frame length read."""
+        frames = ws.frame_buffer
+        read_length = frames.recv_length
 
         def recv_length():                     # once per frame: kept to the one call
             read_length()
@@ -1685,32 +2214,130 @@ class _MessageSize:
                 self.refuse()
         frames.recv_length = recv_length
 
-
-class _CountingSocket:
-    """A socket whose reads count against a _MessageSize; all else passes."""
-
-    __slots__ = ("sock", "size")
-
-    def __init__(self, sock, size):
-        self.sock, self.size = sock, size
-
-    def recv(self, bufsize):
-        data = self.sock.recv(bufsize)
-        self.size.add(len(data))
-        return data
-
-    def __getattr__(self, name):
-        return getattr(self.sock, name)
+    @staticmethod
+    def unwatch(ws):
+        ws.frame_buffer.__dict__.pop("recv_length", None)
 
 
 class _TooLarge(ConnectionClosed):
     """A message over max_message_size: the connection cannot go on."""
 
-    retryable = True
-
 
 class _UrlExpired(ConnectionClosed):
     """The WebSocket URL was used too late (error frame code 1)."""
+
+
+class _Refused(ConnectionClosed):
+    """The server or proxy did not upgrade the connection."""
+
+
+class _BadHello(ProtocolError):
+    """The first frame was not hello: a new connection may do better."""
+
+    retryable = True
+
+
+class _Link:
+    """One RTM connection: websocket-client's WebSocket over a _Wire, the
+    size bound, and the fragments of the message being read.  ``read()``
+    and ``release()`` belong to the thread holding the session's read lock;
+    ``send()`` and ``shutdown()`` may come from any thread."""
+
+    __slots__ = ("ws", "wire", "size", "parts", "errors")
+
+    def __init__(self, ws, wire, max_message_size):
+        websocket = _websocket()
+        self.ws, self.wire = ws, wire
+        self.size = _MessageSize(max_message_size)
+        self.size.watch(ws)
+        self.parts = None
+        self.errors = (websocket.WebSocketException, OSError, ValueError)
+
+    @classmethod
+    def open(cls, url, parts, *, proxy, context, deadline, send_timeout, max_message_size, header, opening):
+        websocket = _websocket()
+        wire = _Wire(_dial(parts, proxy, context, deadline, opening), deadline, send_timeout)
+        try:
+            ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True, enable_multithread=True,
+                                             redirect_limit=0, header=header)
+            return cls(ws, wire, max_message_size)
+        except BaseException:
+            wire.close()
+            raise
+
+    def read(self, control):
+        """The payload of the next complete text message.  Pings are answered
+        and, with pongs, passed to ``control(now)``, which may end the
+        connection; fragments are joined once, at the end."""
+        ws = self.ws
+        while True:
+            frame = ws.recv_frame()
+            opcode = frame.opcode
+            if opcode == _TEXT and self.parts is None:
+                if frame.fin:
+                    self.size.count = 0
+                    return frame.data
+                self.parts = [frame.data]
+            elif opcode == _CONT and self.parts is not None:
+                self.parts.append(frame.data)
+                if frame.fin:
+                    data, self.parts, self.size.count = b"".join(self.parts), None, 0
+                    return data
+                if len(self.parts) > MAX_FRAGMENTS:
+                    raise ConnectionClosed(f"a message in more than {MAX_FRAGMENTS} fragments")
+            else:
+                self._other(frame, control)
+
+    def _other(self, frame, control):
+        opcode = frame.opcode
+        if opcode in (_PING, _PONG):
+            if opcode == _PING:
+                self.ws.pong(frame.data)
+            refused = control(time.monotonic())
+            if refused is not None:
+                raise refused
+        elif opcode == _CLOSE:
+            code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
+            raise ConnectionClosed(f"the server closed the connection (code {code})")
+        elif opcode == _BINARY and frame.fin and self.parts is None:
+            raise ProtocolError(f"a binary frame of {len(frame.data)} bytes; RTM sends text")
+        else:
+            raise ConnectionClosed(f"a frame out of sequence (opcode {opcode}, fin {frame.fin}) "
+                                   "breaks the WebSocket protocol")
+
+    def send(self, text):
+        self.ws.send(text)
+
+    def close_politely(self, reason):
+        """A close frame (best effort: the connection is dropped next anyway)."""
+        self.wire.send_timeout = _CLOSE_TIMEOUT
+        try:
+            self.ws.send_close(reason=reason)
+        except self.errors:
+            pass
+
+    def shutdown(self):
+        self.wire.shutdown()
+
+    def release(self):
+        self.wire.shutdown()
+        self.wire.close()
+        self.size.unwatch(self.ws)              # the hook is a cycle that would keep the buffer to the next GC
+
+
+def _check_ws_url(url, base_url):
+    """The parts of a WebSocket URL: wss:// (ws:// only to loopback from a loopback base_url)."""
+    try:
+        parts = urllib.parse.urlsplit(url if isinstance(url, str) else "")
+        local = _is_loopback(urllib.parse.urlsplit(base_url).hostname)
+        if parts.hostname and (parts.scheme == "wss" or (parts.scheme == "ws" and local
+                                                         and _is_loopback(parts.hostname))):
+            parts.port                            # a port that is not a number raises here
+            return parts
+    except ValueError as exc:
+        raise ProtocolError(f"the answer's WebSocket URL is not a URL ({exc})") from None
+    raise ProtocolError(f"refusing WebSocket URL scheme {parts.scheme!r} to {parts.hostname!r}: "
+                        "only wss:// (ws:// only on loopback)")
 
 
 class Session:
@@ -1720,556 +2347,36 @@ class Session:
     RtmStart of the current connection.  ``unacknowledged`` lists the
     messages sent without ``wait`` whose connection ended before Slack
     acknowledged them (each may or may not have been delivered).  ``stats``
-    counts connections, Web API calls, frames and frames skipped.
-    """
+    counts connections, Web API calls, frames, frames skipped and frames
+    dropped from a full buffer.  ``phase`` is the RtmProtocol's.
 
-    def __init__(self, token, *, method="rtm.start", auto_reconnect=True, ping_interval=10.0, pong_timeout=10.0,
-                 hello_timeout=10.0, connect_deadline=300.0, reconnect_deadline=None, ack_grace=5.0,
-                 send_rate=1.0, send_burst=5, max_buffer=10000, max_message_size=MAX_MESSAGE_SIZE, strict=False,
-                 backoff=None, clock=time.monotonic,
-                 sleep=None, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, proxy=None,
-                 ssl_context=None, ca_certs=None, allow_http=False, **rtm_args):
-        if method not in ("rtm.start", "rtm.connect"):
-            raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
-        _check_token(token)
-        _check_base_url(base_url, allow_http)
-        _check_ssl_context(ssl_context)
-        self._token = token
-        self._method = method
-        self._rtm_args = rtm_args
-        self._web = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
-                         ca_certs=ca_certs, allow_http=allow_http, retry=False)
-        self.auto_reconnect = auto_reconnect
-        self.ping_interval, self.pong_timeout, self.hello_timeout = ping_interval, pong_timeout, hello_timeout
-        self.connect_deadline, self.reconnect_deadline = connect_deadline, reconnect_deadline
-        self.ack_grace, self.max_buffer, self.strict = ack_grace, max_buffer, strict
-        self.max_message_size = max_message_size
-        self._wsmod = _websocket()
-        self._backoff = backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25)
-        self._clock = clock
-        self._closing = threading.Event()
-        self._sleep = sleep or self._closing.wait
-        self._throttle = _Throttle(send_rate, send_burst, clock)
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
-        # Reentrant: close() from a signal handler may run in the thread that
-        # is reading, between two of its steps.
-        self._read_lock = threading.RLock()
-        self._ids = 0
-        self._buffer = deque()
-        self._pending: Dict[int, _Pending] = {}
-        self._in_doubt: Dict[int, _Pending] = {}
-        self._doubt_until = None
-        self._own_pings = set()
-        self._ws = None
-        self._connected = threading.Event()
-        self._reconnect = False
-        self._ended = False
-        self._failures = 0
-        self._team_answer = None
-        self._connected_at = self._last_frame = 0.0
-        self._ping_sent = None
-        self._last_error = None
-        self.start: Optional[RtmStart] = None
-        self.unacknowledged: List[dict] = []
-        self._frames = 0
-        self._counts = {"connections": 0, "rtm_calls": 0, "skipped": 0}
-        self._connect(self._method, first=True)
-
-    @property
-    def stats(self):
-        """Counts: connections made, rtm.* calls, frames read, frames skipped."""
-        return dict(self._counts, frames=self._frames)
-
-    def __repr__(self):
-        state = "closed" if self._closing.is_set() else "connected" if self._connected.is_set() else "reconnecting"
-        team = self.start.team.domain if self.start and self.start.team else None
-        return f"<slack_rtm.Session {state} team={team!r} connections={self._counts['connections']}>"
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    # -- connecting -------------------------------------------------------
-
-    def _connect(self, method, first=False, since=None):
-        """Connect, retrying what is retryable with backoff until the deadline
-        (connect_deadline for the first connection, reconnect_deadline after,
-        counted ``since`` the connection was lost).  Failures count across
-        connections until one stays up STABLE_AFTER."""
-        deadline = self.connect_deadline if first else self.reconnect_deadline
-        started = self._clock() if since is None else since
-        expired = False
-        while True:
-            if self._closing.is_set():
-                raise ConnectionClosed("the session was closed")
-            try:
-                return self._connect_once(method)
-            except _UrlExpired as error:
-                log.info("%s; fetching a fresh URL with rtm.connect", error)
-                method, wait, expired = "rtm.connect", (self._backoff.delay(self._failures, error) if expired else 0.0), True
-            except RtmConnectRequired as error:
-                log.info("%s; falling back to rtm.connect", error)
-                warnings.warn(MethodDeprecatedWarning("rtm.start", "method_deprecated",
-                                                      "this app must use rtm.connect (rtm_connect_required)"),
-                              stacklevel=4)
-                self._method = method = "rtm.connect"
-                continue
-            except SlackError as error:
-                wait = self._backoff.delay(self._failures, error)
-                if wait is None or (deadline is not None and self._clock() + wait - started > deadline):
-                    raise
-                log.warning("connecting failed (%s); trying again in %.1f s", error, wait)
-            self._failures += 1
-            self._sleep(wait)
-
-    def _connect_once(self, method):
-        asked = self._clock()
-        answer = _call(method, self._token, self._rtm_args if method == "rtm.start" else
-                       {k: v for k, v in self._rtm_args.items() if k in ("presence_sub", "batch_presence_aware")},
-                       **self._web)
-        self._counts["rtm_calls"] += 1
-        if method == "rtm.start":
-            self._team_answer = answer          # kept even if this URL fails: rtm.connect adds a fresh one
-        fetched = self._clock()
-        if fetched - asked > URL_LIFETIME:      # a slow download of a large team: the URL is already dead
-            raise _UrlExpired(f"the answer took {fetched - asked:.0f} s, longer than its URL lives")
-        url = answer.get("url")
-        ws = self._open(url)            # first: the URL lives 30 seconds; the data can wait
-        try:
-            hello = self._read_hello(ws)
-        except BaseException:
-            ws.shutdown()
-            raise
-        if method == "rtm.start":
-            start = RtmStart._from_response(answer)
-        elif self.start is not None:    # rtm.connect: keep the team data already fetched
-            start = RtmStart._adopt(dict(self.start.__dict__, url=url))
-        elif self._team_answer is not None:
-            start = RtmStart._adopt(dict(self._team_answer, url=url))
-        else:
-            start = RtmStart._from_response(answer)
-        self._team_answer = None
-        log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
-                 self._clock() - fetched)
-        with self._cond:
-            self._ws, self.start = ws, start
-            self._reconnect = False
-            self._connected_at = self._clock()
-            self._last_frame = self._connected_at
-            self._ping_sent = None
-            self._own_pings.clear()
-            self._counts["connections"] += 1
-            self._buffer.append(hello)
-            if self._in_doubt:
-                self._doubt_until = self._clock() + self.ack_grace
-            self._connected.set()
-            self._cond.notify_all()
-
-    def _open(self, url):
-        """The WebSocket, connected; only wss:// (ws:// to loopback from a loopback base_url)."""
-        parts = urllib.parse.urlsplit(url if isinstance(url, str) else "")
-        local = _is_loopback(urllib.parse.urlsplit(self._web["base_url"]).hostname)
-        if not (parts.scheme == "wss" or (parts.scheme == "ws" and local and _is_loopback(parts.hostname))):
-            raise ProtocolError(f"refusing WebSocket URL scheme {parts.scheme!r} from {parts.hostname!r}: "
-                                "only wss:// (ws:// only on loopback)")
-        websocket = _websocket()
-        try:
-            ws = websocket.create_connection(url, timeout=self.hello_timeout, skip_utf8_validation=True,
-                                             enable_multithread=True, **self._ws_options(url))
-        except (websocket.WebSocketException, OSError) as exc:
-            raise self._ws_error(exc, url) from None
-        self._size = _MessageSize(self.max_message_size)
-        self._size.watch(ws)
-        log.debug("WebSocket open to %s", parts.hostname)
-        return ws
-
-    def _ws_options(self, url):
-        """Proxy and TLS options for websocket-client: the same as the HTTP call's."""
-        import ssl
-        options = {}
-        proxy = _proxy_for(url, self._web["proxy"])
-        if proxy:
-            p = urllib.parse.urlsplit(proxy)
-            # NO_PROXY was applied above; a no_proxy list that matches no host
-            # keeps websocket-client from applying its own (older versions
-            # exempt localhost and 127.0.0.1 by default).
-            options.update(http_proxy_host=p.hostname, http_proxy_port=p.port or 80, proxy_type="http",
-                           http_no_proxy=["proxy-decided-by-slack-rtm.invalid"])
-            if p.username:
-                options["http_proxy_auth"] = (urllib.parse.unquote(p.username), urllib.parse.unquote(p.password or ""))
-        else:
-            options["http_no_proxy"] = ["*"]     # decided above, from the same environment
-        if url.startswith("wss:"):
-            context = self._web["ssl_context"] or ssl.create_default_context(cafile=self._web["ca_certs"])
-            options["sslopt"] = {"context": context, "cert_reqs": ssl.CERT_REQUIRED, "check_hostname": True}
-        return options
-
-    def _ws_error(self, exc, url):
-        import ssl
-        websocket = _websocket()
-        text = _redact(f"WebSocket: {type(exc).__name__}: {exc}", url, urllib.parse.urlsplit(url).path, self._token)
-        if isinstance(exc, (websocket.WebSocketTimeoutException, TimeoutError)):
-            return Timeout(text)
-        if isinstance(exc, ssl.SSLError) or _caused_by_certificate(exc):
-            return TLSError(text)
-        return ConnectionClosed(text) if isinstance(exc, websocket.WebSocketConnectionClosedException) else \
-            TransportError(text)
-
-    def _read_hello(self, ws):
-        """The first frame: hello, or the error frame of an expired URL."""
-        try:
-            data = self._recv(ws)
-        except self._wsmod.WebSocketTimeoutException:
-            raise Timeout(f"no hello within {self.hello_timeout} s") from None
-        event = decode_frame(data)
-        if event.get("type") == "hello":
-            ws.settimeout(min(self.ping_interval, self.pong_timeout))
-            return event
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
-        if event.get("type") == "error" and error.get("code") == 1:
-            raise _UrlExpired(f"the WebSocket URL has expired: {error.get('msg')}")
-        failure = ProtocolError(f"the first frame was not hello: {_quote(data, 100)}")
-        failure.retryable = True
-        raise failure
-
-    def _recv(self, ws):
-        """The payload of the next text frame; ConnectionClosed when the
-        connection ends; websocket-client's timeout when none came in time."""
-        websocket = self._wsmod
-        try:
-            opcode, frame = ws.recv_data_frame()
-        except (websocket.WebSocketTimeoutException, _TooLarge):
-            raise
-        except (websocket.WebSocketException, OSError) as exc:
-            raise ConnectionClosed(f"the connection ended: {type(exc).__name__}: {exc}") from None
-        self._size.count = 0
-        data = frame.data
-        if opcode == 1:                            # text
-            return data
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            code = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
-            raise ConnectionClosed(f"the server closed the connection (code {code})")
-        raise ProtocolError(f"a binary frame of {len(data)} bytes; RTM sends text")
-
-    # -- reading ----------------------------------------------------------
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        """The next frame Slack sent, as a dict.  Keepalive, reconnects and
-        acks happen in here, in the caller's thread."""
-        while True:
-            if self._buffer:
-                with self._lock:
-                    if self._buffer:
-                        return self._buffer.popleft()
-            if self._ended:
-                raise StopIteration
-            with self._read_lock:
-                if self._buffer:                   # a sender read some while we waited
-                    continue
-                event = self._pump()
-            if event is not None:
-                return event
-
-    def _pump(self):
-        """Read one frame and return it, or do what a wake-up without one
-        calls for (ping, give up on a dead connection, reconnect) and return
-        None.  Called with the read lock held."""
-        if self._reconnect or self._ws is None:
-            if self._ended or self._closing.is_set():
-                return None
-            self._reconnect_now()                  # the new hello waits in the buffer
-            return None
-        try:
-            data = self._recv(self._ws)
-        except _TooLarge as error:
-            self._counts["skipped"] += 1
-            if self.strict:
-                self._connection_lost(error)
-                raise ProtocolError(str(error)) from None
-            return self._connection_lost(error)
-        except ConnectionClosed as error:
-            return self._connection_lost(error)
-        except ProtocolError as error:
-            return self._bad_frame(error)
-        except self._wsmod.WebSocketTimeoutException:
-            return self._idle()
-        self._last_frame = self._clock()
-        self._frames += 1
-        try:
-            event = decode_frame(data)
-        except ProtocolError as error:
-            return self._bad_frame(error)
-        if "reply_to" in event and not self._on_reply(event):
-            return None
-        kind = event.get("type")
-        if kind in _RECONNECT_TYPES:
-            log.info("%s: the server will close this connection; reconnecting", kind)
-            self._reconnect = True
-        elif self._doubt_until is not None and "reply_to" not in event:
-            self._settle_doubts()
-        return event
-
-    def _bad_frame(self, error):
-        # A frame that is not a JSON object: raised when strict, otherwise
-        # skipped with a warning that quotes its start (never silently).
-        self._counts["skipped"] += 1
-        if self.strict:
-            raise error
-        log.warning("skipping %s", error)
-
-    def _idle(self):
-        """No frame for a while: ping, or declare the connection dead."""
-        now = self._clock()
-        if self._doubt_until is not None and now >= self._doubt_until:
-            self._settle_doubts()
-        if self._ping_sent is not None and self._last_frame >= self._ping_sent:
-            self._ping_sent = None                 # frames came after the ping: alive
-        if self._ping_sent is not None and now - self._ping_sent >= self.pong_timeout:
-            return self._connection_lost(ConnectionClosed(
-                f"no frame for {now - self._last_frame:.1f} s, not even a pong: the connection is dead"))
-        if self._ping_sent is None and now - self._last_frame >= self.ping_interval:
-            try:
-                ping_id = self._send_raw({"type": "ping", "time": int(time.time() * 1000)})[0]
-            except ConnectionClosed as error:      # the socket broke under the ping
-                return self._connection_lost(error)
-            self._ping_sent = now
-            self._own_pings.add(ping_id)
-        return None
-
-    def _on_reply(self, event):
-        """Match a reply to what was sent.  False hides it (a pong to the
-        session's own keepalive ping); any frame resets the ping clock."""
-        reply_to = event.get("reply_to")
-        with self._cond:
-            self._ping_sent = None
-            if event.get("type") == "pong" and reply_to in self._own_pings:
-                self._own_pings.discard(reply_to)
-                return False
-            if "ok" not in event:                # an echo of our own message: not an ack
-                return True
-            pending = self._pending.pop(reply_to, None) or self._in_doubt.pop(reply_to, None)
-            if pending is not None:
-                if event.get("ok") is True:
-                    pending.reply = event
-                else:
-                    error = event.get("error") if isinstance(event.get("error"), dict) else {}
-                    pending.error = RtmError(error.get("code"), error.get("msg"), reply_to, event)
-                self._cond.notify_all()
-            if self._doubt_until is not None and not self._in_doubt:
-                self._doubt_until = None
-        return True
-
-    def _connection_lost(self, error, polite=False):
-        """The connection ended (or must end): drop it (with a close frame
-        when ``polite``: the server asked for it and is still there);
-        reconnect next time round unless closing or auto_reconnect is off."""
-        closing = self._closing.is_set()
-        log.log(logging.DEBUG if closing else logging.INFO if self._reconnect else logging.WARNING, "%s", error)
-        with self._cond:
-            ws, self._ws = self._ws, None
-            self._connected.clear()
-            self._settle_doubts()                  # the connection before's, if any were left
-            self._in_doubt, self._pending = self._pending, {}
-            self._reconnect = self.auto_reconnect and not self._closing.is_set()
-            self._last_error = error
-            self._cond.notify_all()
-        if ws is not None:
-            if polite:
-                self._send_close(ws, b"reconnecting")
-            ws.abort()
-            ws.shutdown()
-        if not self._reconnect:
-            self._end()
-
-    def _send_close(self, ws, reason):
-        try:
-            ws.send_close(reason=reason)
-        except (self._wsmod.WebSocketException, OSError):
-            pass                                   # best effort: the socket is closed next anyway
-
-    def _reconnect_now(self):
-        if self._ws is not None:                   # goodbye or migration: close it ourselves
-            self._connection_lost(ConnectionClosed("the server asked for a new connection"), polite=True)
-            if not self._reconnect:
-                return
-        # A connection that ended before STABLE_AFTER counts as a failure, so
-        # a server that accepts and drops at once is not called in a loop.
-        lost_at = self._clock()
-        stable = lost_at - self._connected_at >= STABLE_AFTER
-        self._failures = 0 if stable else self._failures + 1
-        if self._failures:
-            wait = self._backoff.delay(self._failures - 1, self._last_error) or 0.0
-            log.info("reconnecting in %.1f s", wait)
-            self._sleep(wait)
-        try:
-            self._connect("rtm.connect", since=lost_at)
-        except SlackError:
-            self._end()
-            if self._closing.is_set():
-                return
-            raise
-
-    def _settle_doubts(self):
-        """The new connection's first frames did not acknowledge these
-        messages: report them (raise to waiting senders, list the rest)."""
-        with self._cond:
-            doubts, self._in_doubt, self._doubt_until = self._in_doubt, {}, None
-            for pending in doubts.values():
-                pending.error = Unacknowledged(pending.event)
-                if not pending.waited:
-                    self.unacknowledged.append(pending.event)
-                    log.warning("message %s to %s was not acknowledged before its connection ended",
-                                pending.event.get("id"), pending.event.get("channel"))
-            self._cond.notify_all()
-
-    def _end(self):
-        """No more connections: every message still unacknowledged is reported."""
-        with self._cond:
-            self._ended = True
-            self._connected.clear()
-            self._settle_doubts()
-            self._in_doubt, self._pending = self._pending, {}
-            self._settle_doubts()
-
-    # -- sending ----------------------------------------------------------
-
-    def send(self, event):
-        """Send an event (a dict) and return the ``id`` it was given (unique
-        in the session).  Refuses frames over Slack's limits with
-        MessageTooLong and keeps to the send rate, sleeping if need be."""
-        return self._send(event)[0]
-
-    def _send(self, event, waited=False):
-        if not isinstance(event, dict):
-            raise InvalidArgument(f"an event is a dict, not {type(event).__name__}")
-        encode_frame(event)                      # too long: refused before waiting for the throttle
-        wait = self._throttle.reserve()
-        if wait > 0:
-            log.debug("throttled: sleeping %.2f s before sending", wait)
-            self._sleep(wait)
-        return self._send_raw(event, waited)
-
-    def _send_raw(self, event, waited=False):
-        """(id, the _Pending of a message or None); sent now, unthrottled.
-        While a reconnect is under way, waits for it up to ``timeout``."""
-        if self._closing.is_set() or self._ended:
-            raise ConnectionClosed("the session is closed")
-        if not self._connected.wait(self._web["timeout"]) or self._closing.is_set():
-            raise ConnectionClosed("the session is closed" if self._closing.is_set() else "not connected")
-        with self._cond:
-            self._ids += 1
-            frame = dict(event, id=self._ids)
-            data = encode_frame(frame)
-            ws = self._ws
-            pending = None
-            if frame.get("type") == "message":
-                pending = self._pending[frame["id"]] = _Pending(frame, waited)
-        try:
-            ws.send(data)
-        except (_websocket().WebSocketException, OSError, AttributeError) as exc:
-            with self._cond:
-                self._pending.pop(frame["id"], None)
-            raise ConnectionClosed(f"message {frame['id']} was not sent: {type(exc).__name__}") from None
-        return frame["id"], pending
-
-    def send_message(self, channel, text, *, thread_ts=None, wait=False, timeout=None, **extra):
-        """Send a message and return its id; with ``wait``, block until Slack
-        acknowledges it and return the ack (``ok``, ``reply_to``, ``ts``,
-        ``text``).  An ``ok: false`` ack raises RtmError, a connection that
-        ends without one Unacknowledged, no ack within ``timeout`` Timeout.
-        Frames that come meanwhile are kept and still yielded, in order."""
-        event = dict(type="message", channel=channel, text=text, **extra)
-        if thread_ts is not None:
-            event["thread_ts"] = thread_ts
-        message_id, pending = self._send(event, waited=wait)
-        return self._wait_reply(pending, timeout) if wait else message_id
-
-    def typing(self, channel):
-        """Show the typing indicator in a channel (throttled like messages)."""
-        return self.send({"type": "typing", "channel": channel})
-
-    def ping(self, **extra):
-        """Send an RTM ping now; its pong is yielded like any frame."""
-        return self._send_raw(dict(extra, type="ping"))[0]
-
-    def _wait_reply(self, pending, timeout):
-        """Read (or let the reading thread read) until ``pending`` settles."""
-        deadline = None if timeout is None else self._clock() + timeout
-        while True:
-            with self._cond:
-                if pending.reply is not None:
-                    return pending.reply
-                if pending.error is not None:
-                    raise pending.error
-                if len(self._buffer) >= self.max_buffer:
-                    raise ProtocolError(f"{len(self._buffer)} frames came while waiting for an ack "
-                                        "(max_buffer): iterate the session to take them")
-            left = None if deadline is None else deadline - self._clock()
-            if left is not None and left <= 0:
-                raise Timeout(f"no ack for message {pending.event['id']} within {timeout} s")
-            if self._read_lock.acquire(blocking=False):
-                try:
-                    if self._ended or self._closing.is_set():
-                        raise Unacknowledged(pending.event)
-                    event = self._pump()
-                    if event is not None:
-                        with self._lock:
-                            self._buffer.append(event)
-                finally:
-                    self._read_lock.release()
-            else:
-                with self._cond:
-                    self._cond.wait(0.05 if left is None else min(left, 0.05))
-
-    # -- closing ----------------------------------------------------------
-
-    def close(self):
-        """End the session: send a close frame, end the iteration, never
-        reconnect.  Safe from any thread, and more than once."""
-        if self._closing.is_set():
-            return
-        self._closing.set()
-        with self._cond:
-            self._ended = True                       # the iteration stops at its next step
-            ws, self._ws = self._ws, None
-            self._connected.clear()
-            self._cond.notify_all()
-        if ws is not None:
-            self._send_close(ws, b"client closing")
-            ws.abort()                                # wakes a thread blocked reading
-            ws.shutdown()
-        with self._read_lock:                         # the reader, if any, has let go
-            self._end()
-        log.info("session closed")
-
-
-def connect(token, **options):
-    """Open an RTM session and return it, connected (see Session).
+    Options (all keyword):
 
     ``method``: "rtm.start" (default; the team data in ``start``) or
-    "rtm.connect" (url, self and team only).  rtm_connect_required falls back
-    to rtm.connect with a MethodDeprecatedWarning.
+    "rtm.connect" (url, self and team only).  rtm_connect_required falls
+    back to rtm.connect with a MethodDeprecatedWarning.
     ``auto_reconnect`` (True): reconnect on goodbye, team migration, a
-    closed or dead connection, with rtm.connect.  Waits before trying again
-    after failures: 1 s, doubling to 60 s, plus up to 25% jitter, or
-    Retry-After; a connection that stayed up STABLE_AFTER (60 s) resets
-    them, so a steady failure calls rtm.* about once a minute after a burst
-    of about six.  Errors retrying cannot fix raise at once.
-    ``ping_interval`` (10 s) of silence sends an RTM ping; ``pong_timeout``
-    (10 s) more without a frame and the connection is dead.
-    ``hello_timeout`` (10 s) for the first frame.  ``connect_deadline``
-    (300 s) for the first connection, ``reconnect_deadline`` (None: forever)
-    for later ones; then the last error is raised.
+    closed or dead connection, always with rtm.connect.  Waits before trying
+    again after failures: 1 s, doubling to 60 s, plus up to 25% jitter, or
+    Retry-After (never less than the 1 s floor; a longer one is honoured and
+    logged); a connection that stayed up STABLE_AFTER (60 s) resets them, so
+    a steady failure calls rtm.* about once a minute after a burst of about
+    six.  Errors retrying cannot fix raise at once; during a reconnect an
+    answer that is not Slack's (a captive portal's page) is retried too.
+    ``ping_interval`` (10 s) without a frame sends an RTM ping;
+    ``pong_timeout`` (10 s) more without one and the connection is dead.
+    Only a complete RTM frame counts: bytes trickling, fragments and
+    WebSocket pings do not.
+    ``hello_timeout`` (10 s): to connect, upgrade and read hello.
+    ``connect_deadline`` (300 s) for the first connection,
+    ``reconnect_deadline`` (None: forever) for each run of reconnects,
+    counted from the loss; then the last error is raised.
     ``send_rate`` (1/s) and ``send_burst`` (5): the send throttle.
-    ``ack_grace`` (5 s): how long after a reconnect an unacknowledged
-    message may still be acknowledged before it is reported.
-    ``max_buffer`` (10,000): frames kept while a sender waits for its ack.
+    ``ack_grace`` (5 s): how long after a reconnect a message sent on the
+    lost connection may still be acknowledged before it is reported.
+    ``max_buffer`` (10,000 frames) and ``max_buffer_bytes`` (64 MiB): the
+    frames a sender waiting for its ack reads for the iterator; past either
+    the oldest are dropped, with a warning, and counted in ``stats``.
     ``strict`` (False): raise ProtocolError on a frame that is not a UTF-8
     JSON object, instead of skipping it with a logged warning.
     ``max_message_size`` (8 MiB): a larger message drops the connection
@@ -2280,10 +2387,512 @@ def connect(token, **options):
     ``ca_certs``, ``allow_http``: as for api_call.  ``proxy``,
     ``ssl_context`` and ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to
     the WebSocket too; a pool given as ``http`` serves the Web API calls
-    only, so give the WebSocket the same settings through them.  Other
-    keywords are rtm.start's arguments (simple_latest, no_unreads,
-    mpim_aware, presence_sub, ...).
+    only, so give the WebSocket the same settings through them.
+    ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
+    room on the socket.  Other keywords are rtm.start's arguments
+    (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
+
+    Threads: one thread iterates; any thread may send and close.  The
+    RtmProtocol, the buffer and the current link are touched only under the
+    lock; reading belongs to whoever holds the read lock (the iterator, or a
+    sender waiting for its ack while nobody iterates).
     """
+
+    def __init__(self, token, *, method="rtm.start", auto_reconnect=True, ping_interval=10.0, pong_timeout=10.0,
+                 hello_timeout=10.0, connect_deadline=300.0, reconnect_deadline=None, ack_grace=5.0,
+                 send_rate=1.0, send_burst=5, max_buffer=10000, max_buffer_bytes=MAX_BUFFER_BYTES,
+                 max_message_size=MAX_MESSAGE_SIZE, strict=False, backoff=None, clock=time.monotonic,
+                 sleep=None, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, proxy=None,
+                 ssl_context=None, ca_certs=None, allow_http=False, **rtm_args):
+        if method not in ("rtm.start", "rtm.connect"):
+            raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
+        _check_token(token)
+        _check_base_url(base_url, allow_http)
+        _check_ssl_context(ssl_context)
+        self._token, self._rtm_args = token, rtm_args
+        self._web = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
+                         ca_certs=ca_certs, allow_http=allow_http, retry=False)
+        self.auto_reconnect, self.hello_timeout, self.strict = auto_reconnect, hello_timeout, strict
+        self.max_buffer, self.max_buffer_bytes, self.max_message_size = max_buffer, max_buffer_bytes, max_message_size
+        self._wsmod = _websocket()
+        self._clock = clock
+        self._proto = RtmProtocol(ping_interval=ping_interval, pong_timeout=pong_timeout, ack_grace=ack_grace,
+                                  now=clock())
+        self._policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
+                                   connect_deadline, reconnect_deadline, clock())
+        self._throttle = _Bucket(send_rate, send_burst, clock())
+        self._closing = threading.Event()
+        self._sleep = sleep or self._closing.wait
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
+        self._waiters = 0                         # threads waiting on _cond for the read lock or an ack
+        self._reading = False                     # a thread is in _step (with the read lock)
+        self._buffer: deque = deque()             # (event, bytes) read for the iterator by a sender
+        self._buffered = 0
+        self._link: Optional[_Link] = None
+        self._opening: Optional[_Wire] = None
+        self._first_wait = 0.0
+        self._team_answer = None
+        self.start: Optional[RtmStart] = None
+        self._counts = {"connections": 0, "rtm_calls": 0, "dropped": 0}
+        self._connect(method)
+
+    @property
+    def phase(self):
+        return self._proto.phase
+
+    @property
+    def unacknowledged(self):
+        return self._proto.unacknowledged
+
+    @property
+    def stats(self):
+        """Counts: connections made, rtm.* calls, frames read, skipped and dropped."""
+        return dict(self._counts, frames=self._proto.frames, skipped=self._proto.skipped)
+
+    def __repr__(self):
+        team = self.start.team.domain if self.start and self.start.team else None
+        return f"<slack_rtm.Session {self._proto.phase} team={team!r} connections={self._counts['connections']}>"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- connecting -------------------------------------------------------
+
+    def _connect(self, method):
+        """Connect, retrying as the reconnect policy says; raise the last
+        error when it gives up."""
+        while True:
+            if self._closing.is_set():
+                raise ConnectionClosed("the session was closed")
+            try:
+                return self._connect_once(method)
+            except RtmConnectRequired:
+                if method == "rtm.connect":
+                    raise
+                log.info("rtm.start: rtm_connect_required; falling back to rtm.connect")
+                warnings.warn(MethodDeprecatedWarning("rtm.start", "method_deprecated",
+                                                      "this app must use rtm.connect (rtm_connect_required)"),
+                              stacklevel=4)
+                method = "rtm.connect"
+                continue
+            except SlackError as error:
+                wait = self._policy.failed(error, self._clock())
+                if wait is None:
+                    raise
+                if isinstance(error, _UrlExpired):
+                    method = "rtm.connect"
+                self._wait(logging.WARNING if wait else logging.INFO, wait,
+                           "connecting failed (%s); trying again in %.1f s", error)
+
+    def _wait(self, level, wait, message, *args):
+        cap = self._policy.backoff.cap
+        log.log(level, message, *args, wait)
+        if wait > cap:
+            log.warning("waiting %.0f s, longer than the backoff's cap of %.0f s, as Slack's Retry-After asks",
+                        wait, cap)
+        self._sleep(wait)
+
+    def _connect_once(self, method):
+        asked = self._clock()
+        args = self._rtm_args if method == "rtm.start" else {
+            k: v for k, v in self._rtm_args.items() if k in ("presence_sub", "batch_presence_aware")}
+        answer = _call(method, self._token, args, **self._web)
+        self._counts["rtm_calls"] += 1
+        if method == "rtm.start":
+            self._team_answer = answer          # kept even if this URL fails: rtm.connect adds a fresh one
+        fetched = self._clock()
+        if fetched - asked > URL_LIFETIME:      # a slow download of a large team: the URL is already dead
+            raise _UrlExpired(f"the answer took {fetched - asked:.0f} s, longer than its URL lives")
+        url = answer.get("url")
+        link = self._open(url)                  # first: the URL lives 30 seconds; the data can wait
+        try:
+            hello = self._read_hello(link)
+            start = self._start_of(answer, url, method)
+        except BaseException:
+            link.release()
+            raise
+        with self._cond:
+            if self._proto.phase == CLOSED:
+                link.release()
+                raise ConnectionClosed("the session was closed")
+            self._link, self.start = link, start
+            self._proto.opened(self._clock())
+            self._policy.connected(self._clock())
+            self._counts["connections"] += 1
+            self._keep(hello, 0)
+            self._cond.notify_all()
+        log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
+                 self._clock() - fetched)
+
+    def _start_of(self, answer, url, method):
+        """The RtmStart of a new connection: rtm.connect keeps the team data already fetched."""
+        if method == "rtm.start":
+            start = RtmStart._from_response(answer)
+        elif self.start is not None:
+            start = RtmStart._adopt(dict(self.start.__dict__, url=url))
+        elif self._team_answer is not None:
+            start = RtmStart._adopt(dict(self._team_answer, url=url))
+        else:
+            start = RtmStart._from_response(answer)
+        self._team_answer = None
+        return start
+
+    def _open(self, url):
+        """The link, connected and upgraded within hello_timeout; nothing once closed."""
+        import ssl
+        parts = _check_ws_url(url, self._web["base_url"])
+        web = self._web
+        context = None
+        if parts.scheme == "wss":
+            context = web["ssl_context"] or ssl.create_default_context(cafile=web["ca_certs"])
+        try:
+            return _Link.open(url, parts, proxy=_proxy_for(url, web["proxy"]), context=context,
+                              deadline=time.monotonic() + self.hello_timeout, send_timeout=web["timeout"],
+                              max_message_size=self.max_message_size, header=None, opening=self._opening_now)
+        except SlackError:
+            raise
+        except (self._wsmod.WebSocketException, OSError, ValueError) as exc:
+            raise _ws_error(exc, url, parts.path, parts.query, self._token) from None
+        finally:
+            with self._lock:
+                self._opening = None
+
+    def _opening_now(self, sock):
+        """The socket being connected, for close() to shut down."""
+        with self._lock:
+            if self._closing.is_set():
+                raise ConnectionClosed("the session was closed")
+            self._opening = sock
+
+    def _read_hello(self, link):
+        """The first frame: hello, or the error frame of an expired URL."""
+        try:
+            data = link.read(self._proto.control)
+        except SlackError:
+            raise
+        except self._wsmod.WebSocketTimeoutException:
+            raise Timeout(f"no hello within {self.hello_timeout} s") from None
+        except link.errors as exc:
+            raise _ws_error(exc, self._token) from None
+        try:
+            event = decode_frame(data)
+        except ProtocolError as error:
+            raise _BadHello(str(error)) from None
+        if event.get("type") == "hello":
+            return event
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        if event.get("type") == "error" and error.get("code") == 1:
+            raise _UrlExpired(f"the WebSocket URL has expired: {error.get('msg')}")
+        raise _BadHello(f"the first frame was not hello: {_quote(data, 100)}")
+
+    # -- reading ----------------------------------------------------------
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        """The next frame Slack sent, as a dict, exactly as sent.  Keepalive,
+        reconnects and acks happen in here, in the caller's thread.  Raises
+        StopIteration once the session has ended or been closed; the last
+        error (a SlackError) when reconnecting gives up; ProtocolError when
+        ``strict`` and a frame is not a JSON object."""
+        while True:
+            if self._buffer or self._proto.phase in (ENDED, CLOSED):
+                with self._lock:
+                    if self._proto.phase == CLOSED:
+                        raise StopIteration
+                    if self._buffer:
+                        return self._take()
+                    if self._proto.phase == ENDED:
+                        raise StopIteration
+            with self._read_lock:
+                self._reading = True
+                try:
+                    event = None if self._buffer else self._step()
+                finally:
+                    self._reading = False
+            if self._waiters:
+                with self._cond:
+                    self._cond.notify_all()         # a waiting sender may read now
+            if event is not None and self._proto.phase != CLOSED:
+                return event
+
+    def _take(self):
+        event, size = self._buffer.popleft()
+        self._buffered -= size
+        return event
+
+    def _keep(self, event, size):
+        """Buffer a frame for the iterator, within max_buffer and max_buffer_bytes (under the lock)."""
+        self._buffer.append((event, size))
+        self._buffered += size
+        if len(self._buffer) > self.max_buffer or self._buffered > self.max_buffer_bytes:
+            if not self._counts["dropped"]:
+                log.warning("nobody iterates the session: %d frames (%d bytes) buffered; dropping the oldest",
+                            len(self._buffer), self._buffered)
+            while len(self._buffer) > 1 and (len(self._buffer) > self.max_buffer
+                                              or self._buffered > self.max_buffer_bytes):
+                self._take()
+                self._counts["dropped"] += 1
+
+    def _step(self, until=None, keep=False):
+        """Read one frame and return its event (or, with ``keep``, buffer
+        it), or do what the time or the connection's end calls for (a ping,
+        a reconnect) and return None.  Called with the read lock held; stops
+        waiting at ``until`` (the clock's time) if given."""
+        proto, link = self._proto, self._link
+        if proto.phase != OPEN or link is None:
+            return self._between()
+        deadline = proto.deadline()
+        if until is not None and (deadline is None or until < deadline):
+            deadline = until
+        link.wire.deadline = None if deadline is None else time.monotonic() + (deadline - self._clock())
+        try:
+            data = link.read(proto.control)
+        except _TooLarge as error:
+            with self._lock:
+                proto.skipped += 1
+            self._lost(error)
+            if self.strict:
+                raise ProtocolError(str(error)) from None
+            return None
+        except ProtocolError as error:
+            return self._bad_frame(error)
+        except SlackError as error:
+            return self._lost(error)
+        except self._wsmod.WebSocketTimeoutException:
+            return self._tick()
+        except link.errors as exc:
+            return self._lost(_ws_error(exc, self._token))
+        with self._lock:
+            try:
+                event = proto.receive(data, self._clock())
+            except ProtocolError as error:
+                event = error
+            else:
+                if keep and event is not None:
+                    self._keep(event, len(data))
+            if self._waiters:
+                self._cond.notify_all()
+        if isinstance(event, ProtocolError):
+            return self._bad_frame(event)
+        return None if keep else event
+
+    def _between(self):
+        """Not reading: reconnect when the connection is lost or draining."""
+        phase = self._proto.phase
+        if phase == DRAINING:                  # goodbye or migration: close it ourselves, politely
+            self._lost(ConnectionClosed("the server asked for a new connection"), polite=True)
+            phase = self._proto.phase
+        if phase == CLOSED and self._link is not None:
+            self._lost(ConnectionClosed("the session was closed"))
+        if phase != LOST:
+            return None
+        with self._lock:
+            self._proto.connecting()
+        if self._first_wait:
+            self._wait(logging.INFO, self._first_wait, "reconnecting in %.1f s")
+        try:
+            self._connect("rtm.connect")
+        except SlackError:
+            with self._cond:
+                self._proto.ended()
+                self._cond.notify_all()
+            if self._closing.is_set():
+                return None
+            raise
+        return None
+
+    def _bad_frame(self, error):
+        # A frame that is not a JSON object: raised when strict, otherwise
+        # skipped with a warning that quotes its start (never silently).
+        if self.strict:
+            raise error
+        log.warning("skipping %s", error)
+
+    def _tick(self):
+        """The read stopped at the protocol's deadline: do what it calls for."""
+        with self._lock:
+            action = self._proto.tick(self._clock())
+            if self._waiters:
+                self._cond.notify_all()
+        if isinstance(action, str):
+            try:
+                self._link.send(action)
+            except SlackError as error:
+                return self._lost(error)
+            except self._link.errors as exc:
+                return self._lost(_ws_error(exc, self._token))
+        elif action is not None:
+            return self._lost(action)
+        return None
+
+    def _lost(self, error, polite=False):
+        """The connection ended (or must end): release it (with a close frame
+        when ``polite``: the server asked for it and is still there); the
+        next step reconnects unless closing or auto_reconnect is off."""
+        closing = self._closing.is_set()
+        log.log(logging.DEBUG if closing else logging.INFO if polite else logging.WARNING, "%s", error)
+        with self._cond:
+            link, self._link = self._link, None
+            self._proto.lost()
+            if not self.auto_reconnect:
+                self._proto.ended()
+            self._cond.notify_all()
+        self._first_wait = self._policy.lost(self._clock())
+        if link is not None:
+            if polite and not closing:
+                link.close_politely(b"reconnecting")
+            link.release()
+        return None
+
+    # -- sending ----------------------------------------------------------
+
+    def send(self, event):
+        """Send an event (a dict) and return the ``id`` it was given (unique
+        in the session).  Refuses frames over Slack's limits with
+        MessageTooLong and keeps to the send rate, sleeping if need be.
+        While the session reconnects, waits up to ``timeout`` for it."""
+        return self._send(event)[0]
+
+    def _send(self, event, waited=False, deadline=None):
+        text = self._proto.encode(event)        # refused before waiting for the throttle
+        with self._lock:
+            wait = self._throttle.take(self._clock())
+        if wait > 0:
+            log.debug("throttled: sleeping %.2f s before sending", wait)
+            self._sleep(wait)
+        return self._transmit(event, text, waited, deadline)
+
+    def _transmit(self, event, text, waited=False, deadline=None):
+        """(id, the _Pending of a message or None), sent now, unthrottled.
+        While the session is not connected, waits (reading, so reconnecting,
+        if no other thread does) until ``deadline``."""
+        if deadline is None:
+            deadline = self._clock() + self._web["timeout"]
+        while True:
+            with self._lock:
+                phase = self._proto.phase
+                if phase in (ENDED, CLOSED):
+                    raise ConnectionClosed(f"the session is {'closed' if phase == CLOSED else 'over'}")
+                if phase == OPEN and self._link is not None:
+                    ident, frame, pending = self._proto.message(event, text, waited)
+                    link = self._link
+                    break
+            self._await(deadline, lambda: self._proto.phase in (OPEN, ENDED, CLOSED), "not connected")
+        try:
+            link.send(frame)
+        except (SlackError,) + link.errors as exc:
+            link.shutdown()                        # part of a frame may have gone: the connection is broken
+            with self._lock:
+                if self._proto.unsent(ident, pending):
+                    raise ConnectionClosed(f"message {ident} was not sent: {type(exc).__name__}") from None
+        return ident, pending
+
+    def send_message(self, channel, text, *, thread_ts=None, wait=False, timeout=DEFAULT_TIMEOUT, **extra):
+        """Send a message and return its id; with ``wait``, block until Slack
+        acknowledges it and return the ack (``ok``, ``reply_to``, ``ts``,
+        ``text``).  An ``ok: false`` ack raises RtmError, a connection that
+        ends without one Unacknowledged, no ack within ``timeout`` seconds
+        (30) Timeout.  Frames that come meanwhile are kept and still
+        yielded, in order."""
+        event = dict(type="message", channel=channel, text=text, **extra)
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+        deadline = self._clock() + timeout
+        message_id, pending = self._send(event, waited=wait, deadline=deadline)
+        return self._wait_reply(pending, timeout, deadline) if wait else message_id
+
+    def typing(self, channel):
+        """Show the typing indicator in a channel (throttled like messages)."""
+        return self.send({"type": "typing", "channel": channel})
+
+    def ping(self, **extra):
+        """Send an RTM ping now; its pong is yielded like any frame."""
+        event = dict(extra, type="ping")
+        return self._transmit(event, self._proto.encode(event))[0]
+
+    def _wait_reply(self, pending, timeout, deadline):
+        """Read (or let the reading thread read) until ``pending`` settles."""
+        while True:
+            with self._lock:
+                if pending.reply is not None:
+                    return pending.reply
+                if pending.error is not None:
+                    raise pending.error
+                if self._clock() >= deadline:
+                    self._proto.abandon(pending, Timeout(f"no ack for message {pending.event['id']} "
+                                                         f"within {timeout} s"))
+                    continue
+            self._await(deadline, lambda: pending.settled, None)
+
+    def _await(self, deadline, done, what):
+        """Let the session move on until ``done()`` or ``deadline``: read if
+        no other thread is reading, else wait to be told of a change.  A
+        reader tells waiters after each frame and when it lets go."""
+        left = deadline - self._clock()
+        if left <= 0:
+            if what is not None:
+                raise ConnectionClosed(f"{what} within the timeout")
+            return
+        with self._cond:
+            if done():
+                return
+            self._waiters += 1
+            try:
+                reading = self._read_lock.acquire(blocking=False)
+                if not reading:
+                    self._cond.wait(left)
+            finally:
+                self._waiters -= 1
+        if reading:
+            self._reading = True
+            try:
+                self._step(until=deadline, keep=True)
+            finally:
+                self._reading = False
+                self._read_lock.release()
+            if self._waiters:
+                with self._cond:
+                    self._cond.notify_all()
+
+    # -- closing ----------------------------------------------------------
+
+    def close(self):
+        """End the session: send a close frame, end the iteration, never
+        reconnect, release every waiting sender.  Returns at once (a reader
+        blocked on the socket is woken); safe from any thread, from a
+        signal handler, and more than once."""
+        if self._closing.is_set():
+            return
+        self._closing.set()
+        with self._cond:
+            link, opening = self._link, self._opening
+            self._proto.closed()
+            self._cond.notify_all()
+        if link is not None:
+            link.close_politely(b"client closing")
+            link.shutdown()                           # wakes a thread blocked reading
+        if opening is not None:
+            _shutdown(opening)
+        # The link is released by the thread that reads: this one, unless
+        # another is reading or this close() interrupts a read (a signal).
+        if self._read_lock.acquire(blocking=False):
+            try:
+                if not self._reading:
+                    self._between()
+            finally:
+                self._read_lock.release()
+        log.info("session closed")
+
+
+def connect(token, **options):
+    """Open an RTM session and return it, connected (see Session)."""
     return Session(token, **options)
 
 
