@@ -215,7 +215,7 @@ def test_the_error_classes_are_generated_from_the_recorded_references():
     spec.loader.exec_module(module)
     source = read(os.path.join(HERE, "slack_rtm.py")).decode()
     block = source.split("# BEGIN GENERATED", 1)[1].split("\n", 1)[1].split("# END GENERATED")[0]
-    assert block == module.render(pathlib.Path(CORPUS, "reference")) + "\n", "run python tools/generate_errors.py"
+    assert block == module.render(pathlib.Path(corpus_file("reference"))) + "\n", "run python tools/generate_errors.py"
 
 
 ###############################################################################
@@ -1424,6 +1424,19 @@ def copy_of_the_project(tmp_path):
     skip = ("*.egg-info", "build", "dist", "__pycache__", ".git", ".hypothesis", ".pytest_cache")
     shutil.copytree(HERE, copy, ignore=shutil.ignore_patterns(*skip))
     return copy
+
+
+def test_every_recorded_file_says_where_it_came_from():
+    import fnmatch
+    import re
+    sources = read(corpus_file("SOURCES.md")).decode()
+    listed = re.findall(r"^- \*\*(.+?)\*\*", sources, re.M)
+    files = [os.path.relpath(path, CORPUS).replace(os.sep, "/")
+             for path in glob.glob(os.path.join(CORPUS, "**", "*.json"), recursive=True)]
+    assert len(files) > 200
+    unlisted = [f for f in files if not any(fnmatch.fnmatchcase(f, pattern) for pattern in listed)]
+    assert unlisted == [], "say in corpus/SOURCES.md where these came from"
+    assert all(glob.glob(os.path.join(CORPUS, pattern)) for pattern in listed)
 
 
 def test_the_wheel_holds_the_module_only_and_the_sdist_the_corpus_too(tmp_path):
