@@ -1361,16 +1361,17 @@ def _require(purpose, *modules):
 
 
 def _installed():
-    """Whether this file is the slack_rtm.py of an installed distribution,
-    rather than a copy beside someone's code (which has no extras to
-    install).  Only asked on the way to an ImportError."""
+    """Whether this file is the slack_rtm.py that an installed distribution's
+    RECORD lists, rather than a copy beside someone's code (which has no
+    extras to install) or a source tree's (whose egg-info has no RECORD).
+    Only asked on the way to an ImportError."""
     from importlib import metadata
-    try:
-        files = metadata.distribution("slack_rtm").files or ()
-    except metadata.PackageNotFoundError:
-        return False
     here = os.path.realpath(__file__)
-    return any(os.path.realpath(file.locate()) == here for file in files if file.name == "slack_rtm.py")
+    for dist in metadata.distributions(name="slack_rtm"):
+        if dist.read_text("RECORD") is not None and any(
+                os.path.realpath(file.locate()) == here for file in dist.files or () if file.name == "slack_rtm.py"):
+            return True
+    return False
 
 
 def _urllib3():
