@@ -1355,8 +1355,8 @@ def _require(purpose, *modules):
         except ImportError:
             missing.append(_PACKAGES[name])
     if missing:
-        raise ImportError(f"slack_rtm needs {' and '.join(missing)} for {purpose}: "
-                          f"pip install {' '.join(missing)}") from None
+        names = " and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing)
+        raise ImportError(f"slack_rtm needs {names} for {purpose}: pip install {' '.join(missing)}") from None
     return sys.modules[modules[0]]
 
 
@@ -3122,6 +3122,7 @@ def _demo_feed(slack, frames):
 
 
 def _demo(args, out):
+    _require("the demo", "websockets", "websocket", "urllib3")          # both halves, at once
     before = _demo_before(_stamps(time.time() + 0.3, 0.3))
     with FakeSlack(tokens=("xoxb-demo",), team=_DEMO_TEAM) as slack:
         feeder = threading.Thread(target=_demo_feed, args=(slack, before), name="demo", daemon=True)

@@ -798,14 +798,17 @@ def test_import_without_the_dependencies():
             "    try:\n"
             "        call()\n"
             "    except ImportError as e:\n"
-            "        print(e)\n")
+            "        print(e)\n"
+            "print(slack_rtm.main(['--demo']))\n")
     path = corpus_file("rtm_start/slack-ruby-client_2015-07-25_ok.json")
     out = subprocess.run([sys.executable, "-c", code, path], cwd=HERE, capture_output=True, text=True, check=True)
     # This slack_rtm.py is no installed distribution's: no extra to install.
     assert out.stdout.splitlines() == [
         "rubybot", "slack_rtm needs urllib3 for Web API calls: pip install urllib3",
         "slack_rtm needs websocket-client and urllib3 for RTM sessions: pip install websocket-client urllib3",
-        "FakeSlack needs the websockets package: pip install websockets"]
+        "FakeSlack needs the websockets package: pip install websockets", str(slack_rtm.EXIT_ERROR)]
+    assert out.stderr == ("slack-rtm: slack_rtm needs websockets, websocket-client and urllib3 for the demo: "
+                          "pip install websockets websocket-client urllib3\n")
 
 
 ###############################################################################
