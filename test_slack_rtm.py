@@ -2,8 +2,8 @@
 
 Everything runs against real servers on 127.0.0.1: FakeSlack (http.server and
 the websockets library) or small servers written here.  Nothing of urllib3 or
-websocket-client is mocked.  The recorded answers and events come from
-../shared/corpus (or $SLACK_RTM_CORPUS).
+websocket-client is mocked.  The recorded answers and events come from the
+project's corpus/ folder (or $SLACK_RTM_CORPUS).
 """
 
 import glob
@@ -11,19 +11,23 @@ import http.server
 import json
 import logging
 import os
+import pathlib
 import pickle
+import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 import warnings
+import zipfile
 
 import pytest
 
 import slack_rtm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CORPUS = os.environ.get("SLACK_RTM_CORPUS") or os.path.join(HERE, "..", "shared", "corpus")
+CORPUS = os.environ.get("SLACK_RTM_CORPUS") or os.path.join(HERE, "corpus")
 TOKEN = "xoxb-test"
 
 
@@ -202,6 +206,16 @@ def test_builtin_bases_are_kept():
     assert issubclass(slack_rtm.InvalidArgument, ValueError) and issubclass(slack_rtm.MessageTooLong, ValueError)
     assert slack_rtm.TransportError.retryable and not slack_rtm.TLSError.retryable
     assert slack_rtm.RtmError(-1, "slow down").retryable and not slack_rtm.RtmError(2, "no text").retryable
+
+
+def test_the_error_classes_are_generated_from_the_recorded_references():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("generate_errors", os.path.join(HERE, "tools", "generate_errors.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    source = read(os.path.join(HERE, "slack_rtm.py")).decode()
+    block = source.split("# BEGIN GENERATED", 1)[1].split("\n", 1)[1].split("# END GENERATED")[0]
+    assert block == module.render(pathlib.Path(corpus_file("reference"))) + "\n", "run python tools/generate_errors.py"
 
 
 ###############################################################################
@@ -779,13 +793,22 @@ def test_import_without_the_dependencies():
             "import slack_rtm, json\n"
             "start = slack_rtm.RtmStart.from_json(open(sys.argv[1], 'rb').read())\n"
             "print(start.self_.name)\n"
-            "try:\n"
-            "    slack_rtm.rtm_connect('xoxb-x')\n"
-            "except ImportError as e:\n"
-            "    print(e)\n")
+            "for call in (lambda: slack_rtm.rtm_connect('xoxb-x'), lambda: slack_rtm.connect('xoxb-x'),\n"
+            "             lambda: slack_rtm.FakeSlack().start()):\n"
+            "    try:\n"
+            "        call()\n"
+            "    except ImportError as e:\n"
+            "        print(e)\n"
+            "print(slack_rtm.main(['--demo']))\n")
     path = corpus_file("rtm_start/slack-ruby-client_2015-07-25_ok.json")
     out = subprocess.run([sys.executable, "-c", code, path], cwd=HERE, capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ["rubybot", "slack_rtm needs urllib3 for Web API calls: pip install urllib3"]
+    # This slack_rtm.py is no installed distribution's: no extra to install.
+    assert out.stdout.splitlines() == [
+        "rubybot", "slack_rtm needs urllib3 for Web API calls: pip install urllib3",
+        "slack_rtm needs websocket-client and urllib3 for RTM sessions: pip install websocket-client urllib3",
+        "FakeSlack needs the websockets package: pip install websockets", str(slack_rtm.EXIT_ERROR)]
+    assert out.stderr == ("slack-rtm: slack_rtm needs websockets, websocket-client and urllib3 for the demo: "
+                          "pip install websockets websocket-client urllib3\n")
 
 
 ###############################################################################
@@ -1392,6 +1415,139 @@ def test_the_readme_renders_on_pypi():
     stream = io.StringIO()
     html = readme_renderer.rst.render(read(os.path.join(HERE, "README.rst")).decode(), stream=stream)
     assert html is not None, stream.getvalue()
+
+
+###############################################################################
+# Packaging and library conventions ###########################################
+###############################################################################
+
+def copy_of_the_project(tmp_path):
+    """The project's files in a folder of their own: builds leave nothing here."""
+    copy = tmp_path / "src"
+    skip = ("*.egg-info", "build", "dist", "__pycache__", ".git", ".hypothesis", ".pytest_cache")
+    shutil.copytree(HERE, copy, ignore=shutil.ignore_patterns(*skip))
+    return copy
+
+
+def test_every_recorded_file_says_where_it_came_from():
+    import fnmatch
+    import re
+    sources = read(corpus_file("SOURCES.md")).decode()
+    listed = re.findall(r"^- \*\*(.+?)\*\*", sources, re.M)
+    files = [os.path.relpath(path, CORPUS).replace(os.sep, "/")
+             for path in glob.glob(os.path.join(CORPUS, "**", "*.json"), recursive=True)]
+    assert len(files) > 200
+    unlisted = [f for f in files if not any(fnmatch.fnmatchcase(f, pattern) for pattern in listed)]
+    assert unlisted == [], "say in corpus/SOURCES.md where these came from"
+    assert all(glob.glob(os.path.join(CORPUS, pattern)) for pattern in listed)
+
+
+def test_the_wheel_holds_the_module_only_and_the_sdist_the_corpus_too(tmp_path):
+    copy, dist = copy_of_the_project(tmp_path), tmp_path / "dist"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-index", "--no-build-isolation", "--no-deps",
+                            "-w", str(dist), str(copy)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "setup.py install" not in built.stdout + built.stderr
+    wheel, = dist.glob("*.whl")
+    assert wheel.name == f"slack_rtm-{slack_rtm.__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    assert [n for n in names if not n.startswith(f"slack_rtm-{slack_rtm.__version__}.dist-info/")] == ["slack_rtm.py"]
+    sdist = subprocess.run([sys.executable, "-c", "import sys, setuptools.build_meta as b; "
+                            "print(b.build_sdist(sys.argv[1]))", str(dist)],
+                           cwd=copy, capture_output=True, text=True, timeout=300)
+    assert sdist.returncode == 0, sdist.stderr
+    with tarfile.open(dist / sdist.stdout.split()[-1]) as tf:
+        names = {name.split("/", 1)[1] for name in tf.getnames() if "/" in name}
+    recorded = {os.path.relpath(path, HERE).replace(os.sep, "/")
+                for path in glob.glob(os.path.join(HERE, "corpus", "**", "*"), recursive=True) if os.path.isfile(path)}
+    assert "corpus/SOURCES.md" in recorded and len(recorded) > 200
+    assert recorded <= names
+    assert {"slack_rtm.py", "test_slack_rtm.py", "pyproject.toml", "setup.cfg", "CHANGELOG.rst", "LICENSE"} <= names
+    # Installed from that wheel, the module knows it is, and says so.
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--target", str(site),
+                    str(wheel)], capture_output=True, check=True, timeout=300)
+    code = BLOCK_WEBSOCKETS + ("import slack_rtm\n"
+                               "print(slack_rtm.__file__)\n"
+                               "try:\n"
+                               "    slack_rtm.FakeSlack().start()\n"
+                               "except ImportError as e:\n"
+                               "    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(site)),
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        str(site / "slack_rtm.py"),
+        "FakeSlack needs the websockets package (slack_rtm's \"fake\" extra): pip install websockets"]
+
+
+BLOCK_WEBSOCKETS = ("import sys\n"
+                    "class Block:\n"
+                    "    def find_spec(self, name, path=None, target=None):\n"
+                    "        if name.split('.')[0] == 'websockets':\n"
+                    "            raise ImportError('blocked ' + name)\n"
+                    "sys.meta_path.insert(0, Block())\n")
+
+
+def test_a_copied_module_is_told_to_install_websockets_not_an_extra(tmp_path):
+    shutil.copy(os.path.join(HERE, "slack_rtm.py"), tmp_path)
+    code = BLOCK_WEBSOCKETS + ("import slack_rtm\n"
+                               "try:\n"
+                               "    slack_rtm.FakeSlack().start()\n"
+                               "except ImportError as e:\n"
+                               "    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout == "FakeSlack needs the websockets package: pip install websockets\n"
+
+
+def test_version_on_the_command_line():
+    out = subprocess.run([sys.executable, "-m", "slack_rtm", "--version"], cwd=HERE, capture_output=True,
+                         text=True, timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (0, f"slack-rtm {slack_rtm.__version__}\n", "")
+
+
+def test_the_library_logs_nothing_where_logging_is_not_configured():
+    code = ("import logging, slack_rtm\n"
+            "slack_rtm.log.warning('from the library')\n"
+            "logging.getLogger('slack_rtm.fake.websockets').error('from FakeSlack')\n"
+            "logging.getLogger('elsewhere').warning('from elsewhere')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=HERE, capture_output=True, text=True, check=True)
+    assert out.stderr == "from elsewhere\n"           # Python's last resort for a logger without handlers
+
+
+def test_warnings_point_at_the_callers_line(slack):
+    answer = json.dumps({"ok": True, "warning": "missing_charset"}).encode()
+    slack.answer("rtm.connect", {"ok": True, "url": "ws://127.0.0.1:1/x", "self": {"id": "U0BOT"},
+                                 "team": {"id": "T0FAKE"}, "warning": "superfluous_charset"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1
+        slack_rtm.decode_response("rtm.start", 200, {}, answer)
+        slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url)
+    assert [(type(w.message), w.filename, w.lineno) for w in caught] == [
+        (slack_rtm.MissingCharsetWarning, __file__, line), (slack_rtm.SuperfluousCharsetWarning, __file__, line + 1)]
+
+
+def test_the_session_warns_at_the_callers_line():
+    with slack_rtm.FakeSlack(rtm_start="connect_required") as slack:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            line = sys._getframe().f_lineno + 1
+            rtm = slack_rtm.connect(TOKEN, base_url=slack.base_url)
+        rtm.close()
+    assert [(type(w.message), w.filename, w.lineno) for w in caught] == [
+        (slack_rtm.MethodDeprecatedWarning, __file__, line)]
+
+
+def test_fake_slack_says_to_start_it_first():
+    fake = slack_rtm.FakeSlack()
+    for name in ("base_url", "ws_port"):
+        with pytest.raises(RuntimeError, match=r"call start\(\) first, or use it in a with statement"):
+            getattr(fake, name)
+    with fake:
+        assert fake.base_url.startswith("http://127.0.0.1:") and fake.ws_port > 0
+    with pytest.raises(RuntimeError, match="not running"):
+        fake.base_url
 
 
 ###############################################################################

@@ -1,6 +1,6 @@
 """Regenerate the error classes of slack_rtm.py from Slack's method references.
 
-    python tools/generate_errors.py [path/to/shared/corpus/reference]
+    python tools/generate_errors.py [path/to/corpus/reference]
 
 Reads every rtm.start / rtm.connect reference (the newest description of a
 code wins, the dated scrapes before the current ones), adds the codes
@@ -17,7 +17,7 @@ import textwrap
 
 HERE = pathlib.Path(__file__).resolve().parent
 MODULE = HERE.parent / "slack_rtm.py"
-DEFAULT_REFERENCE = HERE.parent.parent / "shared" / "corpus" / "reference"
+DEFAULT_REFERENCE = HERE.parent / "corpus" / "reference"
 
 # Read in this order; a later file's description replaces an earlier one.
 SOURCES = [
