@@ -2276,54 +2276,94 @@ class _BadHello(ProtocolError):
 
 class _Link:
     """One RTM connection: websocket-client's WebSocket over a _Wire, the
-    size bound, and the fragments of the message being read.  ``read()``
-    and ``release()`` belong to the thread holding the session's read lock;
-    ``send()`` and ``shutdown()`` may come from any thread."""
+    size bound, and the fragments of the message being read.  The one place
+    where websocket-client's, the socket's and TLS's exceptions become ours
+    (as httpx maps httpcore's): its methods raise only SlackError.
+    ``hello()``, ``read()`` and ``release()`` belong to the thread holding
+    the session's read lock; ``send()`` and ``shutdown()`` may come from
+    any thread."""
 
-    __slots__ = ("ws", "wire", "size", "parts", "errors")
+    __slots__ = ("ws", "wire", "size", "parts", "errors", "timeout", "secrets")
 
-    def __init__(self, ws, wire, max_message_size):
+    def __init__(self, ws, wire, max_message_size, secrets):
         websocket = _websocket()
-        self.ws, self.wire = ws, wire
+        self.ws, self.wire, self.secrets = ws, wire, secrets
         self.size = _MessageSize(max_message_size)
         self.size.watch(ws)
         self.parts = None
         self.errors = (websocket.WebSocketException, OSError, ValueError)
+        self.timeout = websocket.WebSocketTimeoutException
 
     @classmethod
-    def open(cls, url, parts, *, proxy, context, deadline, send_timeout, max_message_size, header, opening):
+    def open(cls, url, *, base_url, proxy, context, timeout, send_timeout, max_message_size, header, opening,
+             secrets):
+        """Connect, upgrade (within ``timeout`` seconds) and return the link."""
         websocket = _websocket()
-        wire = _Wire(_dial(parts, proxy, context, deadline, opening), deadline, send_timeout)
+        parts = _check_ws_url(url, base_url)
+        secrets = (url, parts.path, parts.query) + secrets
+        deadline = time.monotonic() + timeout
         try:
-            ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True, enable_multithread=True,
-                                             redirect_limit=0, header=header)
-            return cls(ws, wire, max_message_size)
-        except BaseException:
-            wire.close()
+            wire = _Wire(_dial(parts, _proxy_for(url, proxy), context, deadline, opening), deadline, send_timeout)
+            try:
+                ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True,
+                                                 enable_multithread=True, redirect_limit=0, header=header)
+                link = cls(ws, wire, max_message_size, secrets)
+            except BaseException:
+                wire.close()
+                raise
+        except SlackError:
             raise
+        except (websocket.WebSocketException, OSError, ValueError) as exc:
+            raise _ws_error(exc, *secrets) from None
+        log.debug("WebSocket open to %s", parts.hostname)
+        return link
+
+    def hello(self, control, timeout):
+        """The first frame: hello, or the error frame of an expired URL."""
+        data = self.read(control)
+        if data is None:
+            raise Timeout(f"no hello within {timeout} s")
+        try:
+            event = decode_frame(data)
+        except ProtocolError as error:
+            raise _BadHello(str(error)) from None
+        if event.get("type") == "hello":
+            return event
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        if event.get("type") == "error" and error.get("code") == 1:
+            raise _UrlExpired(f"the WebSocket URL has expired: {error.get('msg')}")
+        raise _BadHello(f"the first frame was not hello: {_quote(data, 100)}")
 
     def read(self, control):
-        """The payload of the next complete text message.  Pings are answered
-        and, with pongs, passed to ``control(now)``, which may end the
-        connection; fragments are joined once, at the end."""
+        """The payload of the next complete text message, or None when the
+        wire's deadline came first.  Pings are answered and, with pongs,
+        passed to ``control(now)``, which may end the connection; fragments
+        are joined once, at the end."""
         ws = self.ws
-        while True:
-            frame = ws.recv_frame()
-            opcode = frame.opcode
-            if opcode == _TEXT and self.parts is None:
-                if frame.fin:
-                    self.size.count = 0
-                    return frame.data
-                self.parts = [frame.data]
-            elif opcode == _CONT and self.parts is not None:
-                self.parts.append(frame.data)
-                if frame.fin:
-                    data, self.parts, self.size.count = b"".join(self.parts), None, 0
-                    return data
-                if len(self.parts) > MAX_FRAGMENTS:
-                    raise ConnectionClosed(f"a message in more than {MAX_FRAGMENTS} fragments")
-            else:
-                self._other(frame, control)
+        try:
+            while True:
+                frame = ws.recv_frame()
+                opcode = frame.opcode
+                if opcode == _TEXT and self.parts is None:
+                    if frame.fin:
+                        self.size.count = 0
+                        return frame.data
+                    self.parts = [frame.data]
+                elif opcode == _CONT and self.parts is not None:
+                    self.parts.append(frame.data)
+                    if frame.fin:
+                        data, self.parts, self.size.count = b"".join(self.parts), None, 0
+                        return data
+                    if len(self.parts) > MAX_FRAGMENTS:
+                        raise ConnectionClosed(f"a message in more than {MAX_FRAGMENTS} fragments")
+                else:
+                    self._other(frame, control)
+        except SlackError:
+            raise
+        except self.timeout:
+            return None
+        except self.errors as exc:
+            raise _ws_error(exc, *self.secrets) from None
 
     def _other(self, frame, control):
         opcode = frame.opcode
@@ -2343,7 +2383,13 @@ class _Link:
                                    "breaks the WebSocket protocol")
 
     def send(self, text):
-        self.ws.send(text)
+        """Send a text frame; ConnectionClosed, and the link shut down (part
+        of a frame may have gone), when it cannot be sent."""
+        try:
+            self.ws.send(text)
+        except self.errors as exc:
+            self.shutdown()
+            raise ConnectionClosed(f"not sent: {type(exc).__name__}: {_redact(str(exc), *self.secrets)}") from None
 
     def close_politely(self, reason):
         """A close frame (best effort: the connection is dropped next anyway)."""
@@ -2377,57 +2423,139 @@ def _check_ws_url(url, base_url):
                         "only wss:// (ws:// only on loopback)")
 
 
+class _Connector:
+    """Makes a session's connections: the rtm.* call, the WebSocket within
+    its 30 seconds, the hello, the RtmStart (rtm.connect keeps the team data
+    already fetched), retrying as the _Reconnects policy says.  Tells the
+    session of each socket it makes, so that close() can stop it."""
+
+    def __init__(self, token, rtm_args, web, *, policy, hello_timeout, max_message_size, clock, sleep, opening):
+        self.token, self.rtm_args, self.web, self.policy = token, rtm_args, web, policy
+        self.hello_timeout, self.max_message_size = hello_timeout, max_message_size
+        self.clock, self.sleep, self.opening = clock, sleep, opening
+        self.start: Optional[RtmStart] = None
+        self.team_answer = None
+        self.counts = {"connections": 0, "rtm_calls": 0}
+
+    def connect(self, method, control):
+        """(link, hello, start), or the last error when the policy gives up."""
+        while True:
+            self.opening(None)                   # raises once the session is closed
+            try:
+                return self._once(method, control)
+            except RtmConnectRequired:
+                if method == "rtm.connect":
+                    raise
+                log.info("rtm.start: rtm_connect_required; falling back to rtm.connect")
+                _warn(MethodDeprecatedWarning("rtm.start", "method_deprecated",
+                                              "this app must use rtm.connect (rtm_connect_required)"))
+                method = "rtm.connect"
+            except SlackError as error:
+                wait = self.policy.failed(error, self.clock())
+                if wait is None:
+                    raise
+                if isinstance(error, _UrlExpired):
+                    method = "rtm.connect"
+                self.wait(wait, f"connecting failed ({error}); trying again in %.1f s",
+                          logging.WARNING if wait else logging.INFO)
+
+    def wait(self, wait, message, level=logging.INFO):
+        log.log(level, message, wait)
+        if wait > self.policy.backoff.cap:
+            log.warning("waiting %.0f s, longer than the backoff's cap, as Slack's Retry-After asks", wait)
+        self.sleep(wait)
+
+    def _once(self, method, control):
+        asked = self.clock()
+        args = self.rtm_args if method == "rtm.start" else {
+            k: v for k, v in self.rtm_args.items() if k in ("presence_sub", "batch_presence_aware")}
+        answer = _call(method, self.token, args, **self.web)
+        self.counts["rtm_calls"] += 1
+        if method == "rtm.start":
+            self.team_answer = answer           # kept even if this URL fails: rtm.connect adds a fresh one
+        fetched = self.clock()
+        if fetched - asked > URL_LIFETIME:      # a slow download of a large team: the URL is already dead
+            raise _UrlExpired(f"the answer took {fetched - asked:.0f} s, longer than its URL lives")
+        url = answer.get("url")
+        link = self._open(url)                  # first: the URL lives 30 seconds; the data can wait
+        try:
+            hello = link.hello(control, self.hello_timeout)
+            start = self._start_of(answer, url, method)
+        except BaseException:
+            link.release()
+            raise
+        self.counts["connections"] += 1
+        log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
+                 self.clock() - fetched)
+        return link, hello, start
+
+    def _start_of(self, answer, url, method):
+        if method == "rtm.start":
+            start = RtmStart._from_response(answer)
+        elif self.start is not None or self.team_answer is not None:
+            data = self.start.__dict__ if self.start is not None else self.team_answer
+            start = RtmStart._adopt(dict(data, url=url))
+        else:
+            start = RtmStart._from_response(answer)
+        self.start, self.team_answer = start, None
+        return start
+
+    def _open(self, url):
+        import ssl
+        web = self.web
+        context = None
+        if isinstance(url, str) and url.startswith("wss:"):
+            context = web["ssl_context"] or ssl.create_default_context(cafile=web["ca_certs"])
+        try:
+            return _Link.open(url, base_url=web["base_url"], proxy=web["proxy"], context=context,
+                              timeout=self.hello_timeout, send_timeout=web["timeout"],
+                              max_message_size=self.max_message_size, header=None, opening=self.opening,
+                              secrets=(self.token,))
+        finally:
+            self.opening(None, done=True)
+
+
+class _Buffer:
+    """Frames a sender waiting for its ack read for the iterator, bounded by
+    ``max_frames`` and ``max_bytes``: past either the oldest go (counted in
+    ``dropped``, with a warning the first time), so that a session whose
+    iterator nobody reads never fails its senders."""
+
+    __slots__ = ("frames", "size", "max_frames", "max_bytes", "dropped")
+
+    def __init__(self, max_frames, max_bytes):
+        self.frames: deque = deque()
+        self.size = self.dropped = 0
+        self.max_frames, self.max_bytes = max_frames, max_bytes
+
+    def __len__(self):
+        return len(self.frames)
+
+    def put(self, event, size):
+        self.frames.append((event, size))
+        self.size += size
+        while len(self.frames) > 1 and (len(self.frames) > self.max_frames or self.size > self.max_bytes):
+            if not self.dropped:
+                log.warning("nobody iterates the session: over %d frames or %d bytes buffered; dropping "
+                            "the oldest", self.max_frames, self.max_bytes)
+            self.take()
+            self.dropped += 1
+
+    def take(self):
+        event, size = self.frames.popleft()
+        self.size -= size
+        return event
+
+
 class Session:
     """A connected RTM session: iterate it for events, send on it, close it.
 
     Made by connect(), which documents the options.  ``start`` is the
-    RtmStart of the current connection.  ``unacknowledged`` lists the
-    messages sent without ``wait`` whose connection ended before Slack
-    acknowledged them (each may or may not have been delivered).  ``stats``
-    counts connections, Web API calls, frames, frames skipped and frames
-    dropped from a full buffer.  ``phase`` is the RtmProtocol's.
-
-    Options (all keyword):
-
-    ``method``: "rtm.start" (default; the team data in ``start``) or
-    "rtm.connect" (url, self and team only).  rtm_connect_required falls
-    back to rtm.connect with a MethodDeprecatedWarning.
-    ``auto_reconnect`` (True): reconnect on goodbye, team migration, a
-    closed or dead connection, always with rtm.connect.  Waits before trying
-    again after failures: 1 s, doubling to 60 s, plus up to 25% jitter, or
-    Retry-After (never less than the 1 s floor; a longer one is honoured and
-    logged); a connection that stayed up STABLE_AFTER (60 s) resets them, so
-    a steady failure calls rtm.* about once a minute after a burst of about
-    six.  Errors retrying cannot fix raise at once; during a reconnect an
-    answer that is not Slack's (a captive portal's page) is retried too.
-    ``ping_interval`` (10 s) without a frame sends an RTM ping;
-    ``pong_timeout`` (10 s) more without one and the connection is dead.
-    Only a complete RTM frame counts: bytes trickling, fragments and
-    WebSocket pings do not.
-    ``hello_timeout`` (10 s): to connect, upgrade and read hello.
-    ``connect_deadline`` (300 s) for the first connection,
-    ``reconnect_deadline`` (None: forever) for each run of reconnects,
-    counted from the loss; then the last error is raised.
-    ``send_rate`` (1/s) and ``send_burst`` (5): the send throttle.
-    ``ack_grace`` (5 s): how long after a reconnect a message sent on the
-    lost connection may still be acknowledged before it is reported.
-    ``max_buffer`` (10,000 frames) and ``max_buffer_bytes`` (64 MiB): the
-    frames a sender waiting for its ack reads for the iterator; past either
-    the oldest are dropped, with a warning, and counted in ``stats``.
-    ``strict`` (False): raise ProtocolError on a frame that is not a UTF-8
-    JSON object, instead of skipping it with a logged warning.
-    ``max_message_size`` (8 MiB): a larger message drops the connection
-    before it is read into memory.
-    ``backoff`` (a Retry), ``clock`` and ``sleep``: the waits between
-    tries and how they are timed and slept (injectable for tests).
-    ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
-    ``ca_certs``, ``allow_http``: as for api_call.  ``proxy``,
-    ``ssl_context`` and ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to
-    the WebSocket too; a pool given as ``http`` serves the Web API calls
-    only, so give the WebSocket the same settings through them.
-    ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
-    room on the socket.  Other keywords are rtm.start's arguments
-    (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
+    RtmStart of the current connection; ``phase`` the RtmProtocol's.
+    ``unacknowledged`` lists the messages sent without ``wait`` whose
+    connection ended before Slack acknowledged them (each may or may not
+    have been delivered).  ``stats`` counts connections, Web API calls,
+    frames, frames skipped and frames dropped from a full buffer.
 
     Threads: one thread iterates; any thread may send and close.  The
     RtmProtocol, the buffer and the current link are touched only under the
@@ -2446,33 +2574,30 @@ class Session:
         _check_token(token)
         _check_base_url(base_url, allow_http)
         _check_ssl_context(ssl_context)
-        self._token, self._rtm_args = token, rtm_args
-        self._web = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
-                         ca_certs=ca_certs, allow_http=allow_http, retry=False)
-        self.auto_reconnect, self.hello_timeout, self.strict = auto_reconnect, hello_timeout, strict
-        self.max_buffer, self.max_buffer_bytes, self.max_message_size = max_buffer, max_buffer_bytes, max_message_size
-        self._wsmod = _websocket()
-        self._clock = clock
+        _websocket()
+        self._clock, self.auto_reconnect, self.strict, self._timeout = clock, auto_reconnect, strict, timeout
         self._proto = RtmProtocol(ping_interval=ping_interval, pong_timeout=pong_timeout, ack_grace=ack_grace,
                                   now=clock())
-        self._policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
-                                   connect_deadline, reconnect_deadline, clock())
         self._throttle = _Bucket(send_rate, send_burst, clock())
+        self._buffer = _Buffer(max_buffer, max_buffer_bytes)
         self._closing = threading.Event()
         self._sleep = sleep or self._closing.wait
+        web = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
+                   ca_certs=ca_certs, allow_http=allow_http, retry=False)
+        policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
+                             connect_deadline, reconnect_deadline, clock())
+        self._connector = _Connector(token, rtm_args, web, policy=policy, hello_timeout=hello_timeout,
+                                     max_message_size=max_message_size, clock=clock, sleep=self._sleep,
+                                     opening=self._opening_now)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
         self._waiters = 0                         # threads waiting on _cond for the read lock or an ack
-        self._reading = False                     # a thread is in _step (with the read lock)
-        self._buffer: deque = deque()             # (event, bytes) read for the iterator by a sender
-        self._buffered = 0
+        self._reading = False                     # a thread is in _step, with the read lock
         self._link: Optional[_Link] = None
-        self._opening: Optional[_Wire] = None
+        self._opening = None                      # the socket being connected, for close()
         self._first_wait = 0.0
-        self._team_answer = None
         self.start: Optional[RtmStart] = None
-        self._counts = {"connections": 0, "rtm_calls": 0, "dropped": 0}
         self._connect(method)
 
     @property
@@ -2486,11 +2611,13 @@ class Session:
     @property
     def stats(self):
         """Counts: connections made, rtm.* calls, frames read, skipped and dropped."""
-        return dict(self._counts, frames=self._proto.frames, skipped=self._proto.skipped)
+        proto = self._proto
+        return dict(self._connector.counts, frames=proto.frames, skipped=proto.skipped, dropped=self._buffer.dropped)
 
     def __repr__(self):
         team = self.start.team.domain if self.start and self.start.team else None
-        return f"<slack_rtm.Session {self._proto.phase} team={team!r} connections={self._counts['connections']}>"
+        connections = self._connector.counts["connections"]
+        return f"<slack_rtm.Session {self._proto.phase} team={team!r} connections={connections}>"
 
     def __enter__(self):
         return self
@@ -2501,130 +2628,25 @@ class Session:
     # -- connecting -------------------------------------------------------
 
     def _connect(self, method):
-        """Connect, retrying as the reconnect policy says; raise the last
-        error when it gives up."""
-        while True:
-            if self._closing.is_set():
-                raise ConnectionClosed("the session was closed")
-            try:
-                return self._connect_once(method)
-            except RtmConnectRequired:
-                if method == "rtm.connect":
-                    raise
-                log.info("rtm.start: rtm_connect_required; falling back to rtm.connect")
-                _warn(MethodDeprecatedWarning("rtm.start", "method_deprecated",
-                                              "this app must use rtm.connect (rtm_connect_required)"))
-                method = "rtm.connect"
-                continue
-            except SlackError as error:
-                wait = self._policy.failed(error, self._clock())
-                if wait is None:
-                    raise
-                if isinstance(error, _UrlExpired):
-                    method = "rtm.connect"
-                self._wait(logging.WARNING if wait else logging.INFO, wait,
-                           "connecting failed (%s); trying again in %.1f s", error)
-
-    def _wait(self, level, wait, message, *args):
-        cap = self._policy.backoff.cap
-        log.log(level, message, *args, wait)
-        if wait > cap:
-            log.warning("waiting %.0f s, longer than the backoff's cap of %.0f s, as Slack's Retry-After asks",
-                        wait, cap)
-        self._sleep(wait)
-
-    def _connect_once(self, method):
-        asked = self._clock()
-        args = self._rtm_args if method == "rtm.start" else {
-            k: v for k, v in self._rtm_args.items() if k in ("presence_sub", "batch_presence_aware")}
-        answer = _call(method, self._token, args, **self._web)
-        self._counts["rtm_calls"] += 1
-        if method == "rtm.start":
-            self._team_answer = answer          # kept even if this URL fails: rtm.connect adds a fresh one
-        fetched = self._clock()
-        if fetched - asked > URL_LIFETIME:      # a slow download of a large team: the URL is already dead
-            raise _UrlExpired(f"the answer took {fetched - asked:.0f} s, longer than its URL lives")
-        url = answer.get("url")
-        link = self._open(url)                  # first: the URL lives 30 seconds; the data can wait
-        try:
-            hello = self._read_hello(link)
-            start = self._start_of(answer, url, method)
-        except BaseException:
-            link.release()
-            raise
+        """Connect (the _Connector retries) and make the new link current."""
+        link, hello, start = self._connector.connect(method, self._proto.control)
         with self._cond:
             if self._proto.phase == CLOSED:
                 link.release()
                 raise ConnectionClosed("the session was closed")
             self._link, self.start = link, start
             self._proto.opened(self._clock())
-            self._policy.connected(self._clock())
-            self._counts["connections"] += 1
-            self._keep(hello, 0)
+            self._connector.policy.connected(self._clock())
+            self._buffer.put(hello, 0)
             self._cond.notify_all()
-        log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
-                 self._clock() - fetched)
 
-    def _start_of(self, answer, url, method):
-        """The RtmStart of a new connection: rtm.connect keeps the team data already fetched."""
-        if method == "rtm.start":
-            start = RtmStart._from_response(answer)
-        elif self.start is not None:
-            start = RtmStart._adopt(dict(self.start.__dict__, url=url))
-        elif self._team_answer is not None:
-            start = RtmStart._adopt(dict(self._team_answer, url=url))
-        else:
-            start = RtmStart._from_response(answer)
-        self._team_answer = None
-        return start
-
-    def _open(self, url):
-        """The link, connected and upgraded within hello_timeout; nothing once closed."""
-        import ssl
-        parts = _check_ws_url(url, self._web["base_url"])
-        web = self._web
-        context = None
-        if parts.scheme == "wss":
-            context = web["ssl_context"] or ssl.create_default_context(cafile=web["ca_certs"])
-        try:
-            return _Link.open(url, parts, proxy=_proxy_for(url, web["proxy"]), context=context,
-                              deadline=time.monotonic() + self.hello_timeout, send_timeout=web["timeout"],
-                              max_message_size=self.max_message_size, header=None, opening=self._opening_now)
-        except SlackError:
-            raise
-        except (self._wsmod.WebSocketException, OSError, ValueError) as exc:
-            raise _ws_error(exc, url, parts.path, parts.query, self._token) from None
-        finally:
-            with self._lock:
-                self._opening = None
-
-    def _opening_now(self, sock):
-        """The socket being connected, for close() to shut down."""
+    def _opening_now(self, sock, done=False):
+        """The socket being connected (None: none), for close() to shut
+        down; ConnectionClosed instead once closed."""
         with self._lock:
-            if self._closing.is_set():
+            if self._closing.is_set() and not done:
                 raise ConnectionClosed("the session was closed")
             self._opening = sock
-
-    def _read_hello(self, link):
-        """The first frame: hello, or the error frame of an expired URL."""
-        try:
-            data = link.read(self._proto.control)
-        except SlackError:
-            raise
-        except self._wsmod.WebSocketTimeoutException:
-            raise Timeout(f"no hello within {self.hello_timeout} s") from None
-        except link.errors as exc:
-            raise _ws_error(exc, self._token) from None
-        try:
-            event = decode_frame(data)
-        except ProtocolError as error:
-            raise _BadHello(str(error)) from None
-        if event.get("type") == "hello":
-            return event
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
-        if event.get("type") == "error" and error.get("code") == 1:
-            raise _UrlExpired(f"the WebSocket URL has expired: {error.get('msg')}")
-        raise _BadHello(f"the first frame was not hello: {_quote(data, 100)}")
 
     # -- reading ----------------------------------------------------------
 
@@ -2638,18 +2660,18 @@ class Session:
         error (a SlackError) when reconnecting gives up; ProtocolError when
         ``strict`` and a frame is not a JSON object."""
         while True:
-            if self._buffer or self._proto.phase in (ENDED, CLOSED):
+            if self._buffer.frames or self._proto.phase in (ENDED, CLOSED):
                 with self._lock:
                     if self._proto.phase == CLOSED:
                         raise StopIteration
-                    if self._buffer:
-                        return self._take()
+                    if self._buffer.frames:
+                        return self._buffer.take()
                     if self._proto.phase == ENDED:
                         raise StopIteration
             with self._read_lock:
                 self._reading = True
                 try:
-                    event = None if self._buffer else self._step()
+                    event = None if self._buffer.frames else self._step()
                 finally:
                     self._reading = False
             if self._waiters:
@@ -2657,24 +2679,6 @@ class Session:
                     self._cond.notify_all()         # a waiting sender may read now
             if event is not None and self._proto.phase != CLOSED:
                 return event
-
-    def _take(self):
-        event, size = self._buffer.popleft()
-        self._buffered -= size
-        return event
-
-    def _keep(self, event, size):
-        """Buffer a frame for the iterator, within max_buffer and max_buffer_bytes (under the lock)."""
-        self._buffer.append((event, size))
-        self._buffered += size
-        if len(self._buffer) > self.max_buffer or self._buffered > self.max_buffer_bytes:
-            if not self._counts["dropped"]:
-                log.warning("nobody iterates the session: %d frames (%d bytes) buffered; dropping the oldest",
-                            len(self._buffer), self._buffered)
-            while len(self._buffer) > 1 and (len(self._buffer) > self.max_buffer
-                                              or self._buffered > self.max_buffer_bytes):
-                self._take()
-                self._counts["dropped"] += 1
 
     def _step(self, until=None, keep=False):
         """Read one frame and return its event (or, with ``keep``, buffer
@@ -2690,21 +2694,12 @@ class Session:
         link.wire.deadline = None if deadline is None else time.monotonic() + (deadline - self._clock())
         try:
             data = link.read(proto.control)
-        except _TooLarge as error:
-            with self._lock:
-                proto.skipped += 1
-            self._lost(error)
-            if self.strict:
-                raise ProtocolError(str(error)) from None
-            return None
         except ProtocolError as error:
             return self._bad_frame(error)
         except SlackError as error:
             return self._lost(error)
-        except self._wsmod.WebSocketTimeoutException:
+        if data is None:
             return self._tick()
-        except link.errors as exc:
-            return self._lost(_ws_error(exc, self._token))
         with self._lock:
             try:
                 event = proto.receive(data, self._clock())
@@ -2712,37 +2707,12 @@ class Session:
                 event = error
             else:
                 if keep and event is not None:
-                    self._keep(event, len(data))
+                    self._buffer.put(event, len(data))
             if self._waiters:
                 self._cond.notify_all()
         if isinstance(event, ProtocolError):
             return self._bad_frame(event)
         return None if keep else event
-
-    def _between(self):
-        """Not reading: reconnect when the connection is lost or draining."""
-        phase = self._proto.phase
-        if phase == DRAINING:                  # goodbye or migration: close it ourselves, politely
-            self._lost(ConnectionClosed("the server asked for a new connection"), polite=True)
-            phase = self._proto.phase
-        if phase == CLOSED and self._link is not None:
-            self._lost(ConnectionClosed("the session was closed"))
-        if phase != LOST:
-            return None
-        with self._lock:
-            self._proto.connecting()
-        if self._first_wait:
-            self._wait(logging.INFO, self._first_wait, "reconnecting in %.1f s")
-        try:
-            self._connect("rtm.connect")
-        except SlackError:
-            with self._cond:
-                self._proto.ended()
-                self._cond.notify_all()
-            if self._closing.is_set():
-                return None
-            raise
-        return None
 
     def _bad_frame(self, error):
         # A frame that is not a JSON object: raised when strict, otherwise
@@ -2757,16 +2727,34 @@ class Session:
             action = self._proto.tick(self._clock())
             if self._waiters:
                 self._cond.notify_all()
-        if isinstance(action, str):
-            try:
+        try:
+            if isinstance(action, str):
                 self._link.send(action)
-            except SlackError as error:
-                return self._lost(error)
-            except self._link.errors as exc:
-                return self._lost(_ws_error(exc, self._token))
-        elif action is not None:
-            return self._lost(action)
-        return None
+            elif action is not None:
+                raise action
+        except SlackError as error:
+            return self._lost(error)
+
+    def _between(self):
+        """Not reading: reconnect when the connection is lost or draining."""
+        if self._proto.phase == DRAINING:    # goodbye or migration: close it ourselves, politely
+            self._lost(ConnectionClosed("the server asked for a new connection"), polite=True)
+        elif self._proto.phase == CLOSED and self._link is not None:
+            self._lost(ConnectionClosed("the session was closed"))
+        if self._proto.phase != LOST:
+            return None
+        with self._lock:
+            self._proto.connecting()
+        if self._first_wait:
+            self._connector.wait(self._first_wait, "reconnecting in %.1f s")
+        try:
+            self._connect("rtm.connect")
+        except SlackError:
+            with self._cond:
+                self._proto.ended()
+                self._cond.notify_all()
+            if not self._closing.is_set():
+                raise
 
     def _lost(self, error, polite=False):
         """The connection ended (or must end): release it (with a close frame
@@ -2776,16 +2764,19 @@ class Session:
         log.log(logging.DEBUG if closing else logging.INFO if polite else logging.WARNING, "%s", error)
         with self._cond:
             link, self._link = self._link, None
+            if isinstance(error, _TooLarge):
+                self._proto.skipped += 1
             self._proto.lost()
             if not self.auto_reconnect:
                 self._proto.ended()
             self._cond.notify_all()
-        self._first_wait = self._policy.lost(self._clock())
+        self._first_wait = self._connector.policy.lost(self._clock())
         if link is not None:
             if polite and not closing:
                 link.close_politely(b"reconnecting")
             link.release()
-        return None
+        if isinstance(error, _TooLarge) and self.strict:
+            raise ProtocolError(str(error))
 
     # -- sending ----------------------------------------------------------
 
@@ -2810,24 +2801,22 @@ class Session:
         While the session is not connected, waits (reading, so reconnecting,
         if no other thread does) until ``deadline``."""
         if deadline is None:
-            deadline = self._clock() + self._web["timeout"]
+            deadline = self._clock() + self._timeout
         while True:
             with self._lock:
-                phase = self._proto.phase
+                phase, link = self._proto.phase, self._link
                 if phase in (ENDED, CLOSED):
                     raise ConnectionClosed(f"the session is {'closed' if phase == CLOSED else 'over'}")
-                if phase == OPEN and self._link is not None:
+                if phase == OPEN and link is not None:
                     ident, frame, pending = self._proto.message(event, text, waited)
-                    link = self._link
                     break
             self._await(deadline, lambda: self._proto.phase in (OPEN, ENDED, CLOSED), "not connected")
         try:
             link.send(frame)
-        except (SlackError,) + link.errors as exc:
-            link.shutdown()                        # part of a frame may have gone: the connection is broken
+        except ConnectionClosed as error:
             with self._lock:
                 if self._proto.unsent(ident, pending):
-                    raise ConnectionClosed(f"message {ident} was not sent: {type(exc).__name__}") from None
+                    raise ConnectionClosed(f"message {ident} was {error}") from None
         return ident, pending
 
     def send_message(self, channel, text, *, thread_ts=None, wait=False, timeout=DEFAULT_TIMEOUT, **extra):
@@ -2869,8 +2858,8 @@ class Session:
 
     def _await(self, deadline, done, what):
         """Let the session move on until ``done()`` or ``deadline``: read if
-        no other thread is reading, else wait to be told of a change.  A
-        reader tells waiters after each frame and when it lets go."""
+        no other thread reads, else wait to be told of a change (a reader
+        tells waiters after each frame and when it lets go)."""
         left = deadline - self._clock()
         if left <= 0:
             if what is not None:
@@ -2928,7 +2917,48 @@ class Session:
 
 
 def connect(token, **options):
-    """Open an RTM session and return it, connected (see Session)."""
+    """Open an RTM session and return it, connected: ``Session(token, **options)``.
+
+    ``method``: "rtm.start" (default; the team data in ``start``) or
+    "rtm.connect" (url, self and team only).  rtm_connect_required falls
+    back to rtm.connect with a MethodDeprecatedWarning.
+    ``auto_reconnect`` (True): reconnect on goodbye, team migration, a
+    closed or dead connection, always with rtm.connect.  Waits before trying
+    again after failures: 1 s, doubling to 60 s, plus up to 25% jitter, or
+    Retry-After (never less than the 1 s floor; a longer one is honoured and
+    logged); a connection that stayed up STABLE_AFTER (60 s) resets them, so
+    a steady failure calls rtm.* about once a minute after a burst of about
+    six.  Errors retrying cannot fix raise at once; during a reconnect an
+    answer that is not Slack's (a captive portal's page) is retried too.
+    ``ping_interval`` (10 s) without a frame sends an RTM ping;
+    ``pong_timeout`` (10 s) more without one and the connection is dead.
+    Only a complete RTM frame counts: bytes trickling, fragments and
+    WebSocket pings do not.
+    ``hello_timeout`` (10 s): to connect, upgrade and read hello.
+    ``connect_deadline`` (300 s) for the first connection,
+    ``reconnect_deadline`` (None: forever) for each run of reconnects,
+    counted from the loss; then the last error is raised.
+    ``send_rate`` (1/s) and ``send_burst`` (5): the send throttle.
+    ``ack_grace`` (5 s): how long after a reconnect a message sent on the
+    lost connection may still be acknowledged before it is reported.
+    ``max_buffer`` (10,000 frames) and ``max_buffer_bytes`` (64 MiB): the
+    frames a sender waiting for its ack reads for the iterator; past either
+    the oldest are dropped, with a warning, and counted in ``stats``.
+    ``strict`` (False): raise ProtocolError on a frame that is not a UTF-8
+    JSON object, instead of skipping it with a logged warning.
+    ``max_message_size`` (8 MiB): a larger message drops the connection
+    before it is read into memory.
+    ``backoff`` (a Retry), ``clock`` and ``sleep``: the waits between
+    tries and how they are timed and slept (injectable for tests).
+    ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
+    ``ca_certs``, ``allow_http``: as for api_call.  ``proxy``,
+    ``ssl_context`` and ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to
+    the WebSocket too; a pool given as ``http`` serves the Web API calls
+    only, so give the WebSocket the same settings through them.
+    ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
+    room on the socket.  Other keywords are rtm.start's arguments
+    (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
+    """
     return Session(token, **options)
 
 

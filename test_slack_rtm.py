@@ -57,14 +57,90 @@ def read(path):
         return f.read()
 
 
-@pytest.fixture(autouse=True)
-def watchdog():
-    """A test that hangs dumps every thread's stack and ends the run, rather
-    than eating CI's time."""
+class Hang(Exception):
+    """A test ran past SLACK_RTM_TEST_TIMEOUT; the message has every thread's stack."""
+
+
+def thread_stacks():
     import faulthandler
-    faulthandler.dump_traceback_later(float(os.environ.get("SLACK_RTM_TEST_TIMEOUT", "120")), exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+    import tempfile
+    with tempfile.TemporaryFile("w+") as f:
+        faulthandler.dump_traceback(f, all_threads=True)
+        f.seek(0)
+        return f.read()
+
+
+class Watchdog:
+    """Fails a test that hangs with every thread's stack in its message: a
+    timer thread takes the stacks and signals the main thread, whose handler
+    raises Hang there (a blocked wait is interrupted).  Should the main
+    thread not take it, the stacks go to the real stderr and the run ends."""
+
+    limit = float(os.environ.get("SLACK_RTM_TEST_TIMEOUT", "60"))
+
+    def __init__(self):
+        self.test = self.stacks = None
+        self.done = threading.Event()
+        import signal
+        signal.signal(signal.SIGALRM, self.alarm)
+
+    def alarm(self, signum, frame):
+        if self.test is not None and self.stacks is not None:   # late signals of a test that ended are ignored
+            raise Hang(f"{self.test} ran over {self.limit:.0f} s; every thread was here:\n{self.stacks}")
+
+    def expire(self, test, capture):
+        import signal
+        self.stacks = thread_stacks()
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGALRM)
+        if not self.done.wait(30):
+            with capture.global_and_fixture_disabled():
+                sys.stderr.write(f"\n{test} hung and could not be interrupted:\n{self.stacks}\n")
+                sys.stderr.flush()
+            os._exit(1)
+
+    def watch(self, request):
+        self.test, self.stacks = request.node.nodeid, None
+        self.done.clear()
+        timer = threading.Timer(self.limit, self.expire, (self.test, request.config.pluginmanager.getplugin(
+            "capturemanager")))
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def ended(self, timer):
+        self.done.set()
+        timer.cancel()
+        self.test = None
+
+
+WATCHDOG = Watchdog() if threading.current_thread() is threading.main_thread() else None
+
+
+@pytest.fixture(autouse=True)
+def watchdog(request):
+    """A test that hangs fails with its traceback and every thread's stack
+    shown, rather than eating CI's time or ending the run silently."""
+    timer = WATCHDOG.watch(request)
+    try:
+        yield
+    finally:
+        WATCHDOG.ended(timer)
+
+
+def test_a_hanging_test_fails_with_every_threads_stack(tmp_path):
+    (tmp_path / "test_hangs.py").write_text(
+        "import threading\n"
+        "from test_slack_rtm import watchdog  # noqa: F401\n"
+        "def test_hangs():\n"
+        "    threading.Event().wait()\n"
+        "def test_after():\n"
+        "    pass\n")
+    env = dict(os.environ, SLACK_RTM_TEST_TIMEOUT="1", PYTHONPATH=HERE)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Hang: test_hangs.py::test_hangs ran over 1 s; every thread was here" in proc.stdout
+    assert 'in test_hangs' in proc.stdout and "1 failed, 1 passed" in proc.stdout
 
 
 @pytest.fixture
@@ -1749,7 +1825,7 @@ def open_fds():
     # serve_forever returns: collected, not leaked.  Collect before counting.
     import gc
     gc.collect()
-    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+    return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
 
 
 @pytest.mark.soak
@@ -1813,13 +1889,13 @@ def test_soak_nothing_lost_nothing_doubled():
     assert acked | refused | lost == set(sent)                        # every message accounted for
     assert not (acked & refused) and not (acked & lost) and not (refused & lost)
     assert lost and refused                                           # both outcomes were exercised
-    assert set(threading.enumerate()) - threads == set() and open_fds() == fds
+    assert set(threading.enumerate()) - threads == set() and open_fds() - fds == set()
     steady = memory[len(memory) // 2:]
     assert max(steady) < memory[0] * 1.5 + (1 << 20), memory          # flat, not growing with events
     print(f"\nsoak: {SOAK_EVENTS} events, {connections - 1} disconnects, {len(out_of_order)} out of order, "
           f"lost or doubled; {len(sent)} messages: {len(acked)} acked, {len(refused)} "
           f"refused, {len(lost)} reported unacknowledged; threads {threads}->{threading.active_count()}, "
-          f"fds {fds}->{open_fds()}; traced memory {memory[0] / 1e6:.1f} MB -> {memory[-1] / 1e6:.1f} MB; "
+          f"fds {len(fds)}->{len(open_fds())}; traced memory {memory[0] / 1e6:.1f} MB -> {memory[-1] / 1e6:.1f} MB; "
           f"{elapsed:.1f} s")
 
 
