@@ -3191,26 +3191,38 @@ class FakeSlack:
 
     def goodbye(self):
         """Send ``goodbye`` and close, as Slack does before a restart."""
-        self.send({"type": "goodbye"})
-        self.close_connections()
+        self._end_live({"type": "goodbye"})
 
     def migrate(self):
         """Send ``team_migration_started`` and close the connection."""
-        self.send({"type": "team_migration_started"})
-        self.close_connections()
+        self._end_live({"type": "team_migration_started"})
 
     def close_connections(self, code=1000):
         """Close every live connection cleanly.  Returns at once: the closing
         handshake finishes in the background, when the client reads."""
-        for conn in self._wait_live():
-            thread = threading.Thread(target=conn.close, args=(code,), name="FakeSlack close", daemon=True)
-            thread.start()
-            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        self._end_live(None, code)
 
     def drop(self):
         """Reset every live connection: no close frame, the socket just ends."""
-        for conn in self._wait_live():
+        for conn in self._take_live():
             self._drop(conn)
+
+    def _take_live(self):
+        """The live connections, which stop being live at once: a frame
+        scripted after a fault goes to the next connection."""
+        with self._cond:
+            conns = self._wait_live()
+            self._live = [c for c in self._live if c not in conns]
+            self._cond.notify_all()
+        return conns
+
+    def _end_live(self, event, code=1000):
+        for conn in self._take_live():
+            if event is not None:
+                self._send(conn, event)
+            thread = threading.Thread(target=conn.close, args=(code,), name="FakeSlack close", daemon=True)
+            thread.start()
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
 
     def stall(self):
         """Stop answering on the live connections (no pongs, no acks): the
@@ -3317,19 +3329,19 @@ class FakeSlack:
         if withhold:
             self._read_frames(conn)
             return
-        conn.send('{"type": "hello"}')
-        with self._cond:
+        with self._cond:            # live and hello at once: what is scripted after the hello acts on this one
             self._live.append(conn)
             self.connections += 1
-            frames = self._on_connect.popleft() if self._on_connect else ()
+            conn.send('{"type": "hello"}')
+            for frame in self._on_connect.popleft() if self._on_connect else ():
+                self._send(conn, frame)
             self._cond.notify_all()
         try:
-            for frame in frames:
-                self._send(conn, frame)
             self._read_frames(conn)
         finally:
             with self._cond:
-                self._live.remove(conn)
+                if conn in self._live:
+                    self._live.remove(conn)
                 self._stalled.discard(conn)
                 self._cond.notify_all()
 

@@ -1721,13 +1721,14 @@ def test_the_token_and_ticket_stay_secret_through_every_fault(slack, caplog):
     secret = "xoxb-1111-2222-secret"
     slack.tokens += (secret,)
     errors = []
-    faults = [lambda s: s.goodbye(),
-              lambda s: s.fail("rtm.connect", "ratelimited", retry_after=1),
-              lambda s: s.answer("rtm.connect", body=HTML_502, status=502, headers={"Content-Type": "text/html"}),
-              lambda s: s.answer("rtm.connect", {"ok": True, "url": "x"}, truncate=True),
-              lambda s: s.expire_next_urls(1),
-              lambda s: s.send(b"\xff\xfe"),
-              lambda s: s.send("[1]")]
+    faults = [lambda s: s.goodbye(),                        # each ends the connection, or is followed by a drop
+              lambda s: (s.fail("rtm.connect", "ratelimited", retry_after=1), s.drop()),
+              lambda s: (s.answer("rtm.connect", body=HTML_502, status=502, headers={"Content-Type": "text/html"}),
+                         s.drop()),
+              lambda s: (s.answer("rtm.connect", {"ok": True, "url": "x"}, truncate=True), s.drop()),
+              lambda s: (s.expire_next_urls(1), s.drop()),
+              lambda s: (s.send(b"\xff\xfe"), s.drop()),
+              lambda s: (s.send("[1]"), s.drop())]
     tickets = []
     slack.expire_next_urls(1)
     with slack_rtm.connect(secret, base_url=slack.base_url, sleep=Recorder().sleep) as rtm:
@@ -1737,7 +1738,6 @@ def test_the_token_and_ticket_stay_secret_through_every_fault(slack, caplog):
         for fault in faults:
             tickets.append(rtm.start.url)
             fault(slack)
-            slack.drop()
             until(it, lambda e: e.get("type") == "hello")
         tickets.append(rtm.start.url)
         shown = [repr(rtm), repr(rtm.start), str(rtm.stats)]
