@@ -3747,6 +3747,8 @@ def _send(rtm, args, out):
     """--send: one TEXT, or each line of standard input, all over this one
     connection; prints each ack's ts."""
     channel = _conversation(rtm.start, args.send[0])
+    if not args.send[1:] and sys.stdin.isatty():     # or a user at a terminal sees nothing and waits
+        print(f"slack-rtm: type the messages for {args.send[0]}, one a line; Ctrl-D to end", file=sys.stderr)
     printing = True
     for text in args.send[1:] or _lines(sys.stdin.buffer):
         ack = rtm.send_message(channel, text, wait=True, timeout=30)

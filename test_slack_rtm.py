@@ -1386,6 +1386,23 @@ def test_cli_send_reads_standard_input_over_one_connection(slack):
     assert len(stamps) == 3 and all(map(re_ts, stamps)) and len(set(stamps)) == 3
 
 
+def test_cli_send_tells_a_terminal_what_it_waits_for(slack):
+    import pty
+    master, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "slack_rtm", "--base-url", slack.base_url, "--send",
+                                 "#general"], cwd=HERE, env=dict(os.environ, SLACK_TOKEN=TOKEN), stdin=terminal,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(master, b"hello from a terminal\n\x04")          # a line, then Ctrl-D
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+        os.close(terminal)
+    assert err == "slack-rtm: type the messages for #general, one a line; Ctrl-D to end\n"
+    assert proc.returncode == 0 and re_ts(out.strip())
+    assert [f["text"] for f in slack.received] == ["hello from a terminal"]
+
+
 def test_cli_send_refuses_standard_input_that_is_not_utf8(slack):
     proc = subprocess.run([sys.executable, "-m", "slack_rtm", "--base-url", slack.base_url, "--send", "#general"],
                           cwd=HERE, input=b"caf\xe9\n", capture_output=True, timeout=30,
