@@ -3525,6 +3525,12 @@ def _fake_http_handler(fake):
 
 #: Exit statuses of main(): argparse's 2 for usage errors, 1 for the rest.
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+#: How long the command line's first connection may take, retries included
+#: (the library's connect_deadline is 300 s): a script that cannot reach
+#: Slack hears of it in half a minute.
+CLI_CONNECT_TIMEOUT = 30.0
+#: The session's own hello_timeout, lowered to a shorter --connect-timeout.
+CLI_HELLO_TIMEOUT = 10.0
 
 
 class _Names:
@@ -3562,20 +3568,25 @@ class _Names:
             self.channels[item["id"]] = "#" + item["name"]
 
 
-def _clock_of(event):
+def _clock_of(event, now=None):
+    """The local time of an event, with the date unless it is of the day of
+    ``now`` (time.time() if None); an event without a usable time stamp is now."""
+    now = time.time() if now is None else now
     try:
-        stamp = float(event.get("ts") or event.get("event_ts"))
-    except (TypeError, ValueError):
-        stamp = time.time()
-    return time.strftime("%H:%M:%S", time.localtime(stamp))
+        when = time.localtime(float(event.get("ts") or event.get("event_ts")))
+    except (TypeError, ValueError, OverflowError, OSError):
+        when = time.localtime(now)
+    today = when[:3] == time.localtime(now)[:3]
+    return time.strftime("%H:%M:%S" if today else "%Y-%m-%d %H:%M:%S", when)
 
 
-def format_event(event, names):
-    """One readable line for an event (None for those not worth a line)."""
+def format_event(event, names, now=None):
+    """One readable line for an event (None for those not worth a line).
+    Its time carries the date when it is not of the day of ``now``."""
     kind, sub = event.get("type"), event.get("subtype")
     where = names.channel(event.get("channel"))
     who = names.user(event.get("user"))
-    at = _clock_of(event)
+    at = _clock_of(event, now)
     if kind == "message" and sub == "message_changed":
         new = event.get("message") or {}
         return f"{at} {where} <{names.user(new.get('user'))}> edited: {new.get('text', '')}"
@@ -3607,60 +3618,96 @@ def format_event(event, names):
 def _parse_args(argv):
     import argparse
     parser = argparse.ArgumentParser(
-        prog="slack-rtm", description="Print the events of a Slack RTM session, or send one message.",
-        epilog="The token comes from SLACK_TOKEN or --token-file.  Exit status: 0 done or interrupted, "
-               "1 an error from Slack or the network, 2 a usage error.")
+        prog="slack-rtm", description="Print the events of a Slack RTM session, or send messages.",
+        epilog="The token comes from SLACK_TOKEN or --token-file.  Exit status: 0 done, interrupted or "
+               "the output closed (| head), 1 an error from Slack or the network, 2 a usage error.")
     parser.add_argument("--token-file", help="read the token from this file")
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--method", choices=("start", "connect"), default="start",
                         help="rtm.start (team data for names; default) or rtm.connect (light)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line, as Slack sent it")
     parser.add_argument("--types", help="only these event types, comma-separated (message,reaction_added)")
-    parser.add_argument("--send", nargs=2, metavar=("CHANNEL", "TEXT"),
-                        help="send one message (to an id or #name), wait for its ack, print its ts")
+    parser.add_argument("--send", nargs="+", metavar=("CHANNEL", "TEXT"),
+                        help="send TEXT to CHANNEL (an id, or a #name with --method start), wait for its ack "
+                             "and print its ts; without TEXT, send each line of standard input, over one "
+                             "connection")
+    parser.add_argument("--connect-timeout", type=_seconds, default=CLI_CONNECT_TIMEOUT, metavar="SECONDS",
+                        help=f"give up connecting after this long, retries included (default "
+                             f"{CLI_CONNECT_TIMEOUT:g})")
     parser.add_argument("--demo", action="store_true", help="run against a built-in fake Slack; no token needed")
     parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log what the session does")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser, parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.send and len(args.send) > 2:
+        parser.error("--send takes a CHANNEL and one TEXT (quote it), or only a CHANNEL to send standard "
+                     "input's lines")
+    args.types = set(filter(None, (args.types or "").split(","))) or None
+    return parser, args
+
+
+def _seconds(text):
+    """An argparse type: a number of seconds above 0."""
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
 
 
 def _token(parser, args):
+    """The token and where it came from, for the advice on an auth error."""
     if args.token:
         print("slack-rtm: warning: --token shows the token to anyone who can list processes; "
               "prefer SLACK_TOKEN or --token-file", file=sys.stderr)
-        return args.token
+        return args.token, "--token"
     if args.token_file:
-        try:
-            with open(args.token_file, encoding="utf-8") as f:
-                return f.read().strip()
-        except OSError as exc:
-            parser.error(f"cannot read the token file: {exc.strerror}")
+        return _read_token_file(parser, args.token_file), f"the token file {args.token_file}"
     token = os.environ.get("SLACK_TOKEN", "").strip()
     if not token:
         parser.error("no token: set SLACK_TOKEN or give --token-file (or try --demo)")
+    return token, "SLACK_TOKEN"
+
+
+def _read_token_file(parser, path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except OSError as exc:
+        parser.error(f"cannot read the token file {path}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        parser.error(f"the token file {path} is not UTF-8 text: put the token alone in it")
+    if not token:
+        parser.error(f"the token file {path} is empty: put the token in it")
     return token
 
 
 _ADVICE = {
-    "invalid_auth": "Slack refused the token: check SLACK_TOKEN",
-    "not_authed": "no token reached Slack: check SLACK_TOKEN",
-    "account_inactive": "the token's user or team was deleted: get a new token",
-    "token_revoked": "the token was revoked: get a new token",
-    "token_expired": "the token has expired: get a new token",
-    "not_allowed_token_type": "RTM needs a classic app's or a legacy bot's token; granular bot tokens are refused",
-    "missing_scope": "the token lacks a scope RTM needs (rtm:stream or client)",
+    "invalid_auth": "Slack refused the token: check {source}",
+    "not_authed": "no token reached Slack: check {source}",
+    "account_inactive": "the token's user or team was deleted: put a new token in {source}",
+    "token_revoked": "the token was revoked: put a new token in {source}",
+    "token_expired": "the token has expired: put a new token in {source}",
+    "not_allowed_token_type": "RTM needs a classic app's or a legacy bot's token, and the one from {source} "
+                              "is of another kind (granular bot tokens are refused)",
+    "missing_scope": "the token from {source} lacks a scope RTM needs (rtm:stream or client)",
 }
 
 
-def _explain(error):
-    """One line that says what happened and what to do."""
+def _explain(error, source="SLACK_TOKEN"):
+    """One line that says what happened and what to do; ``source`` says
+    where the token came from (never the token itself)."""
     code = getattr(error, "error", None)
     if isinstance(error, RateLimited):
         after = f"retry in {error.retry_after:.0f} s" if error.retry_after is not None else "retry in a minute"
         return f"rate limited by Slack: {after}"
     if code in _ADVICE:
-        return f"{code}: {_ADVICE[code]}"
+        return f"{code}: " + _ADVICE[code].format(source=source)
+    if isinstance(error, AuthError):
+        return f"{error} (the token came from {source})"
     if isinstance(error, TLSError):
         return f"{error} (a proxy or private CA? set SSL_CERT_FILE or pass ca_certs)"
     if isinstance(error, TransportError):
@@ -3668,25 +3715,90 @@ def _explain(error):
     return str(error)
 
 
+class _ReaderGone(Exception):
+    """Standard output was closed: its reader had enough (``| head``)."""
+
+
+def _print(line, out):
+    try:
+        print(line, file=out, flush=True)
+    except BrokenPipeError:
+        if out is sys.stdout:                    # Python flushes it again at exit: let that go nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        raise _ReaderGone from None
+
+
+def _wanted(args, kind):
+    return args.types is None or kind in args.types
+
+
+def _open_session(token, args, **options):
+    """The session, its first connection within --connect-timeout: each
+    try's network waits are bounded by it too, not only the retries."""
+    limit = args.connect_timeout
+    return connect(token, method="rtm." + args.method, connect_deadline=limit,
+                   timeout=min(DEFAULT_TIMEOUT, limit), hello_timeout=min(CLI_HELLO_TIMEOUT, limit), **options)
+
+
 def _run(rtm, args, out):
     names = _Names(rtm.start)
-    wanted = set(filter(None, (args.types or "").split(","))) or None
     for event in rtm:
         names.learn(event)
-        if wanted is not None and event.get("type") not in wanted:
-            continue
-        line = json.dumps(event, ensure_ascii=False) if args.json else format_event(event, names)
-        if line is not None:
-            print(line, file=out, flush=True)
-        if args.demo and _demo_step(rtm, event, names, args, out):
+        if _wanted(args, event.get("type")):
+            line = json.dumps(event, ensure_ascii=False) if args.json else format_event(event, names)
+            if line is not None:
+                _print(line, out)
+        if args.demo and _demo_step(rtm, event, names, args, out):   # whatever is shown, the demo ends
             return
 
 
-def _send_one(rtm, args, out):
-    channel, text = args.send
-    found = rtm.start.channel_by_name(channel) or rtm.start.group_by_name(channel.lstrip("#"))
-    ack = rtm.send_message(found.id if found else channel, text, wait=True, timeout=30)
-    print(ack.get("ts"), file=out, flush=True)
+def _is_conversation_id(text):
+    """C... (a channel), G... (a private channel or group DM), D... (a DM)."""
+    return len(text) > 2 and text[0] in "CGD" and text.isascii() and text.isalnum() and text.isupper()
+
+
+def _conversation(start, given):
+    """The id to send to: an id as given, or the id of a channel's name."""
+    if _is_conversation_id(given):
+        return given
+    found = start.channel_by_name(given) or start.group_by_name(given.lstrip("#"))
+    if found is not None:
+        return found.id
+    name = "#" + given.lstrip("#")
+    if not start.channels and not start.groups:
+        raise InvalidArgument(f"--send: Slack sent no channel list to find {name} in (rtm.connect, or a "
+                              "recent rtm.start): give the channel's id (C..., G... or D...)")
+    raise InvalidArgument(f"--send: no channel named {name} on this team: check the name, or give the "
+                          "channel's id (C..., G... or D...)")
+
+
+def _lines(stream):
+    """The lines of ``stream`` (bytes) as they come, without their ends;
+    empty ones are skipped, as Slack refuses an empty message."""
+    for number, raw in enumerate(stream, 1):
+        try:
+            text = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise InvalidArgument(f"line {number} of standard input is not UTF-8: it and the lines after it "
+                                  "were not sent; convert the input to UTF-8") from None
+        if text:
+            yield text
+
+
+def _send(rtm, args, out):
+    """--send: one TEXT, or each line of standard input, all over this one
+    connection; prints each ack's ts."""
+    channel = _conversation(rtm.start, args.send[0])
+    if not args.send[1:] and sys.stdin.isatty():     # or a user at a terminal sees nothing and waits
+        print(f"slack-rtm: type the messages for {args.send[0]}, one a line; Ctrl-D to end", file=sys.stderr)
+    printing = True
+    for text in args.send[1:] or _lines(sys.stdin.buffer):
+        ack = rtm.send_message(channel, text, wait=True, timeout=30)
+        if printing:
+            try:
+                _print(ack.get("ts"), out)
+            except _ReaderGone:                  # the messages are what was asked; their ts are a by-product
+                printing = False
 
 
 def main(argv=None, out=None):
@@ -3695,22 +3807,22 @@ def main(argv=None, out=None):
     parser, args = _parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    source = "SLACK_TOKEN"
     try:
         if args.demo:
             return _demo(args, out)
-        token = _token(parser, args)
-        with connect(token, method="rtm." + args.method, base_url=args.base_url) as rtm:
+        token, source = _token(parser, args)
+        with _open_session(token, args, base_url=args.base_url) as rtm:
             if args.send:
-                _send_one(rtm, args, out)
+                _send(rtm, args, out)
             else:
                 _run(rtm, args, out)
     except KeyboardInterrupt:
         return EXIT_OK
-    except BrokenPipeError:                      # the reader went away (| head): leave quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_ERROR
+    except _ReaderGone:                          # the reader had enough (| head): as asked, not an error
+        return EXIT_OK
     except SlackError as error:
-        print(f"slack-rtm: {_explain(error)}", file=sys.stderr)
+        print(f"slack-rtm: {_explain(error, source)}", file=sys.stderr)
         return EXIT_ERROR
     except ImportError as error:
         print(f"slack-rtm: {error}", file=sys.stderr)
@@ -3764,36 +3876,43 @@ def _stamps(start, step):
     return lambda n: f"{start + n * step:.6f}"
 
 
-def _demo_feed(slack, frames):
-    """Send each frame when its time stamp comes, as a live team would."""
+def _demo_feed(slack, frames, stop):
+    """Send each frame when its time stamp comes, as a live team would,
+    until ``stop`` is set."""
     slack.wait_connections(1)
     for frame in frames:
-        time.sleep(max(0.0, float(frame.get("ts") or frame.get("event_ts")) - time.time()))
+        if stop.wait(max(0.0, float(frame.get("ts") or frame.get("event_ts")) - time.time())):
+            return
         slack.send(frame)
 
 
 def _demo(args, out):
     _require("the demo", "websockets", "websocket", "urllib3")          # both halves, at once
     before = _demo_before(_stamps(time.time() + 0.3, 0.3))
+    stop = threading.Event()
     with FakeSlack(tokens=("xoxb-demo",), team=_DEMO_TEAM) as slack:
-        feeder = threading.Thread(target=_demo_feed, args=(slack, before), name="demo", daemon=True)
+        feeder = threading.Thread(target=_demo_feed, args=(slack, before, stop), name="demo", daemon=True)
         feeder.start()
         args.demo_state = {"slack": slack, "deleted_ts": before[1]["ts"], "last": None}
-        with connect("xoxb-demo", method="rtm." + args.method, base_url=slack.base_url,
-                     sleep=lambda seconds: None) as rtm:
-            _run(rtm, args, out)
+        with _open_session("xoxb-demo", args, base_url=slack.base_url, sleep=lambda seconds: None) as rtm:
+            try:
+                _run(rtm, args, out)
+            finally:                              # ended early (| head): no frame for a closed connection
+                stop.set()
+                feeder.join()
     return EXIT_OK
 
 
 def _demo_step(rtm, event, names, args, out):
     """The demo bot: answers "ping" (waiting for the ack), then has the
-    server say goodbye; stops after the last message of the new connection."""
+    server say goodbye; stops after the last message of the new connection.
+    With --json the ack is printed as it comes, like any frame."""
     state = args.demo_state
     if event.get("type") == "message" and event.get("text") == "ping" and state["last"] is None:
         ack = rtm.send_message(event["channel"], "pong", wait=True, timeout=10)
-        line = json.dumps(ack) if args.json else (f"{_clock_of(ack)} {names.channel(event['channel'])} "
-                                                  f"<{rtm.start.self_.name}> pong  (acknowledged, ts {ack['ts']})")
-        print(line, file=out, flush=True)
+        if not args.json and _wanted(args, "message"):
+            _print(f"{_clock_of(ack)} {names.channel(event['channel'])} <{rtm.start.self_.name}> pong  "
+                   f"(acknowledged, ts {ack['ts']})", out)
         after = _demo_after(_stamps(time.time(), 0.01), state["deleted_ts"])
         state["last"] = after[-1]["ts"]
         state["slack"].on_connect(*after)

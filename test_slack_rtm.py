@@ -1330,16 +1330,21 @@ def test_only_wss_urls_are_accepted(slack, url):
 ###############################################################################
 
 class Cli:
-    """python -m slack_rtm in a subprocess, its output read line by line."""
+    """python -m slack_rtm in a subprocess, its output read line by line;
+    ``input`` is its standard input (none if None)."""
 
-    def __init__(self, slack, *args, token=TOKEN, env=None):
+    def __init__(self, slack, *args, token=TOKEN, env=None, input=None):
         import queue
         environ = dict(os.environ, SLACK_TOKEN=token or "", PYTHONUNBUFFERED="1", **(env or {}))
         if token is None:
             environ.pop("SLACK_TOKEN")
         base = ["--base-url", slack.base_url] if slack is not None else []
         self.proc = subprocess.Popen([sys.executable, "-m", "slack_rtm", *base, *args], cwd=HERE, env=environ,
+                                     stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+        if input is not None:
+            self.proc.stdin.write(input)
+            self.proc.stdin.close()
         self.lines = queue.Queue()
         self.errors = []
         self.readers = [threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout]),
@@ -1350,13 +1355,23 @@ class Cli:
     def line(self, timeout=20):
         return self.lines.get(timeout=timeout).rstrip("\n")
 
+    def rest(self):
+        """The lines not read yet, once the process has ended."""
+        return [self.lines.get_nowait().rstrip("\n") for _ in range(self.lines.qsize())]
+
     def finish(self, timeout=30):
         """(exit status, stderr) once the process has ended; stdout stays in lines."""
-        self.proc.wait(timeout)
-        for reader in self.readers:
-            reader.join(timeout)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        finally:
+            for reader in self.readers:
+                reader.join(timeout)
+            self.proc.stdout.close()
+            self.proc.stderr.close()
         return self.proc.returncode, "".join(self.errors)
 
     def interrupt(self):
@@ -1366,6 +1381,8 @@ class Cli:
 
 
 def test_cli_prints_readable_lines_with_names(slack):
+    import re
+    import time
     cli = Cli(slack)
     assert cli.line().endswith(" -- connected")
     slack.send({"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "hello there",
@@ -1373,14 +1390,37 @@ def test_cli_prints_readable_lines_with_names(slack):
     slack.send({"type": "reaction_added", "user": "U0BOB", "reaction": "thumbsup", "item_user": "U0ALICE",
                 "item": {"type": "message", "channel": "C0RANDOM", "ts": "1.0"}, "event_ts": "1700000001.0"})
     slack.send({"type": "channel_created", "channel": {"id": "C0NEW", "name": "launch", "created": 1}})
-    slack.send({"type": "message", "channel": "C0NEW", "user": "U0BOB", "text": "first!", "ts": "1700000002.0"})
-    import re
-    assert re.fullmatch(r"\d\d:\d\d:\d\d #general <alice> hello there", cli.line())
+    slack.send({"type": "message", "channel": "C0NEW", "user": "U0BOB", "text": "first!", "ts": f"{time.time():.6f}"})
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d #general <alice> hello there", cli.line())  # of 2023
     assert cli.line().endswith(" #random bob reacted :thumbsup: on alice's message")
     assert "[channel_created]" in cli.line()
-    assert cli.line().endswith(" #launch <bob> first!")              # names kept current from events
+    assert re.fullmatch(r"\d\d:\d\d:\d\d #launch <bob> first!", cli.line())  # names kept current; today's: no date
     status, err = cli.interrupt()
     assert status == 0 and "Traceback" not in err
+
+
+def local(*when):
+    """The time stamp of a local date and time."""
+    import time
+    return f"{time.mktime((*when, 0, 0, -1)):.6f}"
+
+
+@pytest.mark.parametrize("ts, clock", [
+    (local(2026, 12, 2, 9, 29, 59), "09:29:59"),
+    (local(2026, 12, 2, 0, 0, 0), "00:00:00"),
+    (local(2026, 12, 1, 23, 59, 59), "2026-12-01 23:59:59"),
+    (local(2026, 11, 30, 14, 2, 11), "2026-11-30 14:02:11"),
+    (local(2025, 12, 2, 9, 30, 0), "2025-12-02 09:30:00"),          # the same day of another year
+    (local(2026, 12, 3, 0, 0, 1), "2026-12-03 00:00:01"),           # a clock ahead of ours
+    (None, "09:30:00"),                                             # no time stamp: now
+    ("1e400", "09:30:00"),                                          # one no clock can show: now
+])
+def test_cli_times_carry_the_date_when_not_of_today(ts, clock):
+    names = slack_rtm._Names(slack_rtm.RtmStart.from_dict({
+        "users": [{"id": "U0ALICE", "name": "alice"}], "channels": [{"id": "C0GENERAL", "name": "general"}]}))
+    event = {"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "hi", "ts": ts}
+    now = float(local(2026, 12, 2, 9, 30, 0))
+    assert slack_rtm.format_event(event, names, now=now) == f"{clock} #general <alice> hi"
 
 
 def test_cli_json_and_types(slack):
@@ -1407,6 +1447,66 @@ def re_ts(text):
     return re.fullmatch(r"\d+\.\d{6}", text)
 
 
+def rtm_calls(slack):
+    return [r.method for r in slack.requests if r.method.startswith("rtm.")]
+
+
+def test_cli_send_reads_standard_input_over_one_connection(slack):
+    cli = Cli(slack, "--send", "#general", input="deploy started\n\n  step 2 of 3  \r\ndone ✓\n")
+    status, err = cli.finish()
+    assert (status, err) == (0, "")
+    assert rtm_calls(slack) == ["rtm.start"] and slack.connections == 1
+    assert slack.received == [{"type": "message", "channel": "C0GENERAL", "text": text, "id": n}
+                              for n, text in enumerate(["deploy started", "  step 2 of 3  ", "done ✓"], 1)]
+    stamps = cli.rest()
+    assert len(stamps) == 3 and all(map(re_ts, stamps)) and len(set(stamps)) == 3
+
+
+def test_cli_send_tells_a_terminal_what_it_waits_for(slack):
+    import pty
+    master, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "slack_rtm", "--base-url", slack.base_url, "--send",
+                                 "#general"], cwd=HERE, env=dict(os.environ, SLACK_TOKEN=TOKEN), stdin=terminal,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(master, b"hello from a terminal\n\x04")          # a line, then Ctrl-D
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+        os.close(terminal)
+    assert err == "slack-rtm: type the messages for #general, one a line; Ctrl-D to end\n"
+    assert proc.returncode == 0 and re_ts(out.strip())
+    assert [f["text"] for f in slack.received] == ["hello from a terminal"]
+
+
+def test_cli_send_refuses_standard_input_that_is_not_utf8(slack):
+    proc = subprocess.run([sys.executable, "-m", "slack_rtm", "--base-url", slack.base_url, "--send", "#general"],
+                          cwd=HERE, input=b"caf\xe9\n", capture_output=True, timeout=30,
+                          env=dict(os.environ, SLACK_TOKEN=TOKEN))
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and len(err.splitlines()) == 1 and "line 1 of standard input is not UTF-8" in err
+    assert slack.received == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--send", "#nosuch", "hi"], ["no channel named #nosuch", "give the channel's id"]),
+    (["--send", "nosuch", "hi"], ["no channel named #nosuch"]),
+    (["--method", "connect", "--send", "#general", "hi"], ["no channel list", "give the channel's id"]),
+])
+def test_cli_send_to_a_name_that_does_not_resolve_is_an_error(slack, args, words):
+    status, err = Cli(slack, *args).finish()
+    assert status == 1 and len(err.splitlines()) == 1 and all(w in err for w in words), err
+    assert slack.received == []
+
+
+@pytest.mark.parametrize("given, sent", [("C0NOTKNOWN", "C0NOTKNOWN"), ("D0ALICE", "D0ALICE"),
+                                         ("#general", "C0GENERAL"), ("secret", "G0SECRET")])
+def test_cli_send_takes_an_id_as_given_and_a_name_from_the_team(slack, given, sent):
+    cli = Cli(slack, "--send", given, "hi")
+    assert cli.finish() == (0, "")
+    assert [f["channel"] for f in slack.received] == [sent]
+
+
 @pytest.mark.parametrize("setup, words", [
     (lambda slack: None, ["invalid_auth", "check SLACK_TOKEN"]),
     (lambda slack: slack.fail("rtm.start", "not_allowed_token_type"), ["classic app", "legacy bot"]),
@@ -1420,13 +1520,40 @@ def test_cli_errors_say_what_to_do(slack, setup, words):
     assert "Traceback" not in err and token not in err
 
 
+@pytest.mark.parametrize("source", ["SLACK_TOKEN", "--token-file", "--token"])
+def test_cli_auth_advice_says_where_the_token_came_from(slack, tmp_path, source):
+    wrong = "xoxb-wrong"
+    path = tmp_path / "token"
+    path.write_text(wrong + "\n")
+    args = {"SLACK_TOKEN": [], "--token-file": ["--token-file", str(path)], "--token": ["--token", wrong]}[source]
+    status, err = Cli(slack, *args, token=wrong if source == "SLACK_TOKEN" else None).finish()
+    where = {"SLACK_TOKEN": "check SLACK_TOKEN", "--token-file": f"check the token file {path}",
+             "--token": "check --token"}[source]
+    (line,) = [line for line in err.splitlines() if "shows the token" not in line]
+    assert status == 1 and line == f"slack-rtm: invalid_auth: Slack refused the token: {where}", err
+    assert wrong not in err
+
+
 def test_cli_usage_errors_have_their_own_status(tmp_path):
     status, err = Cli(None, token=None).finish()
     assert status == 2 and "SLACK_TOKEN" in err
     status, err = Cli(None, "--no-such-option").finish()
     assert status == 2
-    status, err = Cli(None, "--token-file", str(tmp_path / "missing"), token=None).finish()
-    assert status == 2 and "token file" in err
+    status, err = Cli(None, "--send", "#general", "deploy", "done").finish()
+    assert status == 2 and "quote it" in err
+    for seconds in ("0", "-1", "soon", "inf"):
+        status, err = Cli(None, "--connect-timeout", seconds).finish()
+        assert status == 2 and "not a number of seconds above 0" in err
+
+
+def test_cli_token_file_errors_name_the_file(tmp_path):
+    empty, latin1 = tmp_path / "empty", tmp_path / "latin1"
+    empty.write_text(" \n")
+    latin1.write_bytes(b"xoxb-caf\xe9\n")
+    for path, why in [(tmp_path / "missing", "No such file"), (tmp_path, "Is a directory"),
+                      (empty, "is empty"), (latin1, "is not UTF-8")]:
+        status, err = Cli(None, "--token-file", str(path), token=None).finish()
+        assert status == 2 and f"token file {path}" in err and why in err and "Traceback" not in err, err
 
 
 def test_cli_token_file_and_the_token_flag_warning(slack, tmp_path):
@@ -1441,11 +1568,47 @@ def test_cli_token_file_and_the_token_flag_warning(slack, tmp_path):
     assert status == 0 and "shows the token" in err and TOKEN not in err
 
 
+@pytest.mark.parametrize("server", ["a closed port", "a server that never answers"])
+def test_cli_gives_up_the_first_connection_after_connect_timeout(server):
+    import time
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    if server == "a closed port":
+        sock.close()
+    else:
+        sock.listen(8)                     # the kernel accepts; nobody reads or answers
+    try:
+        began = time.monotonic()
+        cli = Cli(None, "--base-url", f"http://127.0.0.1:{port}/api/", "--connect-timeout", "2")
+        status, err = cli.finish(timeout=20)
+        took = time.monotonic() - began
+    finally:
+        sock.close()
+    *tries, last = err.splitlines()                 # a logged warning for each try retried, then the error
+    assert status == 1 and last.startswith("slack-rtm: could not reach Slack") and "check the network" in last, err
+    assert len(tries) <= 2 and all("WARNING slack_rtm: connecting failed" in line for line in tries), err
+    assert took < 10, f"gave up after {took:.1f} s"
+
+
+def demo(*args, **options):
+    environ = {k: v for k, v in os.environ.items() if k != "SLACK_TOKEN"}
+    return subprocess.Popen([sys.executable, "-m", "slack_rtm", "--demo", *args], cwd=HERE, env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options)
+
+
+def demo_run(*args, timeout=60):
+    proc = demo(*args)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+    assert (proc.returncode, err) == (0, "")
+    return out.splitlines()
+
+
 def test_cli_demo_runs_with_no_token_and_no_network():
-    proc = subprocess.run([sys.executable, "-m", "slack_rtm", "--demo"], cwd=HERE, capture_output=True,
-                          text=True, timeout=60, env={k: v for k, v in os.environ.items() if k != "SLACK_TOKEN"})
-    lines = proc.stdout.splitlines()
-    assert proc.returncode == 0 and proc.stderr == ""
+    lines = demo_run()
     expected = ["-- connected", "#general <alice> hello there", "#random --> bob joined",
                 "#general <alice> edited: great, shipping today", "#general bob reacted :tada: on alice's message",
                 "#general <demobot> pong  (acknowledged, ts", "-- the server said goodbye; reconnecting",
@@ -1453,6 +1616,43 @@ def test_cli_demo_runs_with_no_token_and_no_network():
                 "#general a message was deleted", "#general <alice> bye!"]
     found = iter(lines)
     assert all(any(want in line for line in found) for want in expected), lines
+
+
+def test_cli_demo_ends_however_its_output_is_filtered():
+    (line,) = demo_run("--types", "reaction_added", timeout=30)
+    assert line.endswith(" #general bob reacted :tada: on alice's message")
+    lines = demo_run("--types", "hello,goodbye", timeout=30)
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "-- connected", "-- the server said goodbye; reconnecting", "-- connected"]
+
+
+def test_cli_demo_json_prints_each_frame_once():
+    lines = demo_run("--json")
+    frames = [json.loads(line) for line in lines]
+    (ack,) = [f for f in frames if "reply_to" in f]
+    assert ack["ok"] and ack["text"] == "pong" and re_ts(ack["ts"])
+    assert all(a != b for a, b in zip(lines, lines[1:])), lines
+    assert [f.get("type") for f in frames].count("hello") == 2 and frames[-1]["text"] == "bye!"
+
+
+def test_cli_a_closed_output_ends_quietly_with_status_0():
+    proc = demo(stdin=subprocess.DEVNULL)
+    first = [proc.stdout.readline() for _ in range(3)]      # python -m slack_rtm --demo | head -3
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(30) == 0 and err == "" and first[0].endswith("-- connected\n")
+
+
+def test_cli_send_sends_every_line_even_when_the_output_is_closed(slack):
+    proc = subprocess.Popen([sys.executable, "-m", "slack_rtm", "--base-url", slack.base_url, "--send", "#general"],
+                            cwd=HERE, env=dict(os.environ, SLACK_TOKEN=TOKEN), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()                                      # ... --send '#general' < lines | true
+    proc.stdin.write("one\ntwo\nthree\n")
+    proc.stdin.close()
+    err = proc.stderr.read()
+    assert proc.wait(30) == 0 and err == ""
+    assert [f["text"] for f in slack.received] == ["one", "two", "three"]
 
 
 ###############################################################################
