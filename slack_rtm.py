@@ -2761,11 +2761,16 @@ class FakeSlack:
     (acknowledge every message with a ``ts``), False (``ack()`` by hand) or
     a function of the frame returning the reply to send, or None for none.
     With a server-side ``ssl_context`` it serves https:// and wss://.
+    ``cookies`` maps a browser session token (``xoxc-``, also in ``tokens``)
+    to its ``d`` cookie: as Slack does, the Web API answers such a token
+    ``invalid_auth`` unless the request carries that cookie (URL-encoded or
+    not), and one with no entry here never works.
     """
 
     def __init__(self, *, tokens=("xoxb-test",), team=None, rtm_start="full", auto_ack=True,
-                 auto_pong=True, ssl_context=None):
+                 auto_pong=True, ssl_context=None, cookies=None):
         self.tokens = tuple(tokens)
+        self.cookies = dict(cookies or {})
         self.team = dict(_default_team(), **(team or {}))
         self.rtm_start_mode = rtm_start
         self.auto_ack = auto_ack
@@ -3134,9 +3139,19 @@ class FakeSlack:
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.get("token")
         if not token:
             return "not_authed"
-        if token not in self.tokens:
+        if token not in self.tokens or not self._cookie_fits(token, request.headers.get("Cookie")):
             return "invalid_auth"
         return None
+
+    def _cookie_fits(self, token, header):
+        """Whether a session token (xoxc-) came with its d cookie; other tokens need none."""
+        if not token.startswith("xoxc-"):
+            return True
+        pairs = (p.strip().partition("=") for p in (header or "").split(";"))
+        sent = [urllib.parse.unquote(value) for name, _, value in pairs if name == "d"]
+        expected = self.cookies.get(token)
+        return expected is not None and sent == [urllib.parse.unquote(expected[2:] if expected.startswith("d=")
+                                                                      else expected)]
 
     def _method_answer(self, method):
         team = self.team
