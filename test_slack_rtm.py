@@ -1163,11 +1163,11 @@ def test_a_remote_proxy_never_carries_plain_http_to_loopback(slack, monkeypatch)
     clear_proxies(monkeypatch)
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")   # never resolved: the call goes direct
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    assert slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url)["ok"]
+    assert slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, retry=False)["ok"]
     assert slack.requests[0].target == "/api/auth.test"                     # origin-form: no proxy between
     for options in ({"proxy": "http://proxy.invalid:3128"}, {"http": urllib3.ProxyManager("http://proxy.invalid:3128")}):
         with pytest.raises(slack_rtm.InvalidArgument, match="through the proxy at proxy.invalid.*in clear"):
-            slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, **options)
+            slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, retry=False, **options)
     assert len(slack.requests) == 1
 
 
@@ -2227,6 +2227,80 @@ def test_any_frame_decodes_to_a_dict_or_a_protocol_error(data):
     except slack_rtm.ProtocolError:
         return
     assert isinstance(event, dict) and event == json.loads(data)
+
+
+def chunked(body, cut):
+    """``body`` in chunked transfer coding, cut short or given a bad size line when asked."""
+    data = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 50]), body[i:i + 50]) for i in range(0, len(body), 50))
+    data += b"0\r\n\r\n"
+    return {"whole": data, "cut": data[:len(data) // 2], "bad size": b"zz\r\n" + data}[cut]
+
+
+def deflated(body, wbits):
+    import zlib
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return packer.compress(body) + packer.flush()
+
+
+BODIES = st.one_of(
+    st.binary(max_size=300),
+    ANSWERS.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"ok": st.booleans()}, optional={"url": st.sampled_from(
+        ["ws://127.0.0.1:1/x", "wss://[::1/x", "ws://h:99999/", 5]), "team": JSON, "self": JSON,
+        "error": st.sampled_from(["ratelimited", "invalid_auth", "", 3])}).map(lambda v: json.dumps(v).encode()),
+    st.integers(500, 3000).map(lambda depth: b'{"ok": true, "x": ' + b"[" * depth + b"]" * depth + b"}"),
+)
+HEADER_LINES = st.sampled_from([b"Content-Type: application/json", b"Content-Type: text/html", b"Retry-After: 1",
+                                b"Retry-After: abc", b"Connection: close", b"Connection: keep-alive",
+                                b"Content-Length: abc", b"Content-Length: -1", b"Content-Length: 3",
+                                b"Content-Length: 99999999999", b"X-Junk: \x80\xff"])
+RAW_ANSWERS = st.tuples(
+    st.sampled_from([b"200 OK", b"201 Created", b"204 No Content", b"302 Found", b"403 Forbidden", b"429 Too Many",
+                     b"500 Oops", b"503 Busy", b"999 What", b"abc", b""]),
+    st.lists(HEADER_LINES, max_size=4),
+    st.sampled_from([None, b"gzip", b"deflate", b"br", b"gzip, gzip", b"identity"]),
+    st.sampled_from(["gzip", "zlib", "raw", "plain", "garbage"]),
+    st.sampled_from(["length", "longer", "shorter", "none", "chunked", "chunked cut", "chunked bad size"]),
+    BODIES,
+    st.integers(0, 40),
+)
+
+
+def raw_answer(status, lines, encoding, packing, framing, body, cut):
+    """The bytes of an HTTP answer that may lie in any header."""
+    body = {"gzip": lambda b: deflated(b, 31), "zlib": lambda b: deflated(b, 15), "raw": lambda b: deflated(b, -15),
+            "plain": lambda b: b, "garbage": lambda b: b"\x1f\x8b" + b}[packing](body)
+    lines = list(lines) + ([b"Content-Encoding: " + encoding] if encoding else [])
+    if framing.startswith("chunked"):
+        lines.append(b"Transfer-Encoding: chunked")
+        body = chunked(body, {"chunked": "whole", "chunked cut": "cut", "chunked bad size": "bad size"}[framing])
+    elif framing != "none":
+        lines.append(b"Content-Length: %d" % (len(body) + {"length": 0, "longer": 10, "shorter": -min(cut, len(body))}[framing]))
+    return b"HTTP/1.1 " + status + b"\r\n" + b"".join(line + b"\r\n" for line in lines) + b"\r\n" + body
+
+
+def test_any_answer_of_a_real_http_server_raises_only_slack_errors_and_leaves_no_socket():
+    current = [b""]
+    with HostileServer(lambda server, client: server.send(client, current[0])) as server:
+        fds = open_fds()
+
+        @settings(max_examples=120, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(RAW_ANSWERS, st.sampled_from([slack_rtm.api_call, slack_rtm.rtm_start, slack_rtm.rtm_connect]),
+               st.sampled_from([64, 4096, slack_rtm.MAX_RESPONSE_SIZE]))
+        def run(parts, call, limit):
+            current[0] = raw_answer(*parts)
+            args = ("auth.test", TOKEN) if call is slack_rtm.api_call else (TOKEN,)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    call(*args, base_url=server.base_url, retry=False, timeout=5, max_response_size=limit)
+                except slack_rtm.SlackError as error:
+                    assert TOKEN not in str(error) and TOKEN not in repr(error)
+
+        run()
+        for thread in server.threads[1:]:
+            thread.join(10)
+        assert open_fds() == fds
 
 
 @pytest.fixture(scope="module")
