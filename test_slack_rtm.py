@@ -792,6 +792,20 @@ def test_proxy_from_the_environment(slack, monkeypatch):
     assert slack_rtm._proxy_for("https://slack.com/api/", proxy=False) is None
 
 
+def accept_each(server, serve, threads=None):
+    """Serve each connection ``server`` accepts in a thread of its own (kept
+    in ``threads``), until the listening socket is closed."""
+    while True:
+        try:
+            client, _ = server.accept()
+        except OSError:
+            return
+        thread = threading.Thread(target=serve, args=(client,), daemon=True)
+        if threads is not None:
+            threads.append(thread)
+        thread.start()
+
+
 class Proxy:
     """A loopback HTTP proxy: forwards absolute-form requests and tunnels
     CONNECT, both as bytes, recording each request line."""
@@ -802,15 +816,7 @@ class Proxy:
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(16)
         self.url = "http://127.0.0.1:%d" % self.server.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(client,), daemon=True).start()
+        threading.Thread(target=accept_each, args=(self.server, self.serve), daemon=True).start()
 
     def serve(self, client):
         import urllib.parse
@@ -924,7 +930,9 @@ class HostileServer:
         self.server = socket.socket()
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(16)
-        self.threads = [threading.Thread(target=self.accept, daemon=True)]
+        self.threads = []
+        self.threads.append(threading.Thread(target=accept_each, args=(self.server, self.serve, self.threads),
+                                             daemon=True))
 
     def __enter__(self):
         self.threads[0].start()
@@ -940,16 +948,6 @@ class HostileServer:
     @property
     def base_url(self):
         return "http://127.0.0.1:%d/api/" % self.server.getsockname()[1]
-
-    def accept(self):
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            thread = threading.Thread(target=self.serve, args=(client,), daemon=True)
-            self.threads.append(thread)
-            thread.start()
 
     def serve(self, client):
         with client:
@@ -1135,13 +1133,16 @@ def test_an_error_answer_says_its_status_and_a_429_without_a_code_is_retried(sla
     assert start.ok and clock.slept == [13.0]
 
 
+def closed_port():
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_a_refused_connection_is_a_transport_error_not_a_timeout():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
     with pytest.raises(slack_rtm.TransportError) as info:
-        slack_rtm.api_call("auth.test", TOKEN, base_url=f"http://127.0.0.1:{port}/api/", retry=False)
+        slack_rtm.api_call("auth.test", TOKEN, base_url=f"http://127.0.0.1:{closed_port()}/api/", retry=False)
     assert not isinstance(info.value, (slack_rtm.Timeout, TimeoutError)) and info.value.retryable
 
 
@@ -1194,10 +1195,7 @@ def test_proxy_credentials_go_as_proxy_authorization(slack, monkeypatch, caplog)
         slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, proxy=address)
         expected = b"proxy-authorization: basic " + base64.b64encode(b"us@er:p:ss-word").lower()
         assert expected in proxy.heads[0].lower().split(b"\r\n")
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        closed = "http://us%%40er:p%%3Ass-word@127.0.0.1:%d" % sock.getsockname()[1]
-        sock.close()
+        closed = "http://us%%40er:p%%3Ass-word@127.0.0.1:%d" % closed_port()
         with pytest.raises(slack_rtm.TransportError) as info:                  # no proxy there: no password shown
             slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, proxy=closed, retry=False)
     finally:
