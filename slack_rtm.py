@@ -373,7 +373,7 @@ class InvalidResponse(SlackError):
         self.method = method
         self.status = status
         self.content_type = content_type
-        self.body_start = quoted
+        self.body_start = quoted or ""
 
 
 class ServerError(InvalidResponse):
