@@ -47,7 +47,7 @@ __all__ = [
     "Topic", "SlackResponse",
     # Errors (one class per Slack error code besides these; see ERRORS)
     "SlackError", "SlackApiError", "AuthError", "RequestFormatError", "RetryableError",
-    "DeprecatedError", "InvalidArgument", "InvalidResponse", "ServerError", "TruncatedResponse",
+    "DeprecatedError", "InvalidArgument", "InvalidResponse", "ServerError", "TruncatedResponse", "ResponseTooLarge",
     "TransportError", "Timeout", "TLSError", "ProtocolError", "RtmError", "MessageTooLong", "Unacknowledged",
     "ConnectionClosed", "ERRORS",
     # Warnings
@@ -60,9 +60,13 @@ log.addHandler(logging.NullHandler())     # an application that configures no lo
 
 #: Where Slack's Web API lives.  Every method is a POST below it.
 DEFAULT_BASE_URL = "https://slack.com/api/"
-#: Seconds for the TCP connect and for each read of an HTTP answer.  A large
-#: team's rtm.start is tens of MB, but it streams: the read timeout is per read.
+#: Seconds for one whole Web API request: connect, headers and body.  A large
+#: team's rtm.start is tens of MB, which Slack sends in a second or two.
 DEFAULT_TIMEOUT = 30.0
+#: The largest Web API answer read, after any Content-Encoding is undone:
+#: far above the largest real rtm.start (tens of MB), so that a broken or
+#: hostile server (a gzip bomb, an endless body) cannot exhaust memory.
+MAX_RESPONSE_SIZE = 256 << 20
 #: Longest argument name accepted.  Slack refuses "very long" names with
 #: invalid_arg_name without saying how long; its own names are under 30.
 MAX_ARG_NAME = 64
@@ -94,6 +98,7 @@ MAX_MESSAGE_SIZE = 8 << 20
 # +-- InvalidResponse              an answer that is not a JSON object
 # |   +-- ServerError              ... with an HTTP 5xx status (retried)
 # |   +-- TruncatedResponse        ... cut short on the way (retried)
+# |   +-- ResponseTooLarge         ... larger than max_response_size
 # +-- TransportError (ConnectionError)  the network failed (retried)
 # |   +-- Timeout (TimeoutError)
 # |   +-- TLSError                 the certificate did not verify (not retried)
@@ -140,6 +145,8 @@ class SlackApiError(SlackError):
 
     #: The Slack error code a subclass stands for.
     code: Optional[str] = None
+    #: The HTTP status of the answer: Slack sends its errors with 200.
+    status = 200
 
     def __init_subclass__(cls, code=None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -360,14 +367,14 @@ class InvalidResponse(SlackError):
     """The answer was not the JSON object Slack sends: a proxy's HTML page, a
     truncated body, or something else between the client and Slack."""
 
-    def __init__(self, method, status, content_type, body=b"", reason="not a JSON object"):
-        quoted = _quote(body)
-        super().__init__(
-            f"{method}: HTTP {status}, Content-Type {content_type or '(none)'}: {reason}: {quoted}")
+    def __init__(self, method, status, content_type, body=b"", reason="not a JSON object", secrets=()):
+        quoted = None if body is None else _quote(body, secrets=secrets)
+        super().__init__(f"{method}: HTTP {status}, Content-Type {content_type or '(none)'}: {reason}"
+                         + ("" if quoted is None else f": {quoted}"))
         self.method = method
         self.status = status
         self.content_type = content_type
-        self.body_start = quoted
+        self.body_start = quoted or ""
 
 
 class ServerError(InvalidResponse):
@@ -380,6 +387,11 @@ class TruncatedResponse(InvalidResponse):
     """The answer ended before the length its headers announced."""
 
     retryable = True
+
+
+class ResponseTooLarge(InvalidResponse):
+    """The answer (its body after any Content-Encoding is undone) was larger
+    than ``max_response_size``: reading stopped there."""
 
 
 class TransportError(SlackError, ConnectionError):
@@ -444,11 +456,20 @@ ERRORS: Mapping[str, type] = types.MappingProxyType(_ERRORS)
 __all__ += sorted(cls.__name__ for cls in _ERRORS.values())
 
 
-def _quote(body, limit=QUOTE_CHARS):
+def _quote(body, limit=QUOTE_CHARS, secrets=()):
+    """The start of ``body``, for a message.  The ``secrets`` are redacted
+    before the cut, so that one lying across it cannot show in part."""
+    secrets = [s for s in secrets if s]
+    margin = max(map(len, secrets), default=0)      # a secret across the cut is still whole here
     if isinstance(body, (bytes, bytearray)):
-        body = bytes(body[:limit * 4]).decode("utf-8", "replace")
-    text = str(body)
-    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+        cut = (limit + margin) * 4                  # enough bytes for that many characters
+        text, more = bytes(body[:cut]).decode("utf-8", "replace"), len(body) > cut
+    else:
+        text = str(body)
+        text, more = text[:limit + margin], len(text) > limit + margin
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
+    return repr(text[:limit] + ("..." if more or len(text) > limit else ""))
 
 
 ###############################################################################
@@ -1091,6 +1112,26 @@ class RtmStart(_Model):
         return self._index.by_id["bots"].get(bot_id)
 
 
+def _start_oddity(answer):
+    """Why an rtm.start or rtm.connect answer cannot be used, or None.  Only
+    what a session reads is checked (``self`` and ``team`` are objects, ``url``
+    parses); everything else stays as lenient as the classes above.  The URL
+    is never quoted: it holds a connection ticket."""
+    for key in ("self", "team"):
+        value = answer.get(key)
+        if value is not None and not isinstance(value, dict):
+            return f'"{key}" is a JSON {type(value).__name__}, not an object'
+    url = answer.get("url")
+    if url is not None and not isinstance(url, str):
+        return f'"url" is a JSON {type(url).__name__}, not a string'
+    try:
+        parts = urllib.parse.urlsplit(url or "")
+        parts.port, (parts.hostname or "").encode("idna")
+    except ValueError as exc:                  # a bad port or IPv6 literal; UnicodeError: a bad host
+        return f'"url" is not a valid URL ({exc})'
+    return None
+
+
 ###############################################################################
 # Pure core: Web API requests and answers #####################################
 ###############################################################################
@@ -1178,15 +1219,32 @@ def encode_json(method, args):
         raise InvalidArgument(f"{method}: {exc}") from None
 
 
-def build_request(method, token, args, *, base_url=DEFAULT_BASE_URL, as_json=False):
+def _cookie_value(cookie):
+    """The ``d`` cookie of a browser session token (``xoxc-``), as sent:
+    URL-encoded unless it already is (a ``%`` says so), ``d=`` or not."""
+    if not isinstance(cookie, str) or not cookie:
+        raise InvalidArgument("the cookie must be a non-empty str")
+    value = cookie[2:] if cookie.startswith("d=") else cookie
+    if "%" not in value:
+        value = urllib.parse.quote(value, safe="")         # Slack's xoxd- values hold + / =
+    if not value or not value.isascii() or any(c in value for c in '\r\n\0 \t;,"\\'):
+        raise InvalidArgument("the cookie holds whitespace, a separator, a control character or non-ASCII "
+                              "(it is not quoted here, to keep it secret)")
+    return value
+
+
+def build_request(method, token, args, *, base_url=DEFAULT_BASE_URL, as_json=False, cookie=None):
     """(url, headers, body) of a Web API call.  The token goes in the
-    Authorization header only, never in the URL or the body."""
+    Authorization header only, never in the URL or the body; ``cookie``
+    (the ``d`` cookie a session token needs) as ``Cookie: d=...``."""
     if not isinstance(method, str) or not all(p[:1].isalpha() and _is_word(p) for p in method.split(".")):
         raise InvalidArgument(f"not a Web API method name: {method!r}")
     _check_token(token)
     body, content_type = (encode_json if as_json else encode_form)(method, args)
     headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}",
                "Accept": "application/json", "User-Agent": f"slack_rtm/{__version__}"}
+    if cookie is not None:
+        headers["Cookie"] = "d=" + _cookie_value(cookie)
     return _join_url(base_url, method), headers, body
 
 
@@ -1201,6 +1259,8 @@ def _parse_object(body):
             answer = json.loads(body)
     except (ValueError, TypeError) as exc:     # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None, f"not JSON ({exc})"
+    except RecursionError:                     # [[[[... a thousand deep: no answer of Slack's nests so
+        return None, "JSON nested deeper than Python's recursion limit"
     if not isinstance(answer, dict):
         return None, f"JSON {type(answer).__name__}, not an object"
     return answer, None
@@ -1230,7 +1290,7 @@ def _retry_after(headers):
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def _api_error(method, answer, warnings_, retry_after=None):
+def _api_error(method, answer, warnings_, retry_after=None, status=200):
     code = answer.get("error")
     if not isinstance(code, str) or not code:
         code = "unknown_error" if code is None else str(code)
@@ -1238,6 +1298,9 @@ def _api_error(method, answer, warnings_, retry_after=None):
     error = cls(method, code, answer, warnings_)
     if cls is _ERRORS.get("ratelimited"):
         error.retry_after = retry_after
+    if status not in (200, 429):              # Slack's own errors come with 200: say what came instead
+        error.status = status
+        error.args = (f"{error.args[0]} (HTTP {status})",)
     return error
 
 
@@ -1256,33 +1319,36 @@ def _make_response(data, warnings_):
     return response
 
 
-def decode_response(method, status, headers, body, *, emit=True):
+def decode_response(method, status, headers, body, *, emit=True, secrets=()):
     """Turn an HTTP answer into data or an exception (raised).
 
-    ``ok`` -> a SlackResponse; ``ok: false`` -> the class of its code; HTTP
-    429 -> RateLimited with ``retry_after``, whatever the body; anything that
-    is not a JSON object -> InvalidResponse (ServerError for 5xx) naming the
-    status and Content-Type and quoting the start of the body.  Warnings are
-    issued with warnings.warn (when ``emit``) and kept on the result or error.
+    ``ok`` -> a SlackResponse; ``ok: false`` -> the class of its code (the
+    status in the message when it is not 200); HTTP 429 -> RateLimited with
+    ``retry_after``, whatever the body; anything that is not a JSON object
+    -> InvalidResponse (ServerError for 5xx) naming the status and
+    Content-Type and quoting the start of the body, ``secrets`` redacted.
+    Warnings are issued with warnings.warn (when ``emit``) and kept on the
+    result or error.
     """
     headers = headers or {}
     content_type = headers.get("Content-Type")
     if status == 429:
         answer = _parse_object(body)[0] or {}
-        if answer.get("ok") is not False:
+        if answer.get("error") != "ratelimited":
             answer = dict(answer, ok=False, error="ratelimited")
         raise _api_error(method, answer, _collect_warnings(method, answer), _retry_after(headers))
     answer, why = _parse_object(body)
     if why is None and not isinstance(answer.get("ok"), bool):
         why = 'a JSON object without a boolean "ok"'
     if why:
-        raise (ServerError if status >= 500 else InvalidResponse)(method, status, content_type, body, why)
+        raise (ServerError if status >= 500 else InvalidResponse)(method, status, content_type, body, why,
+                                                                  secrets)
     found = _collect_warnings(method, answer)
     if emit:
         for warning in found:
             _warn(warning)
     if answer.get("ok") is not True:
-        raise _api_error(method, answer, found, _retry_after(headers))
+        raise _api_error(method, answer, found, _retry_after(headers), status)
     return _make_response(answer, found)
 
 
@@ -1345,6 +1411,12 @@ class Retry:
 ###############################################################################
 
 _LOOPBACK_NAMES = ("localhost", "localhost.")
+#: Bytes asked of the socket per read of an answer's body.
+_READ_BYTES = 1 << 18
+#: The most a Content-Encoding is inflated in one step, so that a bomb is
+#: stopped at the size bound and never inflated whole in one call.
+_INFLATE_BYTES = 1 << 20
+_RTM_METHODS = ("rtm.start", "rtm.connect")
 
 
 #: The package that installs each module imported lazily.
@@ -1397,8 +1469,13 @@ def _is_loopback(host):
 
 
 def _check_base_url(base_url, allow_http=False):
-    """Refuse a base URL that would send the token in clear to another host."""
-    parts = urllib.parse.urlsplit(base_url if isinstance(base_url, str) else "")
+    """Refuse a base URL that does not parse, or that would send the token in
+    clear to another host."""
+    try:
+        parts = urllib.parse.urlsplit(base_url if isinstance(base_url, str) else "")
+        parts.port, (parts.hostname or "").encode("idna")
+    except ValueError as exc:                  # a bad port or IPv6 literal; UnicodeError: a bad host
+        raise InvalidArgument(f"base_url is not a valid URL ({exc})") from None
     if parts.scheme == "https" and parts.hostname:
         return parts
     if parts.scheme == "http" and parts.hostname and (allow_http or _is_loopback(parts.hostname)):
@@ -1409,10 +1486,20 @@ def _check_base_url(base_url, allow_http=False):
     raise InvalidArgument(f"base_url must be an https:// URL, not {base_url!r}")
 
 
+def _proxy_host(proxy_url):
+    try:
+        return urllib.parse.urlsplit(proxy_url if "://" in proxy_url else "http://" + proxy_url).hostname
+    except ValueError:
+        return None
+
+
 def _proxy_for(url, proxy=None):
     """The proxy URL to use for ``url``: ``proxy`` if given (False for none),
     else HTTPS_PROXY / HTTP_PROXY from the environment unless NO_PROXY
-    names the host."""
+    names the host.  A loopback target never goes through an environment
+    proxy that is not itself on loopback: that proxy cannot reach this
+    machine's loopback, and a plain-http request would cross the network in
+    clear; the request goes direct."""
     import urllib.request
     if proxy is False:
         return None
@@ -1421,9 +1508,30 @@ def _proxy_for(url, proxy=None):
     parts = urllib.parse.urlsplit(url)
     scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)
     found = urllib.request.getproxies_environment().get(scheme)
-    if found and not urllib.request.proxy_bypass_environment(parts.hostname or ""):
-        return found
-    return None
+    if not found or urllib.request.proxy_bypass_environment(parts.hostname or ""):
+        return None
+    if _is_loopback(parts.hostname) and not _is_loopback(_proxy_host(found)):
+        return None
+    return found
+
+
+def _check_proxy(url, proxy_host, allow_http):
+    """Refuse to send plain http through a proxy off this machine (the token
+    would cross the network in clear), unless ``allow_http`` insists."""
+    if proxy_host is not None and url.startswith("http:") and not allow_http and not _is_loopback(proxy_host):
+        raise InvalidArgument(f"refusing to send http:// through the proxy at {proxy_host}: the token would "
+                              "cross the network in clear (use https://, or pass allow_http=True to insist)")
+
+
+def _proxy_parts(proxy_url):
+    """(the proxy URL without its user info, the Proxy-Authorization header
+    that carries it): urllib3 ignores credentials in a proxy URL."""
+    parts = urllib.parse.urlsplit(proxy_url if "://" in proxy_url else "http://" + proxy_url)
+    if parts.username is None:
+        return proxy_url, None
+    credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    address = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return address, _urllib3().util.make_headers(proxy_basic_auth=credentials)
 
 
 def _check_ssl_context(ssl_context):
@@ -1433,8 +1541,9 @@ def _check_ssl_context(ssl_context):
                               "slack_rtm always verifies (give ca_certs for a private CA)")
 
 
-def make_pool(url=DEFAULT_BASE_URL, *, proxy=None, ssl_context=None, ca_certs=None, maxsize=1):
-    """A urllib3 PoolManager (or ProxyManager) for ``url``, verifying TLS."""
+def make_pool(url=DEFAULT_BASE_URL, *, proxy=None, ssl_context=None, ca_certs=None, maxsize=1, allow_http=False):
+    """A urllib3 PoolManager (or ProxyManager) for ``url``, verifying TLS,
+    whose connections a request's deadline can reach (see _Deadline)."""
     urllib3 = _urllib3()
     _check_ssl_context(ssl_context)
     options = {"cert_reqs": "CERT_REQUIRED", "maxsize": maxsize, "retries": False}
@@ -1444,24 +1553,79 @@ def make_pool(url=DEFAULT_BASE_URL, *, proxy=None, ssl_context=None, ca_certs=No
         options["ca_certs"] = ca_certs
     proxy_url = _proxy_for(url, proxy)
     if proxy_url:
-        return urllib3.ProxyManager(proxy_url, **options)
-    return urllib3.PoolManager(**options)
+        _check_proxy(url, _proxy_host(proxy_url), allow_http)
+        try:
+            address, proxy_headers = _proxy_parts(proxy_url)
+            http = urllib3.ProxyManager(address, proxy_headers=proxy_headers, **options)
+        except ValueError:                      # not quoted: the URL may hold a password
+            raise InvalidArgument("the proxy is not a valid URL") from None
+    else:
+        http = urllib3.PoolManager(**options)
+    http._slack_rtm_connections = connections = _Connections()
+    http.pool_classes_by_scheme = {scheme: _watched_pool(cls, connections)
+                                   for scheme, cls in http.pool_classes_by_scheme.items()}
+    return http
 
 
-def _check_pool(http):
-    kw = getattr(http, "connection_pool_kw", None) or {}
+class _Connections:
+    """The connections of a pool that make_pool made, as they open."""
+
+    def __init__(self):
+        import weakref
+        self._lock = threading.Lock()
+        self._all = weakref.WeakSet()
+
+    def add(self, connection):
+        with self._lock:
+            self._all.add(connection)
+
+    def list(self):
+        with self._lock:
+            return list(self._all)
+
+
+def _watched_pool(pool_cls, connections):
+    """A subclass of a urllib3 pool class whose connections join
+    ``connections`` as they start to connect."""
+    class Connection(pool_cls.ConnectionCls):
+        def connect(self):
+            connections.add(self)               # first: the deadline can then end a hanging handshake
+            super().connect()
+
+    class Pool(pool_cls):
+        ConnectionCls = Connection
+    return Pool
+
+
+def _check_pool(http, url="https:", allow_http=False):
+    """Refuse a caller's pool that would not verify the certificate and the
+    host name of ``url``, or that would send plain http through a remote proxy."""
     import ssl
-    if kw.get("cert_reqs") in ("CERT_NONE", "NONE", ssl.CERT_NONE):
+    kw = getattr(http, "connection_pool_kw", None) or {}
+    if kw.get("cert_reqs") not in (None, "CERT_REQUIRED", "REQUIRED", ssl.CERT_REQUIRED):
         raise InvalidArgument("the PoolManager given does not verify certificates; slack_rtm always verifies")
+    host = (urllib.parse.urlsplit(url).hostname or "").rstrip(".")
+    for name in ("assert_hostname", "server_hostname"):     # False, "", or another name: not the URL's host
+        value = kw.get(name)
+        if value is not None and not (isinstance(value, str) and value.lower().rstrip(".") == host):
+            raise InvalidArgument(f"the PoolManager given checks certificates against {name}={value!r}, "
+                                  "not the host of the URL; slack_rtm always verifies the host name")
     _check_ssl_context(kw.get("ssl_context"))
+    proxy = getattr(http, "proxy", None)
+    _check_proxy(url, getattr(proxy, "host", None) if proxy is not None else None, allow_http)
 
 
-def _transport_error(method, exc):
-    """Map a urllib3 or socket exception to ours, at one place."""
-    urllib3 = _urllib3()
-    errors = urllib3.exceptions
-    text = f"{method}: {type(exc).__name__}: {exc}"
-    if isinstance(exc, (errors.TimeoutError, TimeoutError)):
+def _transport_error(method, exc, secrets=()):
+    """Map a urllib3 or socket exception to ours, at one place.  A refused
+    connection or a failed name lookup is no Timeout, though urllib3's
+    NewConnectionError (and NameResolutionError) subclasses its
+    ConnectTimeoutError in 1.26 and 2.x: it is tested first."""
+    import socket
+    errors = _urllib3().exceptions
+    text = _redact(f"{method}: {type(exc).__name__}: {exc}", *secrets)
+    if isinstance(exc, errors.NewConnectionError):
+        return TransportError(text)
+    if isinstance(exc, (errors.TimeoutError, TimeoutError, socket.timeout)):    # 3.9's socket.timeout is no TimeoutError
         return Timeout(text)
     if isinstance(exc, errors.SSLError) or _caused_by_certificate(exc):
         return TLSError(text)
@@ -1479,50 +1643,255 @@ def _caused_by_certificate(exc):
     return False
 
 
-def _post(http, method, url, headers, body, timeout):
-    """(status, headers, body) of one POST, with urllib3's errors mapped."""
+class _Deadline:
+    """The end of one request's ``seconds``: then its sockets are shut down.
+
+    Why not a socket timeout shrunk to the time left before each read:
+    http.client reads the status line and the headers itself, a recv at a
+    time, each under the socket's timeout, and returns only when they are
+    all in, so a server trickling a byte a second defeats any bound set per
+    read (and the TLS handshake and a proxy's CONNECT are read the same
+    way).  A timer thread that shuts the socket down (shutdown(), not
+    close(): the reading thread still owns the descriptor) wakes a read
+    blocked in any layer, whatever urllib3's version; the request then fails
+    and is reported as a Timeout.  The pools make_pool makes tell it their
+    connections as they connect; of a caller's pool it learns the response's
+    connection once the headers are in, so there the connect and the headers
+    are bounded per read only.
+    """
+
+    def __init__(self, seconds, connections=None):
+        self.seconds = seconds
+        self.expired = False
+        self._at = None if seconds is None else time.monotonic() + seconds
+        self._connections = connections
+        self._extra = []
+        self._lock = threading.Lock()
+        self._timer = None
+
+    def __enter__(self):
+        if self._at is not None:
+            self._timer = threading.Timer(self.seconds, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
+
+    def timeout(self, urllib3):
+        """urllib3's per-read timeout: the time left, also a bound on the connect."""
+        if self._at is None:
+            return urllib3.Timeout(connect=None, read=None)
+        left = max(self._at - time.monotonic(), 0.001)
+        return urllib3.Timeout(connect=left, read=left)
+
+    def watch(self, connection):
+        with self._lock:
+            self._extra.append(connection)
+            expired = self.expired
+        if expired:
+            _shut_down(connection)
+
+    def _expire(self):
+        with self._lock:
+            self.expired = True
+            connections = self._extra + (self._connections.list() if self._connections else [])
+        for connection in connections:
+            _shut_down(connection)
+
+    def failure(self, method, exc, secrets):
+        if self.expired:
+            return Timeout(f"{method}: no complete answer within {self.seconds:g} s (the timeout bounds "
+                           "the whole request)")
+        return _transport_error(method, exc, secrets)
+
+
+def _shut_down(connection):
+    import socket
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        try:                                    # socket's own shutdown: an SSLSocket's drops its TLS state
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:                         # closed meanwhile, or detached by the TLS wrapping
+            pass
+
+
+class _Inflater:
+    """Undoes a gzip or deflate Content-Encoding a step at a time, so that
+    a bomb is stopped at the size bound instead of inflated whole."""
+
+    def __init__(self, encoding):
+        self.gzip = encoding != "deflate"
+        self.zlib = None
+        self._head = b""
+
+    def feed(self, data, room):
+        """The decoded pieces of ``data``, stopping once past ``room`` bytes."""
+        import zlib
+        data, self._head = self._head + data, b""
+        pieces, made = [], 0
+        while data and made <= room:
+            if self.zlib is None or (self.zlib.eof and self.gzip):      # the start, or a next gzip member
+                if len(data) < 2:
+                    self._head = data
+                    break
+                self.zlib = zlib.decompressobj(self._wbits(data))
+            piece = self.zlib.decompress(data, min(room - made + 1, _INFLATE_BYTES))
+            pieces.append(piece)
+            made += len(piece)
+            data = self.zlib.unconsumed_tail or (self.zlib.unused_data if self.zlib.eof and self.gzip else b"")
+        return pieces
+
+    def _wbits(self, data):
+        import zlib
+        if self.gzip:
+            return 16 + zlib.MAX_WBITS
+        # RFC 9110's deflate is a zlib stream, but servers have long sent raw
+        # deflate too: a zlib header (RFC 1950: method 8, a multiple of 31) tells.
+        zlib_header = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+        return zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
+
+    def complete(self):
+        return self.zlib is not None and self.zlib.eof and not self._head
+
+
+class _Body:
+    """An answer's body as it is read: the size bounded and the
+    Content-Encoding undone as the bytes come, never after."""
+
+    def __init__(self, method, response, limit, secrets):
+        self.method, self.status, self.limit, self.secrets = method, response.status, limit, secrets
+        self.content_type = response.headers.get("Content-Type")
+        self.chunks, self.size, self.raw = [], 0, 0
+        encodings = [e.strip().lower() for e in (response.headers.get("Content-Encoding") or "").split(",")]
+        encodings = [e for e in encodings if e not in ("", "identity")]
+        if len(encodings) > 1 or (encodings and encodings[0] not in ("gzip", "x-gzip", "deflate")):
+            raise self.error(f"Content-Encoding {', '.join(encodings)!r} is not supported (slack_rtm asks "
+                             "for none and undoes one gzip or deflate)")
+        self.inflater = _Inflater(encodings[0]) if encodings else None
+        if (getattr(response, "length_remaining", None) or 0) > limit:
+            raise self.too_large("its Content-Length is")
+
+    def feed(self, data):
+        self.raw += len(data)
+        if self.inflater is None:
+            pieces = [data]
+        else:
+            import zlib
+            try:
+                pieces = self.inflater.feed(data, self.limit - self.size)
+            except zlib.error as exc:
+                raise self.error(f"the {'gzip' if self.inflater.gzip else 'deflate'} encoding is broken ({exc})")
+        self.chunks += pieces
+        self.size += sum(map(len, pieces))
+        if self.size > self.limit or self.raw > self.limit:
+            raise self.too_large("it is")
+
+    def finish(self):
+        if self.inflater is not None and self.raw and not self.inflater.complete():
+            raise TruncatedResponse(self.method, self.status, self.content_type, None,
+                                    "the compressed body ended early")
+        return b"".join(self.chunks)
+
+    def error(self, why, cls=InvalidResponse):
+        return cls(self.method, self.status, self.content_type, b"".join(self.chunks[:1]), why, self.secrets)
+
+    def too_large(self, what):
+        return self.error(f"{what} larger than max_response_size ({self.limit:,} bytes)", ResponseTooLarge)
+
+
+def _read_body(method, response, limit, secrets):
+    """The body of ``response``, read raw a piece at a time and decoded
+    here: urllib3's own decoder would inflate a bomb whole."""
+    body = _Body(method, response, limit, secrets)
+    while True:
+        data = response.read(_READ_BYTES, decode_content=False)
+        if not data:
+            break
+        body.feed(data)
+    if getattr(response, "length_remaining", None):     # urllib3 1.26 does not check it on sized reads
+        raise TruncatedResponse(method, response.status, response.headers.get("Content-Type"), None,
+                                "the body ended early (before its Content-Length)")
+    return body.finish()
+
+
+def _post(http, method, url, headers, body, timeout, max_size=MAX_RESPONSE_SIZE, secrets=()):
+    """(status, headers, body) of one POST, within ``timeout`` seconds in all
+    and ``max_size`` bytes of body, with urllib3's errors mapped."""
     urllib3 = _urllib3()
     log.debug("POST %s: %d bytes of %s", url, len(body), headers.get("Content-Type"))
-    try:
-        response = http.request("POST", url, body=body, headers=headers, redirect=False, retries=False,
-                                timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                                preload_content=False)
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise _transport_error(method, exc) from None
-    try:
-        data = response.read()
-    except urllib3.exceptions.ProtocolError as exc:
-        raise TruncatedResponse(method, response.status, response.headers.get("Content-Type"), b"",
-                                f"the body ended early ({exc})") from None
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise _transport_error(method, exc) from None
-    finally:
-        response.release_conn()
+    with _Deadline(timeout, getattr(http, "_slack_rtm_connections", None)) as deadline:
+        try:
+            response = http.request("POST", url, body=body, headers=headers, redirect=False, retries=False,
+                                    timeout=deadline.timeout(urllib3), preload_content=False,
+                                    decode_content=False)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise deadline.failure(method, exc, secrets) from None
+        deadline.watch(response.connection)
+        try:
+            data = _read_body(method, response, max_size, secrets)
+        except urllib3.exceptions.ProtocolError as exc:
+            if deadline.expired:
+                raise deadline.failure(method, exc, secrets) from None
+            raise TruncatedResponse(method, response.status, response.headers.get("Content-Type"), b"",
+                                    f"the body ended early ({exc})") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise deadline.failure(method, exc, secrets) from None
+        except SlackError:
+            if deadline.expired:                # an answer cut by the deadline looks broken
+                raise deadline.failure(method, None, secrets) from None
+            raise
+        finally:
+            if not response.isclosed():         # unread body: the connection must not serve again
+                response.close()
+            response.release_conn()
+        if deadline.expired:                    # a shutdown socket can look like a clean end
+            raise deadline.failure(method, None, secrets)
     log.debug("%s: HTTP %d, %d bytes", method, response.status, len(data))
     return response.status, response.headers, data
 
 
+def _secrets(token, cookie):
+    """What must never show in a message: the token, and the cookie as given and as sent."""
+    found = [token]
+    if isinstance(cookie, str) and cookie:
+        found += [cookie, cookie[2:] if cookie.startswith("d=") else cookie, _cookie_value(cookie)]
+    return tuple(sorted(set(found), key=len, reverse=True))
+
+
+def _check_bounds(timeout, max_response_size):
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise InvalidArgument(f"timeout must be a positive number of seconds or None, not {timeout!r}")
+    if not (isinstance(max_response_size, int) and max_response_size > 0):
+        raise InvalidArgument(f"max_response_size must be a positive int, not {max_response_size!r}")
+
+
 def _call(method, token, args, *, base_url, timeout, http, retry, proxy, ssl_context, ca_certs,
-          allow_http, as_json=False):
+          allow_http, as_json=False, cookie=None, max_response_size=MAX_RESPONSE_SIZE):
     """The answer of a call (a SlackResponse), retried as ``retry`` says."""
     _check_base_url(base_url, allow_http)
-    url, headers, body = build_request(method, token, args, base_url=base_url, as_json=as_json)
+    _check_bounds(timeout, max_response_size)
+    url, headers, body = build_request(method, token, args, base_url=base_url, as_json=as_json, cookie=cookie)
+    secrets = _secrets(token, cookie)
     own_pool = http is None
     if own_pool:
-        http = make_pool(url, proxy=proxy, ssl_context=ssl_context, ca_certs=ca_certs)
+        http = make_pool(url, proxy=proxy, ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http)
     else:
-        _check_pool(http)
+        _check_pool(http, url, allow_http)
     policy = Retry() if retry is True else retry
 
     headers = dict(getattr(http, "headers", None) or {}, **headers)
 
     def once():
-        try:
-            return decode_response(method, *_post(http, method, url, headers, body, timeout))
-        except InvalidResponse as error:        # a page that echoes the request must not show the token
-            error.args = tuple(_redact(a, token) if isinstance(a, str) else a for a in error.args)
-            error.body_start = _redact(error.body_start, token)
-            raise
+        status, answer_headers, data = _post(http, method, url, headers, body, timeout, max_response_size, secrets)
+        answer = decode_response(method, status, answer_headers, data, secrets=secrets)
+        why = _start_oddity(answer) if method in _RTM_METHODS else None
+        if why:
+            raise InvalidResponse(method, status, answer_headers.get("Content-Type"), None, why)
+        return answer
 
     try:
         return policy.call(once) if policy else once()
@@ -1532,7 +1901,8 @@ def _call(method, token, args, *, base_url, timeout, http, retry, proxy, ssl_con
 
 
 def api_call(method, token, *, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, retry=True,
-             proxy=None, ssl_context=None, ca_certs=None, allow_http=False, as_json=False, args=None, **kwargs):
+             proxy=None, ssl_context=None, ca_certs=None, allow_http=False, as_json=False, cookie=None,
+             max_response_size=MAX_RESPONSE_SIZE, args=None, **kwargs):
     """Call a Web API method and return its answer as a SlackResponse (a dict
     with ``.warnings``).
 
@@ -1540,17 +1910,32 @@ def api_call(method, token, *, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOU
     leaves one out.  Give them as keywords, or in ``args`` (a mapping) when a
     name is one of this function's own (``timeout``, ``retry``...).  ``http`` takes your urllib3 PoolManager or ProxyManager;
     otherwise one is made for the call, honouring ``proxy`` or HTTPS_PROXY /
-    NO_PROXY.  TLS is always verified (``ca_certs`` or ``ssl_context`` for a
-    private CA).  Redirects are not followed.  ``retry`` is a Retry, True for
-    the default policy or False.  Raises only SlackError subclasses (and
-    ImportError without urllib3).
+    NO_PROXY (credentials in the proxy URL go as Proxy-Authorization).  TLS
+    is always verified (``ca_certs`` or ``ssl_context`` for a private CA).
+    Redirects are not followed.  ``cookie`` is the ``d`` cookie a browser
+    session token (``xoxc-``) needs, sent as ``Cookie: d=...`` and as secret
+    as the token.
+
+    Bounds: ``timeout`` (30 s) bounds each try whole, connect, headers and
+    body (with your own ``http`` pool, the connect and the headers are bounded
+    per read only); ``max_response_size`` (256 MiB) bounds the body, after a
+    gzip or deflate Content-Encoding is undone, while it is read
+    (ResponseTooLarge).  ``retry`` is a Retry, True for the default policy
+    or False: the default retries what is retryable (rate limits, transient
+    errors, a refused connection or a failed name lookup) until 120 s
+    (``Retry.deadline``) have passed since the first try, so a call to an
+    unreachable server raises after about two minutes, and never takes much
+    more than ``deadline + timeout``; ``retry=False`` raises at once.  Raises
+    only SlackError subclasses (and ImportError without urllib3).
     """
     args = dict(args or {}, **kwargs)
     return _call(method, token, args, base_url=base_url, timeout=timeout, http=http, retry=retry, proxy=proxy,
-                 ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http, as_json=as_json)
+                 ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http, as_json=as_json, cookie=cookie,
+                 max_response_size=max_response_size)
 
 
-_WEB_OPTIONS = ("base_url", "timeout", "http", "retry", "proxy", "ssl_context", "ca_certs", "allow_http")
+_WEB_OPTIONS = ("base_url", "timeout", "http", "retry", "proxy", "ssl_context", "ca_certs", "allow_http", "cookie",
+                "max_response_size")
 
 
 def _web_options(options):
@@ -1560,13 +1945,14 @@ def _web_options(options):
 def rtm_start(token, *, simple_latest=None, no_unreads=None, mpim_aware=None, presence_sub=None,
               batch_presence_aware=None, no_latest=None, include_locale=None, base_url=DEFAULT_BASE_URL,
               timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None, ssl_context=None, ca_certs=None,
-              allow_http=False):
+              allow_http=False, cookie=None, max_response_size=MAX_RESPONSE_SIZE):
     """Call rtm.start and return the answer as an RtmStart.
 
     The arguments are Slack's; None (the default) leaves one out, so Slack's
     own default applies.  Apps made after 2021-11-30 get RtmConnectRequired;
     since 2022-09-27 every answer has the short rtm.connect shape (url, self,
-    team), which is a valid RtmStart with empty lists.
+    team), which is a valid RtmStart with empty lists.  The other options
+    are api_call's.
     """
     args = dict(simple_latest=simple_latest, no_unreads=no_unreads, mpim_aware=mpim_aware,
                 presence_sub=presence_sub, batch_presence_aware=batch_presence_aware, no_latest=no_latest,
@@ -1576,7 +1962,7 @@ def rtm_start(token, *, simple_latest=None, no_unreads=None, mpim_aware=None, pr
 
 def rtm_connect(token, *, presence_sub=None, batch_presence_aware=None, base_url=DEFAULT_BASE_URL,
                 timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None, ssl_context=None, ca_certs=None,
-                allow_http=False):
+                allow_http=False, cookie=None, max_response_size=MAX_RESPONSE_SIZE):
     """Call rtm.connect (url, self and team only) and return an RtmStart."""
     args = dict(presence_sub=presence_sub, batch_presence_aware=batch_presence_aware)
     return RtmStart._from_response(_call("rtm.connect", token, args, **_web_options(locals())))
@@ -3053,11 +3439,16 @@ class FakeSlack:
     (acknowledge every message with a ``ts``), False (``ack()`` by hand) or
     a function of the frame returning the reply to send, or None for none.
     With a server-side ``ssl_context`` it serves https:// and wss://.
+    ``cookies`` maps a browser session token (``xoxc-``, also in ``tokens``)
+    to its ``d`` cookie: as Slack does, the Web API answers such a token
+    ``invalid_auth`` unless the request carries that cookie (URL-encoded or
+    not), and one with no entry here never works.
     """
 
     def __init__(self, *, tokens=("xoxb-test",), team=None, rtm_start="full", auto_ack=True,
-                 auto_pong=True, ssl_context=None):
+                 auto_pong=True, ssl_context=None, cookies=None):
         self.tokens = tuple(tokens)
+        self.cookies = dict(cookies or {})
         self.team = dict(_default_team(), **(team or {}))
         self.rtm_start_mode = rtm_start
         self.auto_ack = auto_ack
@@ -3443,9 +3834,19 @@ class FakeSlack:
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.get("token")
         if not token:
             return "not_authed"
-        if token not in self.tokens:
+        if token not in self.tokens or not self._cookie_fits(token, request.headers.get("Cookie")):
             return "invalid_auth"
         return None
+
+    def _cookie_fits(self, token, header):
+        """Whether a session token (xoxc-) came with its d cookie; other tokens need none."""
+        if not token.startswith("xoxc-"):
+            return True
+        pairs = (p.strip().partition("=") for p in (header or "").split(";"))
+        sent = [urllib.parse.unquote(value) for name, _, value in pairs if name == "d"]
+        expected = self.cookies.get(token)
+        return expected is not None and sent == [urllib.parse.unquote(expected[2:] if expected.startswith("d=")
+                                                                      else expected)]
 
     def _method_answer(self, method):
         team = self.team

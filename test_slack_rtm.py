@@ -258,6 +258,7 @@ def every_error():
     yield slack_rtm.InvalidResponse("rtm.start", 502, "text/html", b"<html>")
     yield slack_rtm.ServerError("rtm.start", 503, "text/html", b"<html>")
     yield slack_rtm.TruncatedResponse("rtm.start", 200, "application/json", b"{")
+    yield slack_rtm.ResponseTooLarge("rtm.start", 200, "application/json", b"{", "larger than max_response_size")
     yield slack_rtm.TransportError("rtm.start: refused")
     yield slack_rtm.Timeout("rtm.start: timed out")
     yield slack_rtm.TLSError("rtm.start: certificate")
@@ -541,6 +542,129 @@ def test_429_is_rate_limited_whatever_the_body():
     assert info.value.retry_after is None
 
 
+# -- hostile answers, secrets and cookies (pure) --
+
+def test_the_quote_is_redacted_before_it_is_cut():
+    secret = "xoxb-1111-2222-abcdefghijklmnop"                 # 31 characters
+    for before in (200 - 6, 200 - 30, 199, 200, 201):
+        for body in (("x" * before + secret + " tail").encode(), "é" * before + secret, ("€" * before + secret).encode()):
+            quoted = slack_rtm._quote(body, secrets=[secret])
+            assert not any(secret[i:i + 6] in quoted for i in range(5, len(secret) - 5)), (before, quoted)
+    assert slack_rtm._quote(b"a " + secret.encode(), secrets=[secret]) == "'a <redacted>'"
+    error = slack_rtm.InvalidResponse("rtm.start", 403, "text/html", b"y" * 190 + secret.encode(), secrets=[secret])
+    assert secret[5:11] not in str(error) and secret[5:11] not in error.body_start
+
+
+@pytest.mark.parametrize("body", [b"[" * 1000 + b"]" * 1000, b'{"ok": true, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+                                  b'{"a":' * 3000 + b"1" + b"}" * 3000])
+def test_deep_json_is_an_invalid_response_that_says_why(body):
+    with pytest.raises(slack_rtm.InvalidResponse, match="nested deeper than Python's recursion limit"):
+        slack_rtm.decode_response("rtm.start", 200, {"Content-Type": "application/json"}, body)
+    with pytest.raises(slack_rtm.InvalidResponse, match="nested deeper"):
+        slack_rtm.RtmStart.from_json(body)
+
+
+def test_a_429_without_an_error_code_is_rate_limited():
+    for body in (b'{"ok": false}', b'{"ok": false, "error": ""}', b'{"ok": true}', b'{"ok": false, "error": 5}'):
+        with pytest.raises(slack_rtm.RateLimited) as info:
+            slack_rtm.decode_response("rtm.start", 429, {"Retry-After": "7"}, body)
+        assert info.value.retry_after == 7.0 and info.value.retryable and info.value.error == "ratelimited"
+        assert str(info.value) == "rtm.start: ratelimited"
+
+
+def test_an_error_answer_that_is_not_200_names_its_status():
+    with pytest.raises(slack_rtm.SlackApiError) as info:
+        slack_rtm.decode_response("rtm.start", 403, {}, b'{"ok": false}')
+    assert str(info.value) == "rtm.start: unknown_error (HTTP 403)" and info.value.status == 403
+    with pytest.raises(slack_rtm.InvalidAuth, match=r"^rtm.start: invalid_auth \(HTTP 401\)$"):
+        slack_rtm.decode_response("rtm.start", 401, {}, b'{"ok": false, "error": "invalid_auth"}')
+    with pytest.raises(slack_rtm.InvalidAuth, match=r"^rtm.start: invalid_auth$") as info:
+        slack_rtm.decode_response("rtm.start", 200, {}, b'{"ok": false, "error": "invalid_auth"}')
+    assert info.value.status == 200
+    copy = pickle.loads(pickle.dumps(slack_rtm.decode_response.__globals__["_api_error"](
+        "rtm.start", {"ok": False}, (), None, 502)))
+    assert str(copy) == "rtm.start: unknown_error (HTTP 502)" and copy.status == 502
+
+
+@pytest.mark.parametrize("answer, why", [
+    ({"ok": True, "team": [1, 2]}, '"team" is a JSON list, not an object'),
+    ({"ok": True, "self": 5}, '"self" is a JSON int, not an object'),
+    ({"ok": True, "url": 5}, '"url" is a JSON int, not a string'),
+    ({"ok": True, "url": "wss://127.0.0.1:99999/ticket-SECRET"}, "not a valid URL (Port out of range"),
+    ({"ok": True, "url": "wss://127.0.0.1:x/ticket-SECRET"}, "not a valid URL"),
+    ({"ok": True, "url": "wss://[::1/ticket-SECRET"}, "not a valid URL"),
+    ({"ok": True, "url": "wss://a..b/ticket-SECRET"}, "not a valid URL"),
+    ({"ok": True, "url": "wss://\udcff.example/ticket-SECRET"}, "not a valid URL"),
+    ({"ok": True, "url": "wss://x/y", "self": {"id": "U"}, "team": {"id": "T"}}, None),
+    ({"ok": True, "self": None, "team": None}, None),
+])
+def test_the_parts_of_an_rtm_answer_a_session_reads_are_checked(answer, why):
+    assert slack_rtm._start_oddity(answer) == why or why in slack_rtm._start_oddity(answer)
+    assert "SECRET" not in (slack_rtm._start_oddity(answer) or "")
+
+
+@pytest.mark.parametrize("given, sent", [
+    ("xoxd-a+b/c=", "d=xoxd-a%2Bb%2Fc%3D"),
+    ("d=xoxd-a+b/c=", "d=xoxd-a%2Bb%2Fc%3D"),
+    ("xoxd-a%2Bb%2Fc%3D", "d=xoxd-a%2Bb%2Fc%3D"),               # a % says it is encoded already
+    ("d=xoxd-a%2Bb", "d=xoxd-a%2Bb"),
+    ("xoxd-é", "d=xoxd-%C3%A9"),
+])
+def test_the_cookie_goes_url_encoded_in_a_cookie_header(given, sent):
+    url, headers, body = slack_rtm.build_request("auth.test", "xoxc-1", {}, cookie=given)
+    assert headers["Cookie"] == sent and given not in url and given.encode() not in body
+    assert "Cookie" not in slack_rtm.build_request("auth.test", "xoxc-1", {})[1]
+
+
+@pytest.mark.parametrize("cookie", ["", "d=", "xoxd%0a; x", "a%b\r\nInjected: 1", 5, b"xoxd-1"])
+def test_bad_cookies_are_refused_without_being_quoted(cookie):
+    with pytest.raises(slack_rtm.InvalidArgument) as info:
+        slack_rtm.build_request("auth.test", "xoxc-1", {}, cookie=cookie)
+    assert not (isinstance(cookie, str) and cookie and cookie in str(info.value))
+
+
+def test_a_refused_connection_or_a_failed_lookup_is_no_timeout():
+    # urllib3's own exception objects, made here: no connection is tried.
+    import socket
+    import urllib3
+    errors = urllib3.exceptions
+    refused = errors.NewConnectionError(object(), "Failed to establish a new connection: [Errno 111] refused")
+    failures = [refused, errors.ProxyError("Unable to connect to proxy", refused)]
+    if hasattr(errors, "NameResolutionError"):                  # urllib3 2
+        failures.append(errors.NameResolutionError("nonexistent.invalid", object(), socket.gaierror(-2, "unknown")))
+    for exc in failures:
+        error = slack_rtm._transport_error("rtm.connect", exc)
+        assert type(error) is slack_rtm.TransportError and error.retryable, exc
+    for exc in (errors.ConnectTimeoutError("timed out"), errors.ReadTimeoutError(None, "/", "read timed out"),
+                socket.timeout("timed out"), TimeoutError("timed out")):
+        assert type(slack_rtm._transport_error("rtm.connect", exc)) is slack_rtm.Timeout, exc
+    assert "<redacted>" in str(slack_rtm._transport_error("m", OSError("xoxb-1 failed"), ("xoxb-1",)))
+
+
+@pytest.mark.parametrize("options", [{"assert_hostname": False}, {"assert_hostname": ""}, {"assert_hostname": 0},
+                                     {"assert_hostname": "evil.example"}, {"server_hostname": "evil.example"},
+                                     {"cert_reqs": "CERT_OPTIONAL"}, {"cert_reqs": 0}])
+def test_a_pool_that_does_not_check_the_host_name_is_refused(options):
+    import urllib3
+    with pytest.raises(slack_rtm.InvalidArgument, match="verif"):
+        slack_rtm._check_pool(urllib3.PoolManager(**options), "https://slack.com/api/auth.test")
+    slack_rtm._check_pool(urllib3.PoolManager(assert_hostname="slack.com"), "https://slack.com/api/auth.test")
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:99999/api/", "http://127.0.0.1:abc/api/", "http://[::1/api/",
+                                      "https://a..b/api/", "https://\udcff/api/"])
+def test_base_urls_that_do_not_parse_are_invalid_arguments(base_url):
+    with pytest.raises(slack_rtm.InvalidArgument, match="base_url is not a valid URL"):
+        slack_rtm.api_call("auth.test", TOKEN, base_url=base_url)
+
+
+@pytest.mark.parametrize("options", [{"timeout": 0}, {"timeout": -1}, {"timeout": "5"}, {"max_response_size": 0},
+                                     {"max_response_size": 1.5}])
+def test_bounds_that_bound_nothing_are_refused(options):
+    with pytest.raises(slack_rtm.InvalidArgument):
+        slack_rtm.api_call("auth.test", TOKEN, base_url="http://127.0.0.1:9/api/", **options)
+
+
 def test_retry_policy_decisions():
     policy = slack_rtm.Retry(base=2, cap=60, jitter=0.0)
     assert policy.delay(0, slack_rtm.ERRORS["invalid_auth"]("m", "invalid_auth")) is None
@@ -758,6 +882,20 @@ def test_proxy_from_the_environment(slack, monkeypatch):
     assert slack_rtm._proxy_for("https://slack.com/api/", proxy=False) is None
 
 
+def accept_each(server, serve, threads=None):
+    """Serve each connection ``server`` accepts in a thread of its own (kept
+    in ``threads``), until the listening socket is closed."""
+    while True:
+        try:
+            client, _ = server.accept()
+        except OSError:
+            return
+        thread = threading.Thread(target=serve, args=(client,), daemon=True)
+        if threads is not None:
+            threads.append(thread)
+        thread.start()
+
+
 class Proxy:
     """A loopback HTTP proxy: forwards absolute-form requests and tunnels
     CONNECT, both as bytes, recording each request line."""
@@ -768,15 +906,7 @@ class Proxy:
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(16)
         self.url = "http://127.0.0.1:%d" % self.server.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(client,), daemon=True).start()
+        threading.Thread(target=accept_each, args=(self.server, self.serve), daemon=True).start()
 
     def serve(self, client):
         import urllib.parse
@@ -885,6 +1015,328 @@ def test_import_without_the_dependencies():
         "FakeSlack needs the websockets package: pip install websockets", str(slack_rtm.EXIT_ERROR)]
     assert out.stderr == ("slack-rtm: slack_rtm needs websockets, websocket-client and urllib3 for the demo: "
                           "pip install websockets websocket-client urllib3\n")
+
+
+# -- hostile HTTP servers --
+
+class HostileServer:
+    """A raw loopback server: it reads each request whole, then hands the
+    socket to ``answer(server, client)``, which writes whatever bytes, at
+    whatever pace, a test needs.  ``stop`` is set when the test ends."""
+
+    def __init__(self, answer):
+        self.answer, self.stop, self.requests, self.sent = answer, threading.Event(), [], 0
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.threads = []
+        self.threads.append(threading.Thread(target=accept_each, args=(self.server, self.serve, self.threads),
+                                             daemon=True))
+
+    def __enter__(self):
+        self.threads[0].start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.server.shutdown(socket.SHUT_RDWR)               # wakes accept()
+        self.server.close()
+        for thread in self.threads:
+            thread.join(10)
+
+    @property
+    def base_url(self):
+        return "http://127.0.0.1:%d/api/" % self.server.getsockname()[1]
+
+    def serve(self, client):
+        with client:
+            try:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        return
+                    head += chunk
+                head, _, body = head.partition(b"\r\n\r\n")
+                length = int(dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:]).get(b"Content-Length", 0))
+                while len(body) < length:
+                    body += client.recv(65536)
+                self.requests.append(head)
+                self.answer(self, client)
+            except OSError:
+                pass
+
+    def send(self, client, data):
+        client.sendall(data)
+        self.sent += len(data)
+
+
+def fixed(data):
+    """An answer of fixed bytes, then the connection closed."""
+    return lambda server, client: server.send(client, data)
+
+
+def gzip_bomb(size, encoding="gzip"):
+    import zlib
+    packer = zlib.compressobj(9, zlib.DEFLATED, {"gzip": 31, "deflate": 15, "raw": -15}[encoding])
+    block, out = bytes(1 << 20), []
+    for _ in range(size >> 20):
+        out.append(packer.compress(block))
+    return b"".join(out) + packer.flush()
+
+
+def http_answer(body, *headers, status=b"200 OK"):
+    return b"HTTP/1.1 " + status + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw"])
+def test_a_compression_bomb_stops_at_the_size_bound(encoding):
+    bomb = gzip_bomb(64 << 20, encoding)                       # 64 MiB of zeros in about 64 KB
+    name = b"gzip" if encoding == "gzip" else b"deflate"
+    answer = http_answer(bomb, b"Content-Type: application/json", b"Content-Encoding: " + name,
+                         b"Content-Length: %d" % len(bomb))
+    with HostileServer(fixed(answer)) as server:
+        with pytest.raises(slack_rtm.ResponseTooLarge, match=r"rtm.start: HTTP 200.*larger than max_response_size "
+                                                             r"\(1,048,576 bytes\)") as info:
+            slack_rtm.rtm_start(TOKEN, base_url=server.base_url, retry=False, max_response_size=1 << 20)
+    assert not info.value.retryable and isinstance(info.value, slack_rtm.InvalidResponse)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw"])
+def test_a_compressed_answer_is_decoded(slack, encoding):
+    import zlib
+    packer = zlib.compressobj(6, zlib.DEFLATED, {"gzip": 31, "deflate": 15, "raw": -15}[encoding])
+    body = json.dumps({"ok": True, "user_id": "U0BOT", "pad": "x" * 300000}).encode()
+    packed = packer.compress(body) + packer.flush()
+    slack.answer("auth.test", body=packed, headers={"Content-Type": "application/json",
+                                                   "Content-Encoding": "gzip" if encoding == "gzip" else "deflate"})
+    assert slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url)["user_id"] == "U0BOT"
+    slack.answer("auth.test", body=packed[:-20], headers={"Content-Encoding": "gzip" if encoding == "gzip" else "deflate"})
+    with pytest.raises(slack_rtm.TruncatedResponse, match="compressed body ended early"):
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, retry=False)
+
+
+@pytest.mark.parametrize("encoding, why", [("br", "'br' is not supported"), ("gzip, gzip", "'gzip, gzip' is not"),
+                                           ("gzip", "gzip encoding is broken")])
+def test_an_encoding_that_cannot_be_undone_says_so(slack, encoding, why):
+    slack.answer("auth.test", body=b"{not gzip at all}", headers={"Content-Encoding": encoding})
+    with pytest.raises(slack_rtm.InvalidResponse, match=why):
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, retry=False)
+
+
+def endless_chunks(server, client):
+    server.send(client, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
+    while not server.stop.is_set():
+        server.send(client, chunk)
+
+
+def test_an_endless_body_stops_at_the_size_bound():
+    with HostileServer(endless_chunks) as server:
+        with pytest.raises(slack_rtm.ResponseTooLarge, match="larger than max_response_size"):
+            slack_rtm.rtm_start(TOKEN, base_url=server.base_url, retry=False, max_response_size=1 << 20)
+    assert server.sent < 16 << 20                              # the client stopped reading
+
+
+def test_a_content_length_past_the_bound_is_refused_before_reading():
+    answer = http_answer(b"{}", b"Content-Type: application/json", b"Content-Length: %d" % (10 << 30))
+    with HostileServer(fixed(answer)) as server:
+        with pytest.raises(slack_rtm.ResponseTooLarge, match="its Content-Length is larger"):
+            slack_rtm.api_call("auth.test", TOKEN, base_url=server.base_url, retry=False)
+
+
+def trickle(head, body=b""):
+    """Send ``head`` then ``body`` a byte every 50 ms, for 6 s at most."""
+    def answer(server, client):
+        data = head + body
+        for i in range(120):
+            if server.stop.wait(0.05) or i >= len(data):
+                return
+            server.send(client, data[i:i + 1])
+    return answer
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_trickling_server_times_out_within_the_timeout(part):
+    import time
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"a" * 200
+    if part == "body":
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+    with HostileServer(trickle(head, b'{"ok": true, "pad": "' + b"x" * 200)) as server:
+        started = time.monotonic()
+        with pytest.raises(slack_rtm.Timeout, match="within 1 s") as info:
+            slack_rtm.api_call("auth.test", TOKEN, base_url=server.base_url, timeout=1, retry=False)
+        elapsed = time.monotonic() - started
+    print(f"\nslowloris ({part}): Timeout after {elapsed:.2f} s, {server.sent} bytes trickled")
+    assert 0.9 < elapsed < 2.0 and info.value.retryable
+
+
+def test_a_trickling_server_does_not_outlast_the_retry_deadline():
+    import time
+    clock = FakeClock()
+    head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200
+    with HostileServer(trickle(head)) as server:
+        started = time.monotonic()
+        with pytest.raises(slack_rtm.Timeout):
+            slack_rtm.api_call("auth.test", TOKEN, base_url=server.base_url, timeout=0.3,
+                               retry=slack_rtm.Retry(deadline=10, base=2, jitter=0, sleep=clock.sleep, clock=clock))
+        assert time.monotonic() - started < 3
+    assert clock.slept == [2, 4] and len(server.requests) == 3          # the next wait, 8 s, would pass 10 s
+
+
+def test_deep_json_over_http_is_an_invalid_response():
+    body = b'{"ok": true, "users": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    answer = http_answer(body, b"Content-Type: application/json", b"Content-Length: %d" % len(body))
+    with HostileServer(fixed(answer)) as server:
+        with pytest.raises(slack_rtm.InvalidResponse, match="nested deeper"):
+            slack_rtm.rtm_start(TOKEN, base_url=server.base_url, retry=False)
+
+
+@pytest.mark.parametrize("answer", [{"team": [1, 2]}, {"self": 5}, {"team": "T0"},
+                                    {"url": "ws://127.0.0.1:99999/ticket-SECRET"}, {"url": "ws://[::1/ticket-SECRET"},
+                                    {"url": "ws://127.0.0.1:x/ticket-SECRET"}, {"url": ["ws://x"]}])
+def test_an_odd_rtm_answer_is_an_invalid_response_even_to_a_session(answer):
+    fds = open_fds()
+    with slack_rtm.FakeSlack() as slack:
+        full = dict({"ok": True, "url": f"ws://127.0.0.1:{slack.ws_port}/x", "self": {"id": "U"},
+                     "team": {"id": "T"}}, **answer)
+        slack.answer("rtm.start", full, times=2)
+        with pytest.raises(slack_rtm.InvalidResponse) as info:
+            slack_rtm.rtm_start(TOKEN, base_url=slack.base_url)
+        assert "SECRET" not in str(info.value) and len(slack.requests) == 1          # not retried
+        with pytest.raises(slack_rtm.InvalidResponse):
+            slack_rtm.connect(TOKEN, base_url=slack.base_url, sleep=Recorder().sleep)
+        assert slack.connections == 0 and len(slack.requests) == 2                   # no WebSocket opened
+    assert open_fds() <= fds
+
+
+def test_a_page_that_echoes_the_token_at_the_quote_limit_shows_none_of_it(slack):
+    secret = "xoxb-1111-2222-abcdefghijklmnop"
+    slack.tokens += (secret,)
+    for before in (194, 190, 175, 199):
+        slack.answer("auth.test", body=b"x" * before + secret.encode() + b" and more", status=403,
+                     headers={"Content-Type": "text/html"})
+        with pytest.raises(slack_rtm.InvalidResponse) as info:
+            slack_rtm.api_call("auth.test", secret, base_url=slack.base_url, retry=False)
+        shown = str(info.value) + info.value.body_start + repr(info.value)
+        assert not any(secret[i:i + 6] in shown for i in range(5, len(secret) - 5)), before
+
+
+def test_an_error_answer_says_its_status_and_a_429_without_a_code_is_retried(slack):
+    slack.answer("rtm.start", {"ok": False}, status=403)
+    with pytest.raises(slack_rtm.SlackApiError, match=r"^rtm.start: unknown_error \(HTTP 403\)$"):
+        slack_rtm.rtm_start(TOKEN, base_url=slack.base_url)
+    clock = FakeClock()
+    slack.answer("rtm.connect", {"ok": False}, status=429, headers={"Retry-After": "13"})
+    start = slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, retry=slack_rtm.Retry(sleep=clock.sleep, clock=clock))
+    assert start.ok and clock.slept == [13.0]
+
+
+def closed_port():
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_refused_connection_is_a_transport_error_not_a_timeout():
+    with pytest.raises(slack_rtm.TransportError) as info:
+        slack_rtm.api_call("auth.test", TOKEN, base_url=f"http://127.0.0.1:{closed_port()}/api/", retry=False)
+    assert not isinstance(info.value, (slack_rtm.Timeout, TimeoutError)) and info.value.retryable
+
+
+@pytest.mark.parametrize("options", [{"assert_hostname": False}, {"server_hostname": "evil.example"}])
+def test_a_pool_that_does_not_check_the_host_is_refused_before_any_io(slack, options):
+    import urllib3
+    with pytest.raises(slack_rtm.InvalidArgument, match="verif"):
+        slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, http=urllib3.PoolManager(**options))
+    assert slack.requests == []
+
+
+def clear_proxies(monkeypatch):
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_remote_proxy_never_carries_plain_http_to_loopback(slack, monkeypatch):
+    import urllib3
+    clear_proxies(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")   # never resolved: the call goes direct
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, retry=False)["ok"]
+    assert slack.requests[0].target == "/api/auth.test"                     # origin-form: no proxy between
+    for options in ({"proxy": "http://proxy.invalid:3128"}, {"http": urllib3.ProxyManager("http://proxy.invalid:3128")}):
+        with pytest.raises(slack_rtm.InvalidArgument, match="through the proxy at proxy.invalid.*in clear"):
+            slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, retry=False, **options)
+    assert len(slack.requests) == 1
+
+
+class CredentialProxy(Proxy):
+    """The loopback proxy, also keeping each request's head."""
+
+    def __init__(self):
+        self.heads = []
+        super().__init__()
+
+    def serve(self, client):
+        peek = client.recv(65536, socket.MSG_PEEK)
+        self.heads.append(peek.split(b"\r\n\r\n", 1)[0])
+        super().serve(client)
+
+
+def test_proxy_credentials_go_as_proxy_authorization(slack, monkeypatch, caplog):
+    import base64
+    clear_proxies(monkeypatch)
+    caplog.set_level(logging.DEBUG)
+    proxy = CredentialProxy()
+    try:
+        address = proxy.url.replace("http://", "http://us%40er:p%3Ass-word@")
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, proxy=address)
+        expected = b"proxy-authorization: basic " + base64.b64encode(b"us@er:p:ss-word").lower()
+        assert expected in proxy.heads[0].lower().split(b"\r\n")
+        closed = "http://us%%40er:p%%3Ass-word@127.0.0.1:%d" % closed_port()
+        with pytest.raises(slack_rtm.TransportError) as info:                  # no proxy there: no password shown
+            slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, proxy=closed, retry=False)
+    finally:
+        proxy.close()
+    shown = [r.getMessage() for r in caplog.records] + [str(info.value), repr(info.value)]
+    assert not any("ss-word" in text or "p%3Ass" in text for text in shown)
+
+
+def test_proxy_credentials_from_the_environment_reach_the_connect(tls, monkeypatch):
+    import base64
+    server, ca_path = tls
+    clear_proxies(monkeypatch)
+    proxy = CredentialProxy()
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:secret@"))
+    try:
+        with slack_rtm.FakeSlack(ssl_context=server) as slack:
+            base_url = slack.base_url.replace("127.0.0.1", "localhost")
+            assert slack_rtm.api_call("auth.test", TOKEN, base_url=base_url, ca_certs=ca_path)["ok"]
+    finally:
+        proxy.close()
+    assert proxy.heads[0].startswith(b"CONNECT localhost:")
+    assert b"proxy-authorization: basic " + base64.b64encode(b"user:secret").lower() in proxy.heads[0].lower().split(b"\r\n")
+    assert "Proxy-Authorization" not in slack.requests[0].headers             # for the proxy only
+
+
+def test_a_session_token_needs_its_cookie(caplog):
+    caplog.set_level(logging.DEBUG)
+    session, cookie = "xoxc-1234-session", "xoxd-a+b/c=="
+    with slack_rtm.FakeSlack(tokens=(session,), cookies={session: cookie}) as slack:
+        assert slack_rtm.rtm_connect(session, base_url=slack.base_url, cookie=cookie).ok
+        assert slack_rtm.api_call("auth.test", session, base_url=slack.base_url, cookie="d=xoxd-a%2Bb%2Fc%3D%3D")["ok"]
+        assert slack.requests[0].headers["Cookie"] == "d=xoxd-a%2Bb%2Fc%3D%3D"
+        for wrong in ({}, {"cookie": "xoxd-other"}):
+            with pytest.raises(slack_rtm.InvalidAuth):
+                slack_rtm.rtm_connect(session, base_url=slack.base_url, **wrong)
+        slack.answer("rtm.connect", body=b"<html>Cookie: d=xoxd-a%2Bb%2Fc%3D%3D; " + cookie.encode() + b"</html>",
+                     status=500, headers={"Content-Type": "text/html"})
+        with pytest.raises(slack_rtm.ServerError) as info:
+            slack_rtm.rtm_connect(session, base_url=slack.base_url, cookie=cookie, retry=False)
+    shown = [r.getMessage() for r in caplog.records] + [str(info.value), repr(info.value), info.value.body_start]
+    assert "Cookie: d=<redacted>; <redacted>" in str(info.value)
+    assert not any("xoxd-a" in text for text in shown)
 
 
 ###############################################################################
@@ -2191,6 +2643,80 @@ def test_any_frame_decodes_to_a_dict_or_a_protocol_error(data):
     except slack_rtm.ProtocolError:
         return
     assert isinstance(event, dict) and event == json.loads(data)
+
+
+def chunked(body, cut):
+    """``body`` in chunked transfer coding, cut short or given a bad size line when asked."""
+    data = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 50]), body[i:i + 50]) for i in range(0, len(body), 50))
+    data += b"0\r\n\r\n"
+    return {"whole": data, "cut": data[:len(data) // 2], "bad size": b"zz\r\n" + data}[cut]
+
+
+def deflated(body, wbits):
+    import zlib
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return packer.compress(body) + packer.flush()
+
+
+BODIES = st.one_of(
+    st.binary(max_size=300),
+    ANSWERS.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"ok": st.booleans()}, optional={"url": st.sampled_from(
+        ["ws://127.0.0.1:1/x", "wss://[::1/x", "ws://h:99999/", 5]), "team": JSON, "self": JSON,
+        "error": st.sampled_from(["ratelimited", "invalid_auth", "", 3])}).map(lambda v: json.dumps(v).encode()),
+    st.integers(500, 3000).map(lambda depth: b'{"ok": true, "x": ' + b"[" * depth + b"]" * depth + b"}"),
+)
+HEADER_LINES = st.sampled_from([b"Content-Type: application/json", b"Content-Type: text/html", b"Retry-After: 1",
+                                b"Retry-After: abc", b"Connection: close", b"Connection: keep-alive",
+                                b"Content-Length: abc", b"Content-Length: -1", b"Content-Length: 3",
+                                b"Content-Length: 99999999999", b"X-Junk: \x80\xff"])
+RAW_ANSWERS = st.tuples(
+    st.sampled_from([b"200 OK", b"201 Created", b"204 No Content", b"302 Found", b"403 Forbidden", b"429 Too Many",
+                     b"500 Oops", b"503 Busy", b"999 What", b"abc", b""]),
+    st.lists(HEADER_LINES, max_size=4),
+    st.sampled_from([None, b"gzip", b"deflate", b"br", b"gzip, gzip", b"identity"]),
+    st.sampled_from(["gzip", "zlib", "raw", "plain", "garbage"]),
+    st.sampled_from(["length", "longer", "shorter", "none", "chunked", "chunked cut", "chunked bad size"]),
+    BODIES,
+    st.integers(0, 40),
+)
+
+
+def raw_answer(status, lines, encoding, packing, framing, body, cut):
+    """The bytes of an HTTP answer that may lie in any header."""
+    body = {"gzip": lambda b: deflated(b, 31), "zlib": lambda b: deflated(b, 15), "raw": lambda b: deflated(b, -15),
+            "plain": lambda b: b, "garbage": lambda b: b"\x1f\x8b" + b}[packing](body)
+    lines = list(lines) + ([b"Content-Encoding: " + encoding] if encoding else [])
+    if framing.startswith("chunked"):
+        lines.append(b"Transfer-Encoding: chunked")
+        body = chunked(body, {"chunked": "whole", "chunked cut": "cut", "chunked bad size": "bad size"}[framing])
+    elif framing != "none":
+        lines.append(b"Content-Length: %d" % (len(body) + {"length": 0, "longer": 10, "shorter": -min(cut, len(body))}[framing]))
+    return b"HTTP/1.1 " + status + b"\r\n" + b"".join(line + b"\r\n" for line in lines) + b"\r\n" + body
+
+
+def test_any_answer_of_a_real_http_server_raises_only_slack_errors_and_leaves_no_socket():
+    current = [b""]
+    with HostileServer(lambda server, client: server.send(client, current[0])) as server:
+        fds = open_fds()
+
+        @settings(max_examples=120, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(RAW_ANSWERS, st.sampled_from([slack_rtm.api_call, slack_rtm.rtm_start, slack_rtm.rtm_connect]),
+               st.sampled_from([64, 4096, slack_rtm.MAX_RESPONSE_SIZE]))
+        def run(parts, call, limit):
+            current[0] = raw_answer(*parts)
+            args = ("auth.test", TOKEN) if call is slack_rtm.api_call else (TOKEN,)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    call(*args, base_url=server.base_url, retry=False, timeout=5, max_response_size=limit)
+                except slack_rtm.SlackError as error:
+                    assert TOKEN not in str(error) and TOKEN not in repr(error)
+
+        run()
+        for thread in server.threads[1:]:
+            thread.join(10)
+        assert open_fds() == fds
 
 
 @pytest.fixture(scope="module")
