@@ -2714,9 +2714,7 @@ def test_any_answer_of_a_real_http_server_raises_only_slack_errors_and_leaves_no
                     assert TOKEN not in str(error) and TOKEN not in repr(error)
 
         run()
-        for thread in server.threads[1:]:
-            thread.join(10)
-        assert open_fds() == fds
+    assert open_fds() - fds == set()                  # the server's threads have all ended: nothing is left
 
 
 @pytest.fixture(scope="module")
