@@ -1421,13 +1421,12 @@ class TeamState:
         """Merge a conversation object into the one of its id (or add it):
         the keys it carries replace those known, the others stay."""
         old = self._forget(data["id"])
-        if old is not None:                      # the old object shares the merged dict
-            merged = old.__dict__
-            merged.update(data)
-            default = type(old)
-        else:
-            merged = data
-        self._put_conversation(_conversation_class(data, default)._adopt(merged))
+        if old is None:
+            self._put_conversation(_conversation_class(data, default)._adopt(data))
+        else:                                    # the same object, unless its kind changed
+            old.__dict__.update(data)
+            cls = _conversation_class(data, type(old))
+            self._put_conversation(old if cls is type(old) else cls._adopt(old.__dict__))
         return self._conversations[data["id"]]
 
     # -- events -----------------------------------------------------------
