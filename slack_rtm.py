@@ -2189,16 +2189,18 @@ def api_pages(method, token, *, limit=None, cursor=None, args=None, **kwargs):
     fetched as they are read.
     """
     seen = {cursor} if cursor else set()
+    pages = 0
     while True:
         page_args = dict(args or {}, limit=limit, cursor=cursor)
         page = api_call(method, token, args=page_args, **kwargs)
         yield page
+        pages += 1
         cursor = _next_cursor(page)
         if cursor is None:
             return
         if cursor in seen:
             raise PaginationError(f"{method}: the server sent the cursor {cursor!r} a second time, "
-                                  f"after {len(seen)} pages; stopping rather than fetching them again")
+                                  f"after {pages} pages; stopping rather than fetching them again")
         seen.add(cursor)
 
 

@@ -1107,6 +1107,153 @@ def test_import_without_the_dependencies():
     assert out.stdout.splitlines() == ["rubybot", "slack_rtm needs urllib3 for Web API calls: pip install urllib3"]
 
 
+# -- Pages of any method, and the team from the Web API ----------------------
+
+
+class FakeClock:
+    """A clock for FakeSlack's rate limits and Retry's waits: sleeping moves it."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.slept = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def sent_cursors(slack, method):
+    """The cursor of each call of ``method``, read from the body as sent (a
+    scripted or rate-limited answer leaves ``args`` unparsed)."""
+    import urllib.parse
+    return [dict(urllib.parse.parse_qsl(r.body.decode())).get("cursor") for r in slack.calls(method)]
+
+
+def many_users(count):
+    return [{"id": f"U{i:05d}", "name": f"user{i}", "profile": {"real_name": f"User {i}"}} for i in range(count)]
+
+
+def test_api_pages_follows_the_cursors_to_the_end():
+    with slack_rtm.FakeSlack(team={"users": many_users(5)}, page_size=2) as slack:
+        pages = list(slack_rtm.api_pages("users.list", TOKEN, limit=2, base_url=slack.base_url))
+        items = list(slack_rtm.api_items("users.list", TOKEN, "members", limit=2, base_url=slack.base_url))
+    assert [len(p["members"]) for p in pages] == [2, 2, 1]
+    assert [m["id"] for p in pages for m in p["members"]] == [u["id"] for u in many_users(5)]
+    assert [m["id"] for m in items] == [u["id"] for u in many_users(5)]
+    cursors = sent_cursors(slack, "users.list")[:3]
+    assert cursors[0] is None and cursors[1:] == [p["response_metadata"]["next_cursor"] for p in pages[:2]]
+    assert pages[-1]["response_metadata"]["next_cursor"] == "" and len(set(cursors)) == 3
+    assert all(r.args["limit"] == "2" and r.headers["Authorization"] == f"Bearer {TOKEN}"
+               for r in slack.calls("users.list"))
+
+
+def test_a_rate_limited_page_waits_its_retry_after_and_asks_the_same_cursor_again():
+    clock = FakeClock()
+    retry = slack_rtm.Retry(sleep=clock.sleep, clock=clock)
+    with slack_rtm.FakeSlack(team={"users": many_users(3)}, page_size=1, rate_limits={"users.list": 2},
+                             clock=clock) as slack:
+        items = list(slack_rtm.api_items("users.list", TOKEN, "members", base_url=slack.base_url, retry=retry))
+        clock.now += 30
+        slack_rtm.api_call("users.list", TOKEN, base_url=slack.base_url, retry=False)
+        with pytest.raises(slack_rtm.RateLimited) as info:
+            slack_rtm.api_call("users.list", TOKEN, base_url=slack.base_url, retry=False)
+    assert [m["id"] for m in items] == ["U00000", "U00001", "U00002"]
+    assert clock.slept == [60]                                       # the third call waited out its minute
+    cursors = sent_cursors(slack, "users.list")
+    assert len(cursors) == 6 and cursors[2] == cursors[3] and cursors[2] is not None
+    assert info.value.retry_after == 30                              # until the oldest call of the minute ages out
+
+
+def test_a_cursor_sent_twice_raises_instead_of_looping(slack):
+    page = {"ok": True, "members": [{"id": "U1"}], "response_metadata": {"next_cursor": "dXNlcjpVMDYx"}}
+    slack.answer("users.list", page, times=2)
+    with pytest.raises(slack_rtm.PaginationError, match="users.list: the server sent the cursor 'dXNlcjpVMDYx' a "
+                                                        "second time, after 2 pages"):
+        list(slack_rtm.api_pages("users.list", TOKEN, base_url=slack.base_url))
+    assert sent_cursors(slack, "users.list") == [None, "dXNlcjpVMDYx"]
+    slack.answer("conversations.list", {"ok": True, "response_metadata": {"next_cursor": ""}})
+    with pytest.raises(slack_rtm.PaginationError, match="conversations.list: a page has no list 'channels'"):
+        list(slack_rtm.api_items("conversations.list", TOKEN, "channels", base_url=slack.base_url))
+    with pytest.raises(slack_rtm.InvalidAuth):
+        next(slack_rtm.api_pages("users.list", "xoxb-wrong", base_url=slack.base_url))
+
+
+def test_fake_conversations_list_filters_and_refuses_as_slack_does(slack):
+    def names(**args):
+        return [c.get("name", c["id"]) for c in slack_rtm.api_items("conversations.list", TOKEN, "channels",
+                                                                    base_url=slack.base_url, **args)]
+    assert names() == ["general", "random"]
+    assert names(types="private_channel,mpim,im") == ["secret", "mpdm-bot--alice--bob-1", "D0ALICE"]
+    slack.team["channels"][1]["is_archived"] = True
+    assert names(exclude_archived=True) == ["general"] and names(exclude_archived=False) == ["general", "random"]
+    private = slack_rtm.api_call("conversations.info", TOKEN, channel="G0SECRET", base_url=slack.base_url)["channel"]
+    assert private["is_channel"] is True and private["is_private"] is True and "members" not in private
+    for args, error in (({"types": "public_channel,bogus"}, "invalid_types"), ({"cursor": "bm9wZQ=="}, "invalid_cursor"),
+                        ({"limit": 1001}, "invalid_limit"), ({"limit": "x"}, "invalid_limit")):
+        with pytest.raises(slack_rtm.SlackApiError) as info:
+            slack_rtm.api_call("conversations.list", TOKEN, base_url=slack.base_url, args=args)
+        assert info.value.error == error
+    with pytest.raises(slack_rtm.SlackApiError, match="user_not_found"):
+        slack_rtm.api_call("users.info", TOKEN, user="U0NOBODY", base_url=slack.base_url)
+
+
+def test_load_team_from_the_web_api_with_slacks_limits(slack):
+    start = slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url)
+    state = slack_rtm.load_team(TOKEN, start=start, base_url=slack.base_url)
+    assert state.user_by_name("@alice").id == "U0ALICE" and state.channel_by_name("#general").id == "C0GENERAL"
+    assert state.group_by_name("secret").id == "G0SECRET" and state.mpim("G0TRIO").name.startswith("mpdm-")
+    assert state.im_for_user("U0ALICE").id == "D0ALICE" and state.self_.id == "U0BOT" and state.team.id == "T0FAKE"
+    assert state.channel("C0GENERAL").to_dict() == dict(
+        {k: v for k, v in slack.team["channels"][0].items() if k != "members"}, is_private=False, is_im=False,
+        is_mpim=False, is_group=False)
+    (users,) = slack.calls("users.list")
+    (conversations,) = slack.calls("conversations.list")
+    assert users.args == {"limit": "200"}
+    assert conversations.args == {"types": "public_channel,private_channel,im,mpim", "limit": "999"}
+    assert state.apply({"type": "channel_rename", "channel": {"id": "C0GENERAL", "name": "lobby"}})
+    assert state.channel_by_name("lobby").id == "C0GENERAL" and "xoxb" not in repr(state) + repr(state._web)
+
+
+def test_load_team_loads_what_team_says(slack):
+    state = slack_rtm.load_team(TOKEN, team={"ims", "users"}, limit=50, base_url=slack.base_url)
+    assert [r.args for r in slack.requests] == [{"limit": "50"}, {"types": "im", "limit": "50"}]
+    assert state.user("U0ALICE") and state.im("D0ALICE") and state.channel("C0GENERAL") is None
+    assert state.team is None and state.self_ is None
+    nothing = slack_rtm.load_team(TOKEN, team=None, base_url=slack.base_url)
+    assert len(slack.requests) == 2 and nothing.users == [] and nothing.conversations == []
+    assert slack_rtm.load_team(TOKEN, team="none", base_url=slack.base_url).users == []
+    with pytest.raises(slack_rtm.InvalidArgument, match=r"team= takes 'all', 'none' or a subset of .*not \['chanels'\]"):
+        slack_rtm.load_team(TOKEN, team={"chanels"}, base_url=slack.base_url)
+    with pytest.raises(slack_rtm.InvalidArgument, match="call load"):
+        slack_rtm.TeamState().fetch_user("U0ALICE")
+
+
+def test_lazy_lookups_are_cached_and_rate_limit_aware():
+    clock = FakeClock()
+    with slack_rtm.FakeSlack() as slack:
+        state = slack_rtm.TeamState(clock=clock).load(TOKEN, team=None, base_url=slack.base_url)
+        slack.fail("users.info", "ratelimited", retry_after=30)
+        assert state.fetch_user("U0ALICE") is None                    # rate limited: no sleep, no user
+        assert state.fetch_user("U0BOB") is None                      # users.info paused: no call
+        assert len(slack.calls("users.info")) == 1
+        clock.now += 31
+        alice = state.fetch_user("U0ALICE")
+        assert alice.name == "alice" and state.user_by_name("alice") is alice
+        assert state.fetch_user("U0ALICE") is alice and len(slack.calls("users.info")) == 2      # cached
+        assert state.fetch_user("U0NOBODY") is None and state.fetch_user("U0NOBODY") is None
+        assert len(slack.calls("users.info")) == 3                    # a failed id is not asked again soon
+        clock.now += slack_rtm.LOOKUP_FAILURE_SECONDS
+        assert state.fetch_user("U0NOBODY") is None and len(slack.calls("users.info")) == 4
+        secret = state.fetch_conversation("G0SECRET")
+        assert type(secret) is slack_rtm.Group and state.group_by_name("#secret") is secret
+        assert state.fetch_conversation("G0SECRET") is secret and len(slack.calls("conversations.info")) == 1
+        assert state.fetch_conversation("C0NOPE") is None
+    assert [r.args for r in slack.calls("conversations.info")] == [{"channel": "G0SECRET"}, {"channel": "C0NOPE"}]
+
+
 ###############################################################################
 # The RTM session against FakeSlack ###########################################
 ###############################################################################
