@@ -3483,6 +3483,10 @@ class FakeSlack:
         if method == "rtm.start":
             if self.rtm_start_mode == "connect_required":
                 return {"ok": False, "error": "rtm_connect_required"}
+            if self.rtm_start_mode == "full" and str((args or {}).get("mpim_aware")).lower() not in ("true", "1"):
+                # Before 2022 rtm.start listed mpims only with mpim_aware (SLACK.md).
+                without = {key: value for key, value in team.items() if key != "mpims"}
+                return dict(_copy_objects(without), ok=True, url=self._issue_url())
             if self.rtm_start_mode == "full":
                 return dict(_copy_objects(team), ok=True, url=self._issue_url())
         if method in ("rtm.start", "rtm.connect"):

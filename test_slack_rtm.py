@@ -1110,21 +1110,6 @@ def test_import_without_the_dependencies():
 # -- Pages of any method, and the team from the Web API ----------------------
 
 
-class FakeClock:
-    """A clock for FakeSlack's rate limits and Retry's waits: sleeping moves it."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.slept = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 def sent_cursors(slack, method):
     """The cursor of each call of ``method``, read from the body as sent (a
     scripted or rate-limited answer leaves ``args`` unparsed)."""
