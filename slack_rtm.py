@@ -1303,9 +1303,18 @@ class TeamState:
     def add_users(self, members):
         """Add (or replace) users: a users.list page's ``members``, dicts or
         Users.  Dicts are adopted, not copied (as from_json does)."""
+        users, names = self._users, self._user_names
         for user in User._adopt_list([m for m in members if type(m) is dict or type(m) is User]):
-            if type(user.__dict__.get("id")) is str:
-                self._put_user(user)
+            data = user.__dict__                 # _put_user, inlined: the loop of a large team
+            user_id, name = data.get("id"), data.get("name")
+            if type(user_id) is not str:
+                continue
+            old = users.get(user_id)
+            if old is not None:
+                _unname(names, old)
+            users[user_id] = user
+            if type(name) is str:
+                names[name] = user
 
     def add_conversations(self, channels):
         """Add (or replace) conversations: a conversations.list page's
@@ -1652,12 +1661,13 @@ class TeamState:
         """
         parts = _team_parts(team)
         self._web = _WebApi(token, web_options)
-        if "users" in parts:
-            self.add_users(self._web.items("users.list", "members", limit or USERS_LIST_LIMIT, {}))
         types = ",".join(_CONVERSATION_TYPES[p] for p in sorted(parts) if p in _CONVERSATION_TYPES)
-        if types:
-            self.add_conversations(self._web.items(
-                "conversations.list", "channels", limit or CONVERSATIONS_LIST_LIMIT, {"types": types}))
+        with _GcPaused():                        # why: see _GcPaused; pages of a large team are each small
+            if "users" in parts:
+                self.add_users(self._web.items("users.list", "members", limit or USERS_LIST_LIMIT, {}))
+            if types:
+                self.add_conversations(self._web.items(
+                    "conversations.list", "channels", limit or CONVERSATIONS_LIST_LIMIT, {"types": types}))
         return self
 
     def fetch_user(self, user_id):
@@ -2186,22 +2196,29 @@ def api_pages(method, token, *, limit=None, cursor=None, args=None, **kwargs):
     and options alike, and go to every page's call.  A page is fetched
     once: a retried call asks the same cursor, and a cursor the server sends
     a second time raises PaginationError rather than loop.  Pages are
-    fetched as they are read.
+    fetched as they are read, over one connection pool (``http`` if given).
     """
     seen = {cursor} if cursor else set()
     pages = 0
-    while True:
-        page_args = dict(args or {}, limit=limit, cursor=cursor)
-        page = api_call(method, token, args=page_args, **kwargs)
-        yield page
-        pages += 1
-        cursor = _next_cursor(page)
-        if cursor is None:
-            return
-        if cursor in seen:
-            raise PaginationError(f"{method}: the server sent the cursor {cursor!r} a second time, "
-                                  f"after {pages} pages; stopping rather than fetching them again")
-        seen.add(cursor)
+    own_pool = kwargs.get("http") is None
+    if own_pool:                                # one pool for all pages, made as api_call makes its own
+        kwargs["http"] = make_pool(_join_url(kwargs.get("base_url", DEFAULT_BASE_URL), method),
+                                   **{k: kwargs.get(k) for k in ("proxy", "ssl_context", "ca_certs")})
+    try:
+        while True:
+            page = api_call(method, token, args=dict(args or {}, limit=limit, cursor=cursor), **kwargs)
+            yield page
+            pages += 1
+            cursor = _next_cursor(page)
+            if cursor is None:
+                return
+            if cursor in seen:
+                raise PaginationError(f"{method}: the server sent the cursor {cursor!r} a second time, "
+                                      f"after {pages} pages; stopping rather than fetching them again")
+            seen.add(cursor)
+    finally:
+        if own_pool:
+            kwargs["http"].clear()
 
 
 def api_items(method, token, key, **kwargs):
