@@ -1207,6 +1207,8 @@ def _object_copy(event, key):
 #: Conversation types conversations.list is asked for, by TeamState kind.
 _CONVERSATION_TYPES = {"channels": "public_channel", "groups": "private_channel", "mpims": "mpim",
                        "ims": "im"}
+#: The data class of each kind of conversation.
+_CONVERSATION_CLASSES = {"channels": Channel, "groups": Group, "mpims": Mpim, "ims": Im}
 #: What TeamState.load can load: users.list, and conversations.list's types.
 TEAM_PARTS = frozenset(("users",) + tuple(_CONVERSATION_TYPES))
 #: Page sizes.  users.list: Slack's page recommends no more than 200 a page.
@@ -1258,7 +1260,8 @@ class TeamState:
     ``im_for_user``, ``bot`` and ``conversation`` (any kind, by id).  Names
     are accepted with or without their sigil ("#general", "@alice").
     ``fetch_user`` / ``fetch_conversation`` ask users.info /
-    conversations.info for an id not yet known (after ``load``).
+    conversations.info for an id not yet known (after ``load``), and
+    ``refresh`` loads again what a reconnect may have missed.
     ``presence=True`` tracks presence_change and manual_presence_change.
     The objects are the state's own: apply() changes them in place.
     """
@@ -1661,6 +1664,9 @@ class TeamState:
         """
         parts = _team_parts(team)
         self._web = _WebApi(token, web_options)
+        return self._fill(parts, limit)
+
+    def _fill(self, parts, limit):
         types = ",".join(_CONVERSATION_TYPES[p] for p in sorted(parts) if p in _CONVERSATION_TYPES)
         with _GcPaused():                        # why: see _GcPaused; pages of a large team are each small
             if "users" in parts:
@@ -1668,6 +1674,28 @@ class TeamState:
             if types:
                 self.add_conversations(self._web.items(
                     "conversations.list", "channels", limit or CONVERSATIONS_LIST_LIMIT, {"types": types}))
+        return self
+
+    def refresh(self, *, team="all", limit=None):
+        """Load ``team``'s parts again, with load's token and options, and
+        put them in place of what is held: after events were missed (a
+        reconnect), what was deleted goes and what changed is current.  The
+        other parts are kept.  Until it returns, the old state serves.
+        Returns the state."""
+        parts = _team_parts(team)
+        if self._web is None:
+            raise InvalidArgument("refresh: call load(token, ...) first")
+        fresh = TeamState(team=self.team, self_=self.self_, presence=self.presence, clock=self._clock)
+        fresh._web = self._web
+        fresh._fill(parts, limit)
+        if "users" in parts:
+            self._users, self._user_names = fresh._users, fresh._user_names
+        reloaded = {_CONVERSATION_CLASSES[p] for p in parts if p in _CONVERSATION_CLASSES}
+        for item in self._conversations.values():
+            if type(item) not in reloaded and item.__dict__["id"] not in fresh._conversations:
+                fresh._put_conversation(item)
+        self._conversations, self._conversation_names = fresh._conversations, fresh._conversation_names
+        self._im_by_user = fresh._im_by_user
         return self
 
     def fetch_user(self, user_id):

@@ -538,8 +538,8 @@ def test_each_corpus_event_changes_the_state_as_it_says(payload):
 @pytest.mark.parametrize("payload", event_samples())
 def test_every_corpus_event_applies_to_any_state_without_changing_it(payload):
     before = copy.deepcopy(payload)
-    for state in (slack_rtm.TeamState(), seeded_state(payload), slack_rtm.TeamState.from_start(slack_rtm.RtmStart.from_json(
-            read(corpus_file("rtm_start/slack-ruby-client_2016-01-31_ok.json"))), presence=True)):
+    full = slack_rtm.RtmStart.from_json(read(corpus_file("rtm_start/slack-ruby-client_2016-01-31_ok.json")))
+    for state in (slack_rtm.TeamState(), seeded_state(payload), slack_rtm.TeamState.from_start(full, presence=True)):
         changed = state.apply(payload)
         assert changed in (True, False) and payload == before
         if payload.get("type") not in slack_rtm.TeamState.EVENT_TYPES:
@@ -649,7 +649,8 @@ def test_presence_is_tracked_only_when_asked():
         state.add_users([{"id": "U1", "name": "me"}, {"id": "U2", "name": "you"}])
         assert state.apply({"type": "presence_change", "users": ["U1", "U2", 7], "presence": "away"}) is presence
         assert state.apply({"type": "manual_presence_change", "presence": "away"}) is presence
-        assert (state.user("U2").presence == "away") is presence and (state.self_.manual_presence == "away") is presence
+        assert (state.user("U2").presence == "away") is presence
+        assert (state.self_.manual_presence == "away") is presence
 
 
 def test_im_open_adds_an_im_not_yet_known_and_mpims_open_and_close():
@@ -1176,8 +1177,8 @@ def test_fake_conversations_list_filters_and_refuses_as_slack_does(slack):
     assert names(exclude_archived=True) == ["general"] and names(exclude_archived=False) == ["general", "random"]
     private = slack_rtm.api_call("conversations.info", TOKEN, channel="G0SECRET", base_url=slack.base_url)["channel"]
     assert private["is_channel"] is True and private["is_private"] is True and "members" not in private
-    for args, error in (({"types": "public_channel,bogus"}, "invalid_types"), ({"cursor": "bm9wZQ=="}, "invalid_cursor"),
-                        ({"limit": 1001}, "invalid_limit"), ({"limit": "x"}, "invalid_limit")):
+    for args, error in (({"types": "public_channel,bogus"}, "invalid_types"), ({"limit": "x"}, "invalid_limit"),
+                        ({"cursor": "bm9wZQ=="}, "invalid_cursor"), ({"limit": 1001}, "invalid_limit")):
         with pytest.raises(slack_rtm.SlackApiError) as info:
             slack_rtm.api_call("conversations.list", TOKEN, base_url=slack.base_url, args=args)
         assert info.value.error == error
@@ -1214,6 +1215,28 @@ def test_load_team_loads_what_team_says(slack):
         slack_rtm.load_team(TOKEN, team={"chanels"}, base_url=slack.base_url)
     with pytest.raises(slack_rtm.InvalidArgument, match="call load"):
         slack_rtm.TeamState().fetch_user("U0ALICE")
+
+
+def test_refresh_replaces_the_parts_it_loads_again(slack):
+    state = slack_rtm.load_team(TOKEN, base_url=slack.base_url)
+    general = state.channel("C0GENERAL")
+    state.apply({"type": "im_open", "channel": "D0BOB", "user": "U0BOB"})
+    del slack.team["channels"][1]                                    # deleted, renamed, a user joined: all missed
+    slack.team["channels"][0] = dict(slack.team["channels"][0], name="lobby")
+    slack.team["users"].append({"id": "U0CAROL", "name": "carol"})
+    before = len(slack.requests)
+    assert state.refresh(team={"channels"}) is state
+    assert [r.method for r in slack.requests[before:]] == ["conversations.list"]
+    assert slack.requests[-1].args["types"] == "public_channel"
+    assert state.channel("C0RANDOM") is None and state.channel_by_name("random") is None
+    assert state.channel_by_name("#lobby").id == "C0GENERAL" and general.name == "general"     # a new object
+    assert state.im_for_user("U0BOB").id == "D0BOB" and state.group_by_name("secret").id == "G0SECRET"
+    assert state.user("U0CAROL") is None
+    state.refresh()
+    assert state.user_by_name("carol").id == "U0CAROL" and state.im_for_user("U0BOB") is None
+    check_state(state)
+    with pytest.raises(slack_rtm.InvalidArgument, match="refresh: call load"):
+        slack_rtm.TeamState().refresh()
 
 
 def test_lazy_lookups_are_cached_and_rate_limit_aware():
