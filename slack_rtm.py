@@ -1145,7 +1145,7 @@ class _Members:
     def __eq__(self, other):
         if isinstance(other, _Members):
             return list(self._ids) == list(other._ids)
-        return list(self._ids) == other if isinstance(other, (list, tuple)) else NotImplemented
+        return list(self._ids) == list(other) if isinstance(other, (list, tuple)) else NotImplemented
 
     __hash__ = None
 
@@ -1166,9 +1166,12 @@ class _Members:
 
 
 def _as_members(value):
-    """_Members for a list of ids; anything else (absent, junk) as it is."""
+    """_Members for a list of distinct ids; anything else (junk, or a list
+    that names someone twice, which a dict could not give back) as it is."""
     if type(value) is list and all(type(item) is str for item in value):
-        return _Members(value)
+        members = _Members(value)
+        if len(members) == len(value):
+            return members
     return value
 
 

@@ -621,6 +621,9 @@ def test_membership_is_kept_in_order_and_updated_in_place():
     assert pickle.loads(pickle.dumps(channel)).to_dict() == channel.to_dict()
     assert state.apply({"type": "channel_left", "channel": "C1"}) and channel.members == ["U2", "U4"]
     assert channel.is_member is False and channel.members[0] == "U2" and repr(channel.members) == "['U2', 'U4']"
+    assert channel.members == ("U2", "U4") and channel.members != ["U4", "U2"]
+    state.add_conversations([{"id": "C3", "name": "e", "is_channel": True, "members": ["U1", "U1"]}])
+    assert state.channel("C3").to_dict()["members"] == ["U1", "U1"]                  # kept as it came
     state.add_conversations([{"id": "C2", "name": "d", "is_channel": True}])      # conversations.list: no members
     assert state.apply({"type": "member_joined_channel", "channel": "C2", "user": "U1"})
     assert "members" not in state.channel("C2").to_dict() and state.channel("C2").is_member is True
