@@ -1471,10 +1471,9 @@ class TeamState:
         "channel_left": ("_on_left", ()), "group_left": ("_on_left", ()),
         "member_joined_channel": ("_on_member", (True,)), "member_left_channel": ("_on_member", (False,)),
         "channel_marked": ("_on_marked", ()), "group_marked": ("_on_marked", ()),
-        "im_marked": ("_on_marked", ()), "mpim_marked": ("_on_marked", ()),
-        "team_rename": ("_on_team", ("name", "name")), "team_domain_change": ("_on_team", ("domain", "domain")),
-        "email_domain_changed": ("_on_team", ("email_domain", "email_domain")),
-        "team_plan_change": ("_on_team", ("plan", "plan")),
+        "im_marked": ("_on_marked", ()),
+        "team_rename": ("_on_team", ("name",)), "team_domain_change": ("_on_team", ("domain",)),
+        "email_domain_changed": ("_on_team", ("email_domain",)), "team_plan_change": ("_on_team", ("plan",)),
         "team_pref_change": ("_on_pref", ("team",)), "pref_change": ("_on_pref", ("self_",)),
         "presence_change": ("_on_presence", ()), "manual_presence_change": ("_on_manual_presence", ()),
     }
@@ -1601,11 +1600,13 @@ class TeamState:
         found.__dict__["last_read"] = ts
         return True
 
-    def _on_team(self, event, key, field_name):
+    def _on_team(self, event, key):
+        # team_rename's "name", team_domain_change's "domain"...: the key of
+        # the event is the team's.
         value = _text(event, key)
         if self.team is None or value is None:
             return False
-        self.team.__dict__[field_name] = value
+        self.team.__dict__[key] = value
         return True
 
     def _on_pref(self, event, owner):
@@ -3575,9 +3576,11 @@ class FakeSlack:
         (None, error code)."""
         try:
             limit = int(args.get("limit") or default_limit or self.page_size)
-            start = int(_fake_cursor_offset(method, args.get("cursor") or ""))
-        except ValueError as exc:
-            return None, "invalid_cursor" if "cursor" in str(exc) else "invalid_limit"
+        except (TypeError, ValueError):          # a JSON body can carry anything
+            return None, "invalid_limit"
+        start = _fake_cursor_offset(method, str(args.get("cursor") or ""))
+        if start is None:
+            return None, "invalid_cursor"
         if limit < 1 or limit > 1000:
             return None, "invalid_limit"
         end = start + min(limit, self.page_size)
@@ -3645,6 +3648,8 @@ def _fake_cursor(method, offset):
 
 
 def _fake_cursor_offset(method, cursor):
+    """Where the page of a cursor starts (0 for none), or None for a cursor
+    FakeSlack did not make for this method."""
     import base64
     import binascii
     if not cursor:
@@ -3652,10 +3657,8 @@ def _fake_cursor_offset(method, cursor):
     try:
         name, _, offset = base64.b64decode(cursor.encode(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeError):
-        raise ValueError("bad cursor") from None
-    if name != method or not offset.isdigit():
-        raise ValueError("bad cursor")
-    return int(offset)
+        return None
+    return int(offset) if name == method and offset.isdigit() else None
 
 
 def _fake_ws_logger():
