@@ -186,6 +186,7 @@ def every_error():
     yield slack_rtm.RtmError(-1, "slow down", 3, {"ok": False})
     yield slack_rtm.MessageTooLong("too long")
     yield slack_rtm.Unacknowledged({"id": 3, "type": "message", "channel": "C1", "text": "hi"})
+    yield slack_rtm.PaginationError("users.list: the server sent the cursor 'x' a second time")
 
 
 @pytest.mark.parametrize("error", list(every_error()), ids=lambda e: type(e).__name__)
