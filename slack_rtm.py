@@ -40,6 +40,8 @@ __version__ = "0.1.0"
 __all__ = [
     # Web API
     "api_call", "rtm_start", "rtm_connect", "Retry",
+    # Web API pages and the team's state
+    "api_pages", "api_items", "TeamState", "load_team", "TEAM_PARTS",
     # Session
     "connect", "Session", "FakeSlack",
     # Data
@@ -50,6 +52,7 @@ __all__ = [
     "DeprecatedError", "InvalidArgument", "InvalidResponse", "ServerError", "TruncatedResponse", "ResponseTooLarge",
     "TransportError", "Timeout", "TLSError", "ProtocolError", "RtmError", "MessageTooLong", "Unacknowledged",
     "ConnectionClosed", "ERRORS",
+    "PaginationError",
     # Warnings
     "SlackWarning", "MissingCharsetWarning", "SuperfluousCharsetWarning",
     "MethodDeprecatedWarning", "MemberListTruncatedWarning", "WARNINGS",
@@ -107,6 +110,7 @@ MAX_MESSAGE_SIZE = 8 << 20
 # +-- RtmError                     an RTM reply with "ok": false
 # +-- MessageTooLong (ValueError)  a frame over Slack's limits, refused before sending
 # +-- Unacknowledged               a sent message whose fate is unknown after a disconnect
+# +-- PaginationError              a paginated method's cursors did not lead to an end
 
 _ERRORS: Dict[str, type] = {}
 
@@ -451,6 +455,11 @@ class Unacknowledged(SlackError):
         self.event = event
 
 
+class PaginationError(SlackError):
+    """A paginated method's pages did not lead to an end: a cursor came back
+    a second time, or a page lacked the list it pages through."""
+
+
 #: Every documented Slack error code, mapped to its exception class.  Read-only.
 ERRORS: Mapping[str, type] = types.MappingProxyType(_ERRORS)
 __all__ += sorted(cls.__name__ for cls in _ERRORS.values())
@@ -740,6 +749,8 @@ def _plain(value):
     dicts and lists new (the data classes keep their own)."""
     if isinstance(value, _Model):
         value = value.__dict__
+    if isinstance(value, _Members):            # a conversation's members, kept by TeamState
+        return list(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -970,6 +981,15 @@ class Self(_Model):
     manual_presence: Optional[str] = _detail()
 
 
+def _bare(name, sigil):
+    """A name without its sigil: "#general" -> "general", "@alice" -> "alice".
+    One sigil only, and only the kind's own (Slack's names never start with
+    one), so every lookup by name takes both forms alike."""
+    if type(name) is str and name.startswith(sigil):
+        return name[1:]
+    return name
+
+
 class _Index:
     """Lookups by id and by name, built once on first use."""
 
@@ -1077,7 +1097,7 @@ class RtmStart(_Model):
 
     @_method
     def user_by_name(self, name):
-        return self._index.by_name["users"].get(name)
+        return self._index.by_name["users"].get(_bare(name, "@"))
 
     @_method
     def channel(self, channel_id):
@@ -1085,7 +1105,7 @@ class RtmStart(_Model):
 
     @_method
     def channel_by_name(self, name):
-        return self._index.by_name["channels"].get(name.lstrip("#") if isinstance(name, str) else name)
+        return self._index.by_name["channels"].get(_bare(name, "#"))
 
     @_method
     def group(self, group_id):
@@ -1093,7 +1113,7 @@ class RtmStart(_Model):
 
     @_method
     def group_by_name(self, name):
-        return self._index.by_name["groups"].get(name)
+        return self._index.by_name["groups"].get(_bare(name, "#"))
 
     @_method
     def mpim(self, mpim_id):
@@ -1130,6 +1150,693 @@ def _start_oddity(answer):
     except ValueError as exc:                  # a bad port or IPv6 literal; UnicodeError: a bad host
         return f'"url" is not a valid URL ({exc})'
     return None
+
+
+###############################################################################
+# Team state: the team's users and conversations, kept current ################
+###############################################################################
+#
+# Since 2022-09-27 rtm.start answers with the rtm.connect shape: no users, no
+# channels (SLACK.md).  A client builds the team from the Web API (users.list,
+# conversations.list) and keeps it current from events, as slack-ruby-client
+# 2.x's Store and wee-slack do.  TeamState is that, as a pure object: it is
+# filled from an RtmStart or from pages, and apply(event) updates it.  It
+# holds the same data classes as RtmStart, adopting their dicts (nothing is
+# copied from a page; what comes in an event is copied, as the event itself
+# is handed to the user untouched).
+#
+# Every event costs O(1): dicts by id and by name, updated in place.  A
+# conversation's ``members`` (Slack's list, carried by rtm.start's channels
+# and by channel_joined) is held as _Members, an insertion-ordered dict of
+# ids: Slack's order is kept, to_dict() gives the list back, and a join, a
+# leave or a membership test is one dict operation instead of a list scan.
+
+
+class _Members:
+    """A conversation's ``members``: Slack's list of user ids, in Slack's
+    order, with constant-time ``in``, ``add`` and ``discard``.  It compares
+    equal to the list it holds; to_dict() turns it back into that list."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, ids=()):
+        self._ids = dict.fromkeys(ids)
+
+    def __contains__(self, user_id):
+        return type(user_id) is str and user_id in self._ids
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self):
+        return len(self._ids)
+
+    def __getitem__(self, index):               # O(n): for code that indexes a list
+        return list(self._ids)[index]
+
+    def __eq__(self, other):
+        if isinstance(other, _Members):
+            return list(self._ids) == list(other._ids)
+        return list(self._ids) == list(other) if isinstance(other, (list, tuple)) else NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        return repr(list(self._ids))
+
+    def __getstate__(self):
+        return list(self._ids)
+
+    def __setstate__(self, state):
+        self._ids = dict.fromkeys(state)
+
+    def add(self, user_id):
+        self._ids[user_id] = None
+
+    def discard(self, user_id):
+        self._ids.pop(user_id, None)
+
+
+def _as_members(value):
+    """_Members for a list of distinct ids; anything else (junk, or a list
+    that names someone twice, which a dict could not give back) as it is."""
+    if type(value) is list and all(type(item) is str for item in value):
+        members = _Members(value)
+        if len(members) == len(value):
+            return members
+    return value
+
+
+def _conversation_class(data, default):
+    """Channel, Group, Mpim or Im for a conversation object, by its flags.
+
+    conversations.list marks a private channel ``is_channel`` and
+    ``is_private`` (``is_group`` only on the oldest ones), rtm.start put them
+    in ``groups`` with ``is_group``; both are Groups here.  An object without
+    flags (channel_rename carries id, name and created) keeps ``default``.
+    """
+    if data.get("is_im") is True:
+        return Im
+    if data.get("is_mpim") is True:
+        return Mpim
+    if data.get("is_private") is True or data.get("is_group") is True:
+        return Group
+    if data.get("is_channel") is True:
+        return Channel
+    return default
+
+
+def _text(event, key):
+    value = event.get(key)
+    return value if type(value) is str else None
+
+
+def _object_copy(event, key):
+    """A copy of the object ``event[key]`` if it is one with a str id."""
+    value = event.get(key)
+    if type(value) is dict and type(value.get("id")) is str:
+        return _copy_objects(value)
+    return None
+
+
+#: Conversation types conversations.list is asked for, by TeamState kind.
+_CONVERSATION_TYPES = {"channels": "public_channel", "groups": "private_channel", "mpims": "mpim",
+                       "ims": "im"}
+#: The data class of each kind of conversation.
+_CONVERSATION_CLASSES = {"channels": Channel, "groups": Group, "mpims": Mpim, "ims": Im}
+#: What TeamState.load can load: users.list, and conversations.list's types.
+TEAM_PARTS = frozenset(("users",) + tuple(_CONVERSATION_TYPES))
+#: Page sizes.  users.list: Slack's page recommends no more than 200 a page.
+#: conversations.list takes up to 999 ("an integer under 1000"): fewer pages
+#: of a Tier 2 method (about 20 calls a minute) is what a large team needs.
+USERS_LIST_LIMIT = 200
+CONVERSATIONS_LIST_LIMIT = 999
+#: A lazy users.info / conversations.info that failed is not asked again
+#: for the same id for this long (seconds): a bad id in every message of a
+#: busy channel must not cost a call each.
+LOOKUP_FAILURE_SECONDS = 300.0
+#: How long lazy lookups pause after a 429 that gave no Retry-After.
+LOOKUP_RATE_LIMIT_SECONDS = 60.0
+
+
+class _WebApi:
+    """How a TeamState calls the Web API: the token and api_call's options.
+    The token stays out of the repr."""
+
+    __slots__ = ("token", "options")
+
+    def __init__(self, token, options):
+        _check_token(token)
+        self.token, self.options = token, options
+
+    def __repr__(self):
+        return "_WebApi(token hidden)"
+
+    def items(self, method, key, limit, args):
+        return api_items(method, self.token, key, limit=limit, args=args, **self.options)
+
+    def once(self, method, args):
+        # A lazy lookup is made while an event waits: one try, no sleeping
+        # on a rate limit (the caller pauses the method instead).
+        return api_call(method, self.token, args=args, **dict(self.options, retry=False))
+
+
+class TeamState:
+    """The team's users, bots and conversations, kept current from events.
+
+    Build it with ``TeamState.from_start(start)`` (an rtm.start answer that
+    carries the lists, or the short one, which gives team and self), fill
+    it from the Web API with ``load(token)`` or from saved pages with
+    ``add_users(members)`` / ``add_conversations(channels)``, and keep it
+    current with ``apply(event)`` for every event, before the event is used.
+
+    Lookups take constant time: ``user``, ``user_by_name``, ``channel``,
+    ``channel_by_name``, ``group``, ``group_by_name``, ``mpim``, ``im``,
+    ``im_for_user``, ``bot`` and ``conversation`` (any kind, by id).  Names
+    are accepted with or without their sigil ("#general", "@alice").
+    ``fetch_user`` / ``fetch_conversation`` ask users.info /
+    conversations.info for an id not yet known (after ``load``), and
+    ``refresh`` loads again what a reconnect may have missed.
+    ``presence=True`` tracks presence_change and manual_presence_change.
+    The objects are the state's own: apply() changes them in place.
+    """
+
+    def __init__(self, *, team=None, self_=None, presence=False, clock=time.monotonic):
+        self.team: Optional[Team] = team
+        self.self_: Optional[Self] = self_
+        self.presence = presence
+        self._users: Dict[str, User] = {}
+        self._user_names: Dict[str, User] = {}
+        self._bots: Dict[str, Bot] = {}
+        self._conversations: Dict[str, _Model] = {}
+        self._conversation_names: Dict[str, _Model] = {}
+        self._im_by_user: Dict[str, Im] = {}
+        self._web: Optional[_WebApi] = None
+        self._clock = clock
+        self._failed: Dict[str, float] = {}        # id -> when a lazy lookup may be tried again
+        self._paused: Dict[str, float] = {}        # method -> when its rate limit ends
+
+    def __repr__(self):
+        counts = (f"{len(self._users)} users, {len(self._conversations)} conversations, "
+                  f"{len(self._bots)} bots")
+        return f"TeamState(team={self.team!r}, self_={self.self_!r}, {counts})"
+
+    # -- building ---------------------------------------------------------
+
+    @classmethod
+    def from_start(cls, start, *, presence=False, clock=time.monotonic):
+        """The state of an RtmStart: its team, self, and whatever lists it
+        carries (pre-2022 answers).  The start's objects become the state's."""
+        if not isinstance(start, RtmStart):
+            raise InvalidArgument(f"TeamState.from_start needs an RtmStart, not {type(start).__name__}")
+        state = cls(team=start.team, self_=start.self_, presence=presence, clock=clock)
+        state.add_users(start.users)
+        for kind in ("channels", "groups", "mpims", "ims"):
+            for item in _list_of(getattr(start, kind), _Model):
+                state._put_conversation(item)
+        for bot in _list_of(start.bots, Bot):
+            state._put(state._bots, bot)
+        return state
+
+    def add_users(self, members):
+        """Add (or replace) users: a users.list page's ``members``, dicts or
+        Users.  Dicts are adopted, not copied (as from_json does)."""
+        users, names = self._users, self._user_names
+        for user in User._adopt_list([m for m in members if type(m) is dict or type(m) is User]):
+            data = user.__dict__                 # _put_user, inlined: the loop of a large team
+            user_id, name = data.get("id"), data.get("name")
+            if type(user_id) is not str:
+                continue
+            old = users.get(user_id)
+            if old is not None:
+                _unname(names, old)
+            users[user_id] = user
+            if type(name) is str:
+                names[name] = user
+
+    def add_conversations(self, channels):
+        """Add (or replace) conversations: a conversations.list page's
+        ``channels``, each made a Channel, Group, Mpim or Im by its flags."""
+        for item in channels:
+            if type(item) is dict and type(item.get("id")) is str:
+                self._put_conversation(_conversation_class(item, Channel)._adopt(item))
+            elif isinstance(item, (_Conversation, Im)) and type(item.__dict__.get("id")) is str:
+                self._put_conversation(item)
+
+    def add_bots(self, bots):
+        """Add (or replace) bots (rtm.start's ``bots``, bots.info's ``bot``)."""
+        for item in bots:
+            if type(item) is dict and type(item.get("id")) is str:
+                self._put(self._bots, Bot._adopt(item))
+
+    # -- lookups ----------------------------------------------------------
+
+    def user(self, user_id):
+        return self._users.get(user_id) if type(user_id) is str else None
+
+    def user_by_name(self, name):
+        return self._user_names.get(_bare(name, "@")) if type(name) is str else None
+
+    def bot(self, bot_id):
+        return self._bots.get(bot_id) if type(bot_id) is str else None
+
+    def conversation(self, conversation_id):
+        """A Channel, Group, Mpim or Im by id."""
+        return self._conversations.get(conversation_id) if type(conversation_id) is str else None
+
+    def _of_kind(self, found, cls):
+        return found if type(found) is cls else None
+
+    def channel(self, channel_id):
+        return self._of_kind(self.conversation(channel_id), Channel)
+
+    def channel_by_name(self, name):
+        return self._of_kind(self._by_name(name), Channel)
+
+    def group(self, group_id):
+        return self._of_kind(self.conversation(group_id), Group)
+
+    def group_by_name(self, name):
+        return self._of_kind(self._by_name(name), Group)
+
+    def mpim(self, mpim_id):
+        return self._of_kind(self.conversation(mpim_id), Mpim)
+
+    def im(self, im_id):
+        return self._of_kind(self.conversation(im_id), Im)
+
+    def im_for_user(self, user_id):
+        return self._im_by_user.get(user_id) if type(user_id) is str else None
+
+    def _by_name(self, name):
+        return self._conversation_names.get(_bare(name, "#")) if type(name) is str else None
+
+    @property
+    def users(self):
+        return list(self._users.values())
+
+    @property
+    def bots(self):
+        return list(self._bots.values())
+
+    @property
+    def conversations(self):
+        return list(self._conversations.values())
+
+    def _kind(self, cls):
+        return [c for c in self._conversations.values() if type(c) is cls]
+
+    channels = property(lambda self: self._kind(Channel), doc="The public channels.")
+    groups = property(lambda self: self._kind(Group), doc="The private channels.")
+    mpims = property(lambda self: self._kind(Mpim), doc="The multi-party direct messages.")
+    ims = property(lambda self: self._kind(Im), doc="The direct messages.")
+
+    # -- the indexes ------------------------------------------------------
+
+    def _put(self, by_id, item):
+        by_id[item.__dict__["id"]] = item
+
+    def _put_user(self, user):
+        old = self._users.get(user.id)
+        if old is not None:
+            _unname(self._user_names, old)
+        self._users[user.id] = user
+        _name(self._user_names, user)
+
+    def _put_conversation(self, item):
+        data = item.__dict__
+        self._forget(data["id"])
+        if type(data.get("members")) is list:
+            data["members"] = _as_members(data["members"])
+        self._conversations[data["id"]] = item
+        _name(self._conversation_names, item)
+        user = data.get("user") if type(item) is Im else None
+        if type(user) is str:
+            self._im_by_user[user] = item
+
+    def _forget(self, conversation_id):
+        old = self._conversations.pop(conversation_id, None)
+        if old is None:
+            return None
+        _unname(self._conversation_names, old)
+        user = old.__dict__.get("user")
+        if type(user) is str and self._im_by_user.get(user) is old:
+            del self._im_by_user[user]
+        return old
+
+    def _merge(self, data, default):
+        """Merge a conversation object into the one of its id (or add it):
+        the keys it carries replace those known, the others stay."""
+        old = self._forget(data["id"])
+        if old is None:
+            self._put_conversation(_conversation_class(data, default)._adopt(data))
+        else:                                    # the same object, unless its kind changed
+            old.__dict__.update(data)
+            cls = _conversation_class(data, type(old))
+            self._put_conversation(old if cls is type(old) else cls._adopt(old.__dict__))
+        return self._conversations[data["id"]]
+
+    # -- events -----------------------------------------------------------
+    #
+    # One handler per event type (https://api.slack.com/events/<type>),
+    # each O(1) but for presence_change's ``users`` list.  A handler reads
+    # the event and never changes it; a key missing or of the wrong type
+    # makes the event a no-op.
+
+    _EVENTS: Mapping[str, Tuple[str, tuple]] = {
+        "team_join": ("_on_user", ()), "user_change": ("_on_user", ()),
+        "user_huddle_changed": ("_on_user", ()), "user_status_changed": ("_on_user", ()),
+        "user_profile_changed": ("_on_user", ()),
+        "bot_added": ("_on_bot", ()), "bot_changed": ("_on_bot", ()),
+        "channel_created": ("_on_object", (Channel,)), "channel_rename": ("_on_object", (Channel,)),
+        "group_rename": ("_on_object", (Group,)), "mpim_joined": ("_on_object", (Mpim,)),
+        "channel_joined": ("_on_joined", (Channel,)), "group_joined": ("_on_joined", (Group,)),
+        "im_created": ("_on_im_created", ()),
+        "channel_deleted": ("_on_deleted", ()), "group_deleted": ("_on_deleted", ()),
+        "channel_archive": ("_on_flag", ("is_archived", True)),
+        "channel_unarchive": ("_on_flag", ("is_archived", False)),
+        "group_archive": ("_on_flag", ("is_archived", True)),
+        "group_unarchive": ("_on_flag", ("is_archived", False)),
+        "group_open": ("_on_flag", ("is_open", True)), "group_close": ("_on_flag", ("is_open", False)),
+        "mpim_open": ("_on_flag", ("is_open", True)), "mpim_close": ("_on_flag", ("is_open", False)),
+        "im_open": ("_on_im_open", ()), "im_close": ("_on_flag", ("is_open", False)),
+        "channel_left": ("_on_left", ()), "group_left": ("_on_left", ()),
+        "member_joined_channel": ("_on_member", (True,)), "member_left_channel": ("_on_member", (False,)),
+        "channel_marked": ("_on_marked", ()), "group_marked": ("_on_marked", ()),
+        "im_marked": ("_on_marked", ()),
+        "team_rename": ("_on_team", ("name",)), "team_domain_change": ("_on_team", ("domain",)),
+        "email_domain_changed": ("_on_team", ("email_domain",)), "team_plan_change": ("_on_team", ("plan",)),
+        "team_pref_change": ("_on_pref", ("team",)), "pref_change": ("_on_pref", ("self_",)),
+        "presence_change": ("_on_presence", ()), "manual_presence_change": ("_on_manual_presence", ()),
+    }
+
+    #: The event types apply() knows; every other type is left alone.
+    EVENT_TYPES = frozenset(_EVENTS)
+
+    def apply(self, event):
+        """Update the state from an event; True if it changed anything.
+
+        Any dict is accepted: unknown types and malformed events change
+        nothing and raise nothing.  The event is never changed.
+        """
+        kind = event.get("type") if type(event) is dict else None
+        handler = self._EVENTS.get(kind) if type(kind) is str else None
+        if handler is None:
+            return False
+        name, extra = handler
+        return getattr(self, name)(event, *extra)
+
+    def _on_user(self, event):
+        data = _object_copy(event, "user")
+        if data is None:
+            return False
+        old = self._users.get(data["id"])
+        if old is None:
+            self._put_user(User._adopt(data))
+            return True
+        _unname(self._user_names, old)           # a user_change carries the whole user
+        old.__dict__.update(data)
+        _name(self._user_names, old)
+        return True
+
+    def _on_bot(self, event):
+        data = _object_copy(event, "bot")
+        if data is None:
+            return False
+        old = self._bots.get(data["id"])
+        if old is not None:
+            old.__dict__.update(data)
+        else:
+            self._put(self._bots, Bot._adopt(data))
+        return True
+
+    def _on_object(self, event, default):
+        data = _object_copy(event, "channel")
+        if data is None:
+            return False
+        self._merge(data, default)
+        return True
+
+    def _on_joined(self, event, default):
+        data = _object_copy(event, "channel")
+        if data is None:
+            return False
+        joined = self._merge(data, default)
+        joined.__dict__["is_member"] = True
+        self._add_member(joined, True)
+        return True
+
+    def _on_im_created(self, event):
+        data = _object_copy(event, "channel")
+        if data is None:
+            return False
+        if "user" not in data and _text(event, "user"):
+            data["user"] = event["user"]
+        self._merge(data, Im)
+        return True
+
+    def _on_im_open(self, event):
+        # An im not yet known (conversations.list lists open ims only) is
+        # added: its id and user are all a lookup needs.
+        im_id, user = _text(event, "channel"), _text(event, "user")
+        if im_id and user and im_id not in self._conversations:
+            self._put_conversation(Im._adopt({"id": im_id, "user": user, "is_im": True, "is_open": True}))
+            return True
+        return self._on_flag(event, "is_open", True)
+
+    def _on_deleted(self, event):
+        return self._forget(_text(event, "channel")) is not None
+
+    def _on_flag(self, event, key, value):
+        found = self._conversations.get(_text(event, "channel"))
+        if found is None:
+            return False
+        found.__dict__[key] = value
+        return True
+
+    def _on_left(self, event):
+        found = self._conversations.get(_text(event, "channel"))
+        if found is None:
+            return False
+        found.__dict__["is_member"] = False
+        self._add_member(found, False)
+        return True
+
+    def _add_member(self, found, joined, user=None):
+        user = user or (self.self_.id if self.self_ is not None else None)
+        members = found.__dict__.get("members")
+        if type(user) is not str or type(members) is not _Members:
+            return
+        if joined:
+            members.add(user)
+        else:
+            members.discard(user)
+
+    def _on_member(self, event, joined):
+        # member_joined_channel / member_left_channel: a members list is
+        # updated only where it is known (conversations.list carries none).
+        found = self._conversations.get(_text(event, "channel"))
+        user = _text(event, "user")
+        if found is None or user is None:
+            return False
+        self._add_member(found, joined, user)
+        if self.self_ is not None and user == self.self_.id:
+            found.__dict__["is_member"] = joined
+        return True
+
+    def _on_marked(self, event):
+        found = self._conversations.get(_text(event, "channel"))
+        ts = _text(event, "ts")
+        if found is None or ts is None:
+            return False
+        found.__dict__["last_read"] = ts
+        return True
+
+    def _on_team(self, event, key):
+        # team_rename's "name", team_domain_change's "domain"...: the key of
+        # the event is the team's.
+        value = _text(event, key)
+        if self.team is None or value is None:
+            return False
+        self.team.__dict__[key] = value
+        return True
+
+    def _on_pref(self, event, owner):
+        # pref_change is the user's own preference (self.prefs), and
+        # team_pref_change the team's (team.prefs): one name, one value.
+        holder, name = getattr(self, owner), _text(event, "name")
+        if holder is None or name is None or "value" not in event:
+            return False
+        prefs = holder.__dict__.get("prefs")
+        if type(prefs) is not dict:
+            prefs = holder.__dict__["prefs"] = {}
+        prefs[name] = _copy_objects(event["value"])
+        return True
+
+    def _on_presence(self, event):
+        # One user, or with batch_presence_aware a ``users`` list.
+        presence = _text(event, "presence")
+        if not self.presence or presence is None:
+            return False
+        ids = event.get("users") if type(event.get("users")) is list else [event.get("user")]
+        changed = False
+        for user_id in ids:
+            user = self._users.get(user_id) if type(user_id) is str else None
+            if user is not None:
+                user.__dict__["presence"] = presence
+                changed = True
+        return changed
+
+    def _on_manual_presence(self, event):
+        presence = _text(event, "presence")
+        if not self.presence or presence is None or self.self_ is None:
+            return False
+        self.self_.__dict__["manual_presence"] = presence
+        return True
+
+    # -- the Web API ------------------------------------------------------
+
+    def load(self, token, *, team="all", limit=None, **web_options):
+        """Fill the state from users.list and conversations.list, and keep
+        the token and options for fetch_user / fetch_conversation.
+
+        ``team`` says what to load: "all", None or "none" (nothing: lazy
+        lookups only), or a subset of TEAM_PARTS ("users", "channels",
+        "groups", "mpims", "ims").  Conversations come from one
+        conversations.list (the types wanted, archived ones included) and
+        users from users.list, USERS_LIST_LIMIT and
+        CONVERSATIONS_LIST_LIMIT a page (``limit`` overrides both).
+        ``web_options`` are api_call's (base_url, timeout, retry, proxy...).
+        Each page is one api_call, retried by its policy (a 429 waits its
+        Retry-After).  Returns the state.
+
+        Cost for a team of 20,000 users and 10,000 conversations: users.list
+        100 pages, conversations.list 11, all Tier 2 (about 20 calls a
+        minute, so about 3 s a call once the first minute's burst is spent):
+        111 calls, about 5.5 minutes, nearly all of it users.list (297 s;
+        conversations.list 30 s).  users.info (Tier 4, 100+ a minute) and
+        conversations.info (Tier 3, 50+ a minute) make team=None plus lazy
+        lookups the choice for a team that large.
+        """
+        parts = _team_parts(team)
+        self._web = _WebApi(token, web_options)
+        return self._fill(parts, limit)
+
+    def _fill(self, parts, limit):
+        types = ",".join(_CONVERSATION_TYPES[p] for p in sorted(parts) if p in _CONVERSATION_TYPES)
+        with _GcPaused():                        # why: see _GcPaused; pages of a large team are each small
+            if "users" in parts:
+                self.add_users(self._web.items("users.list", "members", limit or USERS_LIST_LIMIT, {}))
+            if types:
+                self.add_conversations(self._web.items(
+                    "conversations.list", "channels", limit or CONVERSATIONS_LIST_LIMIT, {"types": types}))
+        return self
+
+    def refresh(self, *, team="all", limit=None):
+        """Load ``team``'s parts again, with load's token and options, and
+        put them in place of what is held: after events were missed (a
+        reconnect), what was deleted goes and what changed is current.  The
+        other parts are kept.  Until it returns, the old state serves.
+        Returns the state."""
+        parts = _team_parts(team)
+        if self._web is None:
+            raise InvalidArgument("refresh: call load(token, ...) first")
+        fresh = TeamState(team=self.team, self_=self.self_, presence=self.presence, clock=self._clock)
+        fresh._web = self._web
+        fresh._fill(parts, limit)
+        if "users" in parts:
+            self._users, self._user_names = fresh._users, fresh._user_names
+        reloaded = {_CONVERSATION_CLASSES[p] for p in parts if p in _CONVERSATION_CLASSES}
+        for item in self._conversations.values():
+            if type(item) not in reloaded and item.__dict__["id"] not in fresh._conversations:
+                fresh._put_conversation(item)
+        self._conversations, self._conversation_names = fresh._conversations, fresh._conversation_names
+        self._im_by_user = fresh._im_by_user
+        return self
+
+    def fetch_user(self, user_id):
+        """The user of this id, asking users.info when it is not known yet
+        (cached; None when Slack does not know it or is rate limiting)."""
+        found = self.user(user_id)
+        if found is not None or type(user_id) is not str:
+            return found
+        answer = self._lookup("users.info", user_id, {"user": user_id})
+        data = answer.get("user") if answer is not None else None
+        if type(data) is dict and data.get("id") == user_id:
+            self._put_user(User._adopt(data))
+        return self.user(user_id)
+
+    def fetch_conversation(self, conversation_id):
+        """The conversation of this id, asking conversations.info when it is
+        not known yet (cached; None when unknown or rate limited)."""
+        found = self.conversation(conversation_id)
+        if found is not None or type(conversation_id) is not str:
+            return found
+        answer = self._lookup("conversations.info", conversation_id, {"channel": conversation_id})
+        data = answer.get("channel") if answer is not None else None
+        if type(data) is dict and data.get("id") == conversation_id:
+            self._put_conversation(_conversation_class(data, Channel)._adopt(data))
+        return self.conversation(conversation_id)
+
+    def _lookup(self, method, key, args):
+        """One call of a lazy lookup, or None: while the method is rate
+        limited (its Retry-After) or the id failed in the last
+        LOOKUP_FAILURE_SECONDS, no call is made."""
+        if self._web is None:
+            raise InvalidArgument(f"{method}: call load(token, ...) first (team=None loads nothing)")
+        now = self._clock()
+        if now < self._paused.get(method, now) or now < self._failed.get(key, now):
+            return None
+        try:
+            return self._web.once(method, args)
+        except RateLimited as error:
+            wait = error.retry_after if error.retry_after is not None else LOOKUP_RATE_LIMIT_SECONDS
+            self._paused[method] = now + wait
+            log.info("%s: rate limited; lazy lookups pause for %.0f s", method, wait)
+        except SlackError as error:              # unknown id, no scope, network: not again soon
+            self._failed[key] = now + LOOKUP_FAILURE_SECONDS
+            log.info("%s %s failed: %s", method, key, error)
+        return None
+
+
+def _list_of(items, cls):
+    """The items of a list that are ``cls`` objects with a str id."""
+    if not isinstance(items, (list, tuple)):
+        return []
+    return [item for item in items if isinstance(item, cls) and type(item.__dict__.get("id")) is str]
+
+
+def _name(names, item):
+    name = item.__dict__.get("name")
+    if type(name) is str:
+        names[name] = item
+
+
+def _unname(names, item):
+    name = item.__dict__.get("name")
+    if type(name) is str and names.get(name) is item:
+        del names[name]
+
+
+def _team_parts(team):
+    """The set of TEAM_PARTS that ``team=`` asks for."""
+    if team is None or team == "none":
+        return frozenset()
+    if team == "all":
+        return TEAM_PARTS
+    parts = frozenset([team] if isinstance(team, str) else team)
+    if not parts <= TEAM_PARTS:
+        raise InvalidArgument(f"team= takes 'all', 'none' or a subset of {sorted(TEAM_PARTS)}, "
+                              f"not {sorted(map(str, parts - TEAM_PARTS))}")
+    return parts
+
+
+def load_team(token, *, start=None, team="all", limit=None, presence=False, **web_options):
+    """A TeamState from the Web API: team and self from ``start`` (an
+    RtmStart, as rtm_connect returns) if given, the rest as TeamState.load
+    says (``team``, ``limit``, api_call's ``web_options``)."""
+    state = TeamState.from_start(start, presence=presence) if start is not None else TeamState(presence=presence)
+    return state.load(token, team=team, limit=limit, **web_options)
 
 
 ###############################################################################
@@ -1932,6 +2639,61 @@ def api_call(method, token, *, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOU
     return _call(method, token, args, base_url=base_url, timeout=timeout, http=http, retry=retry, proxy=proxy,
                  ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http, as_json=as_json, cookie=cookie,
                  max_response_size=max_response_size)
+
+
+# Pagination (https://api.slack.com/apis/pagination): pass ``limit`` and
+# ``cursor``; the answer's response_metadata.next_cursor is the next page's
+# cursor, and an empty string (or none) means the end.  Each page is one
+# api_call, so each has the retry policy, and a 429's Retry-After, of a call.
+
+def _next_cursor(page):
+    meta = page.get("response_metadata")
+    cursor = meta.get("next_cursor") if type(meta) is dict else None
+    return cursor if type(cursor) is str and cursor else None
+
+
+def api_pages(method, token, *, limit=None, cursor=None, args=None, **kwargs):
+    """Every page (a SlackResponse) of a cursor-paginated method, in order.
+
+    ``limit`` is the page size asked for (Slack may send fewer), ``cursor``
+    where to start; the other arguments are api_call's, Slack's arguments
+    and options alike, and go to every page's call.  A page is fetched
+    once: a retried call asks the same cursor, and a cursor the server sends
+    a second time raises PaginationError rather than loop.  Pages are
+    fetched as they are read, over one connection pool (``http`` if given).
+    """
+    seen = {cursor} if cursor else set()
+    pages = 0
+    own_pool = kwargs.get("http") is None
+    if own_pool:                                # one pool for all pages, made as api_call makes its own
+        kwargs["http"] = make_pool(_join_url(kwargs.get("base_url", DEFAULT_BASE_URL), method),
+                                   **{k: kwargs.get(k) for k in ("proxy", "ssl_context", "ca_certs")})
+    try:
+        while True:
+            page = api_call(method, token, args=dict(args or {}, limit=limit, cursor=cursor), **kwargs)
+            yield page
+            pages += 1
+            cursor = _next_cursor(page)
+            if cursor is None:
+                return
+            if cursor in seen:
+                raise PaginationError(f"{method}: the server sent the cursor {cursor!r} a second time, "
+                                      f"after {pages} pages; stopping rather than fetching them again")
+            seen.add(cursor)
+    finally:
+        if own_pool:
+            kwargs["http"].clear()
+
+
+def api_items(method, token, key, **kwargs):
+    """Every item of the list ``key`` of every page of ``method`` (users.list's
+    "members", conversations.list's "channels"), as api_pages fetches them.
+    A page without that list raises PaginationError."""
+    for page in api_pages(method, token, **kwargs):
+        items = page.get(key)
+        if type(items) is not list:
+            raise PaginationError(f"{method}: a page has no list {key!r} (keys: {sorted(page)[:10]})")
+        yield from items
 
 
 _WEB_OPTIONS = ("base_url", "timeout", "http", "retry", "proxy", "ssl_context", "ca_certs", "allow_http", "cookie",
@@ -3407,10 +4169,12 @@ def _default_team():
     ]
     groups = [{"id": "G0SECRET", "name": "secret", "is_group": True, "is_archived": False,
                "members": ["U0BOT", "U0BOB"], "topic": topic, "purpose": topic}]
+    mpims = [{"id": "G0TRIO", "name": "mpdm-bot--alice--bob-1", "is_group": True, "is_mpim": True,
+              "is_archived": False, "members": ["U0BOT", "U0ALICE", "U0BOB"], "topic": topic, "purpose": topic}]
     ims = [{"id": "D0ALICE", "is_im": True, "user": "U0ALICE", "is_open": True}]
     bots = [{"id": "B0BOT", "name": "bot", "deleted": False}]
     return {"self": me, "team": team, "users": users, "channels": channels, "groups": groups,
-            "mpims": [], "ims": ims, "bots": bots}
+            "mpims": mpims, "ims": ims, "bots": bots}
 
 
 _NOT_STARTED = "this FakeSlack is not running: call start() first, or use it in a with statement"
@@ -3435,7 +4199,11 @@ class FakeSlack:
     ``tokens`` are the tokens it accepts; ``team`` overrides parts of the
     rtm.start answer (self, team, users, channels, groups, mpims, ims, bots);
     ``rtm_start`` is "full" (the pre-2022 answer), "short" (since 2022) or
-    "connect_required" (apps made after 2021-11-30).  ``auto_ack`` is True
+    "connect_required" (apps made after 2021-11-30).  users.list,
+    conversations.list, users.info and conversations.info serve the same
+    team, cursor-paginated, at most ``page_size`` items a page;
+    ``rate_limits`` ({"users.list": 20}) answers 429 with Retry-After past
+    that many calls of a method in a minute of ``clock``.  ``auto_ack`` is True
     (acknowledge every message with a ``ts``), False (``ack()`` by hand) or
     a function of the frame returning the reply to send, or None for none.
     With a server-side ``ssl_context`` it serves https:// and wss://.
@@ -3446,9 +4214,14 @@ class FakeSlack:
     """
 
     def __init__(self, *, tokens=("xoxb-test",), team=None, rtm_start="full", auto_ack=True,
-                 auto_pong=True, ssl_context=None, cookies=None):
+                 auto_pong=True, ssl_context=None, cookies=None, page_size=1000, rate_limits=None,
+                 clock=time.monotonic):
         self.tokens = tuple(tokens)
         self.cookies = dict(cookies or {})
+        self.page_size = page_size
+        self.rate_limits = dict(rate_limits or {})
+        self._clock = clock
+        self._calls_by_method: Dict[str, deque] = {}
         self.team = dict(_default_team(), **(team or {}))
         self.rtm_start_mode = rtm_start
         self.auto_ack = auto_ack
@@ -3774,6 +4547,9 @@ class FakeSlack:
             self._cond.notify_all()
         if scripted is not None:
             return scripted
+        limited = self._rate_limited(request.method)
+        if limited is not None:
+            return limited
         answer = self._slack_answer(request)
         return _Scripted(200, json.dumps(answer).encode(), {"Content-Type": "application/json; charset=utf-8"})
 
@@ -3785,7 +4561,7 @@ class FakeSlack:
         if error is not None:
             answer = {"ok": False, "error": error}
         else:
-            answer = self._method_answer(request.method)
+            answer = self._method_answer(request.method, args)
         if warnings_:
             answer["warning"] = ",".join(warnings_)
             answer["response_metadata"] = {"warnings": warnings_}
@@ -3848,11 +4624,15 @@ class FakeSlack:
         return expected is not None and sent == [urllib.parse.unquote(expected[2:] if expected.startswith("d=")
                                                                       else expected)]
 
-    def _method_answer(self, method):
+    def _method_answer(self, method, args=None):
         team = self.team
         if method == "rtm.start":
             if self.rtm_start_mode == "connect_required":
                 return {"ok": False, "error": "rtm_connect_required"}
+            if self.rtm_start_mode == "full" and str((args or {}).get("mpim_aware")).lower() not in ("true", "1"):
+                # Before 2022 rtm.start listed mpims only with mpim_aware (SLACK.md).
+                without = {key: value for key, value in team.items() if key != "mpims"}
+                return dict(_copy_objects(without), ok=True, url=self._issue_url())
             if self.rtm_start_mode == "full":
                 return dict(_copy_objects(team), ok=True, url=self._issue_url())
         if method in ("rtm.start", "rtm.connect"):
@@ -3862,7 +4642,120 @@ class FakeSlack:
         if method == "auth.test":
             return {"ok": True, "url": f"https://{team['team']['domain']}.slack.com/", "team": team["team"]["name"],
                     "user": team["self"]["name"], "team_id": team["team"]["id"], "user_id": team["self"]["id"]}
+        if method in _FAKE_TEAM_METHODS:
+            return getattr(self, _FAKE_TEAM_METHODS[method])(args or {})
         return {"ok": False, "error": "unknown_method"}
+
+    # The team's Web API: users.list, conversations.list, users.info,
+    # conversations.info (https://api.slack.com/methods/<method>), served
+    # from ``team`` with opaque cursors.
+
+    def _rate_limited(self, method):
+        """A 429 answer if ``method`` is past its calls a minute, else None
+        (the call is counted)."""
+        limit = self.rate_limits.get(method)
+        if limit is None:
+            return None
+        with self._cond:
+            now = self._clock()
+            calls = self._calls_by_method.setdefault(method, deque())
+            while calls and calls[0] <= now - 60.0:
+                calls.popleft()
+            if len(calls) < limit:
+                calls.append(now)
+                return None
+            wait = max(1, math.ceil(calls[0] + 60.0 - now))
+        body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
+        return _Scripted(429, body, {"Content-Type": "application/json; charset=utf-8", "Retry-After": str(wait)})
+
+    def _page(self, method, items, args, default_limit):
+        """(the page of ``items`` that ``args`` asks for, next_cursor), or
+        (None, error code)."""
+        try:
+            limit = int(args.get("limit") or default_limit or self.page_size)
+        except (TypeError, ValueError):          # a JSON body can carry anything
+            return None, "invalid_limit"
+        start = _fake_cursor_offset(method, str(args.get("cursor") or ""))
+        if start is None:
+            return None, "invalid_cursor"
+        if limit < 1 or limit > 1000:
+            return None, "invalid_limit"
+        end = start + min(limit, self.page_size)
+        more = end < len(items)
+        return items[start:end], _fake_cursor(method, end) if more else ""
+
+    def _users_list(self, args):
+        page, cursor = self._page("users.list", self.team.get("users") or [], args, None)
+        if page is None:
+            return {"ok": False, "error": cursor}
+        return {"ok": True, "members": _copy_objects(page), "cache_ts": 0,
+                "response_metadata": {"next_cursor": cursor}}
+
+    def _conversations_list(self, args):
+        types = str(args.get("types") or "public_channel").split(",")
+        if not set(types) <= set(_FAKE_KINDS):
+            return {"ok": False, "error": "invalid_types"}
+        found = [c for kind in types for c in self._web_conversations(_FAKE_KINDS[kind])]
+        if str(args.get("exclude_archived")).lower() in ("true", "1"):
+            found = [c for c in found if not c.get("is_archived")]
+        page, cursor = self._page("conversations.list", found, args, 100)
+        if page is None:
+            return {"ok": False, "error": cursor}
+        return {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _web_conversations(self, kind):
+        """The team's ``kind`` list as conversations.list shows it: today's
+        flags (a private channel is is_channel and is_private), no members."""
+        flags = _FAKE_FLAGS[kind]
+        return [dict({k: v for k, v in _copy_objects(c).items() if k != "members"}, **flags)
+                for c in self.team.get(kind) or [] if isinstance(c, dict)]
+
+    def _users_info(self, args):
+        for user in self.team.get("users") or []:
+            if isinstance(user, dict) and user.get("id") == args.get("user"):
+                return {"ok": True, "user": _copy_objects(user)}
+        return {"ok": False, "error": "user_not_found"}
+
+    def _conversations_info(self, args):
+        for kind in _FAKE_FLAGS:
+            for conversation in self._web_conversations(kind):
+                if conversation.get("id") == args.get("channel"):
+                    return {"ok": True, "channel": conversation}
+        return {"ok": False, "error": "channel_not_found"}
+
+
+#: The team methods FakeSlack serves, and the method answering each.
+_FAKE_TEAM_METHODS = {"users.list": "_users_list", "conversations.list": "_conversations_list",
+                      "users.info": "_users_info", "conversations.info": "_conversations_info"}
+#: conversations.list's types, by the team's list that holds them.
+_FAKE_KINDS = {"public_channel": "channels", "private_channel": "groups", "mpim": "mpims", "im": "ims"}
+#: The flags conversations.list puts on each kind of conversation.
+_FAKE_FLAGS = {
+    "channels": {"is_channel": True, "is_group": False, "is_im": False, "is_mpim": False, "is_private": False},
+    "groups": {"is_channel": True, "is_group": False, "is_im": False, "is_mpim": False, "is_private": True},
+    "mpims": {"is_channel": False, "is_group": True, "is_im": False, "is_mpim": True, "is_private": True},
+    "ims": {"is_channel": False, "is_group": False, "is_im": True, "is_mpim": False, "is_private": False},
+}
+
+
+def _fake_cursor(method, offset):
+    """An opaque cursor, as Slack's look: base64 of where the next page starts."""
+    import base64
+    return base64.b64encode(f"{method}:{offset}".encode()).decode()
+
+
+def _fake_cursor_offset(method, cursor):
+    """Where the page of a cursor starts (0 for none), or None for a cursor
+    FakeSlack did not make for this method."""
+    import base64
+    import binascii
+    if not cursor:
+        return 0
+    try:
+        name, _, offset = base64.b64decode(cursor.encode(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeError):
+        return None
+    return int(offset) if name == method and offset.isdigit() else None
 
 
 def _fake_ws_logger():

@@ -267,6 +267,7 @@ def every_error():
     yield slack_rtm.RtmError(-1, "slow down", 3, {"ok": False})
     yield slack_rtm.MessageTooLong("too long")
     yield slack_rtm.Unacknowledged({"id": 3, "type": "message", "channel": "C1", "text": "hi"})
+    yield slack_rtm.PaginationError("users.list: the server sent the cursor 'x' a second time")
 
 
 @pytest.mark.parametrize("error", list(every_error()), ids=lambda e: type(e).__name__)
@@ -467,6 +468,329 @@ def test_data_classes_read_like_slack():
 def test_from_json_refuses_what_is_not_an_object(body, why):
     with pytest.raises(slack_rtm.InvalidResponse, match=why):
         slack_rtm.RtmStart.from_json(body)
+
+
+###############################################################################
+# Team state ##################################################################
+###############################################################################
+
+import copy  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+SELF_ID = "U0SELF"
+
+
+def event_samples(types=None):
+    """A param of every corpus event payload whose type is in ``types`` (all: None)."""
+    found = []
+    for path in corpus("events/by_type/*.json"):
+        if path is None or os.path.basename(path).startswith("_"):
+            continue
+        for index, sample in enumerate(json.loads(read(path))):
+            if types is None or sample["payload"].get("type") in types:
+                found.append(pytest.param(sample["payload"], id=f"{os.path.basename(path)}[{index}]"))
+    return found
+
+
+ALL_EVENTS = [p.values[0] for p in event_samples() if p.values] if os.path.isdir(CORPUS) else []
+
+
+def seeded_state(payload):
+    """A state that knows the users and conversations an event names, so the
+    event has something to change: self is a member of every conversation."""
+    state = slack_rtm.TeamState(team=slack_rtm.Team(id="T1", name="old team", domain="old"),
+                                self_=slack_rtm.Self(id=SELF_ID, name="me"), presence=True)
+    state.add_users([{"id": SELF_ID, "name": "me"}])
+    user = payload.get("user")
+    if isinstance(user, str):
+        state.add_users([{"id": user, "name": "someone"}])
+    channel = payload.get("channel")
+    channel = channel.get("id") if isinstance(channel, dict) else channel
+    if isinstance(channel, str):
+        flags = {"D": {"is_im": True, "user": user}, "G": {"is_group": True}}.get(channel[0], {"is_channel": True})
+        state.add_conversations([dict(flags, id=channel, name="old-name", members=[SELF_ID])])
+    bot = payload.get("bot")
+    if isinstance(bot, dict) and bot.get("id"):
+        state.add_bots([{"id": bot["id"], "name": "old-bot"}])
+    return state
+
+
+def by_name_of(state, found):
+    lookup = {slack_rtm.Channel: state.channel_by_name, slack_rtm.Group: state.group_by_name}.get(type(found))
+    return lookup(found.name) if lookup else found
+
+
+def check_user(state, p, changed):
+    data = p["user"]
+    if not data.get("id"):
+        return not changed
+    user = state.user(data["id"])
+    return changed and user.name == data["name"] and state.user_by_name("@" + data["name"]) is user \
+        and user.to_dict() == dict(user.to_dict(), **data) and state.user_by_name("someone") is None
+
+
+def check_bot(state, p, changed):
+    return changed and state.bot(p["bot"]["id"]).name == p["bot"]["name"]
+
+
+def check_object(state, p, changed):
+    found = state.conversation(p["channel"].get("id"))
+    if not p["channel"].get("id"):
+        return not changed
+    return changed and found.name == p["channel"]["name"] and by_name_of(state, found) is found \
+        and state.channel_by_name("old-name") is None and state.group_by_name("old-name") is None
+
+
+def check_joined(state, p, changed):
+    if not p["channel"].get("id"):
+        return not changed
+    found = state.conversation(p["channel"]["id"])
+    return check_object(state, p, changed) and found.is_member is True and SELF_ID in found.members \
+        and found.members == p["channel"]["members"] + [SELF_ID] * (SELF_ID not in p["channel"]["members"])
+
+
+def check_flag(key, value):
+    return lambda state, p, changed: changed and getattr(state.conversation(p["channel"]), key) is value
+
+
+def check_left(state, p, changed):
+    found = state.conversation(p["channel"])
+    return changed and found.is_member is False and SELF_ID not in found.members and len(found.members) == 0
+
+
+def check_member(joined):
+    def check(state, p, changed):
+        found = state.conversation(p["channel"])
+        return changed and (p["user"] in found.members) is joined and (SELF_ID in found.members)
+    return check
+
+
+def check_im_created(state, p, changed):
+    if not p["channel"].get("id"):
+        return not changed
+    im = state.im(p["channel"]["id"])
+    return changed and state.im_for_user(p["channel"].get("user", p["user"])) is im
+
+
+def check_im_open(state, p, changed):
+    im = state.im(p["channel"])
+    return changed and im.is_open is True and state.im_for_user(p["user"]) is im
+
+
+def check_team(key, field):
+    return lambda state, p, changed: changed and getattr(state.team, field) == p[key]
+
+
+def check_pref(owner):
+    return lambda state, p, changed: changed and getattr(state, owner).prefs[p["name"]] == p["value"]
+
+
+EXPECTED = {
+    "team_join": check_user, "user_change": check_user, "user_huddle_changed": check_user,
+    "bot_added": check_bot, "bot_changed": check_bot,
+    "channel_created": check_object, "channel_rename": check_object, "group_rename": check_object,
+    "channel_joined": check_joined, "group_joined": check_joined,
+    "channel_deleted": lambda state, p, changed: changed and state.conversation(p["channel"]) is None,
+    "group_deleted": lambda state, p, changed: changed and state.conversation(p["channel"]) is None,
+    "channel_archive": check_flag("is_archived", True), "channel_unarchive": check_flag("is_archived", False),
+    "group_archive": check_flag("is_archived", True), "group_unarchive": check_flag("is_archived", False),
+    "group_open": check_flag("is_open", True), "group_close": check_flag("is_open", False),
+    "im_close": check_flag("is_open", False), "im_open": check_im_open, "im_created": check_im_created,
+    "channel_left": check_left, "group_left": check_left,
+    "member_joined_channel": check_member(True), "member_left_channel": check_member(False),
+    "channel_marked": lambda state, p, changed: changed and state.conversation(p["channel"]).last_read == p["ts"],
+    "group_marked": lambda state, p, changed: changed and state.conversation(p["channel"]).last_read == p["ts"],
+    "im_marked": lambda state, p, changed: changed and state.conversation(p["channel"]).last_read == p["ts"],
+    "team_rename": check_team("name", "name"), "team_domain_change": check_team("domain", "domain"),
+    "email_domain_changed": check_team("email_domain", "email_domain"),
+    "team_plan_change": check_team("plan", "plan"),
+    "pref_change": check_pref("self_"), "team_pref_change": check_pref("team"),
+    "presence_change": lambda state, p, changed: changed and state.user(p["user"]).presence == p["presence"],
+    "manual_presence_change": lambda state, p, changed: changed and state.self_.manual_presence == p["presence"],
+}
+
+
+def test_every_corpus_event_type_the_state_knows_has_its_check():
+    in_corpus = {p.values[0]["type"] for p in event_samples(slack_rtm.TeamState.EVENT_TYPES)}
+    assert in_corpus <= set(EXPECTED) and len(in_corpus) == 36
+    assert set(EXPECTED) <= slack_rtm.TeamState.EVENT_TYPES
+
+
+@pytest.mark.parametrize("payload", event_samples(slack_rtm.TeamState.EVENT_TYPES))
+def test_each_corpus_event_changes_the_state_as_it_says(payload):
+    state = seeded_state(payload)
+    before = copy.deepcopy(payload)
+    changed = state.apply(payload)
+    assert payload == before                                        # the event is never changed
+    assert EXPECTED[payload["type"]](state, payload, changed)
+    check_state(state)
+
+
+@pytest.mark.parametrize("payload", event_samples())
+def test_every_corpus_event_applies_to_any_state_without_changing_it(payload):
+    before = copy.deepcopy(payload)
+    full = slack_rtm.RtmStart.from_json(read(corpus_file("rtm_start/slack-ruby-client_2016-01-31_ok.json")))
+    for state in (slack_rtm.TeamState(), seeded_state(payload), slack_rtm.TeamState.from_start(full, presence=True)):
+        changed = state.apply(payload)
+        assert changed in (True, False) and payload == before
+        if payload.get("type") not in slack_rtm.TeamState.EVENT_TYPES:
+            assert changed is False
+
+
+def check_state(state):
+    """Lookups by id and by name agree with the contents."""
+    for user in state.users:
+        assert state.user(user.id) is user
+        found = state.user_by_name(user.name)
+        assert found is None or (found.name == user.name and state.user(found.id) is found)
+        if isinstance(user.name, str) and sum(u.name == user.name for u in state.users) == 1:
+            assert found is user and state.user_by_name("@" + user.name) is user
+    for conversation in state.conversations:
+        assert state.conversation(conversation.id) is conversation
+        kind = {slack_rtm.Channel: state.channel, slack_rtm.Group: state.group, slack_rtm.Mpim: state.mpim,
+                slack_rtm.Im: state.im}[type(conversation)]
+        assert kind(conversation.id) is conversation
+        if type(conversation) is slack_rtm.Im and isinstance(conversation.user, str):
+            assert state.im_for_user(conversation.user).user == conversation.user
+    for found in state.channels + state.groups:
+        named = by_name_of(state, found)
+        assert named is None or named.name == found.name
+        if isinstance(found.name, str) and sum(c.__dict__.get("name") == found.name for c in state.conversations) == 1:
+            assert named is found
+    assert len(state.channels) + len(state.groups) + len(state.mpims) + len(state.ims) == len(state.conversations)
+    for bot in state.bots:
+        assert state.bot(bot.id) is bot
+
+
+def test_from_start_keeps_every_object_and_both_name_forms():
+    answer = json.loads(read(corpus_file("rtm_start/slack-ruby-client_2016-01-31_ok.json")))
+    start = slack_rtm.RtmStart.from_json(json.dumps(answer))
+    state = slack_rtm.TeamState.from_start(start)
+    for kind in ("users", "channels", "groups", "ims", "bots"):
+        assert sorted(o.id for o in getattr(state, kind)) == sorted(o["id"] for o in answer[kind])
+    for user in start.users:
+        assert state.user_by_name("@" + user.name) is state.user_by_name(user.name) is state.user(user.id)
+        assert start.user_by_name("@" + user.name) is user
+    for channel in start.channels:
+        assert state.channel_by_name("#" + channel.name) is state.channel(channel.id) is start.channel_by_name(
+            "#" + channel.name)
+    for group in start.groups:
+        assert state.group_by_name("#" + group.name) is state.group(group.id) is start.group_by_name("#" + group.name)
+        assert state.channel(group.id) is None and state.channel_by_name(group.name) is None
+    assert start.channel_by_name("##general") is None and state.channel_by_name("##general") is None
+    assert state.user_by_name("#" + start.users[0].name) is None      # each kind its own sigil
+    assert start.to_dict() == answer                                  # members held as _Members, given back as lists
+    check_state(state)
+    assert "18 users" in repr(state) and len(repr(state)) < 300
+
+
+def test_conversation_objects_become_their_class_by_flags():
+    pages = [{"id": "C1", "name": "pub", "is_channel": True, "is_private": False},
+             {"id": "C2", "name": "priv", "is_channel": True, "is_private": True},       # today's private channel
+             {"id": "G3", "name": "old-priv", "is_channel": False, "is_group": True, "is_private": True},
+             {"id": "G4", "name": "mpdm-a--b-1", "is_group": True, "is_mpim": True, "is_private": True},
+             {"id": "D5", "is_im": True, "user": "U9"}, {"id": "C6", "name": "bare"}, {"name": "no-id"}, "junk"]
+    state = slack_rtm.TeamState()
+    state.add_conversations(copy.deepcopy(pages))
+    assert [type(state.conversation(i)).__name__ for i in ("C1", "C2", "G3", "G4", "D5", "C6")] == [
+        "Channel", "Group", "Group", "Mpim", "Im", "Channel"]
+    assert state.group_by_name("#priv").id == "C2" and state.channel_by_name("priv") is None
+    assert state.im_for_user("U9").id == "D5" and state.mpim("G4").name == "mpdm-a--b-1"
+    assert [state.conversation(p["id"]).to_dict() for p in pages[:6]] == pages[:6]
+
+
+def test_membership_is_kept_in_order_and_updated_in_place():
+    state = slack_rtm.TeamState(self_=slack_rtm.Self(id="U1"))
+    state.add_conversations([{"id": "C1", "name": "c", "is_channel": True, "members": ["U3", "U1", "U2"]}])
+    channel = state.channel("C1")
+    for event in ({"type": "member_joined_channel", "channel": "C1", "user": "U4"},
+                  {"type": "member_left_channel", "channel": "C1", "user": "U3"},
+                  {"type": "member_joined_channel", "channel": "C1", "user": "U2"}):
+        assert state.apply(event)
+    assert channel.members == ["U1", "U2", "U4"] and "U3" not in channel.members and "U4" in channel.members
+    assert channel.to_dict()["members"] == ["U1", "U2", "U4"] and len(channel.members) == 3
+    assert pickle.loads(pickle.dumps(channel)).to_dict() == channel.to_dict()
+    assert state.apply({"type": "channel_left", "channel": "C1"}) and channel.members == ["U2", "U4"]
+    assert channel.is_member is False and channel.members[0] == "U2" and repr(channel.members) == "['U2', 'U4']"
+    assert channel.members == ("U2", "U4") and channel.members != ["U4", "U2"]
+    state.add_conversations([{"id": "C3", "name": "e", "is_channel": True, "members": ["U1", "U1"]}])
+    assert state.channel("C3").to_dict()["members"] == ["U1", "U1"]                  # kept as it came
+    state.add_conversations([{"id": "C2", "name": "d", "is_channel": True}])      # conversations.list: no members
+    assert state.apply({"type": "member_joined_channel", "channel": "C2", "user": "U1"})
+    assert "members" not in state.channel("C2").to_dict() and state.channel("C2").is_member is True
+
+
+def test_renames_move_the_name_and_keep_the_object():
+    state = slack_rtm.TeamState()
+    state.add_users([{"id": "U1", "name": "alice", "profile": {"real_name": "A"}}])
+    state.add_conversations([{"id": "C1", "name": "general", "is_channel": True, "topic": {"value": "t"}}])
+    alice, general = state.user("U1"), state.channel("C1")
+    assert general.topic.value == "t"
+    state.apply({"type": "user_change", "user": {"id": "U1", "name": "alicia", "profile": {"real_name": "B"}}})
+    state.apply({"type": "channel_rename", "channel": {"id": "C1", "name": "lobby", "created": 1}})
+    assert state.user_by_name("alicia") is alice and state.user_by_name("alice") is None
+    assert alice.profile.real_name == "B"
+    assert state.channel_by_name("#lobby") is general and state.channel_by_name("general") is None
+    assert general.topic.value == "t" and general.created == 1                   # keys the event lacks stay
+    state.apply({"type": "channel_rename", "channel": {"id": "C1", "name": "secret", "is_channel": True,
+                                                       "is_private": True}})
+    assert state.group_by_name("secret").to_dict() == general.to_dict() and state.channel("C1") is None
+
+
+def test_presence_is_tracked_only_when_asked():
+    for presence in (False, True):
+        state = slack_rtm.TeamState(self_=slack_rtm.Self(id="U1"), presence=presence)
+        state.add_users([{"id": "U1", "name": "me"}, {"id": "U2", "name": "you"}])
+        assert state.apply({"type": "presence_change", "users": ["U1", "U2", 7], "presence": "away"}) is presence
+        assert state.apply({"type": "manual_presence_change", "presence": "away"}) is presence
+        assert (state.user("U2").presence == "away") is presence
+        assert (state.self_.manual_presence == "away") is presence
+
+
+def test_im_open_adds_an_im_not_yet_known_and_mpims_open_and_close():
+    state = slack_rtm.TeamState()
+    assert state.apply({"type": "im_open", "user": "U7", "channel": "D7"})
+    assert state.im_for_user("U7").is_open is True and state.im("D7").user == "U7"
+    assert state.apply({"type": "mpim_joined", "channel": {"id": "G1", "name": "mpdm-x--y-1", "is_mpim": True}})
+    assert state.apply({"type": "mpim_close", "channel": "G1"}) and state.mpim("G1").is_open is False
+    assert state.apply({"type": "mpim_open", "channel": "G1"}) and state.mpim("G1").is_open is True
+    assert not state.apply({"type": "im_close", "channel": "D_UNKNOWN", "user": "U8"})
+    assert state.apply({"type": "channel_deleted", "channel": "D7"}) and state.im_for_user("U7") is None
+
+
+def junk_event():
+    kinds = st.sampled_from(sorted(slack_rtm.TeamState.EVENT_TYPES)) | st.text(max_size=5) | st.integers() | st.none()
+    fields = st.sampled_from(["U0SELF", "U0CJ5PC7L", "C0CJ25PDM", "G0CHZSXFW", "D0CJ1P4JJ", "", None, 3, [], {}])
+    objects = st.fixed_dictionaries({}, optional={"id": fields, "name": fields | st.text(max_size=3),
+                                                  "members": st.lists(fields, max_size=3) | fields,
+                                                  "is_private": st.booleans(), "is_im": st.booleans(),
+                                                  "user": fields})
+    return st.fixed_dictionaries({"type": kinds}, optional={
+        "user": fields | objects, "channel": fields | objects, "bot": objects | fields,
+        "users": st.lists(fields, max_size=3) | fields, "presence": fields | st.just("away"),
+        "name": fields | st.just("n"), "value": fields, "ts": fields | st.just("1.2")})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(ALL_EVENTS or [{"type": "hello"}]) | junk_event(), max_size=25))
+def test_any_sequence_of_events_keeps_the_lookups_true(events):
+    state = slack_rtm.TeamState.from_start(slack_rtm.RtmStart.from_json(
+        read(corpus_file("rtm_start/node-slack-sdk_2016_ok.json"))), presence=True)
+    for event in events:
+        before = copy.deepcopy(event)
+        assert state.apply(event) in (True, False)
+        assert event == before
+    check_state(state)
+    json.dumps([o.to_dict() for o in state.users + state.conversations + state.bots])
+
+
+def test_apply_takes_anything():
+    state = slack_rtm.TeamState()
+    for event in (None, [], "message", {"type": ["x"]}, {"type": {"a": 1}}, {}, {"type": "team_rename"},
+                  {"type": "channel_rename", "channel": {"id": ["x"], "name": "n"}}):
+        assert state.apply(event) is False
+    assert "TeamState(team=None" in repr(state)
 
 
 ###############################################################################
@@ -1337,6 +1661,160 @@ def test_a_session_token_needs_its_cookie(caplog):
     shown = [r.getMessage() for r in caplog.records] + [str(info.value), repr(info.value), info.value.body_start]
     assert "Cookie: d=<redacted>; <redacted>" in str(info.value)
     assert not any("xoxd-a" in text for text in shown)
+
+
+# -- Pages of any method, and the team from the Web API ----------------------
+
+
+def sent_cursors(slack, method):
+    """The cursor of each call of ``method``, read from the body as sent (a
+    scripted or rate-limited answer leaves ``args`` unparsed)."""
+    import urllib.parse
+    return [dict(urllib.parse.parse_qsl(r.body.decode())).get("cursor") for r in slack.calls(method)]
+
+
+def many_users(count):
+    return [{"id": f"U{i:05d}", "name": f"user{i}", "profile": {"real_name": f"User {i}"}} for i in range(count)]
+
+
+def test_api_pages_follows_the_cursors_to_the_end():
+    with slack_rtm.FakeSlack(team={"users": many_users(5)}, page_size=2) as slack:
+        pages = list(slack_rtm.api_pages("users.list", TOKEN, limit=2, base_url=slack.base_url))
+        items = list(slack_rtm.api_items("users.list", TOKEN, "members", limit=2, base_url=slack.base_url))
+    assert [len(p["members"]) for p in pages] == [2, 2, 1]
+    assert [m["id"] for p in pages for m in p["members"]] == [u["id"] for u in many_users(5)]
+    assert [m["id"] for m in items] == [u["id"] for u in many_users(5)]
+    cursors = sent_cursors(slack, "users.list")[:3]
+    assert cursors[0] is None and cursors[1:] == [p["response_metadata"]["next_cursor"] for p in pages[:2]]
+    assert pages[-1]["response_metadata"]["next_cursor"] == "" and len(set(cursors)) == 3
+    assert all(r.args["limit"] == "2" and r.headers["Authorization"] == f"Bearer {TOKEN}"
+               for r in slack.calls("users.list"))
+
+
+def test_a_rate_limited_page_waits_its_retry_after_and_asks_the_same_cursor_again():
+    clock = FakeClock()
+    retry = slack_rtm.Retry(sleep=clock.sleep, clock=clock)
+    with slack_rtm.FakeSlack(team={"users": many_users(3)}, page_size=1, rate_limits={"users.list": 2},
+                             clock=clock) as slack:
+        items = list(slack_rtm.api_items("users.list", TOKEN, "members", base_url=slack.base_url, retry=retry))
+        clock.now += 30
+        slack_rtm.api_call("users.list", TOKEN, base_url=slack.base_url, retry=False)
+        with pytest.raises(slack_rtm.RateLimited) as info:
+            slack_rtm.api_call("users.list", TOKEN, base_url=slack.base_url, retry=False)
+    assert [m["id"] for m in items] == ["U00000", "U00001", "U00002"]
+    assert clock.slept == [60]                                       # the third call waited out its minute
+    cursors = sent_cursors(slack, "users.list")
+    assert len(cursors) == 6 and cursors[2] == cursors[3] and cursors[2] is not None
+    assert info.value.retry_after == 30                              # until the oldest call of the minute ages out
+
+
+def test_a_cursor_sent_twice_raises_instead_of_looping(slack):
+    page = {"ok": True, "members": [{"id": "U1"}], "response_metadata": {"next_cursor": "dXNlcjpVMDYx"}}
+    slack.answer("users.list", page, times=2)
+    with pytest.raises(slack_rtm.PaginationError, match="users.list: the server sent the cursor 'dXNlcjpVMDYx' a "
+                                                        "second time, after 2 pages"):
+        list(slack_rtm.api_pages("users.list", TOKEN, base_url=slack.base_url))
+    assert sent_cursors(slack, "users.list") == [None, "dXNlcjpVMDYx"]
+    slack.answer("conversations.list", {"ok": True, "response_metadata": {"next_cursor": ""}})
+    with pytest.raises(slack_rtm.PaginationError, match="conversations.list: a page has no list 'channels'"):
+        list(slack_rtm.api_items("conversations.list", TOKEN, "channels", base_url=slack.base_url))
+    with pytest.raises(slack_rtm.InvalidAuth):
+        next(slack_rtm.api_pages("users.list", "xoxb-wrong", base_url=slack.base_url))
+
+
+def test_fake_conversations_list_filters_and_refuses_as_slack_does(slack):
+    def names(**args):
+        return [c.get("name", c["id"]) for c in slack_rtm.api_items("conversations.list", TOKEN, "channels",
+                                                                    base_url=slack.base_url, **args)]
+    assert names() == ["general", "random"]
+    assert names(types="private_channel,mpim,im") == ["secret", "mpdm-bot--alice--bob-1", "D0ALICE"]
+    slack.team["channels"][1]["is_archived"] = True
+    assert names(exclude_archived=True) == ["general"] and names(exclude_archived=False) == ["general", "random"]
+    private = slack_rtm.api_call("conversations.info", TOKEN, channel="G0SECRET", base_url=slack.base_url)["channel"]
+    assert private["is_channel"] is True and private["is_private"] is True and "members" not in private
+    for args, error in (({"types": "public_channel,bogus"}, "invalid_types"), ({"limit": "x"}, "invalid_limit"),
+                        ({"cursor": "bm9wZQ=="}, "invalid_cursor"), ({"limit": 1001}, "invalid_limit")):
+        with pytest.raises(slack_rtm.SlackApiError) as info:
+            slack_rtm.api_call("conversations.list", TOKEN, base_url=slack.base_url, args=args)
+        assert info.value.error == error
+    with pytest.raises(slack_rtm.SlackApiError, match="user_not_found"):
+        slack_rtm.api_call("users.info", TOKEN, user="U0NOBODY", base_url=slack.base_url)
+
+
+def test_load_team_from_the_web_api_with_slacks_limits(slack):
+    start = slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url)
+    state = slack_rtm.load_team(TOKEN, start=start, base_url=slack.base_url)
+    assert state.user_by_name("@alice").id == "U0ALICE" and state.channel_by_name("#general").id == "C0GENERAL"
+    assert state.group_by_name("secret").id == "G0SECRET" and state.mpim("G0TRIO").name.startswith("mpdm-")
+    assert state.im_for_user("U0ALICE").id == "D0ALICE" and state.self_.id == "U0BOT" and state.team.id == "T0FAKE"
+    assert state.channel("C0GENERAL").to_dict() == dict(
+        {k: v for k, v in slack.team["channels"][0].items() if k != "members"}, is_private=False, is_im=False,
+        is_mpim=False, is_group=False)
+    (users,) = slack.calls("users.list")
+    (conversations,) = slack.calls("conversations.list")
+    assert users.args == {"limit": "200"}
+    assert conversations.args == {"types": "public_channel,private_channel,im,mpim", "limit": "999"}
+    assert state.apply({"type": "channel_rename", "channel": {"id": "C0GENERAL", "name": "lobby"}})
+    assert state.channel_by_name("lobby").id == "C0GENERAL" and "xoxb" not in repr(state) + repr(state._web)
+
+
+def test_load_team_loads_what_team_says(slack):
+    state = slack_rtm.load_team(TOKEN, team={"ims", "users"}, limit=50, base_url=slack.base_url)
+    assert [r.args for r in slack.requests] == [{"limit": "50"}, {"types": "im", "limit": "50"}]
+    assert state.user("U0ALICE") and state.im("D0ALICE") and state.channel("C0GENERAL") is None
+    assert state.team is None and state.self_ is None
+    nothing = slack_rtm.load_team(TOKEN, team=None, base_url=slack.base_url)
+    assert len(slack.requests) == 2 and nothing.users == [] and nothing.conversations == []
+    assert slack_rtm.load_team(TOKEN, team="none", base_url=slack.base_url).users == []
+    with pytest.raises(slack_rtm.InvalidArgument, match=r"team= takes 'all', 'none' or a subset .*not \['chanels'\]"):
+        slack_rtm.load_team(TOKEN, team={"chanels"}, base_url=slack.base_url)
+    with pytest.raises(slack_rtm.InvalidArgument, match="call load"):
+        slack_rtm.TeamState().fetch_user("U0ALICE")
+
+
+def test_refresh_replaces_the_parts_it_loads_again(slack):
+    state = slack_rtm.load_team(TOKEN, base_url=slack.base_url)
+    general = state.channel("C0GENERAL")
+    state.apply({"type": "im_open", "channel": "D0BOB", "user": "U0BOB"})
+    del slack.team["channels"][1]                                    # deleted, renamed, a user joined: all missed
+    slack.team["channels"][0] = dict(slack.team["channels"][0], name="lobby")
+    slack.team["users"].append({"id": "U0CAROL", "name": "carol"})
+    before = len(slack.requests)
+    assert state.refresh(team={"channels"}) is state
+    assert [r.method for r in slack.requests[before:]] == ["conversations.list"]
+    assert slack.requests[-1].args["types"] == "public_channel"
+    assert state.channel("C0RANDOM") is None and state.channel_by_name("random") is None
+    assert state.channel_by_name("#lobby").id == "C0GENERAL" and general.name == "general"     # a new object
+    assert state.im_for_user("U0BOB").id == "D0BOB" and state.group_by_name("secret").id == "G0SECRET"
+    assert state.user("U0CAROL") is None
+    state.refresh()
+    assert state.user_by_name("carol").id == "U0CAROL" and state.im_for_user("U0BOB") is None
+    check_state(state)
+    with pytest.raises(slack_rtm.InvalidArgument, match="refresh: call load"):
+        slack_rtm.TeamState().refresh()
+
+
+def test_lazy_lookups_are_cached_and_rate_limit_aware():
+    clock = FakeClock()
+    with slack_rtm.FakeSlack() as slack:
+        state = slack_rtm.TeamState(clock=clock).load(TOKEN, team=None, base_url=slack.base_url)
+        slack.fail("users.info", "ratelimited", retry_after=30)
+        assert state.fetch_user("U0ALICE") is None                    # rate limited: no sleep, no user
+        assert state.fetch_user("U0BOB") is None                      # users.info paused: no call
+        assert len(slack.calls("users.info")) == 1
+        clock.now += 31
+        alice = state.fetch_user("U0ALICE")
+        assert alice.name == "alice" and state.user_by_name("alice") is alice
+        assert state.fetch_user("U0ALICE") is alice and len(slack.calls("users.info")) == 2      # cached
+        assert state.fetch_user("U0NOBODY") is None and state.fetch_user("U0NOBODY") is None
+        assert len(slack.calls("users.info")) == 3                    # a failed id is not asked again soon
+        clock.now += slack_rtm.LOOKUP_FAILURE_SECONDS
+        assert state.fetch_user("U0NOBODY") is None and len(slack.calls("users.info")) == 4
+        secret = state.fetch_conversation("G0SECRET")
+        assert type(secret) is slack_rtm.Group and state.group_by_name("#secret") is secret
+        assert state.fetch_conversation("G0SECRET") is secret and len(slack.calls("conversations.info")) == 1
+        assert state.fetch_conversation("C0NOPE") is None
+    assert [r.args for r in slack.calls("conversations.info")] == [{"channel": "G0SECRET"}, {"channel": "C0NOPE"}]
 
 
 ###############################################################################
