@@ -1283,17 +1283,20 @@ class _WebApi:
     """How a TeamState calls the Web API: the token and api_call's options.
     The token stays out of the repr."""
 
-    __slots__ = ("token", "options")
+    __slots__ = ("token", "options", "between")
 
-    def __init__(self, token, options):
+    def __init__(self, token, options, between=None):
         _check_token(token)
-        self.token, self.options = token, options
+        self.token, self.options, self.between = token, options, between
 
     def __repr__(self):
         return "_WebApi(token hidden)"
 
     def items(self, method, key, limit, args):
-        return api_items(method, self.token, key, limit=limit, args=args, **self.options)
+        for page in api_pages(method, self.token, limit=limit, args=args, **self.options):
+            yield from _page_items(method, page, key)
+            if self.between is not None:
+                self.between()
 
     def once(self, method, args):
         # A lazy lookup is made while an event waits: one try, no sleeping
@@ -1696,7 +1699,7 @@ class TeamState:
 
     # -- the Web API ------------------------------------------------------
 
-    def load(self, token, *, team="all", limit=None, **web_options):
+    def load(self, token, *, team="all", limit=None, between=None, **web_options):
         """Fill the state from users.list and conversations.list, and keep
         the token and options for fetch_user / fetch_conversation.
 
@@ -1708,7 +1711,8 @@ class TeamState:
         CONVERSATIONS_LIST_LIMIT a page (``limit`` overrides both).
         ``web_options`` are api_call's (base_url, timeout, retry, proxy...).
         Each page is one api_call, retried by its policy (a 429 waits its
-        Retry-After).  Returns the state.
+        Retry-After); ``between()``, if given, is called after each page (a
+        Session reads its connection there).  Returns the state.
 
         Cost for a team of 20,000 users and 10,000 conversations: users.list
         100 pages, conversations.list 11, all Tier 2 (about 20 calls a
@@ -1719,7 +1723,7 @@ class TeamState:
         lookups the choice for a team that large.
         """
         parts = _team_parts(team)
-        self._web = _WebApi(token, web_options)
+        self._web = _WebApi(token, web_options, between)
         return self._fill(parts, limit)
 
     def _fill(self, parts, limit):
@@ -2690,10 +2694,14 @@ def api_items(method, token, key, **kwargs):
     "members", conversations.list's "channels"), as api_pages fetches them.
     A page without that list raises PaginationError."""
     for page in api_pages(method, token, **kwargs):
-        items = page.get(key)
-        if type(items) is not list:
-            raise PaginationError(f"{method}: a page has no list {key!r} (keys: {sorted(page)[:10]})")
-        yield from items
+        yield from _page_items(method, page, key)
+
+
+def _page_items(method, page, key):
+    items = page.get(key)
+    if type(items) is not list:
+        raise PaginationError(f"{method}: a page has no list {key!r} (keys: {sorted(page)[:10]})")
+    return items
 
 
 _WEB_OPTIONS = ("base_url", "timeout", "http", "retry", "proxy", "ssl_context", "ca_certs", "allow_http", "cookie",
@@ -3663,18 +3671,60 @@ class _Connector:
             self.opening(None, done=True)
 
 
+#: rtm.start's arguments (its documentation and recorded calls); a new one
+#: goes in ``rtm_args={...}``, so that a misspelt option is not sent to Slack.
+RTM_START_ARGS = frozenset(("simple_latest", "no_unreads", "mpim_aware", "presence_sub", "batch_presence_aware",
+                            "no_latest", "include_locale"))
+#: After a reconnect, users are loaded again only for a team this small: a
+#: large team's users come from user_change / team_join and lazy users.info.
+REFRESH_USERS_UP_TO = 1000
+
+
+class _TeamKeeper:
+    """A session's TeamState: made at the first hello, from the rtm.start
+    answer when it carries the lists (before 2022) and otherwise from the
+    Web API; after each reconnect, what the gap may have changed is loaded
+    again (the conversations, one conversations.list run, and the users of
+    a team of at most REFRESH_USERS_UP_TO).  Between pages, ``drain()``
+    reads the connection, so the keepalive runs and events wait, in order,
+    in the session's buffer.  A load that fails is logged and leaves the
+    state as it was: names are a help, the session goes on without them."""
+
+    def __init__(self, token, web, team, presence):
+        self.token, self.web, self.parts, self.presence = token, web, _team_parts(team), presence
+        self.state: Optional[TeamState] = None
+
+    def connected(self, start, drain):
+        options = dict(self.web, retry=True, between=drain)
+        try:
+            if self.state is None:
+                self.state = TeamState.from_start(start, presence=self.presence)
+                carried = bool(start.__dict__.get("users"))
+                self.state.load(self.token, team=None if carried else self.parts, **options)
+            elif self.parts:
+                parts = self.parts if len(self.state._users) <= REFRESH_USERS_UP_TO else self.parts - {"users"}
+                self.state._web.between = drain
+                self.state.refresh(team=parts)
+        except SlackError as error:
+            log.warning("the team's users and conversations could not be loaded (%s); names may be missing",
+                        error)
+        if self.state is not None and self.state._web is not None:
+            self.state._web.between = None
+
+
 class _Buffer:
     """Frames a sender waiting for its ack read for the iterator, bounded by
     ``max_frames`` and ``max_bytes``: past either the oldest go (counted in
-    ``dropped``, with a warning the first time), so that a session whose
-    iterator nobody reads never fails its senders."""
+    ``dropped``, with a warning the first time, and passed to ``dropping``,
+    which keeps the team state current), so that a session whose iterator
+    nobody reads never fails its senders."""
 
-    __slots__ = ("frames", "size", "max_frames", "max_bytes", "dropped")
+    __slots__ = ("frames", "size", "max_frames", "max_bytes", "dropped", "dropping")
 
-    def __init__(self, max_frames, max_bytes):
+    def __init__(self, max_frames, max_bytes, dropping):
         self.frames: deque = deque()
         self.size = self.dropped = 0
-        self.max_frames, self.max_bytes = max_frames, max_bytes
+        self.max_frames, self.max_bytes, self.dropping = max_frames, max_bytes, dropping
 
     def __len__(self):
         return len(self.frames)
@@ -3686,7 +3736,7 @@ class _Buffer:
             if not self.dropped:
                 log.warning("nobody iterates the session: over %d frames or %d bytes buffered; dropping "
                             "the oldest", self.max_frames, self.max_bytes)
-            self.take()
+            self.dropping(self.take())
             self.dropped += 1
 
     def take(self):
@@ -3716,9 +3766,14 @@ class Session:
                  send_rate=1.0, send_burst=5, max_buffer=10000, max_buffer_bytes=MAX_BUFFER_BYTES,
                  max_message_size=MAX_MESSAGE_SIZE, strict=False, backoff=None, clock=time.monotonic,
                  sleep=None, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, proxy=None,
-                 ssl_context=None, ca_certs=None, allow_http=False, **rtm_args):
+                 ssl_context=None, ca_certs=None, allow_http=False, cookie=None,
+                 max_response_size=MAX_RESPONSE_SIZE, team="all", presence=False, rtm_args=None, **args):
         if method not in ("rtm.start", "rtm.connect"):
             raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
+        unknown = sorted(set(args) - RTM_START_ARGS)
+        if unknown:
+            raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
+                                  f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
         _check_token(token)
         _check_base_url(base_url, allow_http)
         _check_ssl_context(ssl_context)
@@ -3727,16 +3782,18 @@ class Session:
         self._proto = RtmProtocol(ping_interval=ping_interval, pong_timeout=pong_timeout, ack_grace=ack_grace,
                                   now=clock())
         self._throttle = _Bucket(send_rate, send_burst, clock())
-        self._buffer = _Buffer(max_buffer, max_buffer_bytes)
+        self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._apply)
         self._closing = threading.Event()
         self._sleep = sleep or self._closing.wait
         web = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
-                   ca_certs=ca_certs, allow_http=allow_http, retry=False)
+                   ca_certs=ca_certs, allow_http=allow_http, retry=False, cookie=cookie,
+                   max_response_size=max_response_size)
         policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
                              connect_deadline, reconnect_deadline, clock())
-        self._connector = _Connector(token, rtm_args, web, policy=policy, hello_timeout=hello_timeout,
-                                     max_message_size=max_message_size, clock=clock, sleep=self._sleep,
-                                     opening=self._opening_now)
+        self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
+                                     hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
+                                     sleep=self._sleep, opening=self._opening_now)
+        self._team = _TeamKeeper(token, web, team, presence)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
@@ -3751,6 +3808,12 @@ class Session:
     @property
     def phase(self):
         return self._proto.phase
+
+    @property
+    def team(self):
+        """The TeamState: the team's users and conversations, current as of
+        the event last yielded."""
+        return self._team.state
 
     @property
     def unacknowledged(self):
@@ -3787,6 +3850,18 @@ class Session:
             self._connector.policy.connected(self._clock())
             self._buffer.put(hello, 0)
             self._cond.notify_all()
+        self._team.connected(start, self._drain)
+
+    def _drain(self):
+        """Between two pages of a team load: read what has come (into the
+        buffer, yielded after the load) and keep the connection alive."""
+        for _ in range(_READ_CHUNK):
+            frames = self._proto.frames
+            if self._proto.phase != OPEN:
+                return
+            self._step(until=self._clock(), keep=True)
+            if self._proto.frames == frames:
+                return
 
     def _opening_now(self, sock, done=False):
         """The socket being connected (None: none), for close() to shut
@@ -3813,7 +3888,7 @@ class Session:
                     if self._proto.phase == CLOSED:
                         raise StopIteration
                     if self._buffer.frames:
-                        return self._buffer.take()
+                        return self._apply(self._buffer.take())
                     if self._proto.phase == ENDED:
                         raise StopIteration
             with self._read_lock:
@@ -3826,7 +3901,14 @@ class Session:
                 with self._cond:
                     self._cond.notify_all()         # a waiting sender may read now
             if event is not None and self._proto.phase != CLOSED:
-                return event
+                return self._apply(event)
+
+    def _apply(self, event):
+        """The event, once the team state shows what it describes."""
+        state = self._team.state
+        if state is not None:
+            state.apply(event)
+        return event
 
     def _step(self, until=None, keep=False):
         """Read one frame and return its event (or, with ``keep``, buffer

@@ -1903,10 +1903,16 @@ def test_start_holds_the_team_and_no_ticket_in_reprs(slack):
     assert [r.method for r in slack.requests] == ["rtm.start"]
 
 
-def test_method_rtm_connect_is_light(slack):
-    with open_session(slack, method="rtm.connect") as rtm:
+def test_method_rtm_connect_is_light_and_the_team_comes_from_the_web_api(slack):
+    with open_session(slack, method="rtm.connect", team=None) as rtm:
         assert rtm.start.team.id == "T0FAKE" and list(rtm.start.users) == []
+        assert rtm.team.user_by_name("alice") is None
     assert [r.method for r in slack.requests] == ["rtm.connect"]
+    del slack.requests[:]
+    with open_session(slack, method="rtm.connect") as rtm:
+        assert next(iter(rtm)) == {"type": "hello"}
+        assert rtm.team.user_by_name("@alice").id == "U0ALICE" and rtm.team.channel_by_name("#general")
+    assert [r.method for r in slack.requests] == ["rtm.connect", "users.list", "conversations.list"]
 
 
 def test_goodbye_reconnects_with_rtm_connect_and_events_continue(slack):
@@ -1921,7 +1927,9 @@ def test_goodbye_reconnects_with_rtm_connect_and_events_continue(slack):
         slack.send({"type": "message", "text": "after"})
         assert next(it) == {"type": "message", "text": "after"}
         assert rtm.start.url != first_url and len(rtm.start.users) == 3      # team data kept
-    assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect"]
+    # The team state came with rtm.start; after the reconnect, what the gap
+    # may have changed is loaded again (a small team: its users too).
+    assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect", "users.list", "conversations.list"]
     assert slack.connections == 2 and rtm.stats["connections"] == 2
     assert len(waits.slept) == 1 and 1.0 <= waits.slept[0] <= 1.25        # a short connection backs off
 
@@ -1934,7 +1942,7 @@ def test_team_migration_with_migration_in_progress_backs_off_rising(slack):
         slack.fail("rtm.connect", "migration_in_progress", times=2)
         slack.migrate()
         assert take(it, 2) == [{"type": "team_migration_started"}, {"type": "hello"}]
-    assert [r.method for r in slack.requests] == ["rtm.start"] + ["rtm.connect"] * 3
+    assert [r.method for r in slack.requests if r.method.startswith("rtm.")] == ["rtm.start"] + ["rtm.connect"] * 3
     assert len(waits.slept) == 3 and waits.slept[0] < waits.slept[1] < waits.slept[2]
     assert 1.0 <= waits.slept[0] <= 1.25 and 2.0 <= waits.slept[1] <= 2.5 and 4.0 <= waits.slept[2] <= 5.0
 
@@ -2203,7 +2211,7 @@ def test_rtm_connect_required_falls_back_with_a_warning():
             rtm = open_session(slack)
         with rtm:
             assert next(iter(rtm)) == {"type": "hello"}
-        assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect"]
+        assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect", "users.list", "conversations.list"]
 
 
 def test_the_first_connection_retries_within_its_deadline_then_raises(slack):
