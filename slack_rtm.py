@@ -3451,7 +3451,7 @@ class _Link:
         self.timeout = websocket.WebSocketTimeoutException
 
     @classmethod
-    def open(cls, url, *, base_url, proxy, context, timeout, send_timeout, max_message_size, header, opening,
+    def open(cls, url, *, base_url, proxy, context, timeout, send_timeout, max_message_size, cookie, opening,
              secrets):
         """Connect, upgrade (within ``timeout`` seconds) and return the link."""
         websocket = _websocket()
@@ -3462,7 +3462,8 @@ class _Link:
             wire = _Wire(_dial(parts, _proxy_for(url, proxy), context, deadline, opening), deadline, send_timeout)
             try:
                 ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True,
-                                                 enable_multithread=True, redirect_limit=0, header=header)
+                                                 enable_multithread=True, redirect_limit=0,
+                                                 cookie=None if cookie is None else "d=" + _cookie_value(cookie))
                 link = cls(ws, wire, max_message_size, secrets)
             except BaseException:
                 wire.close()
@@ -3665,8 +3666,8 @@ class _Connector:
         try:
             return _Link.open(url, base_url=web["base_url"], proxy=web["proxy"], context=context,
                               timeout=self.hello_timeout, send_timeout=web["timeout"],
-                              max_message_size=self.max_message_size, header=None, opening=self.opening,
-                              secrets=(self.token,))
+                              max_message_size=self.max_message_size, cookie=web["cookie"], opening=self.opening,
+                              secrets=tuple(_secrets(self.token, web["cookie"])))
         finally:
             self.opening(None, done=True)
 
@@ -4208,13 +4209,15 @@ _CHARSETS = ("utf-8", "iso-8859-1")
 class FakeRequest:
     """One HTTP request FakeSlack received, exactly as it came: ``method``
     (the Slack method, "rtm.start"), ``http_method``, ``target`` (path and
-    query as sent), ``headers``, ``body`` (bytes) and the decoded ``args``."""
+    query as sent), ``headers``, ``body`` (bytes), the decoded ``args`` and
+    the ``token`` it carried.  The WebSocket upgrades (FakeSlack.upgrades)
+    are FakeRequests too, with ``method`` "websocket"."""
 
-    __slots__ = ("method", "http_method", "target", "headers", "body", "args")
+    __slots__ = ("method", "http_method", "target", "headers", "body", "args", "token")
 
     def __init__(self, method, http_method, target, headers, body):
         self.method, self.http_method, self.target = method, http_method, target
-        self.headers, self.body, self.args = headers, body, {}
+        self.headers, self.body, self.args, self.token = headers, body, {}, None
 
     def __repr__(self):
         return f"FakeRequest({self.http_method} {self.target})"
@@ -4310,6 +4313,7 @@ class FakeSlack:
         self.auto_pong = auto_pong
         self.ssl_context = ssl_context
         self.requests: List[FakeRequest] = []
+        self.upgrades: List[FakeRequest] = []
         self.received: List[dict] = []
         self.closes: List[Optional[int]] = []     # close codes clients sent (None: no close frame)
         self.connections = 0
@@ -4341,6 +4345,7 @@ class FakeSlack:
             self._http.socket = self.ssl_context.wrap_socket(self._http.socket, server_side=True,
                                                              do_handshake_on_connect=False)
         self._ws = serve(self._serve_ws, "127.0.0.1", 0, compression=None, ping_interval=None, max_size=None,
+                         process_request=self._upgrade,
                          ssl=self.ssl_context, logger=_fake_ws_logger())
         for target in (functools.partial(self._http.serve_forever, poll_interval=0.05), self._ws.serve_forever):
             thread = threading.Thread(target=target, name="FakeSlack", daemon=True)
@@ -4551,18 +4556,30 @@ class FakeSlack:
         except OSError:
             pass
 
-    def _issue_url(self):
+    def _issue_url(self, token=None):
         import secrets
         ticket = secrets.token_urlsafe(12)
         with self._cond:
-            self._tickets[ticket] = time.monotonic()
+            self._tickets[ticket] = (time.monotonic(), token)
         scheme = "wss" if self.ssl_context is not None else "ws"
         return f"{scheme}://127.0.0.1:{self.ws_port}/websocket/{ticket}"
+
+    def _upgrade(self, conn, request):
+        """Record the upgrade; refuse it (401) for a session token whose d
+        cookie is missing, as the Web API does."""
+        headers = dict(request.headers.raw_items())
+        with self._cond:
+            self.upgrades.append(FakeRequest("websocket", "GET", request.path, headers, b""))
+            token = self._tickets.get(request.path.rsplit("/", 1)[-1], (None, None))[1]
+            self._cond.notify_all()
+        if token is not None and not self._cookie_fits(token, headers.get("Cookie")):
+            return conn.respond(401, "the session token's d cookie is missing\n")
+        return None
 
     def _serve_ws(self, conn):
         ticket = conn.request.path.rsplit("/", 1)[-1]
         with self._cond:
-            issued = self._tickets.pop(ticket, None)
+            issued = self._tickets.pop(ticket, (None, None))[0]
             expired = issued is None or time.monotonic() - issued > URL_LIFETIME or self._expire_next > 0
             if self._expire_next > 0:
                 self._expire_next -= 1
@@ -4643,7 +4660,7 @@ class FakeSlack:
         if error is not None:
             answer = {"ok": False, "error": error}
         else:
-            answer = self._method_answer(request.method, args)
+            answer = self._method_answer(request.method, args, request.token)
         if warnings_:
             answer["warning"] = ",".join(warnings_)
             answer["response_metadata"] = {"warnings": warnings_}
@@ -4692,6 +4709,7 @@ class FakeSlack:
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.get("token")
         if not token:
             return "not_authed"
+        request.token = token
         if token not in self.tokens or not self._cookie_fits(token, request.headers.get("Cookie")):
             return "invalid_auth"
         return None
@@ -4706,7 +4724,7 @@ class FakeSlack:
         return expected is not None and sent == [urllib.parse.unquote(expected[2:] if expected.startswith("d=")
                                                                       else expected)]
 
-    def _method_answer(self, method, args=None):
+    def _method_answer(self, method, args=None, token=None):
         team = self.team
         if method == "rtm.start":
             if self.rtm_start_mode == "connect_required":
@@ -4714,13 +4732,13 @@ class FakeSlack:
             if self.rtm_start_mode == "full" and str((args or {}).get("mpim_aware")).lower() not in ("true", "1"):
                 # Before 2022 rtm.start listed mpims only with mpim_aware (SLACK.md).
                 without = {key: value for key, value in team.items() if key != "mpims"}
-                return dict(_copy_objects(without), ok=True, url=self._issue_url())
+                return dict(_copy_objects(without), ok=True, url=self._issue_url(token))
             if self.rtm_start_mode == "full":
-                return dict(_copy_objects(team), ok=True, url=self._issue_url())
+                return dict(_copy_objects(team), ok=True, url=self._issue_url(token))
         if method in ("rtm.start", "rtm.connect"):
             short_team = {k: team["team"][k] for k in ("id", "name", "domain")}
             short_self = {k: team["self"][k] for k in ("id", "name")}
-            return {"ok": True, "url": self._issue_url(), "team": short_team, "self": short_self}
+            return {"ok": True, "url": self._issue_url(token), "team": short_team, "self": short_self}
         if method == "auth.test":
             return {"ok": True, "url": f"https://{team['team']['domain']}.slack.com/", "team": team["team"]["name"],
                     "user": team["self"]["name"], "team_id": team["team"]["id"], "user_id": team["self"]["id"]}

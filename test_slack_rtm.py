@@ -1895,6 +1895,24 @@ def test_hello_first_then_every_recorded_event_untouched_and_in_order(slack):
             assert take(it, 2) == [event, {"type": "hello"}]
 
 
+def test_a_session_token_connects_with_its_cookie_on_both_halves_and_not_without(caplog):
+    caplog.set_level(logging.DEBUG)
+    token, cookie = "xoxc-1234-5678-session", "xoxd-a/b+c=="
+    with slack_rtm.FakeSlack(tokens=(token,), cookies={token: cookie}, rtm_start="short") as slack:
+        with slack_rtm.connect(token, cookie=cookie, base_url=slack.base_url, sleep=Recorder().sleep) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+            assert rtm.team.user_by_name("alice").id == "U0ALICE"
+            shown = [repr(rtm), repr(rtm.start), repr(rtm.team), str(rtm.stats)]
+        sent = "d=xoxd-a%2Fb%2Bc%3D%3D"                       # URL-encoded, as a browser sends it
+        assert [r.headers.get("Cookie") for r in slack.requests] == [sent] * 3    # rtm.start and the two lists
+        assert [u.headers.get("Cookie") for u in slack.upgrades] == [sent]
+        with pytest.raises(slack_rtm.InvalidAuth):
+            slack_rtm.connect(token, base_url=slack.base_url, sleep=Recorder().sleep)
+        assert len(slack.upgrades) == 1                          # refused before any WebSocket
+    for text in shown + [r.getMessage() for r in caplog.records if not r.name.startswith("slack_rtm.fake")]:
+        assert token not in text and "xoxd-a" not in text and "xoxd-a%2F" not in text
+
+
 def test_start_holds_the_team_and_no_ticket_in_reprs(slack):
     with open_session(slack) as rtm:
         assert rtm.start.self_.name == "bot" and rtm.start.user_by_name("alice").id == "U0ALICE"
