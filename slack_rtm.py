@@ -4298,7 +4298,7 @@ class FakeSlack:
     not), and one with no entry here never works.
     """
 
-    def __init__(self, *, tokens=("xoxb-test",), team=None, rtm_start="full", auto_ack=True,
+    def __init__(self, *, tokens=("xoxb-test",), team=None, rtm_start="short", auto_ack=True,
                  auto_pong=True, ssl_context=None, cookies=None, page_size=1000, rate_limits=None,
                  clock=time.monotonic):
         self.tokens = tuple(tokens)
@@ -4631,9 +4631,21 @@ class FakeSlack:
         if kind == "ping" and self.auto_pong:
             self._send(conn, dict(frame, type="pong", reply_to=frame.get("id")))
         elif kind == "message" and self.auto_ack and "id" in frame:
-            reply = self.auto_ack(frame) if callable(self.auto_ack) else self.reply(frame)
+            reply = self.auto_ack(frame) if callable(self.auto_ack) else self._ack(frame)
             if reply is not None:
                 self._send(conn, reply)
+
+    def _ack(self, frame):
+        """Slack's reply to a message frame: refused without text (code 2)
+        or to a conversation the team does not have (code 0), as the
+        recorded replies show (corpus/events/by_type/_reply_ack.json)."""
+        text = frame.get("text")
+        if not isinstance(text, str) or not text:
+            return self.reply(frame, ok=False, error={"code": 2, "msg": "message text is missing"})
+        known = {c.get("id") for kind in ("channels", "groups", "mpims", "ims") for c in self.team.get(kind) or ()}
+        if frame.get("channel") not in known:
+            return self.reply(frame, ok=False, error={"code": 0, "msg": "invalid channel id"})
+        return self.reply(frame)
 
     # The Web API, as Slack checks and answers it (SLACK.md).
 
@@ -4928,38 +4940,38 @@ CLI_HELLO_TIMEOUT = 10.0
 
 
 class _Names:
-    """Names for ids, from rtm.start and kept current from events."""
+    """Names for ids, from the session's TeamState (kept current from
+    events, and asked of users.info / conversations.info for an id it does
+    not know yet)."""
 
-    def __init__(self, start):
-        self.users = {u.id: u.name for u in start.users if getattr(u, "name", None)}
-        self.channels = {c.id: "#" + c.name for c in list(start.channels) + list(start.groups)
-                         if getattr(c, "name", None)}
-        self.channels.update({im.id: "@" + self.user(im.user) for im in start.ims if getattr(im, "user", None)})
-        if start.self_ is not None:
-            self.users.setdefault(start.self_.id, start.self_.name)
+    def __init__(self, team):
+        self.team = team
 
     def user(self, user_id):
         if isinstance(user_id, dict):                # team_join, user_change: the whole user
             user_id = user_id.get("id")
-        return self.users.get(user_id, user_id or "?") if isinstance(user_id, str) else "?"
+        if not isinstance(user_id, str) or not user_id:
+            return "?"
+        found = self._find(TeamState.user, TeamState.fetch_user, user_id)
+        name = getattr(found, "name", None)
+        return name if isinstance(name, str) and name else user_id
 
     def channel(self, channel_id):
         if isinstance(channel_id, dict):             # channel_created and the like
             channel_id = channel_id.get("id")
-        return self.channels.get(channel_id, channel_id or "?") if isinstance(channel_id, str) else "?"
+        if not isinstance(channel_id, str) or not channel_id:
+            return "?"
+        found = self._find(TeamState.conversation, TeamState.fetch_conversation, channel_id)
+        if isinstance(found, Im):
+            return "@" + self.user(found.__dict__.get("user"))
+        name = getattr(found, "name", None)
+        return "#" + name if isinstance(name, str) and name else channel_id
 
-    def learn(self, event):
-        """Keep names current: joins, renames, new channels and ims."""
-        kind = event.get("type")
-        item = event.get("user") if kind in ("team_join", "user_change") else event.get("channel")
-        if not isinstance(item, dict) or "id" not in item:
-            return
-        if kind in ("team_join", "user_change") and item.get("name"):
-            self.users[item["id"]] = item["name"]
-        elif kind in ("im_created",) and item.get("user"):
-            self.channels[item["id"]] = "@" + self.user(item["user"])
-        elif item.get("name"):
-            self.channels[item["id"]] = "#" + item["name"]
+    def _find(self, known, fetch, key):
+        # A state that was never loaded (no Web API to ask) knows what it knows.
+        if self.team is None:
+            return None
+        return fetch(self.team, key) if self.team._web is not None else known(self.team, key)
 
 
 def _clock_of(event, now=None):
@@ -4998,6 +5010,14 @@ def format_event(event, names, now=None):
         verb = "reacted" if kind == "reaction_added" else "took back"
         return (f"{at} {names.channel(item.get('channel'))} {who} {verb} :{event.get('reaction')}: "
                 f"on {names.user(event.get('item_user'))}'s message")
+    if kind in ("channel_rename", "group_rename"):
+        return f"{at} {names.channel(event.get('channel'))} -- the channel has a new name"
+    if kind in ("channel_created", "group_created"):
+        creator = event["channel"].get("creator") if isinstance(event.get("channel"), dict) else None
+        by = f" by {names.user(creator)}" if isinstance(creator, str) else ""
+        return f"{at} {names.channel(event.get('channel'))} -- created{by}"
+    if kind == "team_join":
+        return f"{at} -- {who} joined the team"
     if kind == "hello":
         return f"{at} -- connected"
     if kind == "goodbye":
@@ -5135,9 +5155,8 @@ def _open_session(token, args, **options):
 
 
 def _run(rtm, args, out):
-    names = _Names(rtm.start)
+    names = _Names(rtm.team)
     for event in rtm:
-        names.learn(event)
         if _wanted(args, event.get("type")):
             line = json.dumps(event, ensure_ascii=False) if args.json else format_event(event, names)
             if line is not None:
@@ -5151,17 +5170,24 @@ def _is_conversation_id(text):
     return len(text) > 2 and text[0] in "CGD" and text.isascii() and text.isalnum() and text.isupper()
 
 
-def _conversation(start, given):
-    """The id to send to: an id as given, or the id of a channel's name."""
+def _conversation(team, given):
+    """The id to send to: an id as given, or the id of a channel's name
+    (#general, or @alice for the DM with alice)."""
     if _is_conversation_id(given):
         return given
-    found = start.channel_by_name(given) or start.group_by_name(given.lstrip("#"))
+    user = team.user_by_name(given) if team is not None and given.startswith("@") else None
+    found = team.im_for_user(user.id) if user is not None else None
+    if team is not None and found is None and not given.startswith("@"):
+        found = team.channel_by_name(given) or team.group_by_name(given)
     if found is not None:
         return found.id
+    if given.startswith("@"):
+        raise InvalidArgument(f"--send: no one named {given} with a DM open on this team: check the name, "
+                              "or give the DM's id (D...)")
     name = "#" + given.lstrip("#")
-    if not start.channels and not start.groups:
-        raise InvalidArgument(f"--send: Slack sent no channel list to find {name} in (rtm.connect, or a "
-                              "recent rtm.start): give the channel's id (C..., G... or D...)")
+    if team is None or not team.conversations:
+        raise InvalidArgument(f"--send: the team's channels could not be listed to find {name} in: give the "
+                              "channel's id (C..., G... or D...)")
     raise InvalidArgument(f"--send: no channel named {name} on this team: check the name, or give the "
                           "channel's id (C..., G... or D...)")
 
@@ -5182,7 +5208,7 @@ def _lines(stream):
 def _send(rtm, args, out):
     """--send: one TEXT, or each line of standard input, all over this one
     connection; prints each ack's ts."""
-    channel = _conversation(rtm.start, args.send[0])
+    channel = _conversation(rtm.team, args.send[0])
     if not args.send[1:] and sys.stdin.isatty():     # or a user at a terminal sees nothing and waits
         print(f"slack-rtm: type the messages for {args.send[0]}, one a line; Ctrl-D to end", file=sys.stderr)
     printing = True
@@ -5251,7 +5277,14 @@ def _demo_before(ts):
          "message": {"user": "U0ALICE", "text": "great, shipping today", "ts": ts(4)}},
         {"type": "reaction_added", "user": "U0BOB", "reaction": "tada", "item_user": "U0ALICE",
          "item": {"type": "message", "channel": "C0GENERAL", "ts": ts(4)}, "event_ts": ts(6)},
-        say(user="U0ALICE", text="ping", ts=ts(7)),
+        # What follows changes the team: the lines after it show the new names.
+        {"type": "channel_rename", "channel": {"id": "C0RANDOM", "name": "launch", "created": 1600000000},
+         "event_ts": ts(7)},
+        say(channel="C0RANDOM", user="U0BOB", text="this channel is for the launch now", ts=ts(8)),
+        {"type": "team_join", "user": {"id": "U0CAROL", "name": "carol", "deleted": False,
+                                       "profile": {"real_name": "Carol"}}, "event_ts": ts(9)},
+        say(user="U0CAROL", text="hi all, carol here", ts=ts(10)),
+        say(user="U0ALICE", text="ping", ts=ts(11)),
     ]
 
 
