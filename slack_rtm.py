@@ -2201,14 +2201,14 @@ def _proxy_host(proxy_url):
 
 
 def _proxy_for(url, proxy=None):
-    """The proxy URL to use for ``url``: ``proxy`` if given (False for none),
+    """The proxy URL to use for ``url``: ``proxy`` if given (False or "" for none),
     else HTTPS_PROXY / HTTP_PROXY from the environment unless NO_PROXY
     names the host.  A loopback target never goes through an environment
     proxy that is not itself on loopback: that proxy cannot reach this
     machine's loopback, and a plain-http request would cross the network in
     clear; the request goes direct."""
     import urllib.request
-    if proxy is False:
+    if proxy is False or proxy == "":           # an empty proxy is none, for both halves, whatever the environment
         return None
     if proxy:
         return proxy
