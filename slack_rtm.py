@@ -3459,6 +3459,8 @@ class _Link:
             except BaseException:
                 wire.close()
                 raise
+        except _Refused as error:               # it quotes the server's status line, which may echo the URL
+            raise _Refused(_redact(str(error), *secrets)) from None
         except SlackError:
             raise
         except (websocket.WebSocketException, OSError, ValueError) as exc:
