@@ -3475,14 +3475,16 @@ class _Link:
             raise Timeout(f"no hello within {timeout} s")
         try:
             event = decode_frame(data)
-        except ProtocolError as error:
-            raise _BadHello(str(error)) from None
+        except ProtocolError as error:          # quoted again: the frame may echo the URL's ticket
+            why, quote = str(error), _quote(data, 100)
+            why = why[:-len(quote)] if why.endswith(quote) else why + ": "
+            raise _BadHello(f"the first frame: {why}{_quote(data, 100, self.secrets)}") from None
         if event.get("type") == "hello":
             return event
         error = event.get("error") if isinstance(event.get("error"), dict) else {}
         if event.get("type") == "error" and error.get("code") == 1:
-            raise _UrlExpired(f"the WebSocket URL has expired: {error.get('msg')}")
-        raise _BadHello(f"the first frame was not hello: {_quote(data, 100)}")
+            raise _UrlExpired(f"the WebSocket URL has expired: {_quote(error.get('msg'), 100, self.secrets)}")
+        raise _BadHello(f"the first frame was not hello: {_quote(data, 100, self.secrets)}")
 
     def read(self, control):
         """The payload of the next complete text message, or None when the
