@@ -3563,3 +3563,56 @@ def test_one_proxy_decision_for_the_web_api_call_and_the_websocket(tls, monkeypa
         credentials = b"proxy-authorization: basic " + base64.b64encode(b"user:pw").lower()
         assert all(credentials in head.lower().split(b"\r\n") for head in proxy.heads[:2])
         assert not any("Proxy-Authorization" in r.headers for r in slack.requests)
+
+
+WS_PAYLOADS = st.one_of(
+    st.binary(max_size=40),
+    st.dictionaries(st.sampled_from(["type", "reply_to", "ok", "text", "error", "id"]), JSON, max_size=4).map(
+        lambda v: json.dumps(v).encode()),
+    st.sampled_from([b"\xff\xfe\xfd", b'{"type": "goodbye"}', b'{"type": ["hello"]}', b'{"reply_to": [1], "ok": 1}',
+                     b'{"type": "error", "error": {"code": 1}}', DEEP_JSON.encode(), b"\x03\xe8bye"]))
+WS_FRAMES = st.lists(st.tuples(
+    st.sampled_from([TEXT, BINARY, CONT, CLOSE, PING, PONG, 0x3, 0xB]),
+    st.booleans(),                                                      # fin
+    WS_PAYLOADS,
+    st.sampled_from(["exact", "exact", "exact", "longer", "shorter", "huge", "masked"]),
+), max_size=8)
+
+
+def raw_frames(frames, cut):
+    """The bytes of ``frames``, each length true or lying, the whole cut at ``cut`` bytes from the end."""
+    data = b""
+    for opcode, fin, payload, length in frames:
+        if length == "masked":                                      # a server must not mask (RFC 6455 5.1)
+            frame = ws_frame(opcode, payload, fin)
+            data += frame[:1] + bytes([frame[1] | 0x80]) + frame[2:len(frame) - len(payload)] + b"\0\0\0\0" + payload
+            continue
+        size = {"exact": len(payload), "longer": len(payload) + 7, "shorter": max(0, len(payload) - 3),
+                "huge": (1 << 63) - 1}[length]
+        data += ws_frame(opcode, payload, fin, size)
+    return data[:len(data) - cut] if cut else data
+
+
+def test_any_frames_of_a_real_websocket_server_raise_only_slack_errors_and_leave_no_socket():
+    current = [b""]
+    fds = open_fds()
+    ticket = "Tkt9zQwv"
+    with RawSlack(lambda server, client: upgraded_then(HELLO_FRAME + current[0])(server, client),
+                  path="/websocket/" + ticket) as server:
+
+        @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(WS_FRAMES, st.integers(0, 3), st.booleans())
+        def run(frames, cut, strict):
+            current[0] = raw_frames(frames, cut)
+            try:
+                with slack_rtm.connect(TOKEN, base_url=server.base_url, method="rtm.connect", auto_reconnect=False,
+                                       strict=strict, hello_timeout=2, ping_interval=0.5, pong_timeout=0.5,
+                                       connect_deadline=0.01, sleep=Recorder().sleep) as rtm:
+                    for event in rtm:
+                        assert isinstance(event, dict)
+            except slack_rtm.SlackError as error:
+                assert TOKEN not in str(error) and ticket not in str(error)
+
+        run()
+    assert len(server.upgrades) >= 150 and not any(thread.is_alive() for thread in server.threads)
+    assert open_fds() - fds == set()                   # the server's threads have all ended: nothing is left
