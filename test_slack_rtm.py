@@ -3521,15 +3521,16 @@ def echo_of_the_request(status):
     lambda server, client: server.send(client, b"HTTP/1.1 101 Switching Protocols\r\nX-Target: "
                                        + server.requests[-1].split(b" ")[1] + b"\r\n\r\n"),   # no accept key
     upgraded_then(ws_text({"type": "error", "error": {"code": 2, "msg": "ticket=" + QUERY_TICKET}})),
+    upgraded_then(ws_text({"type": "error", "error": {"code": 1, "msg": "expired: ticket=" + QUERY_TICKET}})),
     upgraded_then(b"\x81\x7f" + b"\xff" * 8),              # a 2**64 - 1 byte frame
     None,                                                  # nothing listens
-], ids=["403 echo", "302 echo", "no accept key", "error frame", "huge frame", "refused"])
+], ids=["403 echo", "302 echo", "no accept key", "error frame", "expired", "huge frame", "refused"])
 def test_a_ticket_in_the_query_string_shows_in_no_error_or_log_line(slack, caplog, answer):
     import traceback
     caplog.set_level(logging.DEBUG)
     with RawSlack(answer or fixed(b""), path="/websocket?ticket=" + QUERY_TICKET) as server:
         url = server.ws_url if answer else "ws://127.0.0.1:%d/websocket?ticket=%s" % (closed_port(), QUERY_TICKET)
-        slack.answer("rtm.connect", {"ok": True, "url": url})
+        slack.answer("rtm.connect", {"ok": True, "url": url}, times=2)          # an expired URL is tried twice
         with pytest.raises(slack_rtm.SlackError) as info:
             slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", sleep=Recorder().sleep,
                               connect_deadline=0.01)
