@@ -3387,7 +3387,8 @@ def test_an_upgrade_trickled_a_byte_at_a_time_is_bounded_by_hello_timeout(slack,
 def test_a_redirected_upgrade_is_not_followed(slack, caplog):
     with RawSlack(upgraded_then(HELLO_FRAME)) as target:
         location = target.ws_url.encode()
-        with RawSlack(fixed(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n")) as server:
+        redirect = b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n"
+        with RawSlack(fixed(redirect)) as server:
             with via(slack, server) as rtm:
                 assert next(iter(rtm)) == {"type": "hello"}
     assert target.requests == [] and len(server.upgrades) == 1
@@ -3420,7 +3421,8 @@ def test_a_message_in_too_many_fragments_drops_the_connection_not_the_session(sl
 
 def test_continuation_frames_without_a_start_drop_the_connection(slack, caplog):
     empty = ws_frame(CONT, b"", fin=False) * 100 + ws_frame(CONT, b"")
-    with RawSlack(upgraded_then(HELLO_FRAME + empty + ws_text({"type": "message", "text": "lost"}), end=False)) as server:
+    lost = ws_text({"type": "message", "text": "lost"})
+    with RawSlack(upgraded_then(HELLO_FRAME + empty + lost, end=False)) as server:
         with via(slack, server) as rtm:
             it = iter(rtm)
             assert next(it) == {"type": "hello"}
