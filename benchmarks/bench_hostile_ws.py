@@ -9,7 +9,8 @@ rtm.connect over HTTP with a ws:// URL to themselves:
   endless header  the upgrade answered by a 101 status line, then one header
                   line of 10 MB that never ends
   refusal body    a 403 with Content-Length: 10 GB, its body sent for --seconds
-  fragments       after the hello, 8 MiB in 64-byte fragments (131,074 frames)
+  fragments       after the hello, a message just under 8 MiB (max_message_size) in
+                  64-byte fragments (131,073 frames)
   ping flood      after the hello, 0-byte pings as fast as the server can
                   write, an event after every 1,000; the next connection is a
                   healthy one, sending events as fast as it can.  The figure:
@@ -123,7 +124,7 @@ def refusal_body(server, n, client, head):
 def fragments(server, n, client, head):
     drain(client)
     parts = [frame(0x1, b'{"type": "message", "text": "', fin=False)]
-    parts += [frame(0x0, b"x" * 64, fin=False)] * ((8 << 20) // 64) + [frame(0x0, b'"}')]
+    parts += [frame(0x0, b"x" * 64, fin=False)] * ((8 << 20) // 64 - 1) + [frame(0x0, b'"}')]   # under 8 MiB
     client.sendall(upgraded(head) + text({"type": "hello"}) + b"".join(parts))
     server.stop.wait(server.seconds * 10)
 
