@@ -3395,6 +3395,61 @@ def test_a_redirected_upgrade_is_not_followed(slack, caplog):
     assert any("'HTTP/1.1 302 Found' (redirects are not followed)" in text for text in warnings_logged(caplog))
 
 
+class HostileProxy(Proxy):
+    """The loopback proxy, forwarding the Web API's requests but answering
+    each CONNECT with ``answer(proxy, client)``."""
+
+    def __init__(self, answer):
+        self.answer, self.stop = answer, threading.Event()
+        super().__init__()
+
+    def serve(self, client):
+        if not client.recv(65536, socket.MSG_PEEK).startswith(b"CONNECT"):
+            return super().serve(client)
+        with client:
+            self.lines.append(client.recv(65536).split(b"\r\n", 1)[0].decode())
+            try:
+                self.answer(self, client)
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop.set()
+        super().close()
+
+
+def endless_connect_answer(proxy, client):
+    client.sendall(b"HTTP/1.1 200 Connection established\r\nX-Endless: ")
+    for _ in range(10):
+        client.sendall(b"a" * (1 << 20))
+
+
+def trickled_connect_answer(proxy, client):
+    for byte in b"HTTP/1.1 200 Connection established\r\nX-Slow: " + b"a" * 1000:
+        if proxy.stop.wait(0.02):
+            return
+        client.sendall(bytes([byte]))
+
+
+@pytest.mark.parametrize("answer, words", [
+    (endless_connect_answer, f"the proxy's answer to CONNECT is over {slack_rtm.MAX_UPGRADE_BYTES} bytes"),
+    (trickled_connect_answer, "timed out"),
+], ids=["endless", "trickled"])
+def test_a_proxys_answer_to_connect_is_bounded_in_size_and_time(slack, monkeypatch, answer, words):
+    import time
+    clear_proxies(monkeypatch)
+    proxy = HostileProxy(answer)
+    started = time.monotonic()
+    try:
+        with pytest.raises(slack_rtm.TransportError, match=words):
+            slack_rtm.connect(TOKEN, base_url=slack.base_url, proxy=proxy.url, hello_timeout=1,
+                              connect_deadline=0.01, sleep=Recorder().sleep)
+    finally:
+        proxy.close()
+    assert time.monotonic() - started < 2.5
+    assert proxy.lines[0].startswith("POST ") and proxy.lines[1] == f"CONNECT 127.0.0.1:{slack.ws_port} HTTP/1.1"
+
+
 def fragmented(count, size=64):
     """One text message in 1 + ``count`` + 1 frames, ``size`` bytes each in the middle."""
     return (ws_frame(TEXT, b'{"type": "message", "text": "', fin=False)
