@@ -3529,6 +3529,7 @@ class _Link:
             code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
             raise ConnectionClosed(f"the server closed the connection (code {code})")
         elif opcode == _BINARY and frame.fin and self.parts is None:
+            self.size.count = 0                   # a whole message, skipped: the next one counts from zero
             raise ProtocolError(f"a binary frame of {len(frame.data)} bytes; RTM sends text")
         else:
             raise ConnectionClosed(f"a frame out of sequence (opcode {opcode}, fin {frame.fin}) "
