@@ -3487,6 +3487,19 @@ def test_continuation_frames_without_a_start_drop_the_connection(slack, caplog):
     assert any("a frame out of sequence (opcode 0" in text for text in warnings_logged(caplog))
 
 
+def test_binary_frames_are_skipped_each_on_its_own_not_counted_into_the_next_message(slack, caplog):
+    binary = ws_frame(BINARY, b"\0" * 40000) * 3                # each under max_message_size, together over it
+    events = HELLO_FRAME + binary + ws_text({"type": "message", "text": "after"})
+    with RawSlack(upgraded_then(events, end=False)) as server:
+        with via(slack, server, max_message_size=65536) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            assert next(it) == {"type": "message", "text": "after"}
+            assert rtm.stats["connections"] == 1
+    assert [text for text in warnings_logged(caplog) if "a binary frame of 40000 bytes" in text] == [
+        "skipping a binary frame of 40000 bytes; RTM sends text"] * 3
+
+
 def ping_flood(pings_per_event, events):
     """Empty pings, an event after every ``pings_per_event``."""
     return b"".join(ws_frame(PING) * pings_per_event + ws_text({"type": "message", "seq": n})
