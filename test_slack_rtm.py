@@ -3656,17 +3656,21 @@ WS_FRAMES = st.lists(st.tuples(
     st.sampled_from([TEXT, BINARY, CONT, CLOSE, PING, PONG, 0x3, 0xB]),
     st.booleans(),                                                      # fin
     WS_PAYLOADS,
-    st.sampled_from(["exact", "exact", "exact", "longer", "shorter", "huge", "masked"]),
+    st.sampled_from(["exact", "exact", "exact", "longer", "shorter", "huge", "masked", "rsv"]),
 ), max_size=8)
 
 
 def raw_frames(frames, cut):
-    """The bytes of ``frames``, each length true or lying, the whole cut at ``cut`` bytes from the end."""
+    """The bytes of ``frames``, each length true or lying (or masked, or with
+    a reserved bit), the whole cut at ``cut`` bytes from the end."""
     data = b""
     for opcode, fin, payload, length in frames:
         if length == "masked":                                      # a server must not mask (RFC 6455 5.1)
             frame = ws_frame(opcode, payload, fin)
             data += frame[:1] + bytes([frame[1] | 0x80]) + frame[2:len(frame) - len(payload)] + b"\0\0\0\0" + payload
+            continue
+        if length == "rsv":                                         # no extension was agreed
+            data += bytes([ws_frame(opcode, b"", fin)[0] | 0x40]) + ws_frame(opcode, payload, fin)[1:]
             continue
         size = {"exact": len(payload), "longer": len(payload) + 7, "shorter": max(0, len(payload) - 3),
                 "huge": (1 << 63) - 1}[length]
