@@ -2205,14 +2205,14 @@ def _proxy_host(proxy_url):
 
 
 def _proxy_for(url, proxy=None):
-    """The proxy URL to use for ``url``: ``proxy`` if given (False for none),
+    """The proxy URL to use for ``url``: ``proxy`` if given (False or "" for none),
     else HTTPS_PROXY / HTTP_PROXY from the environment unless NO_PROXY
     names the host.  A loopback target never goes through an environment
     proxy that is not itself on loopback: that proxy cannot reach this
     machine's loopback, and a plain-http request would cross the network in
     clear; the request goes direct."""
     import urllib.request
-    if proxy is False:
+    if proxy is False or proxy == "":           # an empty proxy is none, for both halves, whatever the environment
         return None
     if proxy:
         return proxy
@@ -3468,6 +3468,8 @@ class _Link:
             except BaseException:
                 wire.close()
                 raise
+        except _Refused as error:               # it quotes the server's status line, which may echo the URL
+            raise _Refused(_redact(str(error), *secrets)) from None
         except SlackError:
             raise
         except (websocket.WebSocketException, OSError, ValueError) as exc:
@@ -3482,14 +3484,16 @@ class _Link:
             raise Timeout(f"no hello within {timeout} s")
         try:
             event = decode_frame(data)
-        except ProtocolError as error:
-            raise _BadHello(str(error)) from None
+        except ProtocolError as error:          # quoted again: the frame may echo the URL's ticket
+            why, quote = str(error), _quote(data, 100)
+            why = why[:-len(quote)] if why.endswith(quote) else why + ": "
+            raise _BadHello(f"the first frame: {why}{_quote(data, 100, self.secrets)}") from None
         if event.get("type") == "hello":
             return event
         error = event.get("error") if isinstance(event.get("error"), dict) else {}
         if event.get("type") == "error" and error.get("code") == 1:
-            raise _UrlExpired(f"the WebSocket URL has expired: {error.get('msg')}")
-        raise _BadHello(f"the first frame was not hello: {_quote(data, 100)}")
+            raise _UrlExpired(f"the WebSocket URL has expired: {_quote(error.get('msg'), 100, self.secrets)}")
+        raise _BadHello(f"the first frame was not hello: {_quote(data, 100, self.secrets)}")
 
     def read(self, control):
         """The payload of the next complete text message, or None when the
@@ -3534,6 +3538,7 @@ class _Link:
             code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
             raise ConnectionClosed(f"the server closed the connection (code {code})")
         elif opcode == _BINARY and frame.fin and self.parts is None:
+            self.size.count = 0                   # a whole message, skipped: the next one counts from zero
             raise ProtocolError(f"a binary frame of {len(frame.data)} bytes; RTM sends text")
         else:
             raise ConnectionClosed(f"a frame out of sequence (opcode {opcode}, fin {frame.fin}) "

@@ -3268,3 +3268,481 @@ def is_utf8_encodable(text):
         return True
     except UnicodeEncodeError:
         return False
+
+
+# -- hostile WebSocket servers --
+#
+# A raw server on 127.0.0.1 answers rtm.connect over HTTP (or FakeSlack does,
+# pointing at it) and then misbehaves on the WebSocket: in the upgrade, in
+# the framing, in the frames.  When FakeSlack answers, only the first
+# rtm.connect is scripted: the retry or reconnect reaches FakeSlack's own
+# WebSocket, so a test sees the session come back.
+
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
+
+
+def ws_frame(opcode, payload=b"", fin=True, length=None):
+    """An unmasked server frame; ``length`` may lie about the payload's."""
+    size = len(payload) if length is None else length
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if size < 126:
+        head += bytes([size])
+    elif size < 1 << 16:
+        head += b"\x7e" + size.to_bytes(2, "big")
+    else:
+        head += b"\x7f" + size.to_bytes(8, "big")
+    return head + payload
+
+
+def ws_text(event):
+    return ws_frame(TEXT, event if isinstance(event, bytes) else json.dumps(event).encode())
+
+
+HELLO_FRAME = ws_text({"type": "hello"})
+
+
+def ws_upgraded(head):
+    """The 101 answer to the upgrade request ``head``."""
+    import base64
+    import hashlib
+    key = next(line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
+               if line.lower().startswith(b"sec-websocket-key:"))
+    accept = base64.b64encode(hashlib.sha1(key + WS_GUID).digest())
+    return (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+
+
+def drain(client):
+    """Read what the client sends until it closes (its pongs, its close frame)."""
+    try:
+        while client.recv(65536):
+            pass
+    except OSError:
+        pass
+
+
+def upgraded_then(data, end=True):
+    """An answer: the upgrade, ``data``, then (``end``) no more bytes; the
+    client's bytes are read until it closes."""
+    def answer(server, client):
+        server.send(client, ws_upgraded(server.requests[-1]) + data)
+        if end:
+            client.shutdown(socket.SHUT_WR)
+        drain(client)
+    return answer
+
+
+class RawSlack(HostileServer):
+    """A HostileServer that answers rtm.connect itself with a ws:// URL to
+    its own port, and hands the WebSocket upgrade to ``answer``."""
+
+    def __init__(self, answer, path="/websocket/T1"):
+        self.path = path
+
+        def both(server, client):
+            if server.requests[-1].startswith(b"POST"):
+                body = json.dumps({"ok": True, "url": server.ws_url, "self": {"id": "U0BOT", "name": "bot"},
+                                   "team": {"id": "T0FAKE", "domain": "fake"}}).encode()
+                server.send(client, http_answer(body, b"Content-Type: application/json", b"Connection: close",
+                                                b"Content-Length: %d" % len(body)))
+            else:
+                answer(server, client)
+        super().__init__(both)
+
+    @property
+    def ws_url(self):
+        return "ws://127.0.0.1:%d%s" % (self.server.getsockname()[1], self.path)
+
+    @property
+    def upgrades(self):
+        return [r for r in self.requests if r.startswith(b"GET")]
+
+
+def via(slack, server, **options):
+    """A session whose first connection goes to ``server``'s WebSocket; the
+    next ones to FakeSlack's."""
+    slack.answer("rtm.connect", {"ok": True, "url": server.ws_url})
+    options.setdefault("sleep", Recorder().sleep)
+    return slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", **options)
+
+
+def warnings_logged(caplog):
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name == "slack_rtm"]
+
+
+def endless_header(server, client):
+    """A 101 status line, then one header line of 10 MB that never ends."""
+    line = b"a" * (1 << 20)
+    server.send(client, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX-Endless: ")
+    for _ in range(10):
+        server.send(client, line)
+
+
+def refusal_with_an_endless_body(server, client):
+    server.send(client, b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 10000000000\r\n\r\n")
+    block = b"x" * (1 << 20)
+    while not server.stop.is_set():
+        server.send(client, block)
+
+
+@pytest.mark.parametrize("answer, words", [
+    (endless_header, f"an upgrade answer over {slack_rtm.MAX_UPGRADE_BYTES} bytes"),
+    (refusal_with_an_endless_body, "refused the WebSocket upgrade: 'HTTP/1.1 403 Forbidden'"),
+], ids=["endless header line", "403 with a 10 GB body"])
+def test_an_upgrade_answer_is_bounded_and_a_refusal_read_no_further(slack, caplog, answer, words):
+    import time
+    import tracemalloc
+    with RawSlack(answer) as server:
+        tracemalloc.start()
+        started = time.monotonic()
+        try:
+            with via(slack, server) as rtm:                # the retry reaches FakeSlack
+                elapsed = time.monotonic() - started
+                peak = tracemalloc.get_traced_memory()[1]
+                assert next(iter(rtm)) == {"type": "hello"} and rtm.stats["connections"] == 1
+        finally:
+            tracemalloc.stop()
+    print(f"\nupgrade ({words[:20]}): refused after {elapsed:.2f} s, peak traced memory {peak / 1e6:.1f} MB, "
+          f"{server.sent / 1e6:.1f} MB sent by the server")
+    assert len(server.upgrades) == 1 and any(words in text for text in warnings_logged(caplog))
+    assert elapsed < 3 and peak < 8 << 20
+
+
+def trickled_status(server, client):
+    """A status line and headers that never end, a byte every 20 ms."""
+    data = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX-Slow: " + b"a" * 1000
+    for i in range(len(data)):
+        if server.stop.wait(0.02):
+            return
+        server.send(client, data[i:i + 1])
+
+
+def test_an_upgrade_trickled_a_byte_at_a_time_is_bounded_by_hello_timeout(slack, caplog):
+    import time
+    with RawSlack(trickled_status) as server:
+        started = time.monotonic()
+        with via(slack, server, hello_timeout=1) as rtm:
+            elapsed = time.monotonic() - started
+            assert next(iter(rtm)) == {"type": "hello"}
+    assert server.sent < 100 and any("timed out" in text for text in warnings_logged(caplog))
+    assert 0.9 < elapsed < 2.5
+
+
+def test_a_redirected_upgrade_is_not_followed(slack, caplog):
+    with RawSlack(upgraded_then(HELLO_FRAME)) as target:
+        location = target.ws_url.encode()
+        redirect = b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n"
+        with RawSlack(fixed(redirect)) as server:
+            with via(slack, server) as rtm:
+                assert next(iter(rtm)) == {"type": "hello"}
+    assert target.requests == [] and len(server.upgrades) == 1
+    assert any("'HTTP/1.1 302 Found' (redirects are not followed)" in text for text in warnings_logged(caplog))
+
+
+class HostileProxy(Proxy):
+    """The loopback proxy, forwarding the Web API's requests but answering
+    each CONNECT with ``answer(proxy, client)``."""
+
+    def __init__(self, answer):
+        self.answer, self.stop = answer, threading.Event()
+        super().__init__()
+
+    def serve(self, client):
+        if not client.recv(65536, socket.MSG_PEEK).startswith(b"CONNECT"):
+            return super().serve(client)
+        with client:
+            self.lines.append(client.recv(65536).split(b"\r\n", 1)[0].decode())
+            try:
+                self.answer(self, client)
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop.set()
+        super().close()
+
+
+def endless_connect_answer(proxy, client):
+    client.sendall(b"HTTP/1.1 200 Connection established\r\nX-Endless: ")
+    for _ in range(10):
+        client.sendall(b"a" * (1 << 20))
+
+
+def trickled_connect_answer(proxy, client):
+    for byte in b"HTTP/1.1 200 Connection established\r\nX-Slow: " + b"a" * 1000:
+        if proxy.stop.wait(0.02):
+            return
+        client.sendall(bytes([byte]))
+
+
+@pytest.mark.parametrize("answer, words", [
+    (endless_connect_answer, f"the proxy's answer to CONNECT is over {slack_rtm.MAX_UPGRADE_BYTES} bytes"),
+    (trickled_connect_answer, "timed out"),
+], ids=["endless", "trickled"])
+def test_a_proxys_answer_to_connect_is_bounded_in_size_and_time(slack, monkeypatch, answer, words):
+    import time
+    clear_proxies(monkeypatch)
+    proxy = HostileProxy(answer)
+    started = time.monotonic()
+    try:
+        with pytest.raises(slack_rtm.TransportError, match=words):
+            slack_rtm.connect(TOKEN, base_url=slack.base_url, proxy=proxy.url, hello_timeout=1,
+                              connect_deadline=0.01, sleep=Recorder().sleep)
+    finally:
+        proxy.close()
+    assert time.monotonic() - started < 2.5
+    assert proxy.lines[0].startswith("POST ") and proxy.lines[1] == f"CONNECT 127.0.0.1:{slack.ws_port} HTTP/1.1"
+
+
+def fragmented(count, size=64):
+    """One text message in 1 + ``count`` + 1 frames, ``size`` bytes each in the middle."""
+    return (ws_frame(TEXT, b'{"type": "message", "text": "', fin=False)
+            + ws_frame(CONT, b"x" * size, fin=False) * count + ws_frame(CONT, b'"}'))
+
+
+def test_a_message_in_too_many_fragments_drops_the_connection_not_the_session(slack, caplog):
+    import time
+    with RawSlack(upgraded_then(HELLO_FRAME + fragmented(slack_rtm.MAX_FRAGMENTS + 1000), end=False)) as server:
+        cpu = time.process_time()
+        with via(slack, server) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}               # the raw server's
+            assert next(it) == {"type": "hello"}               # FakeSlack's, after the drop
+            slack.send({"type": "message", "text": "after"})
+            assert next(it)["text"] == "after"
+            assert rtm.stats["connections"] == 2
+        cpu = time.process_time() - cpu
+    print(f"\nfragments: {slack_rtm.MAX_FRAGMENTS + 1002} fragments of 64 bytes dropped after "
+          f"{cpu:.2f} s of CPU (every thread of this process)")
+    assert any(f"a message in more than {slack_rtm.MAX_FRAGMENTS} fragments" in t for t in warnings_logged(caplog))
+    assert cpu < 3
+
+
+def test_continuation_frames_without_a_start_drop_the_connection(slack, caplog):
+    empty = ws_frame(CONT, b"", fin=False) * 100 + ws_frame(CONT, b"")
+    lost = ws_text({"type": "message", "text": "lost"})
+    with RawSlack(upgraded_then(HELLO_FRAME + empty + lost, end=False)) as server:
+        with via(slack, server) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            assert next(it) == {"type": "hello"}               # dropped, reconnected
+            slack.send({"type": "message", "text": "after"})
+            assert next(it)["text"] == "after"
+    assert any("a frame out of sequence (opcode 0" in text for text in warnings_logged(caplog))
+
+
+def test_binary_frames_are_skipped_each_on_its_own_not_counted_into_the_next_message(slack, caplog):
+    binary = ws_frame(BINARY, b"\0" * 40000) * 3                # each under max_message_size, together over it
+    events = HELLO_FRAME + binary + ws_text({"type": "message", "text": "after"})
+    with RawSlack(upgraded_then(events, end=False)) as server:
+        with via(slack, server, max_message_size=65536) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            assert next(it) == {"type": "message", "text": "after"}
+            assert rtm.stats["connections"] == 1
+    assert [text for text in warnings_logged(caplog) if "a binary frame of 40000 bytes" in text] == [
+        "skipping a binary frame of 40000 bytes; RTM sends text"] * 3
+
+
+def ping_flood(pings_per_event, events):
+    """Empty pings, an event after every ``pings_per_event``."""
+    return b"".join(ws_frame(PING) * pings_per_event + ws_text({"type": "message", "seq": n})
+                    for n in range(events))
+
+
+def test_a_flood_of_pings_drops_the_connection_and_events_go_on(slack, caplog):
+    flood = ping_flood(1000, 20)                               # 20,020 frames, 40 KB
+    with RawSlack(upgraded_then(HELLO_FRAME + flood)) as server:
+        with via(slack, server) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            seen = until(it, lambda e: e == {"type": "hello"})  # FakeSlack's: the flood was dropped
+            for n in range(3):
+                slack.send({"type": "message", "text": f"after {n}"})
+            assert [next(it)["text"] for _ in range(3)] == ["after 0", "after 1", "after 2"]
+    delivered = [e for e in seen if "seq" in e]
+    print(f"\nping flood: {len(delivered)} of 20 events in the flood delivered before the drop; the 3 after, all")
+    assert delivered == []                                     # the budget ran out before the first
+    assert any(f"more than {slack_rtm.CONTROL_BURST} WebSocket control frames" in text
+               for text in warnings_logged(caplog))
+
+
+def nested(depth):
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+#: 6 KB, past json's recursion limit up to Python 3.11 (3.12 decodes it).
+DEEP_JSON = nested(1000)
+#: 600 KB, past it on every Python.
+DEEPER_JSON = nested(100000)
+
+
+def test_a_deeply_nested_frame_is_skipped_or_a_protocol_error_when_strict(slack, caplog):
+    with open_session(slack) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.send(DEEP_JSON)
+        slack.send(DEEPER_JSON)
+        slack.send({"type": "message", "text": "after"})
+        events = until(it, lambda e: e.get("text") == "after")[:-1]       # never a RecursionError
+        assert events == [] or events == [json.loads(DEEP_JSON)]         # Python 3.12 decodes the 1,000-deep one
+        assert rtm.stats["skipped"] == 2 - len(events)
+    assert any("nested too deep" in text for text in warnings_logged(caplog))
+    with open_session(slack, strict=True) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.send(DEEPER_JSON)
+        with pytest.raises(slack_rtm.ProtocolError, match="nested too deep"):
+            next(it)
+
+
+def test_a_deeply_nested_hello_is_a_failed_connection_tried_again(slack, caplog):
+    with RawSlack(upgraded_then(ws_text(DEEPER_JSON.encode()))) as server:
+        with via(slack, server) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"} and rtm.stats["connections"] == 1
+    assert len(server.upgrades) == 1 and any("nested too deep" in text for text in warnings_logged(caplog))
+
+
+def test_reply_to_and_type_of_any_json_type_are_ordinary_events(slack):
+    odd = [{"type": "message", "reply_to": [1]}, {"type": "message", "reply_to": {"id": 1}, "ok": True},
+           {"type": ["goodbye"]}, {"type": {"a": 1}, "reply_to": [2], "ok": False},
+           {"reply_to": 1.5, "ok": True}, {"type": "pong", "reply_to": [1]}]
+    with open_session(slack) as rtm:
+        it = iter(rtm)
+        next(it)
+        for event in odd:
+            slack.send(event)
+        slack.send({"type": "message", "text": "after"})
+        assert take(it, len(odd) + 1) == odd + [{"type": "message", "text": "after"}]
+        assert rtm.phase == "open" and rtm.stats["connections"] == 1
+
+
+QUERY_TICKET = "QueryTicket5ecret"
+
+
+def echo_of_the_request(status):
+    """A refusal whose status line, a header and the body echo the request target."""
+    def answer(server, client):
+        target = server.requests[-1].split(b" ")[1]
+        server.send(client, b"HTTP/1.1 " + status + b" " + target + b"\r\nX-Target: " + target
+                    + b"\r\nContent-Length: %d\r\n\r\n" % len(target) + target)
+    return answer
+
+
+@pytest.mark.parametrize("answer", [
+    echo_of_the_request(b"403"),
+    echo_of_the_request(b"302"),
+    lambda server, client: server.send(client, b"HTTP/1.1 101 Switching Protocols\r\nX-Target: "
+                                       + server.requests[-1].split(b" ")[1] + b"\r\n\r\n"),   # no accept key
+    upgraded_then(ws_text({"type": "error", "error": {"code": 2, "msg": "ticket=" + QUERY_TICKET}})),
+    upgraded_then(ws_text({"type": "error", "error": {"code": 1, "msg": "expired: ticket=" + QUERY_TICKET}})),
+    upgraded_then(b"\x81\x7f" + b"\xff" * 8),              # a 2**64 - 1 byte frame
+    None,                                                  # nothing listens
+], ids=["403 echo", "302 echo", "no accept key", "error frame", "expired", "huge frame", "refused"])
+def test_a_ticket_in_the_query_string_shows_in_no_error_or_log_line(slack, caplog, answer):
+    import traceback
+    caplog.set_level(logging.DEBUG)
+    with RawSlack(answer or fixed(b""), path="/websocket?ticket=" + QUERY_TICKET) as server:
+        url = server.ws_url if answer else "ws://127.0.0.1:%d/websocket?ticket=%s" % (closed_port(), QUERY_TICKET)
+        slack.answer("rtm.connect", {"ok": True, "url": url}, times=2)          # an expired URL is tried twice
+        with pytest.raises(slack_rtm.SlackError) as info:
+            slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", sleep=Recorder().sleep,
+                              connect_deadline=0.01)
+    error = info.value
+    shown = [str(error), repr(error), "".join(traceback.format_exception(type(error), error, error.__traceback__))]
+    shown += [r.getMessage() for r in caplog.records if not r.name.startswith("slack_rtm.fake")]
+    assert len(shown) > 4 and not [text for text in shown if QUERY_TICKET in text]
+
+
+PROXY_VARIABLES = ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+                   "all_proxy")
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_one_proxy_decision_for_the_web_api_call_and_the_websocket(tls, monkeypatch, variable):
+    import base64
+    server, ca_path = tls
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    proxy = CredentialProxy()
+    monkeypatch.setenv(variable, proxy.url.replace("http://", "http://user:pw@"))
+    secure = variable.lower() == "https_proxy"
+    honoured = variable != "ALL_PROXY"                      # urllib3 and the WebSocket alike ignore ALL_PROXY
+    try:
+        with slack_rtm.FakeSlack(ssl_context=server if secure else None) as slack:
+            base_url = slack.base_url.replace("127.0.0.1", "localhost") if secure else slack.base_url
+            options = dict(base_url=base_url, ca_certs=ca_path, method="rtm.connect", sleep=Recorder().sleep)
+            for choice in ({"proxy": False}, {"proxy": ""}, {}, {"proxy": proxy.url}):
+                with slack_rtm.connect(TOKEN, **choice, **options) as rtm:
+                    assert next(iter(rtm)) == {"type": "hello"}
+                    assert rtm.send_message("C0GENERAL", "hi", wait=True)["ok"]
+                if choice.get("proxy") == "":
+                    assert proxy.lines == [], choice                  # both halves went direct
+            api = slack.base_url.replace("127.0.0.1", "localhost").split("/")[2] if secure else slack.base_url
+            through = [f"CONNECT {api}" if secure else f"POST {api}rtm.connect", f"CONNECT 127.0.0.1:{slack.ws_port}"]
+            lines = [line.rsplit(" ", 1)[0] for line in proxy.lines]        # urllib3's CONNECT says HTTP/1.0
+            assert lines == (through * 2 if honoured else through)          # the environment's, then the given
+    finally:
+        proxy.close()
+    if honoured:
+        credentials = b"proxy-authorization: basic " + base64.b64encode(b"user:pw").lower()
+        assert all(credentials in head.lower().split(b"\r\n") for head in proxy.heads[:2])
+        assert not any("Proxy-Authorization" in r.headers for r in slack.requests)
+
+
+WS_PAYLOADS = st.one_of(
+    st.binary(max_size=40),
+    st.dictionaries(st.sampled_from(["type", "reply_to", "ok", "text", "error", "id"]), JSON, max_size=4).map(
+        lambda v: json.dumps(v).encode()),
+    st.sampled_from([b"\xff\xfe\xfd", b'{"type": "goodbye"}', b'{"type": ["hello"]}', b'{"reply_to": [1], "ok": 1}',
+                     b'{"type": "error", "error": {"code": 1}}', DEEP_JSON.encode(), b"\x03\xe8bye"]))
+WS_FRAMES = st.lists(st.tuples(
+    st.sampled_from([TEXT, BINARY, CONT, CLOSE, PING, PONG, 0x3, 0xB]),
+    st.booleans(),                                                      # fin
+    WS_PAYLOADS,
+    st.sampled_from(["exact", "exact", "exact", "longer", "shorter", "huge", "masked", "rsv"]),
+), max_size=8)
+
+
+def raw_frames(frames, cut):
+    """The bytes of ``frames``, each length true or lying (or masked, or with
+    a reserved bit), the whole cut at ``cut`` bytes from the end."""
+    data = b""
+    for opcode, fin, payload, length in frames:
+        if length == "masked":                                      # a server must not mask (RFC 6455 5.1)
+            frame = ws_frame(opcode, payload, fin)
+            data += frame[:1] + bytes([frame[1] | 0x80]) + frame[2:len(frame) - len(payload)] + b"\0\0\0\0" + payload
+            continue
+        if length == "rsv":                                         # no extension was agreed
+            data += bytes([ws_frame(opcode, b"", fin)[0] | 0x40]) + ws_frame(opcode, payload, fin)[1:]
+            continue
+        size = {"exact": len(payload), "longer": len(payload) + 7, "shorter": max(0, len(payload) - 3),
+                "huge": (1 << 63) - 1}[length]
+        data += ws_frame(opcode, payload, fin, size)
+    return data[:len(data) - cut] if cut else data
+
+
+def test_any_frames_of_a_real_websocket_server_raise_only_slack_errors_and_leave_no_socket():
+    current = [b""]
+    fds = open_fds()
+    ticket = "Tkt9zQwv"
+    with RawSlack(lambda server, client: upgraded_then(HELLO_FRAME + current[0])(server, client),
+                  path="/websocket/" + ticket) as server:
+
+        @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(WS_FRAMES, st.integers(0, 3), st.booleans())
+        def run(frames, cut, strict):
+            current[0] = raw_frames(frames, cut)
+            try:
+                with slack_rtm.connect(TOKEN, base_url=server.base_url, method="rtm.connect", auto_reconnect=False,
+                                       strict=strict, hello_timeout=2, ping_interval=0.5, pong_timeout=0.5,
+                                       connect_deadline=0.01, sleep=Recorder().sleep) as rtm:
+                    for event in rtm:
+                        assert isinstance(event, dict)
+            except slack_rtm.SlackError as error:
+                assert TOKEN not in str(error) and ticket not in str(error)
+
+        run()
+    assert len(server.upgrades) >= 150 and not any(thread.is_alive() for thread in server.threads)
+    assert open_fds() - fds == set()                   # the server's threads have all ended: nothing is left
