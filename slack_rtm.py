@@ -3930,7 +3930,8 @@ class Session:
         link.wire.deadline = None if deadline is None else time.monotonic() + (deadline - self._clock())
         try:
             data = link.read(proto.control)
-        except ProtocolError as error:
+        except ProtocolError as error:                  # a binary frame: skipped, and counted
+            proto.skipped += 1
             return self._bad_frame(error)
         except SlackError as error:
             return self._lost(error)
@@ -5043,7 +5044,7 @@ def _parse_args(argv):
     parser.add_argument("--token-file", help="read the token from this file")
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--method", choices=("start", "connect"), default="start",
-                        help="rtm.start (team data for names; default) or rtm.connect (light)")
+                        help="rtm.start (default) or rtm.connect: the same call on today's Slack")
     parser.add_argument("--json", action="store_true", help="one JSON object per line, as Slack sent it")
     parser.add_argument("--types", help="only these event types, comma-separated (message,reaction_added)")
     parser.add_argument("--send", nargs="+", metavar=("CHANNEL", "TEXT"),
