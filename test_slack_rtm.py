@@ -3672,7 +3672,8 @@ def test_one_proxy_decision_for_the_web_api_call_and_the_websocket(tls, monkeypa
     try:
         with slack_rtm.FakeSlack(ssl_context=server if secure else None) as slack:
             base_url = slack.base_url.replace("127.0.0.1", "localhost") if secure else slack.base_url
-            options = dict(base_url=base_url, ca_certs=ca_path, method="rtm.connect", sleep=Recorder().sleep)
+            options = dict(base_url=base_url, ca_certs=ca_path, method="rtm.connect", team=None,
+                           sleep=Recorder().sleep)
             for choice in ({"proxy": False}, {"proxy": ""}, {}, {"proxy": proxy.url}):
                 with slack_rtm.connect(TOKEN, **choice, **options) as rtm:
                     assert next(iter(rtm)) == {"type": "hello"}
