@@ -3180,12 +3180,16 @@ def _redact(text, *secrets):
     return text
 
 
+class _DeadlineReached(TimeoutError):
+    """A wait reached its deadline (a TimeoutError, as websocket-client and
+    the socket module expect of a socket)."""
+
+
 def _left(deadline):
-    """Seconds until ``deadline`` (time.monotonic), or socket.timeout."""
-    import socket
+    """Seconds until ``deadline`` (time.monotonic), or _DeadlineReached."""
     left = deadline - time.monotonic()
     if left <= 0:
-        raise socket.timeout("timed out")
+        raise _DeadlineReached("timed out")
     return left
 
 
@@ -3213,6 +3217,7 @@ class _Wire:
         self._view = memoryview(self._buf)
         self._pos = self._end = 0
         self._upgrading = True
+        self._closed = _websocket().WebSocketConnectionClosedException
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
         sock.setblocking(False)
@@ -3235,7 +3240,7 @@ class _Wire:
                 self._pos = 0
             pos, end = 0, self._end
             if not end:
-                return b""
+                raise self._closed("Connection to remote host was lost.")
         stop = pos + size if pos + size < end else end
         self._pos = stop
         return bytes(self._view[pos:stop])
@@ -3364,10 +3369,11 @@ def _tunnel(sock, host, port, proxy, deadline):
 
 def _ws_error(exc, *secrets):
     """Map a websocket-client, socket or TLS exception to ours, at one place."""
+    import socket
     import ssl
     websocket = _websocket()
     text = _redact(f"WebSocket: {type(exc).__name__}: {exc}", *secrets)
-    if isinstance(exc, (websocket.WebSocketTimeoutException, TimeoutError)):
+    if isinstance(exc, (websocket.WebSocketTimeoutException, TimeoutError, socket.timeout)):
         return Timeout(text)
     if isinstance(exc, ssl.SSLCertVerificationError) or _caused_by_certificate(exc):
         return TLSError(text)
@@ -3446,9 +3452,15 @@ class _Link:
         self.ws, self.wire, self.secrets = ws, wire, secrets
         self.size = _MessageSize(max_message_size)
         self.size.watch(ws)
+        # The frame reader reads the wire itself, not through the two
+        # wrappers (WebSocket._recv, websocket._socket.recv) that map a
+        # socket's timeouts and end to websocket-client's exceptions: the
+        # wire raises those itself.  A third of the reading time, per frame.
+        if callable(getattr(ws.frame_buffer, "recv", None)):
+            ws.frame_buffer.recv = wire.recv
         self.parts = None
         self.errors = (websocket.WebSocketException, OSError, ValueError)
-        self.timeout = websocket.WebSocketTimeoutException
+        self.timeout = (websocket.WebSocketTimeoutException, _DeadlineReached)
 
     @classmethod
     def open(cls, url, *, base_url, proxy, context, timeout, send_timeout, max_message_size, cookie, opening,
@@ -3927,7 +3939,9 @@ class Session:
         deadline = proto.deadline()
         if until is not None and (deadline is None or until < deadline):
             deadline = until
-        link.wire.deadline = None if deadline is None else time.monotonic() + (deadline - self._clock())
+        if deadline is not None and self._clock is not time.monotonic:
+            deadline = time.monotonic() + (deadline - self._clock())
+        link.wire.deadline = deadline
         try:
             data = link.read(proto.control)
         except ProtocolError as error:                  # a binary frame: skipped, and counted
