@@ -3603,13 +3603,38 @@ class _Connector:
     already fetched), retrying as the _Reconnects policy says.  Tells the
     session of each socket it makes, so that close() can stop it."""
 
-    def __init__(self, token, rtm_args, web, *, policy, hello_timeout, max_message_size, clock, sleep, opening):
+    def __init__(self, token, rtm_args, web, *, policy, hello_timeout, max_message_size, clock, sleep, closing):
+        unknown = sorted(set(rtm_args) - RTM_START_ARGS)
+        if unknown:
+            raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
+                                  f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
+        _check_token(token)
+        _check_base_url(web["base_url"], web["allow_http"])
+        _check_ssl_context(web["ssl_context"])
+        _websocket()
         self.token, self.rtm_args, self.web, self.policy = token, rtm_args, web, policy
         self.hello_timeout, self.max_message_size = hello_timeout, max_message_size
-        self.clock, self.sleep, self.opening = clock, sleep, opening
+        self.clock, self.sleep, self.closing = clock, sleep, closing
         self.start: Optional[RtmStart] = None
         self.team_answer = None
+        self.socket = None                       # the one being connected, for stop()
+        self.lock = threading.Lock()
         self.counts = {"connections": 0, "rtm_calls": 0}
+
+    def opening(self, sock, done=False):
+        """The socket being connected (None: none); ConnectionClosed instead
+        once the session is closed."""
+        with self.lock:
+            if self.closing.is_set() and not done:
+                raise ConnectionClosed("the session was closed")
+            self.socket = sock
+
+    def stop(self):
+        """close(): shut down the socket being connected, if any (the
+        session's closing event is set)."""
+        with self.lock:
+            if self.socket is not None:
+                _shutdown(self.socket)
 
     def connect(self, method, control):
         """(link, hello, start), or the last error when the policy gives up."""
@@ -3788,14 +3813,6 @@ class Session:
                  max_response_size=MAX_RESPONSE_SIZE, team="all", presence=False, rtm_args=None, **args):
         if method not in ("rtm.start", "rtm.connect"):
             raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
-        unknown = sorted(set(args) - RTM_START_ARGS)
-        if unknown:
-            raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
-                                  f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
-        _check_token(token)
-        _check_base_url(base_url, allow_http)
-        _check_ssl_context(ssl_context)
-        _websocket()
         self._clock, self.auto_reconnect, self.strict, self._timeout = clock, auto_reconnect, strict, timeout
         self._proto = RtmProtocol(ping_interval=ping_interval, pong_timeout=pong_timeout, ack_grace=ack_grace,
                                   now=clock())
@@ -3810,7 +3827,7 @@ class Session:
                              connect_deadline, reconnect_deadline, clock())
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
                                      hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
-                                     sleep=self._sleep, opening=self._opening_now)
+                                     sleep=self._sleep, closing=self._closing)
         self._team = _TeamKeeper(token, web, team, presence)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -3818,7 +3835,6 @@ class Session:
         self._waiters = 0                         # threads waiting on _cond for the read lock or an ack
         self._reading = False                     # a thread is in _step, with the read lock
         self._link: Optional[_Link] = None
-        self._opening = None                      # the socket being connected, for close()
         self._first_wait = 0.0
         self.start: Optional[RtmStart] = None
         self._connect(method)
@@ -3881,14 +3897,6 @@ class Session:
             if self._proto.frames == frames:
                 return
 
-    def _opening_now(self, sock, done=False):
-        """The socket being connected (None: none), for close() to shut
-        down; ConnectionClosed instead once closed."""
-        with self._lock:
-            if self._closing.is_set() and not done:
-                raise ConnectionClosed("the session was closed")
-            self._opening = sock
-
     # -- reading ----------------------------------------------------------
 
     def __iter__(self):
@@ -3909,17 +3917,23 @@ class Session:
                         return self._apply(self._buffer.take())
                     if self._proto.phase == ENDED:
                         raise StopIteration
-            with self._read_lock:
-                self._reading = True
-                try:
-                    event = None if self._buffer.frames else self._step()
-                finally:
-                    self._reading = False
-            if self._waiters:
-                with self._cond:
-                    self._cond.notify_all()         # a waiting sender may read now
+            self._read_lock.acquire()
+            event = self._turn()
             if event is not None and self._proto.phase != CLOSED:
                 return self._apply(event)
+
+    def _turn(self, until=None, keep=False):
+        """A step with the read lock, which the caller took; then the lock is
+        let go and waiting senders are told (one may read now)."""
+        self._reading = True
+        try:
+            return None if self._buffer.frames and not keep else self._step(until, keep)
+        finally:
+            self._reading = False
+            self._read_lock.release()
+            if self._waiters:
+                with self._cond:
+                    self._cond.notify_all()
 
     def _apply(self, event):
         """The event, once the team state shows what it describes."""
@@ -3974,17 +3988,16 @@ class Session:
 
     def _tick(self):
         """The read stopped at the protocol's deadline: do what it calls for."""
-        with self._lock:
+        with self._cond:
             action = self._proto.tick(self._clock())
-            if self._waiters:
-                self._cond.notify_all()
-        try:
-            if isinstance(action, str):
+            self._cond.notify_all()
+        if isinstance(action, str):
+            try:
                 self._link.send(action)
-            elif action is not None:
-                raise action
-        except SlackError as error:
-            return self._lost(error)
+            except SlackError as error:
+                return self._lost(error)
+        elif action is not None:
+            return self._lost(action)
 
     def _between(self):
         """Not reading: reconnect when the connection is lost or draining."""
@@ -4127,15 +4140,7 @@ class Session:
             finally:
                 self._waiters -= 1
         if reading:
-            self._reading = True
-            try:
-                self._step(until=deadline, keep=True)
-            finally:
-                self._reading = False
-                self._read_lock.release()
-            if self._waiters:
-                with self._cond:
-                    self._cond.notify_all()
+            self._turn(until=deadline, keep=True)
 
     # -- closing ----------------------------------------------------------
 
@@ -4148,14 +4153,13 @@ class Session:
             return
         self._closing.set()
         with self._cond:
-            link, opening = self._link, self._opening
+            link = self._link
             self._proto.closed()
             self._cond.notify_all()
         if link is not None:
             link.close_politely(b"client closing")
             link.shutdown()                           # wakes a thread blocked reading
-        if opening is not None:
-            _shutdown(opening)
+        self._connector.stop()
         # The link is released by the thread that reads: this one, unless
         # another is reading or this close() interrupts a read (a signal).
         if self._read_lock.acquire(blocking=False):
