@@ -3744,7 +3744,7 @@ class _TeamKeeper:
                 self.state = TeamState.from_start(start, presence=self.presence)
                 carried = bool(start.__dict__.get("users"))
                 self.state.load(self.token, team=None if carried else self.parts, **options)
-            elif self.parts:
+            elif self.parts and self.state._web is not None:
                 parts = self.parts if len(self.state._users) <= REFRESH_USERS_UP_TO else self.parts - {"users"}
                 self.state._web.between = drain
                 self.state.refresh(team=parts)
