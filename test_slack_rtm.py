@@ -3272,6 +3272,13 @@ def test_close_cuts_a_long_retry_after_short(slack):
 # The command line ############################################################
 ###############################################################################
 
+def default_sigint():
+    # A suite started in the background (nohup, &) ignores SIGINT, and its
+    # children inherit that: the command under test takes Ctrl-C as a user's.
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Cli:
     """python -m slack_rtm in a subprocess, its output read line by line;
     ``input`` is its standard input (none if None)."""
@@ -3284,7 +3291,8 @@ class Cli:
         base = ["--base-url", slack.base_url] if slack is not None else []
         self.proc = subprocess.Popen([sys.executable, "-m", "slack_rtm", *base, *args], cwd=HERE, env=environ,
                                      stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                                     preexec_fn=default_sigint)
         if input is not None:
             self.proc.stdin.write(input)
             self.proc.stdin.close()
