@@ -3733,11 +3733,28 @@ class _TeamKeeper:
     in the session's buffer.  A load that fails is logged and leaves the
     state as it was: names are a help, the session goes on without them."""
 
-    def __init__(self, token, web, team, presence):
+    def __init__(self, token, web, team, presence, clock):
         self.token, self.web, self.parts, self.presence = token, web, _team_parts(team), presence
+        self.clock = clock
         self.state: Optional[TeamState] = None
 
-    def connected(self, start, drain):
+    def apply(self, event):
+        """The event, once the state shows what it describes."""
+        if self.state is not None:
+            self.state.apply(event)
+        return event
+
+    def connected(self, start, proto, step):
+        """The connection is up: build the state or refresh it, reading the
+        connection with ``step(until)`` between pages while ``proto`` is open."""
+        def drain():                              # into the session's buffer, yielded after the load
+            for _ in range(_READ_CHUNK):
+                frames = proto.frames
+                if proto.phase != OPEN:
+                    return
+                step(until=self.clock(), keep=True)
+                if proto.frames == frames:
+                    return
         options = dict(self.web, retry=True, between=drain)
         try:
             if self.state is None:
@@ -3817,7 +3834,6 @@ class Session:
         self._proto = RtmProtocol(ping_interval=ping_interval, pong_timeout=pong_timeout, ack_grace=ack_grace,
                                   now=clock())
         self._throttle = _Bucket(send_rate, send_burst, clock())
-        self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._apply)
         self._closing = threading.Event()
         self._sleep = sleep or self._closing.wait
         web = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
@@ -3828,7 +3844,8 @@ class Session:
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
                                      hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
                                      sleep=self._sleep, closing=self._closing)
-        self._team = _TeamKeeper(token, web, team, presence)
+        self._team = _TeamKeeper(token, web, team, presence, clock)
+        self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
@@ -3839,30 +3856,19 @@ class Session:
         self.start: Optional[RtmStart] = None
         self._connect(method)
 
-    @property
-    def phase(self):
-        return self._proto.phase
-
-    @property
-    def team(self):
-        """The TeamState: the team's users and conversations, current as of
-        the event last yielded."""
-        return self._team.state
-
-    @property
-    def unacknowledged(self):
-        return self._proto.unacknowledged
+    phase = property(lambda self: self._proto.phase, doc="The RtmProtocol's phase.")
+    team = property(lambda self: self._team.state, doc="The TeamState, as of the event last yielded.")
+    unacknowledged = property(lambda self: self._proto.unacknowledged, doc="Messages reported unacknowledged.")
 
     @property
     def stats(self):
         """Counts: connections made, rtm.* calls, frames read, skipped and dropped."""
-        proto = self._proto
-        return dict(self._connector.counts, frames=proto.frames, skipped=proto.skipped, dropped=self._buffer.dropped)
+        return dict(self._connector.counts, frames=self._proto.frames, skipped=self._proto.skipped,
+                    dropped=self._buffer.dropped)
 
     def __repr__(self):
         team = self.start.team.domain if self.start and self.start.team else None
-        connections = self._connector.counts["connections"]
-        return f"<slack_rtm.Session {self._proto.phase} team={team!r} connections={connections}>"
+        return f"<slack_rtm.Session {self._proto.phase} team={team!r} connections={self.stats['connections']}>"
 
     def __enter__(self):
         return self
@@ -3884,18 +3890,7 @@ class Session:
             self._connector.policy.connected(self._clock())
             self._buffer.put(hello, 0)
             self._cond.notify_all()
-        self._team.connected(start, self._drain)
-
-    def _drain(self):
-        """Between two pages of a team load: read what has come (into the
-        buffer, yielded after the load) and keep the connection alive."""
-        for _ in range(_READ_CHUNK):
-            frames = self._proto.frames
-            if self._proto.phase != OPEN:
-                return
-            self._step(until=self._clock(), keep=True)
-            if self._proto.frames == frames:
-                return
+        self._team.connected(start, self._proto, self._step)
 
     # -- reading ----------------------------------------------------------
 
@@ -3914,13 +3909,13 @@ class Session:
                     if self._proto.phase == CLOSED:
                         raise StopIteration
                     if self._buffer.frames:
-                        return self._apply(self._buffer.take())
+                        return self._team.apply(self._buffer.take())
                     if self._proto.phase == ENDED:
                         raise StopIteration
             self._read_lock.acquire()
             event = self._turn()
             if event is not None and self._proto.phase != CLOSED:
-                return self._apply(event)
+                return self._team.apply(event)
 
     def _turn(self, until=None, keep=False):
         """A step with the read lock, which the caller took; then the lock is
@@ -3934,13 +3929,6 @@ class Session:
             if self._waiters:
                 with self._cond:
                     self._cond.notify_all()
-
-    def _apply(self, event):
-        """The event, once the team state shows what it describes."""
-        state = self._team.state
-        if state is not None:
-            state.apply(event)
-        return event
 
     def _step(self, until=None, keep=False):
         """Read one frame and return its event (or, with ``keep``, buffer
@@ -4051,19 +4039,17 @@ class Session:
         While the session reconnects, waits up to ``timeout`` for it."""
         return self._send(event)[0]
 
-    def _send(self, event, waited=False, deadline=None):
-        text = self._proto.encode(event)        # refused before waiting for the throttle
+    def _send(self, event, waited=False, deadline=None, throttled=True):
+        """(id, the _Pending of a message or None).  Refused before the
+        throttle's wait if too long; while the session is not connected,
+        waits (reading, so reconnecting, if no other thread does) until
+        ``deadline``."""
+        text = self._proto.encode(event)
         with self._lock:
-            wait = self._throttle.take(self._clock())
+            wait = self._throttle.take(self._clock()) if throttled else 0.0
         if wait > 0:
             log.debug("throttled: sleeping %.2f s before sending", wait)
             self._sleep(wait)
-        return self._transmit(event, text, waited, deadline)
-
-    def _transmit(self, event, text, waited=False, deadline=None):
-        """(id, the _Pending of a message or None), sent now, unthrottled.
-        While the session is not connected, waits (reading, so reconnecting,
-        if no other thread does) until ``deadline``."""
         if deadline is None:
             deadline = self._clock() + self._timeout
         while True:
@@ -4103,8 +4089,7 @@ class Session:
 
     def ping(self, **extra):
         """Send an RTM ping now; its pong is yielded like any frame."""
-        event = dict(extra, type="ping")
-        return self._transmit(event, self._proto.encode(event))[0]
+        return self._send(dict(extra, type="ping"), throttled=False)[0]
 
     def _wait_reply(self, pending, timeout, deadline):
         """Read (or let the reading thread read) until ``pending`` settles."""
