@@ -44,6 +44,9 @@ __all__ = [
     "api_pages", "api_items", "TeamState", "load_team", "TEAM_PARTS",
     # Session
     "connect", "Session", "FakeSlack",
+    # The pure core: no I/O (for tests, replays, or another transport)
+    "RtmProtocol", "CONNECTING", "OPEN", "DRAINING", "LOST", "ENDED", "CLOSED", "decode_frame", "encode_frame",
+    "build_request", "decode_response", "encode_form", "encode_json",
     # Data
     "RtmStart", "Self", "Team", "User", "Profile", "Channel", "Group", "Mpim", "Im", "Bot",
     "Topic", "SlackResponse",
