@@ -886,8 +886,12 @@ def test_the_quote_is_redacted_before_it_is_cut():
     assert secret[5:11] not in str(error) and secret[5:11] not in error.body_start
 
 
-@pytest.mark.parametrize("body", [b"[" * 1000 + b"]" * 1000, b'{"ok": true, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-                                  b'{"a":' * 3000 + b"1" + b"}" * 3000])
+# Deep enough for every Python here: 3.12 and later decode 1,000 and more levels.
+DEEP = 100000
+
+
+@pytest.mark.parametrize("body", [b"[" * DEEP + b"]" * DEEP, b'{"ok": true, "x": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+                                  b'{"a":' * DEEP + b"1" + b"}" * DEEP])
 def test_deep_json_is_an_invalid_response_that_says_why(body):
     with pytest.raises(slack_rtm.InvalidResponse, match="nested deeper than Python's recursion limit"):
         slack_rtm.decode_response("rtm.start", 200, {"Content-Type": "application/json"}, body)
@@ -2103,7 +2107,7 @@ def test_a_trickling_server_does_not_outlast_the_retry_deadline():
 
 
 def test_deep_json_over_http_is_an_invalid_response():
-    body = b'{"ok": true, "users": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    body = b'{"ok": true, "users": ' + b"[" * DEEP + b"]" * DEEP + b"}"
     answer = http_answer(body, b"Content-Type: application/json", b"Content-Length: %d" % len(body))
     with HostileServer(fixed(answer)) as server:
         with pytest.raises(slack_rtm.InvalidResponse, match="nested deeper"):
