@@ -33,7 +33,18 @@ import urllib.parse
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple, Type, TypeVar, Union, cast)
+
+if TYPE_CHECKING:                          # types only: both are imported lazily, when first needed
+    import ssl
+    import urllib3
+    import websocket
+
+#: A decoded JSON object: an answer, an event, a frame, as Slack sent it.
+_Json = Dict[str, Any]
+#: A clock: seconds, monotonic (time.monotonic, or a test's fake clock).
+_Clock = Callable[[], float]
 
 __version__ = "0.1.0"
 
