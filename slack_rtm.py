@@ -33,10 +33,12 @@ import urllib.parse
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence,
-                    Tuple, Type, TypeVar, Union, cast)
+from typing import (TYPE_CHECKING, IO, Any, Callable, ClassVar, Deque, Dict, FrozenSet, Generator, Iterable,
+                    Iterator, List, Mapping, MutableMapping, NoReturn, Optional, Sequence, Set, TextIO, Tuple,
+                    Type, TypeVar, Union, cast, overload)
 
 if TYPE_CHECKING:                          # types only: both are imported lazily, when first needed
+    import socket
     import ssl
     import urllib3
     import websocket
