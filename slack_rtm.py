@@ -74,7 +74,7 @@ __all__ = [
     "MethodDeprecatedWarning", "MemberListTruncatedWarning", "WARNINGS",
 ]
 
-log = logging.getLogger("slack_rtm")      # not __name__: that is "__main__" under python -m
+log: logging.Logger = logging.getLogger("slack_rtm")  # not __name__: that is "__main__" under python -m
 log.addHandler(logging.NullHandler())     # an application that configures no logging sees no stray lines
 
 #: Where Slack's Web API lives.  Every method is a POST below it.
@@ -85,7 +85,7 @@ DEFAULT_TIMEOUT = 30.0
 #: The largest Web API answer read, after any Content-Encoding is undone:
 #: far above the largest real rtm.start (tens of MB), so that a broken or
 #: hostile server (a gzip bomb, an endless body) cannot exhaust memory.
-MAX_RESPONSE_SIZE = 256 << 20
+MAX_RESPONSE_SIZE: int = 256 << 20
 #: Longest argument name accepted.  Slack refuses "very long" names with
 #: invalid_arg_name without saying how long; its own names are under 30.
 MAX_ARG_NAME = 64
@@ -98,7 +98,16 @@ MAX_FRAME_BYTES = 16384
 URL_LIFETIME = 30.0
 #: The largest message the session reads from the server.  RTM events are
 #: kilobytes; this bounds the memory a broken or hostile server can take.
-MAX_MESSAGE_SIZE = 8 << 20
+MAX_MESSAGE_SIZE: int = 8 << 20
+
+if TYPE_CHECKING:                          # types only: the data classes' PEP 681 marker, the index's records
+    from typing import TypedDict
+    from typing_extensions import dataclass_transform
+
+#: A function a decorator hands back as it is (for type checkers).
+_F_data = TypeVar("_F_data", bound=Callable[..., Any])
+#: A data class: from_dict and the rest answer with the class they are called on.
+_M_data = TypeVar("_M_data", bound="_Model")
 
 
 ###############################################################################
@@ -128,10 +137,10 @@ MAX_MESSAGE_SIZE = 8 << 20
 # +-- Unacknowledged               a sent message whose fate is unknown after a disconnect
 # +-- PaginationError              a paginated method's cursors did not lead to an end
 
-_ERRORS: Dict[str, type] = {}
+_ERRORS: Dict[str, Type["SlackApiError"]] = {}
 
 
-def _unpickle_error(cls, args, state):
+def _unpickle_error(cls: Type["SlackError"], args: Tuple[Any, ...], state: Dict[str, Any]) -> "SlackError":
     error = cls.__new__(cls)
     error.args = args
     error.__dict__.update(state)
@@ -142,9 +151,10 @@ class SlackError(Exception):
     """Base of every exception slack_rtm raises on purpose."""
 
     #: Whether retrying the same call can help.
-    retryable = False
+    retryable: bool = False
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Callable[..., "SlackError"],
+                                  Tuple[Type["SlackError"], Tuple[Any, ...], Dict[str, Any]]]:
         # Exceptions pickle as cls(*args) by default, which does not fit the
         # keyword constructors below: rebuild from args and attributes instead.
         return _unpickle_error, (type(self), self.args, dict(self.__dict__))
@@ -166,9 +176,9 @@ class SlackApiError(SlackError):
     #: The Slack error code a subclass stands for.
     code: Optional[str] = None
     #: The HTTP status of the answer: Slack sends its errors with 200.
-    status = 200
+    status: int = 200
 
-    def __init_subclass__(cls, code=None, **kwargs):
+    def __init_subclass__(cls, code: Optional[str] = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.code = code
         if code is not None:
@@ -176,15 +186,16 @@ class SlackApiError(SlackError):
                 raise TypeError(f"two classes for error code {code!r}")
             _ERRORS[code] = cls
 
-    def __init__(self, method, error, response=None, warnings=()):
+    def __init__(self, method: str, error: str, response: Optional[_Json] = None,
+                 warnings: Iterable["SlackWarning"] = ()) -> None:
         super().__init__(f"{method}: {error}")
-        self.method = method
-        self.error = error
-        self.response = response
-        self.warnings = tuple(warnings)
+        self.method: str = method
+        self.error: str = error
+        self.response: Optional[_Json] = response
+        self.warnings: Tuple[SlackWarning, ...] = tuple(warnings)
 
     @property
-    def messages(self):
+    def messages(self) -> List[str]:
         """The ``[ERROR]`` texts of ``response_metadata.messages``, if any."""
         meta = (self.response or {}).get("response_metadata") if isinstance(self.response, dict) else None
         messages = meta.get("messages") if isinstance(meta, dict) else None
@@ -387,14 +398,16 @@ class InvalidResponse(SlackError):
     """The answer was not the JSON object Slack sends: a proxy's HTML page, a
     truncated body, or something else between the client and Slack."""
 
-    def __init__(self, method, status, content_type, body=b"", reason="not a JSON object", secrets=()):
+    def __init__(self, method: str, status: int, content_type: Optional[str],
+                 body: Union[bytes, bytearray, str, None] = b"", reason: str = "not a JSON object",
+                 secrets: Iterable[str] = ()) -> None:
         quoted = None if body is None else _quote(body, secrets=secrets)
         super().__init__(f"{method}: HTTP {status}, Content-Type {content_type or '(none)'}: {reason}"
                          + ("" if quoted is None else f": {quoted}"))
-        self.method = method
-        self.status = status
-        self.content_type = content_type
-        self.body_start = quoted or ""
+        self.method: str = method
+        self.status: int = status
+        self.content_type: Optional[str] = content_type
+        self.body_start: str = quoted or ""
 
 
 class ServerError(InvalidResponse):
@@ -446,12 +459,13 @@ class RtmError(SlackError):
     Code -1 ("slow down, too many messages") is a rate limit: ``retryable``.
     """
 
-    def __init__(self, code, msg, reply_to=None, reply=None):
+    def __init__(self, code: Optional[int], msg: Optional[str], reply_to: Optional[int] = None,
+                 reply: Optional[_Json] = None) -> None:
         super().__init__(f"RTM error {code}: {msg}")
-        self.code = code
-        self.msg = msg
-        self.reply_to = reply_to
-        self.reply = reply
+        self.code: Optional[int] = code
+        self.msg: Optional[str] = msg
+        self.reply_to: Optional[int] = reply_to
+        self.reply: Optional[_Json] = reply
         self.retryable = code == -1
 
 
@@ -465,10 +479,10 @@ class Unacknowledged(SlackError):
     it, and the next connection did not acknowledge it either: it may or may
     not have been delivered.  ``event`` is what was sent."""
 
-    def __init__(self, event):
+    def __init__(self, event: _Json) -> None:
         super().__init__(f"message {event.get('id')} to {event.get('channel')} was not acknowledged "
                          "before the connection ended; it may not have been delivered")
-        self.event = event
+        self.event: _Json = event
 
 
 class PaginationError(SlackError):
@@ -477,11 +491,11 @@ class PaginationError(SlackError):
 
 
 #: Every documented Slack error code, mapped to its exception class.  Read-only.
-ERRORS: Mapping[str, type] = types.MappingProxyType(_ERRORS)
+ERRORS: Mapping[str, Type[SlackApiError]] = types.MappingProxyType(_ERRORS)
 __all__ += sorted(cls.__name__ for cls in _ERRORS.values())
 
 
-def _quote(body, limit=QUOTE_CHARS, secrets=()):
+def _quote(body: object, limit: int = QUOTE_CHARS, secrets: Iterable[str] = ()) -> str:
     """The start of ``body``, for a message.  The ``secrets`` are redacted
     before the cut, so that one lying across it cannot show in part."""
     secrets = [s for s in secrets if s]
@@ -501,7 +515,7 @@ def _quote(body, limit=QUOTE_CHARS, secrets=()):
 # Warnings ####################################################################
 ###############################################################################
 
-_WARNINGS: Dict[str, type] = {}
+_WARNINGS: Dict[str, Type["SlackWarning"]] = {}
 
 
 class SlackWarning(UserWarning):
@@ -511,26 +525,26 @@ class SlackWarning(UserWarning):
 
     code: Optional[str] = None
 
-    def __init_subclass__(cls, code=None, **kwargs):
+    def __init_subclass__(cls, code: Optional[str] = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.code = code
         if code is not None:
             _WARNINGS[code] = cls
 
-    def __init__(self, method, code=None, text=None):
+    def __init__(self, method: str, code: Optional[str] = None, text: Optional[str] = None) -> None:
         parts = [method, code or "warning"] + ([text] if text else [])
         super().__init__(": ".join(parts))
-        self.method = method
+        self.method: str = method
         self.code = code
-        self.text = text
+        self.text: Optional[str] = text
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Type["SlackWarning"], Tuple[str, Optional[str], Optional[str]]]:
         return type(self), (self.method, self.code, self.text)
 
-    def __eq__(self, other):
-        return type(self) is type(other) and self.args == other.args
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.args == other.args  # type: ignore[attr-defined]  # self's type
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((type(self), self.args))
 
 
@@ -551,12 +565,12 @@ class MemberListTruncatedWarning(SlackWarning, code="member_list_truncated"):
 
 
 #: Every documented warning code, mapped to its warning class.  Read-only.
-WARNINGS: Mapping[str, type] = types.MappingProxyType(_WARNINGS)
+WARNINGS: Mapping[str, Type[SlackWarning]] = types.MappingProxyType(_WARNINGS)
 
 _WARN_PREFIX = "[WARN] "
 
 
-def _code_and_text(message):
+def _code_and_text(message: str) -> Optional[Tuple[str, str]]:
     """("code", "text") of "code: text" where code is a Slack code, else None."""
     code, sep, text = message.partition(": ")
     if sep and code[:1].isalpha() and code.islower() and _is_word(code):
@@ -564,12 +578,12 @@ def _code_and_text(message):
     return None
 
 
-def _is_word(name):
+def _is_word(name: str) -> bool:
     """Letters, digits and _ (ASCII), at least one."""
     return name.isascii() and name.replace("_", "a").isalnum()
 
 
-def _collect_warnings(method, answer):
+def _collect_warnings(method: str, answer: _Json) -> Tuple[SlackWarning, ...]:
     """Every warning of an answer, once each, in the order Slack gave them.
 
     Slack uses four shapes: ``warning`` (comma-separated), a top-level
@@ -577,10 +591,10 @@ def _collect_warnings(method, answer):
     ``response_metadata.messages`` strings starting ``[WARN] ``, with or
     without a ``code: `` before the text.
     """
-    found: Dict[Optional[str], Optional[str]] = {}     # code -> text
+    found: Dict[str, Optional[str]] = {}               # code -> text
     loose: List[str] = []                              # code-less messages
 
-    def add(code, text=None):
+    def add(code: str, text: Optional[str] = None) -> None:
         code = code.strip()
         if code and (code not in found or (text and not found[code])):
             found[code] = text or found.get(code)
@@ -608,10 +622,11 @@ def _collect_warnings(method, answer):
     return tuple(out + [SlackWarning(method, None, text) for text in loose])
 
 
-def _warn(warning):
+def _warn(warning: Warning) -> None:
     """Issue ``warning`` at the line that called into slack_rtm: the first
     frame outside this file (a stacklevel fixed in advance would be wrong for
     every path but one)."""
+    frame: Optional[types.FrameType]
     level, frame = 2, sys._getframe(1)
     while frame is not None and frame.f_code.co_filename == __file__:
         level, frame = level + 1, frame.f_back
@@ -644,16 +659,16 @@ class _GcPaused:
 
     __slots__ = ("active", "was_enabled")
 
-    def __init__(self, active=True):
+    def __init__(self, active: bool = True) -> None:
         self.active = active
         self.was_enabled = False
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         if self.active and gc.isenabled():
             self.was_enabled = True
             gc.disable()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self.was_enabled:
             gc.enable()
 
@@ -662,39 +677,45 @@ class _GcPaused:
 _GC_PAUSE_BYTES = 1 << 20
 
 
-class _method:
-    """A method that a key of the data cannot hide.
+if TYPE_CHECKING:
+    def _method(func: _F_data) -> _F_data:
+        """For type checkers a _method is the function it wraps: read from an
+        instance, it is that function bound (the class below, at run time)."""
+        return func
+else:
+    class _method:
+        """A method that a key of the data cannot hide.
 
-    A data class's instance __dict__ is Slack's object, and an instance
-    attribute hides a plain method of the same name: an answer with a key
-    "user" would turn ``start.user(...)`` into the data.  A descriptor with
-    __set__ comes before the instance __dict__, so the method stays; the
-    data is still in to_dict().
-    """
+        A data class's instance __dict__ is Slack's object, and an instance
+        attribute hides a plain method of the same name: an answer with a key
+        "user" would turn ``start.user(...)`` into the data.  A descriptor with
+        __set__ comes before the instance __dict__, so the method stays; the
+        data is still in to_dict().
+        """
 
-    def __init__(self, func):
-        self.func = func
-        functools.update_wrapper(self, func)
+        def __init__(self, func: Callable[..., Any]) -> None:
+            self.func = func
+            functools.update_wrapper(self, func)
 
-    def __get__(self, obj, cls=None):
-        return self.func if obj is None else types.MethodType(self.func, obj)
+        def __get__(self, obj: object, cls: Optional[type] = None) -> Callable[..., Any]:
+            return self.func if obj is None else types.MethodType(self.func, obj)
 
-    def __set__(self, obj, value):
-        raise AttributeError(f"{self.func.__name__} is a method")
+        def __set__(self, obj: object, value: object) -> NoReturn:
+            raise AttributeError(f"{self.func.__name__} is a method")
 
 
 class _Model:
     """Shared behaviour of the data classes: adopt, copy in, copy out."""
 
     #: (key, class) of nested objects, wrapped when first read.
-    _nested: Tuple[Tuple[str, type], ...] = ()
+    _nested: Tuple[Tuple[str, Type["_Model"]], ...] = ()
     #: (key, class) of lists of objects, wrapped when the answer is adopted.
-    _lists: Tuple[Tuple[str, type], ...] = ()
+    _lists: Tuple[Tuple[str, Type["_Model"]], ...] = ()
     #: Attribute names that differ from Slack's key ("self_" -> "self").
     _renamed: Mapping[str, str] = {}
 
     @classmethod
-    def _adopt(cls, data):
+    def _adopt(cls: Type[_M_data], data: _Json) -> _M_data:
         """Wrap a dict that this object may own and change (json.loads's own)."""
         for key, sub in cls._lists:
             value = data.get(key)
@@ -705,11 +726,11 @@ class _Model:
         return obj
 
     @classmethod
-    def _adopt_list(cls, items):
+    def _adopt_list(cls, items: List[Any]) -> List[Any]:
         """Wrap each dict of a list; other items stay as they are.  The hot
         loop of a large answer: one object per item, nothing copied."""
         new = object.__new__
-        out = []
+        out: List[Any] = []
         append = out.append
         for item in items:
             if type(item) is dict:
@@ -720,38 +741,42 @@ class _Model:
         return out
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls: Type[_M_data], data: _Json) -> _M_data:
         """Build from a decoded JSON object, which is copied, never changed."""
         if not isinstance(data, dict):
             raise InvalidArgument(f"{cls.__name__}.from_dict needs a dict, not {type(data).__name__}")
         return cls._adopt(_copy_objects(data))
 
     @_method
-    def to_dict(self):
+    def to_dict(self) -> _Json:
         """The JSON object this was built from, as new dicts and lists."""
         return _plain(self)
 
     _repr_fields: Tuple[str, ...] = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_fields)
         return f"{type(self).__name__}({shown})"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
         return _plain(self) == _plain(other)
 
-    __hash__ = None
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]  # unhashable, as its equality is by value
 
-    def __getstate__(self):
+    def __getstate__(self) -> _Json:
         return self.__dict__
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: _Json) -> None:
         self.__dict__ = state
 
 
-def _copy_objects(value):
+@overload
+def _copy_objects(value: _Json) -> _Json: ...
+@overload
+def _copy_objects(value: Any) -> Any: ...
+def _copy_objects(value: Any) -> Any:
     """A copy of the dicts and lists of a JSON value (leaves are shared)."""
     if type(value) is dict:
         return {k: _copy_objects(v) for k, v in value.items()}
@@ -760,7 +785,11 @@ def _copy_objects(value):
     return value
 
 
-def _plain(value):
+@overload
+def _plain(value: "_Model") -> _Json: ...
+@overload
+def _plain(value: object) -> object: ...
+def _plain(value: Any) -> Any:
     """A JSON value with every data class turned back into its dict; all
     dicts and lists new (the data classes keep their own)."""
     if isinstance(value, _Model):
@@ -774,12 +803,12 @@ def _plain(value):
     return value
 
 
-def _attribute(key, sub=None):
+def _attribute(key: str, sub: Optional[Type[_Model]] = None) -> property:
     """The attribute for Slack's ``key``: a data descriptor over the
     instance __dict__ that wraps a nested object in ``sub`` the first time
     it is read (so a large answer does not pay for profiles and topics no
     one reads) and keeps the wrapper."""
-    def get(obj):
+    def get(obj: _Model) -> Any:
         data = obj.__dict__
         value = data.get(key)
         if sub is not None and type(value) is dict:
@@ -791,30 +820,36 @@ def _attribute(key, sub=None):
                 value = data[key] = wrapper
         return value
 
-    def put(obj, value):
+    def put(obj: _Model, value: Any) -> None:
         obj.__dict__[key] = value
     return property(get, put, doc=f"Slack's {key!r}" + (f", as a {sub.__name__}" if sub else ""))
 
 
-def _detail():
+def _detail() -> Any:
     """A field kept out of the repr (reprs stay one short line)."""
     return field(default=None, repr=False)
 
 
-def _model(cls):
-    # repr and eq are _Model's own: the repr names the fields marked repr=True
-    # and equality is that of the JSON objects, unknown keys included.
-    cls = dataclass(repr=False, eq=False)(cls)
-    cls._repr_fields = tuple(f.name for f in dataclasses.fields(cls) if f.repr)
-    for f in dataclasses.fields(cls):          # an answer without an id still reads (as None)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            setattr(cls, f.name, None)
-    attrs = {key: attr for attr, key in cls._renamed.items()}
-    for key, sub in cls._nested:
-        setattr(cls, attrs.pop(key, key), _attribute(key, sub))
-    for key, attr in attrs.items():            # "self_" reads Slack's "self"
-        setattr(cls, attr, _attribute(key))
-    return cls
+if TYPE_CHECKING:
+    @dataclass_transform(eq_default=False, field_specifiers=(field,))
+    def _model(cls: Type[_M_data]) -> Type[_M_data]:
+        """For type checkers: _model makes a dataclass (the function below, at run time)."""
+        return cls
+else:
+    def _model(cls: Type[_M_data]) -> Type[_M_data]:
+        # repr and eq are _Model's own: the repr names the fields marked repr=True
+        # and equality is that of the JSON objects, unknown keys included.
+        cls = dataclass(repr=False, eq=False)(cls)
+        cls._repr_fields = tuple(f.name for f in dataclasses.fields(cls) if f.repr)
+        for f in dataclasses.fields(cls):          # an answer without an id still reads (as None)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                setattr(cls, f.name, None)
+        attrs = {key: attr for attr, key in cls._renamed.items()}
+        for key, sub in cls._nested:
+            setattr(cls, attrs.pop(key, key), _attribute(key, sub))
+        for key, attr in attrs.items():            # "self_" reads Slack's "self"
+            setattr(cls, attr, _attribute(key))
+        return cls
 
 
 @_model
@@ -870,15 +905,15 @@ class User(_Model):
     _nested = (("profile", Profile),)
 
     @classmethod
-    def _adopt_list(cls, items):
+    def _adopt_list(cls, items: List[Any]) -> List[Any]:
         # The hot loop of a large rtm.start.  Values that repeat across
         # users (one team, a few time zones) become one object each:
         # json.loads makes a new str per occurrence, and sharing them saves
         # more memory than the wrappers cost.
         new = object.__new__
-        seen = {}
+        seen: Dict[str, str] = {}
         share = seen.setdefault
-        out = []
+        out: List[Any] = []
         append = out.append
         for item in items:
             if type(item) is dict:
@@ -997,7 +1032,7 @@ class Self(_Model):
     manual_presence: Optional[str] = _detail()
 
 
-def _bare(name, sigil):
+def _bare(name: str, sigil: str) -> str:
     """A name without its sigil: "#general" -> "general", "@alice" -> "alice".
     One sigil only, and only the kind's own (Slack's names never start with
     one), so every lookup by name takes both forms alike."""
@@ -1006,15 +1041,29 @@ def _bare(name, sigil):
     return name
 
 
+if TYPE_CHECKING:
+    class _ByKind(TypedDict, total=False):
+        """For type checkers: an _Index map, kind -> (id or name -> item)."""
+
+        users: Dict[str, User]
+        channels: Dict[str, Channel]
+        groups: Dict[str, Group]
+        mpims: Dict[str, Mpim]
+        ims: Dict[str, Im]
+        bots: Dict[str, Bot]
+
+
 class _Index:
     """Lookups by id and by name, built once on first use."""
 
     __slots__ = ("by_id", "by_name", "im_by_user")
 
-    def __init__(self, start):
-        self.by_id = {}
-        self.by_name = {}
+    def __init__(self, start: "RtmStart") -> None:
+        self.by_id: _ByKind = {}
+        self.by_name: _ByKind = {}
         for kind in ("users", "channels", "groups", "mpims", "ims", "bots"):
+            ids: Dict[str, Any]                 # the items of start's list of this kind
+            names: Dict[str, Any]
             ids, names = {}, {}
             items = getattr(start, kind)
             for item in items if isinstance(items, (list, tuple)) else ():
@@ -1026,7 +1075,7 @@ class _Index:
                         names.setdefault(name, item)
             self.by_id[kind] = ids
             self.by_name[kind] = names
-        self.im_by_user = {im.user: im for im in self.by_id["ims"].values() if isinstance(im.user, str)}
+        self.im_by_user: Dict[str, Im] = {im.user: im for im in self.by_id["ims"].values() if isinstance(im.user, str)}
 
 
 @_model
@@ -1063,19 +1112,19 @@ class RtmStart(_Model):
     _lists = (("users", User), ("channels", Channel), ("groups", Group), ("mpims", Mpim), ("ims", Im),
               ("bots", Bot))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         counts = ((k, getattr(self, k)) for k in ("users", "channels", "groups", "mpims", "ims", "bots"))
         lists = ", ".join(f"{len(v)} {k}" for k, v in counts if isinstance(v, (list, tuple)) and v)
         return f"RtmStart(self_={self.self_!r}, team={self.team!r}{', ' if lists else ''}{lists})"
 
     @classmethod
-    def _adopt(cls, data):
+    def _adopt(cls: Type[_M_data], data: _Json) -> _M_data:
         users = data.get("users")
         with _GcPaused(type(users) is list and len(users) > 1000):
             return super()._adopt(data)
 
     @classmethod
-    def from_json(cls, data, method="rtm.start"):
+    def from_json(cls, data: Union[str, bytes, bytearray], method: str = "rtm.start") -> "RtmStart":
         """Parse the bytes (or str) of an answer.  A body that is not a JSON
         object raises InvalidResponse; ``"ok": false`` raises its error class."""
         answer = _loads_object(method, data)
@@ -1086,69 +1135,70 @@ class RtmStart(_Model):
         return start
 
     @classmethod
-    def _from_response(cls, response):
+    def _from_response(cls, response: "SlackResponse") -> "RtmStart":
         start = cls._adopt(dict(response))
         start._warnings = response.warnings
         return start
 
     @property
-    def warnings(self):
+    def warnings(self) -> Tuple[SlackWarning, ...]:
         """The warnings Slack attached to this answer."""
         try:
             return self._warnings
         except AttributeError:
+            self._warnings: Tuple[SlackWarning, ...]    # declared for type checkers; from_json sets it
             return _collect_warnings("rtm.start", self.__dict__)
 
     @property
-    def _index(self):
+    def _index(self) -> _Index:
         try:
             return self._lookup
         except AttributeError:
-            self._lookup = _Index(self)
+            self._lookup: _Index = _Index(self)
             return self._lookup
 
     @_method
-    def user(self, user_id):
+    def user(self, user_id: str) -> Optional[User]:
         return self._index.by_id["users"].get(user_id)
 
     @_method
-    def user_by_name(self, name):
+    def user_by_name(self, name: str) -> Optional[User]:
         return self._index.by_name["users"].get(_bare(name, "@"))
 
     @_method
-    def channel(self, channel_id):
+    def channel(self, channel_id: str) -> Optional[Channel]:
         return self._index.by_id["channels"].get(channel_id)
 
     @_method
-    def channel_by_name(self, name):
+    def channel_by_name(self, name: str) -> Optional[Channel]:
         return self._index.by_name["channels"].get(_bare(name, "#"))
 
     @_method
-    def group(self, group_id):
+    def group(self, group_id: str) -> Optional[Group]:
         return self._index.by_id["groups"].get(group_id)
 
     @_method
-    def group_by_name(self, name):
+    def group_by_name(self, name: str) -> Optional[Group]:
         return self._index.by_name["groups"].get(_bare(name, "#"))
 
     @_method
-    def mpim(self, mpim_id):
+    def mpim(self, mpim_id: str) -> Optional[Mpim]:
         return self._index.by_id["mpims"].get(mpim_id)
 
     @_method
-    def im(self, im_id):
+    def im(self, im_id: str) -> Optional[Im]:
         return self._index.by_id["ims"].get(im_id)
 
     @_method
-    def im_for_user(self, user_id):
+    def im_for_user(self, user_id: str) -> Optional[Im]:
         return self._index.im_by_user.get(user_id)
 
     @_method
-    def bot(self, bot_id):
+    def bot(self, bot_id: str) -> Optional[Bot]:
         return self._index.by_id["bots"].get(bot_id)
 
 
-def _start_oddity(answer):
+def _start_oddity(answer: _Json) -> Optional[str]:
     """Why an rtm.start or rtm.connect answer cannot be used, or None.  Only
     what a session reads is checked (``self`` and ``team`` are objects, ``url``
     parses); everything else stays as lenient as the classes above.  The URL

@@ -14,13 +14,14 @@ import pathlib
 import re
 import sys
 import textwrap
+from typing import Dict, List
 
 HERE = pathlib.Path(__file__).resolve().parent
 MODULE = HERE.parent / "slack_rtm.py"
 DEFAULT_REFERENCE = HERE.parent / "corpus" / "reference"
 
 # Read in this order; a later file's description replaces an earlier one.
-SOURCES = [
+SOURCES: List[str] = [
     "slackhq-slack-api-docs/rtm.start.json",
     "slack-api-ref/rtm.start_2017-03-08.json",
     "slack-api-ref/rtm.start_2022-01-05.json",
@@ -31,7 +32,7 @@ SOURCES = [
 ]
 
 # SLACK.md: "How slack_rtm groups them".
-CATEGORIES = {
+CATEGORIES: Dict[str, str] = {
     "AuthError": "not_authed invalid_auth account_inactive token_revoked token_expired no_permission "
                  "missing_scope not_allowed_token_type access_denied accesslimited ekm_access_denied "
                  "enterprise_is_restricted two_factor_setup_required is_bot",
@@ -43,31 +44,31 @@ CATEGORIES = {
 }
 
 # Codes SLACK.md lists that no reference describes: one line each, ours.
-MISSING = {
+MISSING: Dict[str, str] = {
     "invalid_json": "The method was called with a JSON body that could not be parsed.",
     "json_not_object": "The method was called with a JSON body that is not an object.",
     "upgrade_required": "The client or API version used is no longer supported; an upgrade is required.",
 }
 
 # Extra lines in a class body.
-EXTRA = {
+EXTRA: Dict[str, List[str]] = {
     "ratelimited": ["#: Seconds to wait, from the Retry-After header (None when it was absent).",
                     "retry_after: Optional[float] = None"],
 }
 
 
-def class_name(code):
+def class_name(code: str) -> str:
     return "RateLimited" if code == "ratelimited" else "".join(p.capitalize() for p in code.split("_"))
 
 
-def clean(text):
+def clean(text: str) -> str:
     # Reference text is Markdown: keep the words, drop link targets and backticks.
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     return " ".join(text.replace("`", "").split())
 
 
-def descriptions(reference):
-    found = {}
+def descriptions(reference: pathlib.Path) -> Dict[str, str]:
+    found: Dict[str, str] = {}
     for name in SOURCES:
         errors = json.loads((reference / name).read_text(encoding="utf-8")).get("errors") or {}
         for code, desc in errors.items():
@@ -80,9 +81,9 @@ def descriptions(reference):
     return found
 
 
-def render(reference):
+def render(reference: pathlib.Path) -> str:
     desc = descriptions(reference)
-    lines = []
+    lines: List[str] = []
     for base, codes in CATEGORIES.items():
         for code in codes.split():
             doc = textwrap.wrap(desc[code], 92)
@@ -95,7 +96,7 @@ def render(reference):
     return "\n".join(lines[2:])
 
 
-def main(argv):
+def main(argv: List[str]) -> None:
     reference = pathlib.Path(argv[1]) if len(argv) > 1 else DEFAULT_REFERENCE
     source = MODULE.read_text(encoding="utf-8")
     begin = source.index("# BEGIN GENERATED")
