@@ -1237,6 +1237,11 @@ def _start_oddity(answer: _Json) -> Optional[str]:
 # ids: Slack's order is kept, to_dict() gives the list back, and a join, a
 # leave or a membership test is one dict operation instead of a list scan.
 
+#: A data class (User, Bot, Channel...): the helpers below give back the class they are given.
+_M_team = TypeVar("_M_team", bound=_Model)
+#: A conversation of any kind, as TeamState holds them.
+_AnyConversation = Union[Channel, Group, Mpim, Im]
+
 
 class _Members:
     """A conversation's ``members``: Slack's list of user ids, in Slack's
@@ -1244,46 +1249,53 @@ class _Members:
     equal to the list it holds; to_dict() turns it back into that list."""
 
     __slots__ = ("_ids",)
+    _ids: Dict[str, None]
 
-    def __init__(self, ids=()):
+    def __init__(self, ids: Iterable[str] = ()) -> None:
         self._ids = dict.fromkeys(ids)
 
-    def __contains__(self, user_id):
+    def __contains__(self, user_id: object) -> bool:
         return type(user_id) is str and user_id in self._ids
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._ids)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._ids)
 
-    def __getitem__(self, index):               # O(n): for code that indexes a list
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> List[str]: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[str, List[str]]:  # O(n): for code that indexes a list
         return list(self._ids)[index]
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, _Members):
             return list(self._ids) == list(other._ids)
         return list(self._ids) == list(other) if isinstance(other, (list, tuple)) else NotImplemented
 
-    __hash__ = None
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]  # unhashable, as the list it stands for
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return repr(list(self._ids))
 
-    def __getstate__(self):
+    def __getstate__(self) -> List[str]:
         return list(self._ids)
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: Iterable[str]) -> None:
         self._ids = dict.fromkeys(state)
 
-    def add(self, user_id):
+    def add(self, user_id: str) -> None:
         self._ids[user_id] = None
 
-    def discard(self, user_id):
+    def discard(self, user_id: str) -> None:
         self._ids.pop(user_id, None)
 
 
-def _as_members(value):
+def _as_members(value: object) -> object:
     """_Members for a list of distinct ids; anything else (junk, or a list
     that names someone twice, which a dict could not give back) as it is."""
     if type(value) is list and all(type(item) is str for item in value):
@@ -1293,7 +1305,7 @@ def _as_members(value):
     return value
 
 
-def _conversation_class(data, default):
+def _conversation_class(data: _Json, default: Type[_AnyConversation]) -> Type[_AnyConversation]:
     """Channel, Group, Mpim or Im for a conversation object, by its flags.
 
     conversations.list marks a private channel ``is_channel`` and
@@ -1312,16 +1324,17 @@ def _conversation_class(data, default):
     return default
 
 
-def _text(event, key):
+def _text(event: _Json, key: str) -> Optional[str]:
     value = event.get(key)
     return value if type(value) is str else None
 
 
-def _object_copy(event, key):
+def _object_copy(event: _Json, key: str) -> Optional[_Json]:
     """A copy of the object ``event[key]`` if it is one with a str id."""
     value = event.get(key)
     if type(value) is dict and type(value.get("id")) is str:
-        return _copy_objects(value)
+        copied: _Json = _copy_objects(value)
+        return copied
     return None
 
 
@@ -1329,9 +1342,10 @@ def _object_copy(event, key):
 _CONVERSATION_TYPES = {"channels": "public_channel", "groups": "private_channel", "mpims": "mpim",
                        "ims": "im"}
 #: The data class of each kind of conversation.
-_CONVERSATION_CLASSES = {"channels": Channel, "groups": Group, "mpims": Mpim, "ims": Im}
+_CONVERSATION_CLASSES: Dict[str, Type[_AnyConversation]] = {"channels": Channel, "groups": Group, "mpims": Mpim,
+                                                             "ims": Im}
 #: What TeamState.load can load: users.list, and conversations.list's types.
-TEAM_PARTS = frozenset(("users",) + tuple(_CONVERSATION_TYPES))
+TEAM_PARTS: FrozenSet[str] = frozenset(("users",) + tuple(_CONVERSATION_TYPES))
 #: Page sizes.  users.list: Slack's page recommends no more than 200 a page.
 #: conversations.list takes up to 999 ("an integer under 1000"): fewer pages
 #: of a Tier 2 method (about 20 calls a minute) is what a large team needs.
@@ -1350,24 +1364,29 @@ class _WebApi:
     The token stays out of the repr."""
 
     __slots__ = ("token", "options", "between")
+    token: str
+    options: Dict[str, Any]
+    between: Optional[Callable[[], object]]
 
-    def __init__(self, token, options, between=None):
+    def __init__(self, token: str, options: Dict[str, Any],
+                 between: Optional[Callable[[], object]] = None) -> None:
         _check_token(token)
         self.token, self.options, self.between = token, options, between
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "_WebApi(token hidden)"
 
-    def items(self, method, key, limit, args):
+    def items(self, method: str, key: str, limit: int, args: _Json) -> Iterator[Any]:
         for page in api_pages(method, self.token, limit=limit, args=args, **self.options):
             yield from _page_items(method, page, key)
             if self.between is not None:
                 self.between()
 
-    def once(self, method, args):
+    def once(self, method: str, args: _Json) -> _Json:
         # A lazy lookup is made while an event waits: one try, no sleeping
         # on a rate limit (the caller pauses the method instead).
-        return api_call(method, self.token, args=args, **dict(self.options, retry=False))
+        answer: _Json = api_call(method, self.token, args=args, **dict(self.options, retry=False))
+        return answer
 
 
 class TeamState:
@@ -1390,22 +1409,23 @@ class TeamState:
     The objects are the state's own: apply() changes them in place.
     """
 
-    def __init__(self, *, team=None, self_=None, presence=False, clock=time.monotonic):
+    def __init__(self, *, team: Optional[Team] = None, self_: Optional[Self] = None, presence: bool = False,
+                 clock: _Clock = time.monotonic) -> None:
         self.team: Optional[Team] = team
         self.self_: Optional[Self] = self_
-        self.presence = presence
+        self.presence: bool = presence
         self._users: Dict[str, User] = {}
         self._user_names: Dict[str, User] = {}
         self._bots: Dict[str, Bot] = {}
-        self._conversations: Dict[str, _Model] = {}
-        self._conversation_names: Dict[str, _Model] = {}
+        self._conversations: Dict[str, _AnyConversation] = {}
+        self._conversation_names: Dict[str, _AnyConversation] = {}
         self._im_by_user: Dict[str, Im] = {}
         self._web: Optional[_WebApi] = None
         self._clock = clock
         self._failed: Dict[str, float] = {}        # id -> when a lazy lookup may be tried again
         self._paused: Dict[str, float] = {}        # method -> when its rate limit ends
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         counts = (f"{len(self._users)} users, {len(self._conversations)} conversations, "
                   f"{len(self._bots)} bots")
         return f"TeamState(team={self.team!r}, self_={self.self_!r}, {counts})"
@@ -1413,7 +1433,8 @@ class TeamState:
     # -- building ---------------------------------------------------------
 
     @classmethod
-    def from_start(cls, start, *, presence=False, clock=time.monotonic):
+    def from_start(cls, start: RtmStart, *, presence: bool = False,
+                   clock: _Clock = time.monotonic) -> "TeamState":
         """The state of an RtmStart: its team, self, and whatever lists it
         carries (pre-2022 answers).  The start's objects become the state's."""
         if not isinstance(start, RtmStart):
@@ -1422,12 +1443,12 @@ class TeamState:
         state.add_users(start.users)
         for kind in ("channels", "groups", "mpims", "ims"):
             for item in _list_of(getattr(start, kind), _Model):
-                state._put_conversation(item)
+                state._put_conversation(item)  # type: ignore[arg-type]  # RtmStart._lists: conversations
         for bot in _list_of(start.bots, Bot):
             state._put(state._bots, bot)
         return state
 
-    def add_users(self, members):
+    def add_users(self, members: Iterable[Union[_Json, User]]) -> None:
         """Add (or replace) users: a users.list page's ``members``, dicts or
         Users.  Dicts are adopted, not copied (as from_json does)."""
         users, names = self._users, self._user_names
@@ -1443,7 +1464,7 @@ class TeamState:
             if type(name) is str:
                 names[name] = user
 
-    def add_conversations(self, channels):
+    def add_conversations(self, channels: Iterable[Union[_Json, Channel, Group, Mpim, Im]]) -> None:
         """Add (or replace) conversations: a conversations.list page's
         ``channels``, each made a Channel, Group, Mpim or Im by its flags."""
         for item in channels:
@@ -1452,7 +1473,7 @@ class TeamState:
             elif isinstance(item, (_Conversation, Im)) and type(item.__dict__.get("id")) is str:
                 self._put_conversation(item)
 
-    def add_bots(self, bots):
+    def add_bots(self, bots: Iterable[_Json]) -> None:
         """Add (or replace) bots (rtm.start's ``bots``, bots.info's ``bot``)."""
         for item in bots:
             if type(item) is dict and type(item.get("id")) is str:
@@ -1460,79 +1481,95 @@ class TeamState:
 
     # -- lookups ----------------------------------------------------------
 
-    def user(self, user_id):
+    def user(self, user_id: Optional[str]) -> Optional[User]:
         return self._users.get(user_id) if type(user_id) is str else None
 
-    def user_by_name(self, name):
+    def user_by_name(self, name: Optional[str]) -> Optional[User]:
         return self._user_names.get(_bare(name, "@")) if type(name) is str else None
 
-    def bot(self, bot_id):
+    def bot(self, bot_id: Optional[str]) -> Optional[Bot]:
         return self._bots.get(bot_id) if type(bot_id) is str else None
 
-    def conversation(self, conversation_id):
+    def conversation(self, conversation_id: Optional[str]) -> Optional[Union[Channel, Group, Mpim, Im]]:
         """A Channel, Group, Mpim or Im by id."""
         return self._conversations.get(conversation_id) if type(conversation_id) is str else None
 
-    def _of_kind(self, found, cls):
+    def _of_kind(self, found: Optional[_AnyConversation], cls: Type[_M_team]) -> Optional[_M_team]:
         return found if type(found) is cls else None
 
-    def channel(self, channel_id):
+    def channel(self, channel_id: Optional[str]) -> Optional[Channel]:
         return self._of_kind(self.conversation(channel_id), Channel)
 
-    def channel_by_name(self, name):
+    def channel_by_name(self, name: Optional[str]) -> Optional[Channel]:
         return self._of_kind(self._by_name(name), Channel)
 
-    def group(self, group_id):
+    def group(self, group_id: Optional[str]) -> Optional[Group]:
         return self._of_kind(self.conversation(group_id), Group)
 
-    def group_by_name(self, name):
+    def group_by_name(self, name: Optional[str]) -> Optional[Group]:
         return self._of_kind(self._by_name(name), Group)
 
-    def mpim(self, mpim_id):
+    def mpim(self, mpim_id: Optional[str]) -> Optional[Mpim]:
         return self._of_kind(self.conversation(mpim_id), Mpim)
 
-    def im(self, im_id):
+    def im(self, im_id: Optional[str]) -> Optional[Im]:
         return self._of_kind(self.conversation(im_id), Im)
 
-    def im_for_user(self, user_id):
+    def im_for_user(self, user_id: Optional[str]) -> Optional[Im]:
         return self._im_by_user.get(user_id) if type(user_id) is str else None
 
-    def _by_name(self, name):
+    def _by_name(self, name: Optional[str]) -> Optional[_AnyConversation]:
         return self._conversation_names.get(_bare(name, "#")) if type(name) is str else None
 
     @property
-    def users(self):
+    def users(self) -> List[User]:
         return list(self._users.values())
 
     @property
-    def bots(self):
+    def bots(self) -> List[Bot]:
         return list(self._bots.values())
 
     @property
-    def conversations(self):
+    def conversations(self) -> List[Union[Channel, Group, Mpim, Im]]:
         return list(self._conversations.values())
 
-    def _kind(self, cls):
+    def _kind(self, cls: Type[_M_team]) -> List[_M_team]:
         return [c for c in self._conversations.values() if type(c) is cls]
 
-    channels = property(lambda self: self._kind(Channel), doc="The public channels.")
-    groups = property(lambda self: self._kind(Group), doc="The private channels.")
-    mpims = property(lambda self: self._kind(Mpim), doc="The multi-party direct messages.")
-    ims = property(lambda self: self._kind(Im), doc="The direct messages.")
+    # Properties in the decorator form (property(lambda ...) reads as Any to a type checker).
+    @property
+    def channels(self) -> List[Channel]:
+        """The public channels."""
+        return self._kind(Channel)
+
+    @property
+    def groups(self) -> List[Group]:
+        """The private channels."""
+        return self._kind(Group)
+
+    @property
+    def mpims(self) -> List[Mpim]:
+        """The multi-party direct messages."""
+        return self._kind(Mpim)
+
+    @property
+    def ims(self) -> List[Im]:
+        """The direct messages."""
+        return self._kind(Im)
 
     # -- the indexes ------------------------------------------------------
 
-    def _put(self, by_id, item):
+    def _put(self, by_id: Dict[str, _M_team], item: _M_team) -> None:
         by_id[item.__dict__["id"]] = item
 
-    def _put_user(self, user):
+    def _put_user(self, user: User) -> None:
         old = self._users.get(user.id)
         if old is not None:
             _unname(self._user_names, old)
         self._users[user.id] = user
         _name(self._user_names, user)
 
-    def _put_conversation(self, item):
+    def _put_conversation(self, item: _AnyConversation) -> None:
         data = item.__dict__
         self._forget(data["id"])
         if type(data.get("members")) is list:
@@ -1541,10 +1578,10 @@ class TeamState:
         _name(self._conversation_names, item)
         user = data.get("user") if type(item) is Im else None
         if type(user) is str:
-            self._im_by_user[user] = item
+            self._im_by_user[user] = item       # type: ignore[assignment]  # an Im: user is read from an Im only
 
-    def _forget(self, conversation_id):
-        old = self._conversations.pop(conversation_id, None)
+    def _forget(self, conversation_id: Optional[str]) -> Optional[_AnyConversation]:
+        old = self._conversations.pop(conversation_id, None)  # type: ignore[arg-type]  # None: nothing to forget
         if old is None:
             return None
         _unname(self._conversation_names, old)
@@ -1553,7 +1590,7 @@ class TeamState:
             del self._im_by_user[user]
         return old
 
-    def _merge(self, data, default):
+    def _merge(self, data: _Json, default: Type[_AnyConversation]) -> _AnyConversation:
         """Merge a conversation object into the one of its id (or add it):
         the keys it carries replace those known, the others stay."""
         old = self._forget(data["id"])
@@ -1572,7 +1609,7 @@ class TeamState:
     # the event and never changes it; a key missing or of the wrong type
     # makes the event a no-op.
 
-    _EVENTS: Mapping[str, Tuple[str, tuple]] = {
+    _EVENTS: ClassVar[Mapping[str, Tuple[str, Tuple[Any, ...]]]] = {
         "team_join": ("_on_user", ()), "user_change": ("_on_user", ()),
         "user_huddle_changed": ("_on_user", ()), "user_status_changed": ("_on_user", ()),
         "user_profile_changed": ("_on_user", ()),
@@ -1600,9 +1637,9 @@ class TeamState:
     }
 
     #: The event types apply() knows; every other type is left alone.
-    EVENT_TYPES = frozenset(_EVENTS)
+    EVENT_TYPES: ClassVar[FrozenSet[str]] = frozenset(_EVENTS)
 
-    def apply(self, event):
+    def apply(self, event: _Json) -> bool:
         """Update the state from an event; True if it changed anything.
 
         Any dict is accepted: unknown types and malformed events change
@@ -1613,9 +1650,9 @@ class TeamState:
         if handler is None:
             return False
         name, extra = handler
-        return getattr(self, name)(event, *extra)
+        return getattr(self, name)(event, *extra)  # type: ignore[no-any-return]  # every _on_ handler returns bool
 
-    def _on_user(self, event):
+    def _on_user(self, event: _Json) -> bool:
         data = _object_copy(event, "user")
         if data is None:
             return False
@@ -1628,7 +1665,7 @@ class TeamState:
         _name(self._user_names, old)
         return True
 
-    def _on_bot(self, event):
+    def _on_bot(self, event: _Json) -> bool:
         data = _object_copy(event, "bot")
         if data is None:
             return False
@@ -1639,14 +1676,14 @@ class TeamState:
             self._put(self._bots, Bot._adopt(data))
         return True
 
-    def _on_object(self, event, default):
+    def _on_object(self, event: _Json, default: Type[_AnyConversation]) -> bool:
         data = _object_copy(event, "channel")
         if data is None:
             return False
         self._merge(data, default)
         return True
 
-    def _on_joined(self, event, default):
+    def _on_joined(self, event: _Json, default: Type[_AnyConversation]) -> bool:
         data = _object_copy(event, "channel")
         if data is None:
             return False
@@ -1655,7 +1692,7 @@ class TeamState:
         self._add_member(joined, True)
         return True
 
-    def _on_im_created(self, event):
+    def _on_im_created(self, event: _Json) -> bool:
         data = _object_copy(event, "channel")
         if data is None:
             return False
@@ -1664,7 +1701,7 @@ class TeamState:
         self._merge(data, Im)
         return True
 
-    def _on_im_open(self, event):
+    def _on_im_open(self, event: _Json) -> bool:
         # An im not yet known (conversations.list lists open ims only) is
         # added: its id and user are all a lookup needs.
         im_id, user = _text(event, "channel"), _text(event, "user")
@@ -1673,25 +1710,25 @@ class TeamState:
             return True
         return self._on_flag(event, "is_open", True)
 
-    def _on_deleted(self, event):
+    def _on_deleted(self, event: _Json) -> bool:
         return self._forget(_text(event, "channel")) is not None
 
-    def _on_flag(self, event, key, value):
-        found = self._conversations.get(_text(event, "channel"))
+    def _on_flag(self, event: _Json, key: str, value: bool) -> bool:
+        found = self._conversations.get(_text(event, "channel"))  # type: ignore[arg-type]  # None finds nothing
         if found is None:
             return False
         found.__dict__[key] = value
         return True
 
-    def _on_left(self, event):
-        found = self._conversations.get(_text(event, "channel"))
+    def _on_left(self, event: _Json) -> bool:
+        found = self._conversations.get(_text(event, "channel"))  # type: ignore[arg-type]  # None finds nothing
         if found is None:
             return False
         found.__dict__["is_member"] = False
         self._add_member(found, False)
         return True
 
-    def _add_member(self, found, joined, user=None):
+    def _add_member(self, found: _AnyConversation, joined: bool, user: Optional[str] = None) -> None:
         user = user or (self.self_.id if self.self_ is not None else None)
         members = found.__dict__.get("members")
         if type(user) is not str or type(members) is not _Members:
@@ -1701,10 +1738,10 @@ class TeamState:
         else:
             members.discard(user)
 
-    def _on_member(self, event, joined):
+    def _on_member(self, event: _Json, joined: bool) -> bool:
         # member_joined_channel / member_left_channel: a members list is
         # updated only where it is known (conversations.list carries none).
-        found = self._conversations.get(_text(event, "channel"))
+        found = self._conversations.get(_text(event, "channel"))  # type: ignore[arg-type]  # None finds nothing
         user = _text(event, "user")
         if found is None or user is None:
             return False
@@ -1713,15 +1750,15 @@ class TeamState:
             found.__dict__["is_member"] = joined
         return True
 
-    def _on_marked(self, event):
-        found = self._conversations.get(_text(event, "channel"))
+    def _on_marked(self, event: _Json) -> bool:
+        found = self._conversations.get(_text(event, "channel"))  # type: ignore[arg-type]  # None finds nothing
         ts = _text(event, "ts")
         if found is None or ts is None:
             return False
         found.__dict__["last_read"] = ts
         return True
 
-    def _on_team(self, event, key):
+    def _on_team(self, event: _Json, key: str) -> bool:
         # team_rename's "name", team_domain_change's "domain"...: the key of
         # the event is the team's.
         value = _text(event, key)
@@ -1730,7 +1767,7 @@ class TeamState:
         self.team.__dict__[key] = value
         return True
 
-    def _on_pref(self, event, owner):
+    def _on_pref(self, event: _Json, owner: str) -> bool:
         # pref_change is the user's own preference (self.prefs), and
         # team_pref_change the team's (team.prefs): one name, one value.
         holder, name = getattr(self, owner), _text(event, "name")
@@ -1742,21 +1779,21 @@ class TeamState:
         prefs[name] = _copy_objects(event["value"])
         return True
 
-    def _on_presence(self, event):
+    def _on_presence(self, event: _Json) -> bool:
         # One user, or with batch_presence_aware a ``users`` list.
         presence = _text(event, "presence")
         if not self.presence or presence is None:
             return False
         ids = event.get("users") if type(event.get("users")) is list else [event.get("user")]
         changed = False
-        for user_id in ids:
+        for user_id in ids:                      # type: ignore[union-attr]  # the list tested or a new one
             user = self._users.get(user_id) if type(user_id) is str else None
             if user is not None:
                 user.__dict__["presence"] = presence
                 changed = True
         return changed
 
-    def _on_manual_presence(self, event):
+    def _on_manual_presence(self, event: _Json) -> bool:
         presence = _text(event, "presence")
         if not self.presence or presence is None or self.self_ is None:
             return False
@@ -1765,7 +1802,8 @@ class TeamState:
 
     # -- the Web API ------------------------------------------------------
 
-    def load(self, token, *, team="all", limit=None, between=None, **web_options):
+    def load(self, token: str, *, team: Union[str, Iterable[str], None] = "all", limit: Optional[int] = None,
+             between: Optional[Callable[[], object]] = None, **web_options: Any) -> "TeamState":
         """Fill the state from users.list and conversations.list, and keep
         the token and options for fetch_user / fetch_conversation.
 
@@ -1792,17 +1830,19 @@ class TeamState:
         self._web = _WebApi(token, web_options, between)
         return self._fill(parts, limit)
 
-    def _fill(self, parts, limit):
+    def _fill(self, parts: FrozenSet[str], limit: Optional[int]) -> "TeamState":
         types = ",".join(_CONVERSATION_TYPES[p] for p in sorted(parts) if p in _CONVERSATION_TYPES)
         with _GcPaused():                        # why: see _GcPaused; pages of a large team are each small
             if "users" in parts:
-                self.add_users(self._web.items("users.list", "members", limit or USERS_LIST_LIMIT, {}))
+                self.add_users(self._web.items(  # type: ignore[union-attr]  # load and refresh set _web first
+                    "users.list", "members", limit or USERS_LIST_LIMIT, {}))
             if types:
-                self.add_conversations(self._web.items(
+                self.add_conversations(self._web.items(  # type: ignore[union-attr]  # set first, as above
                     "conversations.list", "channels", limit or CONVERSATIONS_LIST_LIMIT, {"types": types}))
         return self
 
-    def refresh(self, *, team="all", limit=None):
+    def refresh(self, *, team: Union[str, Iterable[str], None] = "all",
+                limit: Optional[int] = None) -> "TeamState":
         """Load ``team``'s parts again, with load's token and options, and
         put them in place of what is held: after events were missed (a
         reconnect), what was deleted goes and what changed is current.  The
@@ -1824,7 +1864,7 @@ class TeamState:
         self._im_by_user = fresh._im_by_user
         return self
 
-    def fetch_user(self, user_id):
+    def fetch_user(self, user_id: Optional[str]) -> Optional[User]:
         """The user of this id, asking users.info when it is not known yet
         (cached; None when Slack does not know it or is rate limiting)."""
         found = self.user(user_id)
@@ -1836,7 +1876,7 @@ class TeamState:
             self._put_user(User._adopt(data))
         return self.user(user_id)
 
-    def fetch_conversation(self, conversation_id):
+    def fetch_conversation(self, conversation_id: Optional[str]) -> Optional[Union[Channel, Group, Mpim, Im]]:
         """The conversation of this id, asking conversations.info when it is
         not known yet (cached; None when unknown or rate limited)."""
         found = self.conversation(conversation_id)
@@ -1848,7 +1888,7 @@ class TeamState:
             self._put_conversation(_conversation_class(data, Channel)._adopt(data))
         return self.conversation(conversation_id)
 
-    def _lookup(self, method, key, args):
+    def _lookup(self, method: str, key: str, args: _Json) -> Optional[_Json]:
         """One call of a lazy lookup, or None: while the method is rate
         limited (its Retry-After) or the id failed in the last
         LOOKUP_FAILURE_SECONDS, no call is made."""
@@ -1869,26 +1909,26 @@ class TeamState:
         return None
 
 
-def _list_of(items, cls):
+def _list_of(items: object, cls: Type[_M_team]) -> List[_M_team]:
     """The items of a list that are ``cls`` objects with a str id."""
     if not isinstance(items, (list, tuple)):
         return []
     return [item for item in items if isinstance(item, cls) and type(item.__dict__.get("id")) is str]
 
 
-def _name(names, item):
+def _name(names: Dict[str, _M_team], item: _M_team) -> None:
     name = item.__dict__.get("name")
     if type(name) is str:
         names[name] = item
 
 
-def _unname(names, item):
+def _unname(names: Dict[str, _M_team], item: _M_team) -> None:
     name = item.__dict__.get("name")
     if type(name) is str and names.get(name) is item:
         del names[name]
 
 
-def _team_parts(team):
+def _team_parts(team: Union[str, Iterable[str], None]) -> FrozenSet[str]:
     """The set of TEAM_PARTS that ``team=`` asks for."""
     if team is None or team == "none":
         return frozenset()
@@ -1901,7 +1941,8 @@ def _team_parts(team):
     return parts
 
 
-def load_team(token, *, start=None, team="all", limit=None, presence=False, **web_options):
+def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, Iterable[str], None] = "all",
+              limit: Optional[int] = None, presence: bool = False, **web_options: Any) -> TeamState:
     """A TeamState from the Web API: team and self from ``start`` (an
     RtmStart, as rtm_connect returns) if given, the rest as TeamState.load
     says (``team``, ``limit``, api_call's ``web_options``)."""
