@@ -1954,11 +1954,18 @@ def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, 
 # Pure core: Web API requests and answers #####################################
 ###############################################################################
 
+if TYPE_CHECKING:                          # types only: the proxy's False, and the decompressor's type
+    import zlib
+    from typing import Literal
+
+#: What a call returns, for Retry.call.
+_T_web = TypeVar("_T_web")
+
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _JSON_TYPE = "application/json; charset=utf-8"
 
 
-def _check_token(token):
+def _check_token(token: object) -> None:
     # The token goes into a header: refuse anything that could split it, and
     # never quote it back.
     if not isinstance(token, str) or not token:
@@ -1968,7 +1975,7 @@ def _check_token(token):
                               "(it is not quoted here, to keep it secret)")
 
 
-def _check_arg_names(method, args):
+def _check_arg_names(method: str, args: Iterable[object]) -> None:
     """Refuse, before any I/O, the names Slack would refuse (same classes)."""
     for name in args:
         if not isinstance(name, str):
@@ -1979,7 +1986,7 @@ def _check_arg_names(method, args):
             raise _ERRORS["invalid_arg_name"](method, "invalid_arg_name")
 
 
-def _form_value(method, name, value):
+def _form_value(method: str, name: str, value: object) -> str:
     # Slack reads booleans as true/false (its docs and recorded calls send
     # "simple_latest=true"); "false" is sent rather than omitted so that an
     # argument whose default is true can be turned off.  Numbers go as their
@@ -1997,7 +2004,7 @@ def _form_value(method, name, value):
     raise InvalidArgument(f"{method}: argument {name!r} cannot be sent as {type(value).__name__}")
 
 
-def encode_form(method, args):
+def encode_form(method: str, args: Mapping[str, Any]) -> Tuple[bytes, str]:
     """The body and Content-Type of a form-encoded Web API call.
 
     The body is the percent-encoded UTF-8 of every value; ``None`` leaves an
@@ -2012,7 +2019,7 @@ def encode_form(method, args):
         raise _not_unicode(method, pairs) from None
 
 
-def _not_unicode(method, pairs):
+def _not_unicode(method: str, pairs: Iterable[Tuple[str, str]]) -> InvalidArgument:
     """InvalidArgument naming the first value UTF-8 cannot encode (a lone surrogate)."""
     for name, value in pairs:
         try:
@@ -2023,7 +2030,7 @@ def _not_unicode(method, pairs):
     return InvalidArgument(f"{method}: an argument is not valid Unicode")
 
 
-def encode_json(method, args):
+def encode_json(method: str, args: Mapping[str, Any]) -> Tuple[bytes, str]:
     """The body and Content-Type of a JSON Web API call (charset included,
     as Slack asks of non-form types)."""
     _check_arg_names(method, args)
@@ -2037,7 +2044,7 @@ def encode_json(method, args):
         raise InvalidArgument(f"{method}: {exc}") from None
 
 
-def _cookie_value(cookie):
+def _cookie_value(cookie: object) -> str:
     """The ``d`` cookie of a browser session token (``xoxc-``), as sent:
     URL-encoded unless it already is (a ``%`` says so), ``d=`` or not."""
     if not isinstance(cookie, str) or not cookie:
@@ -2051,7 +2058,8 @@ def _cookie_value(cookie):
     return value
 
 
-def build_request(method, token, args, *, base_url=DEFAULT_BASE_URL, as_json=False, cookie=None):
+def build_request(method: str, token: str, args: Mapping[str, Any], *, base_url: str = DEFAULT_BASE_URL,
+                  as_json: bool = False, cookie: Optional[str] = None) -> Tuple[str, Dict[str, str], bytes]:
     """(url, headers, body) of a Web API call.  The token goes in the
     Authorization header only, never in the URL or the body; ``cookie``
     (the ``d`` cookie a session token needs) as ``Cookie: d=...``."""
@@ -2066,12 +2074,13 @@ def build_request(method, token, args, *, base_url=DEFAULT_BASE_URL, as_json=Fal
     return _join_url(base_url, method), headers, body
 
 
-def _join_url(base_url, method):
+def _join_url(base_url: str, method: str) -> str:
     return base_url if base_url.endswith("/" + method) else base_url.rstrip("/") + "/" + method
 
 
-def _parse_object(body):
+def _parse_object(body: Union[str, bytes, bytearray]) -> Tuple[Any, Optional[str]]:
     """(the JSON object, None), or (None, why the body is not one)."""
+    # The object is Any to mypy: a _Json exactly when why is None, which every caller tests.
     try:
         with _GcPaused(len(body) >= _GC_PAUSE_BYTES):
             answer = json.loads(body)
@@ -2084,14 +2093,15 @@ def _parse_object(body):
     return answer, None
 
 
-def _loads_object(method, body, status=200, content_type="application/json"):
+def _loads_object(method: str, body: Union[str, bytes, bytearray], status: int = 200,
+                  content_type: Optional[str] = "application/json") -> _Json:
     answer, why = _parse_object(body)
     if why:
         raise InvalidResponse(method, status, content_type, body, why)
-    return answer
+    return answer                              # type: ignore[no-any-return]  # why is None: the object
 
 
-def _retry_after(headers):
+def _retry_after(headers: Optional[Mapping[str, str]]) -> Optional[float]:
     """Seconds from a Retry-After header (delta-seconds or HTTP date), or None."""
     value = headers.get("Retry-After") if headers is not None else None
     if value is None:
@@ -2108,36 +2118,38 @@ def _retry_after(headers):
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def _api_error(method, answer, warnings_, retry_after=None, status=200):
+def _api_error(method: str, answer: _Json, warnings_: Iterable[SlackWarning], retry_after: Optional[float] = None,
+               status: int = 200) -> SlackApiError:
     code = answer.get("error")
     if not isinstance(code, str) or not code:
         code = "unknown_error" if code is None else str(code)
     cls = _ERRORS.get(code, SlackApiError)
-    error = cls(method, code, answer, warnings_)
+    error: SlackApiError = cls(method, code, answer, warnings_)
     if cls is _ERRORS.get("ratelimited"):
-        error.retry_after = retry_after
+        error.retry_after = retry_after        # type: ignore[attr-defined]  # cls is RateLimited here
     if status not in (200, 429):              # Slack's own errors come with 200: say what came instead
         error.status = status
         error.args = (f"{error.args[0]} (HTTP {status})",)
     return error
 
 
-class SlackResponse(dict):
+class SlackResponse(dict[str, Any]):           # not typing.Dict: that would add Generic to the MRO
     """A successful answer: the decoded JSON object, with ``.warnings``."""
 
     warnings: Tuple[SlackWarning, ...] = ()
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Callable[..., "SlackResponse"], Tuple[_Json, Tuple[SlackWarning, ...]]]:
         return _make_response, (dict(self), self.warnings)
 
 
-def _make_response(data, warnings_):
+def _make_response(data: Mapping[str, Any], warnings_: Iterable[SlackWarning]) -> SlackResponse:
     response = SlackResponse(data)
     response.warnings = tuple(warnings_)
     return response
 
 
-def decode_response(method, status, headers, body, *, emit=True, secrets=()):
+def decode_response(method: str, status: int, headers: Optional[Mapping[str, str]], body: bytes, *,
+                    emit: bool = True, secrets: Sequence[str] = ()) -> SlackResponse:
     """Turn an HTTP answer into data or an exception (raised).
 
     ``ok`` -> a SlackResponse; ``ok: false`` -> the class of its code (the
@@ -2190,25 +2202,25 @@ class Retry:
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
-    def delay(self, attempt, error):
+    def delay(self, attempt: int, error: BaseException) -> Optional[float]:
         """Seconds to wait before try ``attempt + 1`` after ``error``, or None
         when the error is not worth retrying.  Retry-After is honoured but
         never below ``base``: a server answering 0, a negative or a past date
         does not get a hot loop."""
         if not getattr(error, "retryable", False):
             return None
-        retry_after = getattr(error, "retry_after", None)
+        retry_after: Optional[float] = getattr(error, "retry_after", None)
         if retry_after is not None:
             return max(retry_after, self.base)
         return self.backoff(attempt)
 
-    def backoff(self, attempt):
+    def backoff(self, attempt: int) -> float:
         """The wait before try ``attempt + 1``, jitter included.  Stays finite
         however many tries (a week-long outage is survived)."""
         backoff = min(self.cap, self.base * 2.0 ** min(attempt, 64))
         return backoff + backoff * self.jitter * self.random()
 
-    def call(self, fn):
+    def call(self, fn: Callable[[], _T_web]) -> _T_web:
         """Call ``fn()`` until it returns, retrying as this policy says."""
         started = self.clock()
         attempt = 0
@@ -2241,7 +2253,7 @@ _RTM_METHODS = ("rtm.start", "rtm.connect")
 _PACKAGES = {"urllib3": "urllib3", "websocket": "websocket-client", "websockets": "websockets"}
 
 
-def _require(purpose, *modules):
+def _require(purpose: str, *modules: str) -> types.ModuleType:
     """The first of ``modules``, imported after all of them are.  When some
     are missing, one ImportError names every missing package: a user who
     installs what it says is done."""
@@ -2257,7 +2269,7 @@ def _require(purpose, *modules):
     return sys.modules[modules[0]]
 
 
-def _installed():
+def _installed() -> bool:
     """Whether this file is the slack_rtm.py that an installed distribution's
     RECORD lists, rather than a copy beside someone's code (which has no
     extras to install) or a source tree's (whose egg-info has no RECORD).
@@ -2271,11 +2283,11 @@ def _installed():
     return False
 
 
-def _urllib3():
+def _urllib3() -> types.ModuleType:
     return _require("Web API calls", "urllib3")
 
 
-def _is_loopback(host):
+def _is_loopback(host: Optional[str]) -> bool:
     import ipaddress
     host = (host or "").strip("[]").lower()
     if host in _LOOPBACK_NAMES:
@@ -2286,7 +2298,7 @@ def _is_loopback(host):
         return False
 
 
-def _check_base_url(base_url, allow_http=False):
+def _check_base_url(base_url: object, allow_http: bool = False) -> urllib.parse.SplitResult:
     """Refuse a base URL that does not parse, or that would send the token in
     clear to another host."""
     try:
@@ -2304,14 +2316,14 @@ def _check_base_url(base_url, allow_http=False):
     raise InvalidArgument(f"base_url must be an https:// URL, not {base_url!r}")
 
 
-def _proxy_host(proxy_url):
+def _proxy_host(proxy_url: str) -> Optional[str]:
     try:
         return urllib.parse.urlsplit(proxy_url if "://" in proxy_url else "http://" + proxy_url).hostname
     except ValueError:
         return None
 
 
-def _proxy_for(url, proxy=None):
+def _proxy_for(url: str, proxy: "Union[str, Literal[False], None]" = None) -> Optional[str]:
     """The proxy URL to use for ``url``: ``proxy`` if given (False or "" for none),
     else HTTPS_PROXY / HTTP_PROXY from the environment unless NO_PROXY
     names the host.  A loopback target never goes through an environment
@@ -2326,14 +2338,15 @@ def _proxy_for(url, proxy=None):
     parts = urllib.parse.urlsplit(url)
     scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)
     found = urllib.request.getproxies_environment().get(scheme)
-    if not found or urllib.request.proxy_bypass_environment(parts.hostname or ""):
+    if not found or urllib.request.proxy_bypass_environment(  # type: ignore[attr-defined]  # not in typeshed
+            parts.hostname or ""):
         return None
     if _is_loopback(parts.hostname) and not _is_loopback(_proxy_host(found)):
         return None
     return found
 
 
-def _check_proxy(url, proxy_host, allow_http):
+def _check_proxy(url: str, proxy_host: Optional[str], allow_http: bool) -> None:
     """Refuse to send plain http through a proxy off this machine (the token
     would cross the network in clear), unless ``allow_http`` insists."""
     if proxy_host is not None and url.startswith("http:") and not allow_http and not _is_loopback(proxy_host):
@@ -2341,7 +2354,7 @@ def _check_proxy(url, proxy_host, allow_http):
                               "cross the network in clear (use https://, or pass allow_http=True to insist)")
 
 
-def _proxy_parts(proxy_url):
+def _proxy_parts(proxy_url: str) -> Tuple[str, Optional[Dict[str, str]]]:
     """(the proxy URL without its user info, the Proxy-Authorization header
     that carries it): urllib3 ignores credentials in a proxy URL."""
     parts = urllib.parse.urlsplit(proxy_url if "://" in proxy_url else "http://" + proxy_url)
@@ -2352,14 +2365,16 @@ def _proxy_parts(proxy_url):
     return address, _urllib3().util.make_headers(proxy_basic_auth=credentials)
 
 
-def _check_ssl_context(ssl_context):
+def _check_ssl_context(ssl_context: "Optional[ssl.SSLContext]") -> None:
     import ssl
     if ssl_context is not None and (ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname):
         raise InvalidArgument("the SSLContext does not verify certificates and host names; "
                               "slack_rtm always verifies (give ca_certs for a private CA)")
 
 
-def make_pool(url=DEFAULT_BASE_URL, *, proxy=None, ssl_context=None, ca_certs=None, maxsize=1, allow_http=False):
+def make_pool(url: str = DEFAULT_BASE_URL, *, proxy: "Union[str, Literal[False], None]" = None,
+              ssl_context: "Optional[ssl.SSLContext]" = None, ca_certs: Optional[str] = None, maxsize: int = 1,
+              allow_http: bool = False) -> "urllib3.PoolManager":
     """A urllib3 PoolManager (or ProxyManager) for ``url``, verifying TLS,
     whose connections a request's deadline can reach (see _Deadline)."""
     urllib3 = _urllib3()
@@ -2382,40 +2397,41 @@ def make_pool(url=DEFAULT_BASE_URL, *, proxy=None, ssl_context=None, ca_certs=No
     http._slack_rtm_connections = connections = _Connections()
     http.pool_classes_by_scheme = {scheme: _watched_pool(cls, connections)
                                    for scheme, cls in http.pool_classes_by_scheme.items()}
-    return http
+    return http                                 # type: ignore[no-any-return]  # made by the lazily imported module
 
 
 class _Connections:
     """The connections of a pool that make_pool made, as they open."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import weakref
         self._lock = threading.Lock()
-        self._all = weakref.WeakSet()
+        self._all: "weakref.WeakSet[object]" = weakref.WeakSet()
 
-    def add(self, connection):
+    def add(self, connection: object) -> None:
         with self._lock:
             self._all.add(connection)
 
-    def list(self):
+    def list(self) -> List[object]:
         with self._lock:
             return list(self._all)
 
 
-def _watched_pool(pool_cls, connections):
+def _watched_pool(pool_cls: "Type[urllib3.HTTPConnectionPool]",
+                  connections: _Connections) -> "Type[urllib3.HTTPConnectionPool]":
     """A subclass of a urllib3 pool class whose connections join
     ``connections`` as they start to connect."""
-    class Connection(pool_cls.ConnectionCls):
-        def connect(self):
+    class Connection(pool_cls.ConnectionCls):   # type: ignore[name-defined, misc]  # a base known at run time
+        def connect(self) -> None:
             connections.add(self)               # first: the deadline can then end a hanging handshake
             super().connect()
 
-    class Pool(pool_cls):
+    class Pool(pool_cls):                       # type: ignore[valid-type, misc]  # a base known at run time
         ConnectionCls = Connection
     return Pool
 
 
-def _check_pool(http, url="https:", allow_http=False):
+def _check_pool(http: "urllib3.PoolManager", url: str = "https:", allow_http: bool = False) -> None:
     """Refuse a caller's pool that would not verify the certificate and the
     host name of ``url``, or that would send plain http through a remote proxy."""
     import ssl
@@ -2433,7 +2449,7 @@ def _check_pool(http, url="https:", allow_http=False):
     _check_proxy(url, getattr(proxy, "host", None) if proxy is not None else None, allow_http)
 
 
-def _transport_error(method, exc, secrets=()):
+def _transport_error(method: str, exc: Optional[BaseException], secrets: Sequence[str] = ()) -> TransportError:
     """Map a urllib3 or socket exception to ours, at one place.  A refused
     connection or a failed name lookup is no Timeout, though urllib3's
     NewConnectionError (and NameResolutionError) subclasses its
@@ -2450,7 +2466,7 @@ def _transport_error(method, exc, secrets=()):
     return TransportError(text)
 
 
-def _caused_by_certificate(exc):
+def _caused_by_certificate(exc: Optional[BaseException]) -> bool:
     import ssl
     seen = 0
     while exc is not None and seen < 8:
@@ -2478,56 +2494,56 @@ class _Deadline:
     are bounded per read only.
     """
 
-    def __init__(self, seconds, connections=None):
+    def __init__(self, seconds: Optional[float], connections: Optional[_Connections] = None) -> None:
         self.seconds = seconds
         self.expired = False
         self._at = None if seconds is None else time.monotonic() + seconds
         self._connections = connections
-        self._extra = []
+        self._extra: List[object] = []
         self._lock = threading.Lock()
-        self._timer = None
+        self._timer: Optional[threading.Timer] = None
 
-    def __enter__(self):
+    def __enter__(self) -> "_Deadline":
         if self._at is not None:
-            self._timer = threading.Timer(self.seconds, self._expire)
+            self._timer = threading.Timer(self.seconds, self._expire)  # type: ignore[arg-type]  # _at set: seconds too
             self._timer.daemon = True
             self._timer.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer.join()
 
-    def timeout(self, urllib3):
+    def timeout(self, urllib3: types.ModuleType) -> "urllib3.Timeout":
         """urllib3's per-read timeout: the time left, also a bound on the connect."""
         if self._at is None:
-            return urllib3.Timeout(connect=None, read=None)
+            return urllib3.Timeout(connect=None, read=None)  # type: ignore[no-any-return]  # the lazy module's
         left = max(self._at - time.monotonic(), 0.001)
-        return urllib3.Timeout(connect=left, read=left)
+        return urllib3.Timeout(connect=left, read=left)  # type: ignore[no-any-return]  # the lazy module's
 
-    def watch(self, connection):
+    def watch(self, connection: object) -> None:
         with self._lock:
             self._extra.append(connection)
             expired = self.expired
         if expired:
             _shut_down(connection)
 
-    def _expire(self):
+    def _expire(self) -> None:
         with self._lock:
             self.expired = True
             connections = self._extra + (self._connections.list() if self._connections else [])
         for connection in connections:
             _shut_down(connection)
 
-    def failure(self, method, exc, secrets):
+    def failure(self, method: str, exc: Optional[BaseException], secrets: Sequence[str]) -> TransportError:
         if self.expired:
             return Timeout(f"{method}: no complete answer within {self.seconds:g} s (the timeout bounds "
                            "the whole request)")
         return _transport_error(method, exc, secrets)
 
 
-def _shut_down(connection):
+def _shut_down(connection: object) -> None:
     import socket
     sock = getattr(connection, "sock", None)
     if isinstance(sock, socket.socket):
@@ -2541,12 +2557,12 @@ class _Inflater:
     """Undoes a gzip or deflate Content-Encoding a step at a time, so that
     a bomb is stopped at the size bound instead of inflated whole."""
 
-    def __init__(self, encoding):
+    def __init__(self, encoding: str) -> None:
         self.gzip = encoding != "deflate"
-        self.zlib = None
+        self.zlib: "Optional[zlib._Decompress]" = None
         self._head = b""
 
-    def feed(self, data, room):
+    def feed(self, data: bytes, room: int) -> List[bytes]:
         """The decoded pieces of ``data``, stopping once past ``room`` bytes."""
         import zlib
         data, self._head = self._head + data, b""
@@ -2563,7 +2579,7 @@ class _Inflater:
             data = self.zlib.unconsumed_tail or (self.zlib.unused_data if self.zlib.eof and self.gzip else b"")
         return pieces
 
-    def _wbits(self, data):
+    def _wbits(self, data: bytes) -> int:
         import zlib
         if self.gzip:
             return 16 + zlib.MAX_WBITS
@@ -2572,7 +2588,7 @@ class _Inflater:
         zlib_header = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
         return zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
 
-    def complete(self):
+    def complete(self) -> bool:
         return self.zlib is not None and self.zlib.eof and not self._head
 
 
@@ -2580,7 +2596,9 @@ class _Body:
     """An answer's body as it is read: the size bounded and the
     Content-Encoding undone as the bytes come, never after."""
 
-    def __init__(self, method, response, limit, secrets):
+    chunks: List[bytes]
+
+    def __init__(self, method: str, response: "urllib3.BaseHTTPResponse", limit: int, secrets: Sequence[str]) -> None:
         self.method, self.status, self.limit, self.secrets = method, response.status, limit, secrets
         self.content_type = response.headers.get("Content-Type")
         self.chunks, self.size, self.raw = [], 0, 0
@@ -2593,7 +2611,7 @@ class _Body:
         if (getattr(response, "length_remaining", None) or 0) > limit:
             raise self.too_large("its Content-Length is")
 
-    def feed(self, data):
+    def feed(self, data: bytes) -> None:
         self.raw += len(data)
         if self.inflater is None:
             pieces = [data]
@@ -2608,20 +2626,20 @@ class _Body:
         if self.size > self.limit or self.raw > self.limit:
             raise self.too_large("it is")
 
-    def finish(self):
+    def finish(self) -> bytes:
         if self.inflater is not None and self.raw and not self.inflater.complete():
             raise TruncatedResponse(self.method, self.status, self.content_type, None,
                                     "the compressed body ended early")
         return b"".join(self.chunks)
 
-    def error(self, why, cls=InvalidResponse):
+    def error(self, why: str, cls: Type[InvalidResponse] = InvalidResponse) -> InvalidResponse:
         return cls(self.method, self.status, self.content_type, b"".join(self.chunks[:1]), why, self.secrets)
 
-    def too_large(self, what):
+    def too_large(self, what: str) -> InvalidResponse:
         return self.error(f"{what} larger than max_response_size ({self.limit:,} bytes)", ResponseTooLarge)
 
 
-def _read_body(method, response, limit, secrets):
+def _read_body(method: str, response: "urllib3.BaseHTTPResponse", limit: int, secrets: Sequence[str]) -> bytes:
     """The body of ``response``, read raw a piece at a time and decoded
     here: urllib3's own decoder would inflate a bomb whole."""
     body = _Body(method, response, limit, secrets)
@@ -2636,7 +2654,9 @@ def _read_body(method, response, limit, secrets):
     return body.finish()
 
 
-def _post(http, method, url, headers, body, timeout, max_size=MAX_RESPONSE_SIZE, secrets=()):
+def _post(http: "urllib3.PoolManager", method: str, url: str, headers: Mapping[str, str], body: bytes,
+          timeout: Optional[float], max_size: int = MAX_RESPONSE_SIZE,
+          secrets: Sequence[str] = ()) -> Tuple[int, Mapping[str, str], bytes]:
     """(status, headers, body) of one POST, within ``timeout`` seconds in all
     and ``max_size`` bytes of body, with urllib3's errors mapped."""
     urllib3 = _urllib3()
@@ -2663,7 +2683,7 @@ def _post(http, method, url, headers, body, timeout, max_size=MAX_RESPONSE_SIZE,
                 raise deadline.failure(method, None, secrets) from None
             raise
         finally:
-            if not response.isclosed():         # unread body: the connection must not serve again
+            if not response.isclosed():         # type: ignore[attr-defined]  # an HTTPResponse, typed as its base
                 response.close()
             response.release_conn()
         if deadline.expired:                    # a shutdown socket can look like a clean end
@@ -2672,7 +2692,7 @@ def _post(http, method, url, headers, body, timeout, max_size=MAX_RESPONSE_SIZE,
     return response.status, response.headers, data
 
 
-def _secrets(token, cookie):
+def _secrets(token: str, cookie: Optional[str]) -> Tuple[str, ...]:
     """What must never show in a message: the token, and the cookie as given and as sent."""
     found = [token]
     if isinstance(cookie, str) and cookie:
@@ -2680,15 +2700,17 @@ def _secrets(token, cookie):
     return tuple(sorted(set(found), key=len, reverse=True))
 
 
-def _check_bounds(timeout, max_response_size):
+def _check_bounds(timeout: object, max_response_size: object) -> None:
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise InvalidArgument(f"timeout must be a positive number of seconds or None, not {timeout!r}")
     if not (isinstance(max_response_size, int) and max_response_size > 0):
         raise InvalidArgument(f"max_response_size must be a positive int, not {max_response_size!r}")
 
 
-def _call(method, token, args, *, base_url, timeout, http, retry, proxy, ssl_context, ca_certs,
-          allow_http, as_json=False, cookie=None, max_response_size=MAX_RESPONSE_SIZE):
+def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, timeout: Optional[float],
+          http: "Optional[urllib3.PoolManager]", retry: Union[Retry, bool], proxy: "Union[str, Literal[False], None]",
+          ssl_context: "Optional[ssl.SSLContext]", ca_certs: Optional[str], allow_http: bool, as_json: bool = False,
+          cookie: Optional[str] = None, max_response_size: int = MAX_RESPONSE_SIZE) -> SlackResponse:
     """The answer of a call (a SlackResponse), retried as ``retry`` says."""
     _check_base_url(base_url, allow_http)
     _check_bounds(timeout, max_response_size)
@@ -2698,13 +2720,14 @@ def _call(method, token, args, *, base_url, timeout, http, retry, proxy, ssl_con
     if own_pool:
         http = make_pool(url, proxy=proxy, ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http)
     else:
-        _check_pool(http, url, allow_http)
+        _check_pool(http, url, allow_http)      # type: ignore[arg-type]  # not own_pool: http is not None
     policy = Retry() if retry is True else retry
 
     headers = dict(getattr(http, "headers", None) or {}, **headers)
 
-    def once():
-        status, answer_headers, data = _post(http, method, url, headers, body, timeout, max_response_size, secrets)
+    def once() -> SlackResponse:
+        status, answer_headers, data = _post(http,  # type: ignore[arg-type]  # not None: made or checked above
+                                             method, url, headers, body, timeout, max_response_size, secrets)
         answer = decode_response(method, status, answer_headers, data, secrets=secrets)
         why = _start_oddity(answer) if method in _RTM_METHODS else None
         if why:
@@ -2715,12 +2738,15 @@ def _call(method, token, args, *, base_url, timeout, http, retry, proxy, ssl_con
         return policy.call(once) if policy else once()
     finally:
         if own_pool:
-            http.clear()
+            http.clear()                        # type: ignore[union-attr]  # own_pool: make_pool made it
 
 
-def api_call(method, token, *, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, retry=True,
-             proxy=None, ssl_context=None, ca_certs=None, allow_http=False, as_json=False, cookie=None,
-             max_response_size=MAX_RESPONSE_SIZE, args=None, **kwargs):
+def api_call(method: str, token: str, *, base_url: str = DEFAULT_BASE_URL, timeout: Optional[float] = DEFAULT_TIMEOUT,
+             http: "Optional[urllib3.PoolManager]" = None, retry: Union[Retry, bool] = True,
+             proxy: "Union[str, Literal[False], None]" = None, ssl_context: "Optional[ssl.SSLContext]" = None,
+             ca_certs: Optional[str] = None, allow_http: bool = False, as_json: bool = False,
+             cookie: Optional[str] = None, max_response_size: int = MAX_RESPONSE_SIZE,
+             args: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> SlackResponse:
     """Call a Web API method and return its answer as a SlackResponse (a dict
     with ``.warnings``).
 
@@ -2757,13 +2783,14 @@ def api_call(method, token, *, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOU
 # cursor, and an empty string (or none) means the end.  Each page is one
 # api_call, so each has the retry policy, and a 429's Retry-After, of a call.
 
-def _next_cursor(page):
+def _next_cursor(page: Mapping[str, Any]) -> Optional[str]:
     meta = page.get("response_metadata")
     cursor = meta.get("next_cursor") if type(meta) is dict else None
     return cursor if type(cursor) is str and cursor else None
 
 
-def api_pages(method, token, *, limit=None, cursor=None, args=None, **kwargs):
+def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: Optional[str] = None,
+              args: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Iterator[SlackResponse]:
     """Every page (a SlackResponse) of a cursor-paginated method, in order.
 
     ``limit`` is the page size asked for (Slack may send fewer), ``cursor``
@@ -2778,7 +2805,8 @@ def api_pages(method, token, *, limit=None, cursor=None, args=None, **kwargs):
     own_pool = kwargs.get("http") is None
     if own_pool:                                # one pool for all pages, made as api_call makes its own
         kwargs["http"] = make_pool(_join_url(kwargs.get("base_url", DEFAULT_BASE_URL), method),
-                                   **{k: kwargs.get(k) for k in ("proxy", "ssl_context", "ca_certs")})
+                                   **{k: kwargs.get(k)  # type: ignore[arg-type]  # three Optional options only
+                                      for k in ("proxy", "ssl_context", "ca_certs")})
     try:
         while True:
             page = api_call(method, token, args=dict(args or {}, limit=limit, cursor=cursor), **kwargs)
@@ -2796,7 +2824,7 @@ def api_pages(method, token, *, limit=None, cursor=None, args=None, **kwargs):
             kwargs["http"].clear()
 
 
-def api_items(method, token, key, **kwargs):
+def api_items(method: str, token: str, key: str, **kwargs: Any) -> Iterator[Any]:
     """Every item of the list ``key`` of every page of ``method`` (users.list's
     "members", conversations.list's "channels"), as api_pages fetches them.
     A page without that list raises PaginationError."""
@@ -2804,7 +2832,7 @@ def api_items(method, token, key, **kwargs):
         yield from _page_items(method, page, key)
 
 
-def _page_items(method, page, key):
+def _page_items(method: str, page: Mapping[str, Any], key: str) -> List[Any]:
     items = page.get(key)
     if type(items) is not list:
         raise PaginationError(f"{method}: a page has no list {key!r} (keys: {sorted(page)[:10]})")
@@ -2815,14 +2843,19 @@ _WEB_OPTIONS = ("base_url", "timeout", "http", "retry", "proxy", "ssl_context", 
                 "max_response_size")
 
 
-def _web_options(options):
+def _web_options(options: Mapping[str, Any]) -> Dict[str, Any]:
     return {name: options[name] for name in _WEB_OPTIONS}
 
 
-def rtm_start(token, *, simple_latest=None, no_unreads=None, mpim_aware=None, presence_sub=None,
-              batch_presence_aware=None, no_latest=None, include_locale=None, base_url=DEFAULT_BASE_URL,
-              timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None, ssl_context=None, ca_certs=None,
-              allow_http=False, cookie=None, max_response_size=MAX_RESPONSE_SIZE):
+def rtm_start(token: str, *, simple_latest: Optional[bool] = None, no_unreads: Optional[bool] = None,
+              mpim_aware: Optional[bool] = None, presence_sub: Optional[bool] = None,
+              batch_presence_aware: Optional[bool] = None, no_latest: Optional[bool] = None,
+              include_locale: Optional[bool] = None, base_url: str = DEFAULT_BASE_URL,
+              timeout: Optional[float] = DEFAULT_TIMEOUT, http: "Optional[urllib3.PoolManager]" = None,
+              retry: Union[Retry, bool] = True, proxy: "Union[str, Literal[False], None]" = None,
+              ssl_context: "Optional[ssl.SSLContext]" = None, ca_certs: Optional[str] = None,
+              allow_http: bool = False, cookie: Optional[str] = None,
+              max_response_size: int = MAX_RESPONSE_SIZE) -> RtmStart:
     """Call rtm.start and return the answer as an RtmStart.
 
     The arguments are Slack's; None (the default) leaves one out, so Slack's
@@ -2837,9 +2870,12 @@ def rtm_start(token, *, simple_latest=None, no_unreads=None, mpim_aware=None, pr
     return RtmStart._from_response(_call("rtm.start", token, args, **_web_options(locals())))
 
 
-def rtm_connect(token, *, presence_sub=None, batch_presence_aware=None, base_url=DEFAULT_BASE_URL,
-                timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None, ssl_context=None, ca_certs=None,
-                allow_http=False, cookie=None, max_response_size=MAX_RESPONSE_SIZE):
+def rtm_connect(token: str, *, presence_sub: Optional[bool] = None, batch_presence_aware: Optional[bool] = None,
+                base_url: str = DEFAULT_BASE_URL, timeout: Optional[float] = DEFAULT_TIMEOUT,
+                http: "Optional[urllib3.PoolManager]" = None, retry: Union[Retry, bool] = True,
+                proxy: "Union[str, Literal[False], None]" = None, ssl_context: "Optional[ssl.SSLContext]" = None,
+                ca_certs: Optional[str] = None, allow_http: bool = False, cookie: Optional[str] = None,
+                max_response_size: int = MAX_RESPONSE_SIZE) -> RtmStart:
     """Call rtm.connect (url, self and team only) and return an RtmStart."""
     args = dict(presence_sub=presence_sub, batch_presence_aware=batch_presence_aware)
     return RtmStart._from_response(_call("rtm.connect", token, args, **_web_options(locals())))
