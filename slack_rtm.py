@@ -2897,9 +2897,27 @@ def rtm_connect(token: str, *, presence_sub: Optional[bool] = None, batch_presen
 #       +----connecting()-----+---------------------------------+
 #   any --ended()--> ENDED (no more connections)    any --closed()--> CLOSED
 
+if TYPE_CHECKING:                          # types only
+    from typing import Literal, Protocol
+
+    class _Frame(Protocol):
+        """A frame websocket-client read (its ABNF): a received one's data is bytes."""
+        opcode: int
+        fin: int
+        data: bytes
+
+#: What a connection tells of each WebSocket ping or pong: None, or the error to drop it with.
+_OnControl = Callable[[float], Optional[ConnectionClosed]]
+
+CONNECTING: str
+OPEN: str
+DRAINING: str
+LOST: str
+ENDED: str
+CLOSED: str
 CONNECTING, OPEN, DRAINING, LOST, ENDED, CLOSED = "connecting", "open", "draining", "lost", "ended", "closed"
 
-_scan_object = json.scanner.make_scanner(json.JSONDecoder())
+_scan_object = json.scanner.make_scanner(json.JSONDecoder())   # type: ignore[arg-type]  # as json.decoder does
 _SPACE = " \t\n\r"
 
 #: Events after which Slack closes the connection (RTM docs, "goodbye" and
@@ -2923,7 +2941,7 @@ CONTROL_BURST = 100
 CONTROL_RATE = 10.0
 
 
-def decode_frame(data):
+def decode_frame(data: bytes) -> _Json:
     """A text frame's payload (bytes) -> the event dict, or ProtocolError.
 
     UTF-8 is checked here, once, by bytes.decode (in C), so websocket-client
@@ -2931,6 +2949,7 @@ def decode_frame(data):
     An object is scanned by json's C scanner directly, without json.loads's
     Python wrapper and its two whitespace regexes: this runs once per event.
     """
+    event: _Json
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -2939,7 +2958,7 @@ def decode_frame(data):
         try:
             event, end = _scan_object(text, 0)
         except (ValueError, StopIteration, RecursionError):
-            event, end = None, -1
+            event, end = None, -1              # type: ignore[assignment]  # never returned: end is -1
         if end == len(text) or (end > 0 and not text[end:].strip(_SPACE)):
             return event
     try:
@@ -2953,7 +2972,8 @@ def decode_frame(data):
     return event
 
 
-def encode_frame(event, *, max_chars=MAX_MESSAGE_CHARS, max_bytes=MAX_FRAME_BYTES):
+def encode_frame(event: Mapping[str, Any], *, max_chars: int = MAX_MESSAGE_CHARS,
+                 max_bytes: int = MAX_FRAME_BYTES) -> str:
     """The text of a client frame, or MessageTooLong before anything is sent
     (Slack's RTM limits: 4,000 characters of text, 16 KB a frame)."""
     text = event.get("text")
@@ -2978,13 +2998,13 @@ class _Bucket:
 
     __slots__ = ("rate", "burst", "tokens", "stamp")
 
-    def __init__(self, rate, burst, now):
+    def __init__(self, rate: float, burst: float, now: float) -> None:
         if not rate > 0 or not burst >= 1:
             raise InvalidArgument("a rate must be positive and a burst at least 1")
         self.rate, self.burst = rate, burst
         self.tokens, self.stamp = float(burst), now
 
-    def take(self, now):
+    def take(self, now: float) -> float:
         self.tokens = min(self.burst, self.tokens + max(0.0, now - self.stamp) * self.rate) - 1.0
         self.stamp = now
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
@@ -2995,13 +3015,13 @@ class _Pending:
 
     __slots__ = ("event", "waited", "reply", "error")
 
-    def __init__(self, event, waited=False):
+    def __init__(self, event: _Json, waited: bool = False) -> None:
         self.event, self.waited = event, waited
-        self.reply: Optional[dict] = None
+        self.reply: Optional[_Json] = None
         self.error: Optional[SlackError] = None
 
     @property
-    def settled(self):
+    def settled(self) -> bool:
         return self.reply is not None or self.error is not None
 
 
@@ -3021,36 +3041,45 @@ class RtmProtocol:
     to a sender that waits, listed in ``unacknowledged`` otherwise.
     """
 
-    def __init__(self, *, ping_interval=10.0, pong_timeout=10.0, ack_grace=5.0, now=0.0):
+    ping_interval: float
+    pong_timeout: float
+    ack_grace: float
+    phase: str
+    unacknowledged: List[_Json]
+    frames: int
+    skipped: int
+
+    def __init__(self, *, ping_interval: float = 10.0, pong_timeout: float = 10.0, ack_grace: float = 5.0,
+                 now: float = 0.0) -> None:
         for name, value in (("ping_interval", ping_interval), ("pong_timeout", pong_timeout),
                             ("ack_grace", ack_grace)):
             if not (isinstance(value, (int, float)) and 0 < value < math.inf):
                 raise InvalidArgument(f"{name} must be a positive number of seconds, not {value!r}")
         self.ping_interval, self.pong_timeout, self.ack_grace = ping_interval, pong_timeout, ack_grace
         self.phase = CONNECTING
-        self.unacknowledged: List[dict] = []
+        self.unacknowledged = []
         self.frames = self.skipped = 0
         self._ids = 0
         self._pending: Dict[int, _Pending] = {}       # sent on this connection
         self._in_doubt: Dict[int, _Pending] = {}      # sent on the one before, not yet acknowledged
         self._doubt_until: Optional[float] = None
-        self._own_pings: deque = deque(maxlen=_OWN_PINGS)
+        self._own_pings: Deque[int] = deque(maxlen=_OWN_PINGS)
         self._ping_sent: Optional[float] = None
         self._last_frame = now
         self._control = _Bucket(CONTROL_RATE, CONTROL_BURST, now)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<RtmProtocol {self.phase} pending={len(self._pending)} in_doubt={len(self._in_doubt)} "
                 f"frames={self.frames}>")
 
     # -- a connection's life
 
-    def connecting(self):
+    def connecting(self) -> None:
         """A new connection is being made (after LOST or DRAINING)."""
         if self.phase not in (ENDED, CLOSED):
             self.phase = CONNECTING
 
-    def opened(self, now):
+    def opened(self, now: float) -> None:
         """The new connection said hello: the keepalive starts over, and the
         grace for messages in doubt starts."""
         if self.phase in (ENDED, CLOSED):
@@ -3062,7 +3091,7 @@ class RtmProtocol:
         if self._in_doubt:
             self._doubt_until = now + self.ack_grace
 
-    def lost(self):
+    def lost(self) -> None:
         """The connection is gone: its unacknowledged messages are now in
         doubt (those of the connection before are reported)."""
         if self.phase in (ENDED, CLOSED):
@@ -3071,15 +3100,15 @@ class RtmProtocol:
         self._in_doubt, self._pending = self._pending, {}
         self.phase = LOST
 
-    def ended(self):
+    def ended(self) -> None:
         """No more connections: every unacknowledged message is reported."""
         self._finish(CLOSED if self.phase == CLOSED else ENDED)
 
-    def closed(self):
+    def closed(self) -> None:
         """close() was called: as ended(), and final."""
         self._finish(CLOSED)
 
-    def _finish(self, phase):
+    def _finish(self, phase: str) -> None:
         self._settle()
         self._in_doubt, self._pending = self._pending, {}
         self._settle()
@@ -3087,7 +3116,7 @@ class RtmProtocol:
 
     # -- what came
 
-    def receive(self, data, now):
+    def receive(self, data: bytes, now: float) -> Optional[_Json]:
         """The event a text frame's payload carries, to deliver, or None for
         a pong to the session's own keepalive.  Any complete frame shows the
         connection alive.  Matches acks (an echo with ``reply_to`` but no
@@ -3112,7 +3141,7 @@ class RtmProtocol:
             self.phase = DRAINING
         return event
 
-    def _reply(self, event):
+    def _reply(self, event: _Json) -> bool:
         reply_to = event.get("reply_to")
         if type(reply_to) is not int:
             return True                          # not an id of ours: an ordinary event
@@ -3126,13 +3155,14 @@ class RtmProtocol:
             if event["ok"] is True:
                 pending.reply = event
             else:
-                error = event.get("error") if isinstance(event.get("error"), dict) else {}
+                error: _Json = (event.get("error")  # type: ignore[assignment]  # isinstance: a dict, not None
+                                if isinstance(event.get("error"), dict) else {})
                 pending.error = RtmError(error.get("code"), error.get("msg"), reply_to, event)
         if self._doubt_until is not None and not self._in_doubt:
             self._doubt_until = None
         return True
 
-    def control(self, now):
+    def control(self, now: float) -> Optional[ConnectionClosed]:
         """A WebSocket ping or pong came: None, or the ConnectionClosed to
         drop the connection with when a server floods them."""
         if self._control.take(now) > 0:
@@ -3142,7 +3172,7 @@ class RtmProtocol:
 
     # -- the clock
 
-    def deadline(self):
+    def deadline(self) -> Optional[float]:
         """When tick() next has something to do (in the clock's time), or None."""
         when = None
         if self.phase == OPEN:
@@ -3152,7 +3182,7 @@ class RtmProtocol:
             when = self._doubt_until
         return when
 
-    def tick(self, now):
+    def tick(self, now: float) -> Union[str, ConnectionClosed, None]:
         """What the time calls for: the text of a keepalive ping to send, a
         ConnectionClosed to drop a dead connection with, or None.  Reports
         in-doubt messages whose grace is over."""
@@ -3175,7 +3205,7 @@ class RtmProtocol:
     # -- what to send
 
     @staticmethod
-    def encode(event):
+    def encode(event: _Json) -> str:
         """The text of ``event`` (a dict) before it has an id, refused with
         MessageTooLong or InvalidArgument as it would be once it has one."""
         if not isinstance(event, dict):
@@ -3184,7 +3214,7 @@ class RtmProtocol:
             event = {k: v for k, v in event.items() if k != "id"}
         return encode_frame(event, max_bytes=MAX_FRAME_BYTES - _ID_ROOM)
 
-    def message(self, event, text, waited=False):
+    def message(self, event: _Json, text: str, waited: bool = False) -> Tuple[int, str, Optional[_Pending]]:
         """(id, frame, the _Pending of a message or None) for an event about
         to be sent, ``text`` being encode(event): the id goes in front, so
         the event is encoded once."""
@@ -3196,7 +3226,7 @@ class RtmProtocol:
             pending = self._pending[ident] = _Pending(dict(event, id=ident), waited)
         return ident, frame, pending
 
-    def unsent(self, ident, pending):
+    def unsent(self, ident: int, pending: Optional[_Pending]) -> bool:
         """The frame ``ident`` could not be sent.  True: it is forgotten, and
         the sender says so; False: its outcome was given already (the
         connection's end reported it), and that stands."""
@@ -3205,19 +3235,19 @@ class RtmProtocol:
         self._forget(ident)
         return True
 
-    def abandon(self, pending, error):
+    def abandon(self, pending: _Pending, error: SlackError) -> None:
         """A waiting sender gives up on ``pending`` with ``error``: it is
         never reported again."""
         self._forget(pending.event["id"])
         pending.error = error
 
-    def _forget(self, ident):
+    def _forget(self, ident: int) -> None:
         self._pending.pop(ident, None)
         self._in_doubt.pop(ident, None)
         if self._doubt_until is not None and not self._in_doubt:
             self._doubt_until = None
 
-    def _settle(self):
+    def _settle(self) -> None:
         doubts, self._in_doubt, self._doubt_until = self._in_doubt, {}, None
         for pending in doubts.values():
             pending.error = Unacknowledged(pending.event)
@@ -3239,33 +3269,34 @@ class _Reconnects:
     proxy's page) is retried too: it may go with the trouble that brought
     it."""
 
-    def __init__(self, backoff, connect_deadline, reconnect_deadline, now):
+    def __init__(self, backoff: Retry, connect_deadline: Optional[float], reconnect_deadline: Optional[float],
+                 now: float) -> None:
         self.backoff = backoff
         self.connect_deadline, self.reconnect_deadline = connect_deadline, reconnect_deadline
         self.failures = 0
         self.first = True
         self.since = now
-        self.connected_at = None
+        self.connected_at: Optional[float] = None
         self.expired = 0
 
     @property
-    def deadline(self):
+    def deadline(self) -> Optional[float]:
         return self.connect_deadline if self.first else self.reconnect_deadline
 
-    def connected(self, now):
+    def connected(self, now: float) -> None:
         self.first, self.connected_at, self.expired = False, now, 0
 
-    def lost(self, now):
+    def lost(self, now: float) -> float:
         """The wait before the first try after losing the connection at ``now``."""
         stable = self.connected_at is not None and now - self.connected_at >= STABLE_AFTER
         self.failures = 0 if stable else self.failures + 1
         self.since, self.connected_at = now, None
         if not self.failures:
             return 0.0
-        wait = self.backoff.backoff(self.failures - 1)
+        wait: float = self.backoff.backoff(self.failures - 1)
         return wait if self.deadline is None else max(0.0, min(wait, self.deadline))
 
-    def failed(self, error, now):
+    def failed(self, error: SlackError, now: float) -> Optional[float]:
         """The wait before the next try after ``error`` at ``now``, or None:
         give up (and raise ``error``)."""
         if isinstance(error, _UrlExpired) and not self.expired:
@@ -3298,25 +3329,25 @@ class _Reconnects:
 #: Bytes read from the socket at once, served to websocket-client's small reads.
 _READ_CHUNK = 256 << 10
 #: The largest upgrade answer (status line and headers) read (RFC 6455 4.1).
-MAX_UPGRADE_BYTES = 64 << 10
+MAX_UPGRADE_BYTES: int = 64 << 10
 #: The most fragments one message may come in.  Each costs a frame's work, so
 #: a server sending a message a few bytes at a time cannot burn a core.
 MAX_FRAGMENTS = 4096
 #: The buffer of frames a waiting sender read for the iterator: at most
 #: ``max_buffer`` frames and this many bytes; past either the oldest go,
 #: with a warning (a session whose iterator nobody reads must not fail).
-MAX_BUFFER_BYTES = 64 << 20
+MAX_BUFFER_BYTES: int = 64 << 20
 #: Seconds a polite close frame may take to leave.
 _CLOSE_TIMEOUT = 1.0
 
 _TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 
 
-def _websocket():
+def _websocket() -> Any:                     # the websocket module
     return _require("RTM sessions", "websocket", "urllib3")      # a session calls rtm.start first
 
 
-def _redact(text, *secrets):
+def _redact(text: str, *secrets: str) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "<redacted>")
@@ -3328,7 +3359,7 @@ class _DeadlineReached(TimeoutError):
     the socket module expect of a socket)."""
 
 
-def _left(deadline):
+def _left(deadline: float) -> float:
     """Seconds until ``deadline`` (time.monotonic), or _DeadlineReached."""
     left = deadline - time.monotonic()
     if left <= 0:
@@ -3349,7 +3380,7 @@ class _Wire:
     refused before websocket-client reads a body or follows a redirect.
     """
 
-    def __init__(self, sock, deadline, send_timeout):
+    def __init__(self, sock: "socket.socket", deadline: Optional[float], send_timeout: float) -> None:
         import select
         import ssl
         self.sock, self.deadline, self.send_timeout = sock, deadline, send_timeout
@@ -3360,20 +3391,21 @@ class _Wire:
         self._view = memoryview(self._buf)
         self._pos = self._end = 0
         self._upgrading = True
-        self._closed = _websocket().WebSocketConnectionClosedException
+        self._closed: "Type[websocket.WebSocketConnectionClosedException]" = (
+            _websocket().WebSocketConnectionClosedException)
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
         sock.setblocking(False)
 
     # websocket-client sees a socket without a timeout, and so calls recv and
     # send directly: the timing is ours.
-    def gettimeout(self):
+    def gettimeout(self) -> float:
         return 0.0
 
-    def settimeout(self, timeout):
+    def settimeout(self, timeout: Optional[float]) -> None:
         pass
 
-    def recv(self, size):
+    def recv(self, size: int) -> bytes:
         pos, end = self._pos, self._end
         if pos == end:
             if self._upgrading:
@@ -3388,10 +3420,10 @@ class _Wire:
         self._pos = stop
         return bytes(self._view[pos:stop])
 
-    def _read_into(self, start, stop):
+    def _read_into(self, start: int, stop: int) -> int:
         """Read what has come into the buffer at ``start``: its length, 0 at the end."""
         while True:
-            if not (self._tls and self.sock.pending()):
+            if not (self._tls and self.sock.pending()):     # type: ignore[attr-defined]  # _tls: an SSLSocket
                 self._wait_readable()
             try:
                 return self.sock.recv_into(self._view[start:stop])
@@ -3400,16 +3432,16 @@ class _Wire:
             except self._want_write:
                 self._wait_select(write=True, deadline=self.deadline)
 
-    def _wait_readable(self):
+    def _wait_readable(self) -> None:
         timeout = None if self.deadline is None else _left(self.deadline) * 1000.0
         self._poll.poll(timeout)
 
-    def _wait_select(self, write, deadline):
+    def _wait_select(self, write: bool, deadline: Optional[float]) -> None:
         import select
         timeout = None if deadline is None else _left(deadline)
         select.select(() if write else (self.sock,), (self.sock,) if write else (), (), timeout)
 
-    def _read_upgrade(self):
+    def _read_upgrade(self) -> None:
         end = 0
         while self._buf.find(b"\r\n\r\n", 0, end) < 0:
             if end >= MAX_UPGRADE_BYTES:
@@ -3425,7 +3457,7 @@ class _Wire:
             redirect = " (redirects are not followed)" if code[:1] and code[0][:1] == b"3" else ""
             raise _Refused(f"the server refused the WebSocket upgrade: {_quote(status, 100)}{redirect}")
 
-    def send(self, data):
+    def send(self, data: bytes) -> int:
         deadline = time.monotonic() + self.send_timeout
         while True:
             try:
@@ -3435,24 +3467,24 @@ class _Wire:
             except self._again:                   # TLS wants to read first
                 self._wait_select(write=False, deadline=deadline)
 
-    def shutdown(self, how=None):
+    def shutdown(self, how: Optional[int] = None) -> None:
         """Wake every thread waiting on this connection (safe from any thread)."""
         _shutdown(self.sock)
 
-    def close(self):
+    def close(self) -> None:
         """Close the socket and free the buffer (websocket-client's objects
         live in reference cycles until the next collection: they keep none
         of it)."""
         self.sock.close()
         if self._view is not None:
             self._view.release()
-            self._buf = self._view = None
+            self._buf = self._view = None         # type: ignore[assignment]  # closed: never read again
 
-    def fileno(self):
+    def fileno(self) -> int:
         return self.sock.fileno()
 
 
-def _shutdown(sock):
+def _shutdown(sock: "socket.socket") -> None:
     """Shut a socket down, waking every thread waiting on it, from any thread.
     The plain socket call: ssl's own would also drop its TLS state."""
     import socket
@@ -3462,7 +3494,8 @@ def _shutdown(sock):
         pass
 
 
-def _dial(parts, proxy, context, deadline, opening):
+def _dial(parts: urllib.parse.SplitResult, proxy: Optional[str], context: Optional["ssl.SSLContext"],
+          deadline: float, opening: Callable[["socket.socket"], None]) -> "socket.socket":
     """A socket connected to the WebSocket URL's host, before ``deadline``:
     through ``proxy`` (an HTTP CONNECT tunnel) if given, TLS for wss://.
     ``opening(sock)`` is told of each socket as it is made."""
@@ -3473,10 +3506,12 @@ def _dial(parts, proxy, context, deadline, opening):
     try:
         opening(sock)
         if via:
-            _tunnel(sock, host, port, via, deadline)
+            _tunnel(sock, host, port, via, deadline)    # type: ignore[arg-type]  # _check_ws_url: it has a host
         if parts.scheme == "wss":
             sock.settimeout(_left(deadline))
-            sock = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+            # _Connector._open gives wss:// a context; not "WSS://", which urlsplit also calls wss
+            sock = context.wrap_socket(sock, server_hostname=host,  # type: ignore[union-attr]  # see above
+                                       do_handshake_on_connect=False)
             opening(sock)
             sock.do_handshake()
     except BaseException:
@@ -3485,7 +3520,7 @@ def _dial(parts, proxy, context, deadline, opening):
     return sock
 
 
-def _tunnel(sock, host, port, proxy, deadline):
+def _tunnel(sock: "socket.socket", host: str, port: int, proxy: urllib.parse.SplitResult, deadline: float) -> None:
     """Open a CONNECT tunnel through an HTTP proxy (RFC 9110, 9.3.6), with
     Basic credentials from the proxy URL's user info."""
     import base64
@@ -3510,7 +3545,7 @@ def _tunnel(sock, host, port, proxy, deadline):
         raise _Refused(f"the proxy refused the tunnel: {_quote(status, 100)}")
 
 
-def _ws_error(exc, *secrets):
+def _ws_error(exc: BaseException, *secrets: str) -> TransportError:
     """Map a websocket-client, socket or TLS exception to ours, at one place."""
     import socket
     import ssl
@@ -3537,27 +3572,27 @@ class _MessageSize:
 
     __slots__ = ("limit", "count")
 
-    def __init__(self, limit):
+    def __init__(self, limit: int) -> None:
         self.limit, self.count = limit, 0
 
-    def refuse(self):
+    def refuse(self) -> NoReturn:
         raise _TooLarge(f"a message of more than {self.limit} bytes (max_message_size); "
                         "the connection is dropped, as the rest of it cannot be skipped")
 
-    def watch(self, ws):
+    def watch(self, ws: "websocket.WebSocket") -> None:
         """Hook the frame reader of ``ws`` at its per-frame length read."""
         frames = ws.frame_buffer
         read_length = frames.recv_length
 
-        def recv_length():                     # once per frame: kept to the one call
+        def recv_length() -> None:             # once per frame: kept to the one call
             read_length()
-            self.count += frames.length
+            self.count += frames.length        # type: ignore[operator]  # read_length() just set it
             if self.count > self.limit:
                 self.refuse()
-        frames.recv_length = recv_length
+        frames.recv_length = recv_length       # type: ignore[method-assign]  # the hook, on this instance
 
     @staticmethod
-    def unwatch(ws):
+    def unwatch(ws: "websocket.WebSocket") -> None:
         ws.frame_buffer.__dict__.pop("recv_length", None)
 
 
@@ -3590,7 +3625,8 @@ class _Link:
 
     __slots__ = ("ws", "wire", "size", "parts", "errors", "timeout", "secrets")
 
-    def __init__(self, ws, wire, max_message_size, secrets):
+    def __init__(self, ws: "websocket.WebSocket", wire: _Wire, max_message_size: int,
+                 secrets: Tuple[str, ...]) -> None:
         websocket = _websocket()
         self.ws, self.wire, self.secrets = ws, wire, secrets
         self.size = _MessageSize(max_message_size)
@@ -3601,13 +3637,14 @@ class _Link:
         # wire raises those itself.  A third of the reading time, per frame.
         if callable(getattr(ws.frame_buffer, "recv", None)):
             ws.frame_buffer.recv = wire.recv
-        self.parts = None
-        self.errors = (websocket.WebSocketException, OSError, ValueError)
-        self.timeout = (websocket.WebSocketTimeoutException, _DeadlineReached)
+        self.parts: Optional[List[bytes]] = None
+        self.errors: Tuple[Type[Exception], ...] = (websocket.WebSocketException, OSError, ValueError)
+        self.timeout: Tuple[Type[Exception], ...] = (websocket.WebSocketTimeoutException, _DeadlineReached)
 
     @classmethod
-    def open(cls, url, *, base_url, proxy, context, timeout, send_timeout, max_message_size, cookie, opening,
-             secrets):
+    def open(cls, url: str, *, base_url: str, proxy: Union[str, "Literal[False]", None],
+             context: Optional["ssl.SSLContext"], timeout: float, send_timeout: float, max_message_size: int,
+             cookie: Optional[str], opening: Callable[["socket.socket"], None], secrets: Tuple[str, ...]) -> "_Link":
         """Connect, upgrade (within ``timeout`` seconds) and return the link."""
         websocket = _websocket()
         parts = _check_ws_url(url, base_url)
@@ -3632,7 +3669,7 @@ class _Link:
         log.debug("WebSocket open to %s", parts.hostname)
         return link
 
-    def hello(self, control, timeout):
+    def hello(self, control: _OnControl, timeout: float) -> _Json:
         """The first frame: hello, or the error frame of an expired URL."""
         data = self.read(control)
         if data is None:
@@ -3645,12 +3682,14 @@ class _Link:
             raise _BadHello(f"the first frame: {why}{_quote(data, 100, self.secrets)}") from None
         if event.get("type") == "hello":
             return event
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
-        if event.get("type") == "error" and error.get("code") == 1:
-            raise _UrlExpired(f"the WebSocket URL has expired: {_quote(error.get('msg'), 100, self.secrets)}")
+        # mypy (misc) refuses the except's name reused below, as if still deleted: it is a new variable
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}  # type: ignore[misc]  # see above
+        if event.get("type") == "error" and error.get("code") == 1:  # type: ignore[misc]  # see above
+            raise _UrlExpired("the WebSocket URL has expired: "
+                              f"{_quote(error.get('msg'), 100, self.secrets)}")  # type: ignore[misc]  # see above
         raise _BadHello(f"the first frame was not hello: {_quote(data, 100, self.secrets)}")
 
-    def read(self, control):
+    def read(self, control: _OnControl) -> Optional[bytes]:
         """The payload of the next complete text message, or None when the
         wire's deadline came first.  Pings are answered and, with pongs,
         passed to ``control(now)``, which may end the connection; fragments
@@ -3658,7 +3697,7 @@ class _Link:
         ws = self.ws
         try:
             while True:
-                frame = ws.recv_frame()
+                frame: "_Frame" = ws.recv_frame()    # type: ignore[no-untyped-call]  # unannotated there
                 opcode = frame.opcode
                 if opcode == _TEXT and self.parts is None:
                     if frame.fin:
@@ -3681,7 +3720,7 @@ class _Link:
         except self.errors as exc:
             raise _ws_error(exc, *self.secrets) from None
 
-    def _other(self, frame, control):
+    def _other(self, frame: "_Frame", control: _OnControl) -> None:
         opcode = frame.opcode
         if opcode in (_PING, _PONG):
             if opcode == _PING:
@@ -3699,7 +3738,7 @@ class _Link:
             raise ConnectionClosed(f"a frame out of sequence (opcode {opcode}, fin {frame.fin}) "
                                    "breaks the WebSocket protocol")
 
-    def send(self, text):
+    def send(self, text: str) -> None:
         """Send a text frame; ConnectionClosed, and the link shut down (part
         of a frame may have gone), when it cannot be sent."""
         try:
@@ -3708,7 +3747,7 @@ class _Link:
             self.shutdown()
             raise ConnectionClosed(f"not sent: {type(exc).__name__}: {_redact(str(exc), *self.secrets)}") from None
 
-    def close_politely(self, reason):
+    def close_politely(self, reason: bytes) -> None:
         """A close frame (best effort: the connection is dropped next anyway)."""
         self.wire.send_timeout = _CLOSE_TIMEOUT
         try:
@@ -3716,16 +3755,16 @@ class _Link:
         except self.errors:
             pass
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         self.wire.shutdown()
 
-    def release(self):
+    def release(self) -> None:
         self.wire.shutdown()
         self.wire.close()
         self.size.unwatch(self.ws)              # the hook is a cycle that would keep the buffer to the next GC
 
 
-def _check_ws_url(url, base_url):
+def _check_ws_url(url: object, base_url: str) -> urllib.parse.SplitResult:
     """The parts of a WebSocket URL: wss:// (ws:// only to loopback from a loopback base_url)."""
     try:
         parts = urllib.parse.urlsplit(url if isinstance(url, str) else "")
@@ -3746,7 +3785,9 @@ class _Connector:
     already fetched), retrying as the _Reconnects policy says.  Tells the
     session of each socket it makes, so that close() can stop it."""
 
-    def __init__(self, token, rtm_args, web, *, policy, hello_timeout, max_message_size, clock, sleep, closing):
+    def __init__(self, token: str, rtm_args: _Json, web: _Json, *, policy: _Reconnects, hello_timeout: float,
+                 max_message_size: int, clock: _Clock, sleep: Callable[[float], object],
+                 closing: threading.Event) -> None:
         unknown = sorted(set(rtm_args) - RTM_START_ARGS)
         if unknown:
             raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
@@ -3759,12 +3800,12 @@ class _Connector:
         self.hello_timeout, self.max_message_size = hello_timeout, max_message_size
         self.clock, self.sleep, self.closing = clock, sleep, closing
         self.start: Optional[RtmStart] = None
-        self.team_answer = None
-        self.socket = None                       # the one being connected, for stop()
+        self.team_answer: Optional[_Json] = None
+        self.socket: Optional["socket.socket"] = None   # the one being connected, for stop()
         self.lock = threading.Lock()
         self.counts = {"connections": 0, "rtm_calls": 0}
 
-    def opening(self, sock, done=False):
+    def opening(self, sock: Optional["socket.socket"], done: bool = False) -> None:
         """The socket being connected (None: none); ConnectionClosed instead
         once the session is closed."""
         with self.lock:
@@ -3772,14 +3813,14 @@ class _Connector:
                 raise ConnectionClosed("the session was closed")
             self.socket = sock
 
-    def stop(self):
+    def stop(self) -> None:
         """close(): shut down the socket being connected, if any (the
         session's closing event is set)."""
         with self.lock:
             if self.socket is not None:
                 _shutdown(self.socket)
 
-    def connect(self, method, control):
+    def connect(self, method: str, control: _OnControl) -> Tuple[_Link, _Json, RtmStart]:
         """(link, hello, start), or the last error when the policy gives up."""
         while True:
             self.opening(None)                   # raises once the session is closed
@@ -3801,13 +3842,13 @@ class _Connector:
                 self.wait(wait, f"connecting failed ({error}); trying again in %.1f s",
                           logging.WARNING if wait else logging.INFO)
 
-    def wait(self, wait, message, level=logging.INFO):
+    def wait(self, wait: float, message: str, level: int = logging.INFO) -> None:
         log.log(level, message, wait)
         if wait > self.policy.backoff.cap:
             log.warning("waiting %.0f s, longer than the backoff's cap, as Slack's Retry-After asks", wait)
         self.sleep(wait)
 
-    def _once(self, method, control):
+    def _once(self, method: str, control: _OnControl) -> Tuple[_Link, _Json, RtmStart]:
         asked = self.clock()
         args = self.rtm_args if method == "rtm.start" else {
             k: v for k, v in self.rtm_args.items() if k in ("presence_sub", "batch_presence_aware")}
@@ -3831,18 +3872,19 @@ class _Connector:
                  self.clock() - fetched)
         return link, hello, start
 
-    def _start_of(self, answer, url, method):
+    def _start_of(self, answer: _Json, url: Any, method: str) -> RtmStart:
+        start: RtmStart
         if method == "rtm.start":
             start = RtmStart._from_response(answer)
         elif self.start is not None or self.team_answer is not None:
             data = self.start.__dict__ if self.start is not None else self.team_answer
-            start = RtmStart._adopt(dict(data, url=url))
+            start = RtmStart._adopt(dict(data, url=url))   # type: ignore[arg-type]  # not None: the elif
         else:
             start = RtmStart._from_response(answer)
         self.start, self.team_answer = start, None
         return start
 
-    def _open(self, url):
+    def _open(self, url: Any) -> _Link:               # the answer's url, whatever it is
         import ssl
         web = self.web
         context = None
@@ -3859,8 +3901,8 @@ class _Connector:
 
 #: rtm.start's arguments (its documentation and recorded calls); a new one
 #: goes in ``rtm_args={...}``, so that a misspelt option is not sent to Slack.
-RTM_START_ARGS = frozenset(("simple_latest", "no_unreads", "mpim_aware", "presence_sub", "batch_presence_aware",
-                            "no_latest", "include_locale"))
+RTM_START_ARGS: FrozenSet[str] = frozenset(("simple_latest", "no_unreads", "mpim_aware", "presence_sub",
+                                            "batch_presence_aware", "no_latest", "include_locale"))
 #: After a reconnect, users are loaded again only for a team this small: a
 #: large team's users come from user_change / team_join and lazy users.info.
 REFRESH_USERS_UP_TO = 1000
@@ -3876,21 +3918,22 @@ class _TeamKeeper:
     in the session's buffer.  A load that fails is logged and leaves the
     state as it was: names are a help, the session goes on without them."""
 
-    def __init__(self, token, web, team, presence, clock):
+    def __init__(self, token: str, web: _Json, team: Union[str, Iterable[str], None], presence: bool,
+                 clock: _Clock) -> None:
         self.token, self.web, self.parts, self.presence = token, web, _team_parts(team), presence
         self.clock = clock
         self.state: Optional[TeamState] = None
 
-    def apply(self, event):
+    def apply(self, event: _Json) -> _Json:
         """The event, once the state shows what it describes."""
         if self.state is not None:
             self.state.apply(event)
         return event
 
-    def connected(self, start, proto, step):
+    def connected(self, start: RtmStart, proto: RtmProtocol, step: Callable[..., Optional[_Json]]) -> None:
         """The connection is up: build the state or refresh it, reading the
         connection with ``step(until)`` between pages while ``proto`` is open."""
-        def drain():                              # into the session's buffer, yielded after the load
+        def drain() -> None:                      # into the session's buffer, yielded after the load
             for _ in range(_READ_CHUNK):
                 frames = proto.frames
                 if proto.phase != OPEN:
@@ -3924,15 +3967,15 @@ class _Buffer:
 
     __slots__ = ("frames", "size", "max_frames", "max_bytes", "dropped", "dropping")
 
-    def __init__(self, max_frames, max_bytes, dropping):
-        self.frames: deque = deque()
+    def __init__(self, max_frames: int, max_bytes: int, dropping: Callable[[_Json], object]) -> None:
+        self.frames: Deque[Tuple[_Json, int]] = deque()
         self.size = self.dropped = 0
         self.max_frames, self.max_bytes, self.dropping = max_frames, max_bytes, dropping
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.frames)
 
-    def put(self, event, size):
+    def put(self, event: _Json, size: int) -> None:
         self.frames.append((event, size))
         self.size += size
         while len(self.frames) > 1 and (len(self.frames) > self.max_frames or self.size > self.max_bytes):
@@ -3942,7 +3985,7 @@ class _Buffer:
             self.dropping(self.take())
             self.dropped += 1
 
-    def take(self):
+    def take(self) -> _Json:
         event, size = self.frames.popleft()
         self.size -= size
         return event
@@ -3964,13 +4007,21 @@ class Session:
     sender waiting for its ack while nobody iterates).
     """
 
-    def __init__(self, token, *, method="rtm.start", auto_reconnect=True, ping_interval=10.0, pong_timeout=10.0,
-                 hello_timeout=10.0, connect_deadline=300.0, reconnect_deadline=None, ack_grace=5.0,
-                 send_rate=1.0, send_burst=5, max_buffer=10000, max_buffer_bytes=MAX_BUFFER_BYTES,
-                 max_message_size=MAX_MESSAGE_SIZE, strict=False, backoff=None, clock=time.monotonic,
-                 sleep=None, base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, proxy=None,
-                 ssl_context=None, ca_certs=None, allow_http=False, cookie=None,
-                 max_response_size=MAX_RESPONSE_SIZE, team="all", presence=False, rtm_args=None, **args):
+    auto_reconnect: bool
+    strict: bool
+
+    def __init__(self, token: str, *, method: str = "rtm.start", auto_reconnect: bool = True,
+                 ping_interval: float = 10.0, pong_timeout: float = 10.0, hello_timeout: float = 10.0,
+                 connect_deadline: Optional[float] = 300.0, reconnect_deadline: Optional[float] = None,
+                 ack_grace: float = 5.0, send_rate: float = 1.0, send_burst: int = 5, max_buffer: int = 10000,
+                 max_buffer_bytes: int = MAX_BUFFER_BYTES, max_message_size: int = MAX_MESSAGE_SIZE,
+                 strict: bool = False, backoff: Optional[Retry] = None, clock: _Clock = time.monotonic,
+                 sleep: Optional[Callable[[float], object]] = None, base_url: str = DEFAULT_BASE_URL,
+                 timeout: float = DEFAULT_TIMEOUT, http: Optional["urllib3.PoolManager"] = None,
+                 proxy: Union[str, "Literal[False]", None] = None, ssl_context: Optional["ssl.SSLContext"] = None,
+                 ca_certs: Optional[str] = None, allow_http: bool = False, cookie: Optional[str] = None,
+                 max_response_size: int = MAX_RESPONSE_SIZE, team: Union[str, Iterable[str], None] = "all",
+                 presence: bool = False, rtm_args: Optional[Mapping[str, Any]] = None, **args: Any) -> None:
         if method not in ("rtm.start", "rtm.connect"):
             raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
         self._clock, self.auto_reconnect, self.strict, self._timeout = clock, auto_reconnect, strict, timeout
@@ -3979,9 +4030,9 @@ class Session:
         self._throttle = _Bucket(send_rate, send_burst, clock())
         self._closing = threading.Event()
         self._sleep = sleep or self._closing.wait
-        web = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
-                   ca_certs=ca_certs, allow_http=allow_http, retry=False, cookie=cookie,
-                   max_response_size=max_response_size)
+        web: _Json = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
+                          ca_certs=ca_certs, allow_http=allow_http, retry=False, cookie=cookie,
+                          max_response_size=max_response_size)
         policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
                              connect_deadline, reconnect_deadline, clock())
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
@@ -3999,29 +4050,40 @@ class Session:
         self.start: Optional[RtmStart] = None
         self._connect(method)
 
-    phase = property(lambda self: self._proto.phase, doc="The RtmProtocol's phase.")
-    team = property(lambda self: self._team.state, doc="The TeamState, as of the event last yielded.")
-    unacknowledged = property(lambda self: self._proto.unacknowledged, doc="Messages reported unacknowledged.")
+    @property
+    def phase(self) -> str:
+        """The RtmProtocol's phase."""
+        return self._proto.phase
 
     @property
-    def stats(self):
+    def team(self) -> Optional[TeamState]:
+        """The TeamState, as of the event last yielded."""
+        return self._team.state
+
+    @property
+    def unacknowledged(self) -> List[_Json]:
+        """Messages reported unacknowledged."""
+        return self._proto.unacknowledged
+
+    @property
+    def stats(self) -> Dict[str, int]:
         """Counts: connections made, rtm.* calls, frames read, skipped and dropped."""
         return dict(self._connector.counts, frames=self._proto.frames, skipped=self._proto.skipped,
                     dropped=self._buffer.dropped)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         team = self.start.team.domain if self.start and self.start.team else None
         return f"<slack_rtm.Session {self._proto.phase} team={team!r} connections={self.stats['connections']}>"
 
-    def __enter__(self):
+    def __enter__(self) -> "Session":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- connecting -------------------------------------------------------
 
-    def _connect(self, method):
+    def _connect(self, method: str) -> None:
         """Connect (the _Connector retries) and make the new link current."""
         link, hello, start = self._connector.connect(method, self._proto.control)
         with self._cond:
@@ -4037,10 +4099,10 @@ class Session:
 
     # -- reading ----------------------------------------------------------
 
-    def __iter__(self):
+    def __iter__(self) -> "Session":
         return self
 
-    def __next__(self):
+    def __next__(self) -> _Json:
         """The next frame Slack sent, as a dict, exactly as sent.  Keepalive,
         reconnects and acks happen in here, in the caller's thread.  Raises
         StopIteration once the session has ended or been closed; the last
@@ -4060,7 +4122,7 @@ class Session:
             if event is not None and self._proto.phase != CLOSED:
                 return self._team.apply(event)
 
-    def _turn(self, until=None, keep=False):
+    def _turn(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
         """A step with the read lock, which the caller took; then the lock is
         let go and waiting senders are told (one may read now)."""
         self._reading = True
@@ -4073,14 +4135,14 @@ class Session:
                 with self._cond:
                     self._cond.notify_all()
 
-    def _step(self, until=None, keep=False):
+    def _step(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
         """Read one frame and return its event (or, with ``keep``, buffer
         it), or do what the time or the connection's end calls for (a ping,
         a reconnect) and return None.  Called with the read lock held; stops
         waiting at ``until`` (the clock's time) if given."""
         proto, link = self._proto, self._link
         if proto.phase != OPEN or link is None:
-            return self._between()
+            return self._between()  # type: ignore[func-returns-value, no-any-return]  # None: no event
         deadline = proto.deadline()
         if until is not None and (deadline is None or until < deadline):
             deadline = until
@@ -4091,11 +4153,12 @@ class Session:
             data = link.read(proto.control)
         except ProtocolError as error:                  # a binary frame: skipped, and counted
             proto.skipped += 1
-            return self._bad_frame(error)
+            return self._bad_frame(error)  # type: ignore[func-returns-value, no-any-return]  # None: no event
         except SlackError as error:
-            return self._lost(error)
+            return self._lost(error)  # type: ignore[func-returns-value, no-any-return]  # None: no event
         if data is None:
-            return self._tick()
+            return self._tick()  # type: ignore[func-returns-value, no-any-return]  # None: no event
+        event: Union[_Json, ProtocolError, None]
         with self._lock:
             try:
                 event = proto.receive(data, self._clock())
@@ -4107,30 +4170,30 @@ class Session:
             if self._waiters:
                 self._cond.notify_all()
         if isinstance(event, ProtocolError):
-            return self._bad_frame(event)
+            return self._bad_frame(event)  # type: ignore[func-returns-value, no-any-return]  # None: no event
         return None if keep else event
 
-    def _bad_frame(self, error):
+    def _bad_frame(self, error: ProtocolError) -> None:
         # A frame that is not a JSON object: raised when strict, otherwise
         # skipped with a warning that quotes its start (never silently).
         if self.strict:
             raise error
         log.warning("skipping %s", error)
 
-    def _tick(self):
+    def _tick(self) -> None:
         """The read stopped at the protocol's deadline: do what it calls for."""
         with self._cond:
             action = self._proto.tick(self._clock())
             self._cond.notify_all()
         if isinstance(action, str):
             try:
-                self._link.send(action)
+                self._link.send(action)             # type: ignore[union-attr]  # the link just read
             except SlackError as error:
                 return self._lost(error)
         elif action is not None:
             return self._lost(action)
 
-    def _between(self):
+    def _between(self) -> None:
         """Not reading: reconnect when the connection is lost or draining."""
         if self._proto.phase == DRAINING:    # goodbye or migration: close it ourselves, politely
             self._lost(ConnectionClosed("the server asked for a new connection"), polite=True)
@@ -4151,7 +4214,7 @@ class Session:
             if not self._closing.is_set():
                 raise
 
-    def _lost(self, error, polite=False):
+    def _lost(self, error: SlackError, polite: bool = False) -> None:
         """The connection ended (or must end): release it (with a close frame
         when ``polite``: the server asked for it and is still there); the
         next step reconnects unless closing or auto_reconnect is off."""
@@ -4175,14 +4238,15 @@ class Session:
 
     # -- sending ----------------------------------------------------------
 
-    def send(self, event):
+    def send(self, event: _Json) -> int:
         """Send an event (a dict) and return the ``id`` it was given (unique
         in the session).  Refuses frames over Slack's limits with
         MessageTooLong and keeps to the send rate, sleeping if need be.
         While the session reconnects, waits up to ``timeout`` for it."""
         return self._send(event)[0]
 
-    def _send(self, event, waited=False, deadline=None, throttled=True):
+    def _send(self, event: _Json, waited: bool = False, deadline: Optional[float] = None,
+              throttled: bool = True) -> Tuple[int, Optional[_Pending]]:
         """(id, the _Pending of a message or None).  Refused before the
         throttle's wait if too long; while the session is not connected,
         waits (reading, so reconnecting, if no other thread does) until
@@ -4212,7 +4276,17 @@ class Session:
                     raise ConnectionClosed(f"message {ident} was {error}") from None
         return ident, pending
 
-    def send_message(self, channel, text, *, thread_ts=None, wait=False, timeout=DEFAULT_TIMEOUT, **extra):
+    @overload
+    def send_message(self, channel: str, text: str, *, thread_ts: Optional[str] = ...,
+                     wait: "Literal[False]" = ..., timeout: float = ..., **extra: Any) -> int: ...
+    @overload
+    def send_message(self, channel: str, text: str, *, thread_ts: Optional[str] = ...,
+                     wait: "Literal[True]", timeout: float = ..., **extra: Any) -> _Json: ...
+    @overload
+    def send_message(self, channel: str, text: str, *, thread_ts: Optional[str] = ...,
+                     wait: bool, timeout: float = ..., **extra: Any) -> Union[int, _Json]: ...
+    def send_message(self, channel: str, text: str, *, thread_ts: Optional[str] = None, wait: bool = False,
+                     timeout: float = DEFAULT_TIMEOUT, **extra: Any) -> Union[int, _Json]:
         """Send a message and return its id; with ``wait``, block until Slack
         acknowledges it and return the ack (``ok``, ``reply_to``, ``ts``,
         ``text``).  An ``ok: false`` ack raises RtmError, a connection that
@@ -4224,17 +4298,18 @@ class Session:
             event["thread_ts"] = thread_ts
         deadline = self._clock() + timeout
         message_id, pending = self._send(event, waited=wait, deadline=deadline)
-        return self._wait_reply(pending, timeout, deadline) if wait else message_id
+        # a message always has its _Pending, never None: hence the ignore below
+        return self._wait_reply(pending, timeout, deadline) if wait else message_id  # type: ignore[arg-type]
 
-    def typing(self, channel):
+    def typing(self, channel: str) -> int:
         """Show the typing indicator in a channel (throttled like messages)."""
         return self.send({"type": "typing", "channel": channel})
 
-    def ping(self, **extra):
+    def ping(self, **extra: Any) -> int:
         """Send an RTM ping now; its pong is yielded like any frame."""
         return self._send(dict(extra, type="ping"), throttled=False)[0]
 
-    def _wait_reply(self, pending, timeout, deadline):
+    def _wait_reply(self, pending: _Pending, timeout: float, deadline: float) -> _Json:
         """Read (or let the reading thread read) until ``pending`` settles."""
         while True:
             with self._lock:
@@ -4248,7 +4323,7 @@ class Session:
                     continue
             self._await(deadline, lambda: pending.settled, None)
 
-    def _await(self, deadline, done, what):
+    def _await(self, deadline: float, done: Callable[[], bool], what: Optional[str]) -> None:
         """Let the session move on until ``done()`` or ``deadline``: read if
         no other thread reads, else wait to be told of a change (a reader
         tells waiters after each frame and when it lets go)."""
@@ -4272,7 +4347,7 @@ class Session:
 
     # -- closing ----------------------------------------------------------
 
-    def close(self):
+    def close(self) -> None:
         """End the session: send a close frame, end the iteration, never
         reconnect, release every waiting sender.  Returns at once (a reader
         blocked on the socket is woken); safe from any thread, from a
@@ -4299,7 +4374,7 @@ class Session:
         log.info("session closed")
 
 
-def connect(token, **options):
+def connect(token: str, **options: Any) -> Session:
     """Open an RTM session and return it, connected: ``Session(token, **options)``.
 
     ``method``: "rtm.start" (default; the team data in ``start``) or
