@@ -4428,6 +4428,15 @@ def connect(token: str, **options: Any) -> Session:
 # websockets library's threaded server (the optional extra "fake"), so no
 # framing is written here.  Everything listens on 127.0.0.1 only.
 
+if TYPE_CHECKING:                          # types only: FakeSlack and the command line import these when run
+    import argparse
+    import http.server
+    from websockets.http11 import Request, Response
+    from websockets.sync.server import Server, ServerConnection
+
+#: What the lookups of _Names find (a User, a conversation), for _Names._find.
+_Found_D = TypeVar("_Found_D")
+
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _POST_TYPES = _FORM_TYPES + ("application/json", "text/plain")
 _CHARSETS = ("utf-8", "iso-8859-1")
@@ -4441,12 +4450,19 @@ class FakeRequest:
     are FakeRequests too, with ``method`` "websocket"."""
 
     __slots__ = ("method", "http_method", "target", "headers", "body", "args", "token")
+    method: str
+    http_method: str
+    target: str
+    headers: Dict[str, str]
+    body: bytes
+    args: _Json
+    token: Optional[str]
 
-    def __init__(self, method, http_method, target, headers, body):
+    def __init__(self, method: str, http_method: str, target: str, headers: Dict[str, str], body: bytes) -> None:
         self.method, self.http_method, self.target = method, http_method, target
         self.headers, self.body, self.args, self.token = headers, body, {}, None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"FakeRequest({self.http_method} {self.target})"
 
 
@@ -4454,13 +4470,19 @@ class _Scripted:
     """An HTTP answer FakeSlack was told to give."""
 
     __slots__ = ("status", "body", "headers", "delay", "truncate")
+    status: int
+    body: bytes
+    headers: Dict[str, str]
+    delay: float
+    truncate: bool
 
-    def __init__(self, status=200, body=b"", headers=None, delay=0.0, truncate=False):
+    def __init__(self, status: int = 200, body: bytes = b"", headers: Optional[Mapping[str, str]] = None,
+                 delay: float = 0.0, truncate: bool = False) -> None:
         self.status, self.body, self.headers = status, body, dict(headers or {})
         self.delay, self.truncate = delay, truncate
 
 
-def _default_team():
+def _default_team() -> _Json:
     team = {"id": "T0FAKE", "name": "Fake Team", "domain": "fake",
             "icon": {"image_default": True}, "prefs": {}}
     me = {"id": "U0BOT", "name": "bot", "prefs": {}, "created": 1600000000}
@@ -4525,32 +4547,38 @@ class FakeSlack:
     not), and one with no entry here never works.
     """
 
-    def __init__(self, *, tokens=("xoxb-test",), team=None, rtm_start="short", auto_ack=True,
-                 auto_pong=True, ssl_context=None, cookies=None, page_size=1000, rate_limits=None,
-                 clock=time.monotonic):
-        self.tokens = tuple(tokens)
-        self.cookies = dict(cookies or {})
-        self.page_size = page_size
-        self.rate_limits = dict(rate_limits or {})
+    _http: Optional["http.server.ThreadingHTTPServer"]    # both set by start(), None when not running
+    _ws: Optional["Server"]
+
+    def __init__(self, *, tokens: Iterable[str] = ("xoxb-test",), team: Optional[Mapping[str, Any]] = None,
+                 rtm_start: str = "short",
+                 auto_ack: Union[bool, Callable[[_Json], Optional[_Json]]] = True,
+                 auto_pong: bool = True, ssl_context: Optional["ssl.SSLContext"] = None,
+                 cookies: Optional[Mapping[str, str]] = None, page_size: int = 1000,
+                 rate_limits: Optional[Mapping[str, int]] = None, clock: _Clock = time.monotonic) -> None:
+        self.tokens: Tuple[str, ...] = tuple(tokens)
+        self.cookies: Dict[str, str] = dict(cookies or {})
+        self.page_size: int = page_size
+        self.rate_limits: Dict[str, int] = dict(rate_limits or {})
         self._clock = clock
-        self._calls_by_method: Dict[str, deque] = {}
-        self.team = dict(_default_team(), **(team or {}))
-        self.rtm_start_mode = rtm_start
-        self.auto_ack = auto_ack
-        self.auto_pong = auto_pong
-        self.ssl_context = ssl_context
+        self._calls_by_method: Dict[str, Deque[float]] = {}
+        self.team: _Json = dict(_default_team(), **(team or {}))
+        self.rtm_start_mode: str = rtm_start
+        self.auto_ack: Union[bool, Callable[[_Json], Optional[_Json]]] = auto_ack
+        self.auto_pong: bool = auto_pong
+        self.ssl_context: Optional["ssl.SSLContext"] = ssl_context
         self.requests: List[FakeRequest] = []
         self.upgrades: List[FakeRequest] = []
-        self.received: List[dict] = []
+        self.received: List[_Json] = []
         self.closes: List[Optional[int]] = []     # close codes clients sent (None: no close frame)
-        self.connections = 0
+        self.connections: int = 0
         self._withhold = 0
-        self._scripts: Dict[str, deque] = {}
-        self._tickets: Dict[str, float] = {}
+        self._scripts: Dict[str, Deque[_Scripted]] = {}
+        self._tickets: Dict[str, Tuple[float, Optional[str]]] = {}     # ticket: (issued, token)
         self._expire_next = 0
-        self._on_connect: deque = deque()
-        self._live: List[Any] = []
-        self._stalled = set()
+        self._on_connect: Deque[Tuple[Union[_Json, str, bytes], ...]] = deque()
+        self._live: List["ServerConnection"] = []
+        self._stalled: Set["ServerConnection"] = set()
         self._ts = 0
         self._cond = threading.Condition()
         self._http = self._ws = None
@@ -4558,7 +4586,7 @@ class FakeSlack:
 
     # -- life -------------------------------------------------------------
 
-    def start(self):
+    def start(self) -> "FakeSlack":
         """Start listening on 127.0.0.1 (ephemeral ports)."""
         import http.server
         try:
@@ -4580,7 +4608,7 @@ class FakeSlack:
             self._threads.append(thread)
         return self
 
-    def close(self):
+    def close(self) -> None:
         """Stop both servers and end every connection."""
         if self._http is None:
             return
@@ -4588,7 +4616,7 @@ class FakeSlack:
         self._http.server_close()
         for conn in list(self._live):
             self._drop(conn)
-        self._ws.shutdown()
+        self._ws.shutdown()      # type: ignore[union-attr]  # start() sets _ws with _http, close() clears both
         for thread in self._threads:
             thread.join(5)
         # websockets 15 leaves its shutdown pipe open (two raw descriptors;
@@ -4602,29 +4630,30 @@ class FakeSlack:
                     pass
         self._http = self._ws = None
 
-    def __enter__(self):
+    def __enter__(self) -> "FakeSlack":
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property
-    def base_url(self):
+    def base_url(self) -> str:
         if self._http is None:
             raise RuntimeError(_NOT_STARTED)
         scheme = "https" if self.ssl_context is not None else "http"
         return f"{scheme}://127.0.0.1:{self._http.server_address[1]}/api/"
 
     @property
-    def ws_port(self):
+    def ws_port(self) -> int:
         if self._ws is None:
             raise RuntimeError(_NOT_STARTED)
-        return self._ws.socket.getsockname()[1]
+        return self._ws.socket.getsockname()[1]      # type: ignore[no-any-return]  # (host, port) of an AF_INET socket
 
     # -- HTTP scripting ---------------------------------------------------
 
-    def answer(self, method, json_body=None, *, status=200, body=None, headers=None, delay=0.0,
-               truncate=False, times=1):
+    def answer(self, method: str, json_body: Optional[_Json] = None, *, status: int = 200,
+               body: Optional[bytes] = None, headers: Optional[Mapping[str, str]] = None, delay: float = 0.0,
+               truncate: bool = False, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with this instead of
         the usual: a JSON object, or raw ``body`` bytes (an HTML page, say),
         with a status and headers, after ``delay`` seconds, or cut short
@@ -4636,7 +4665,7 @@ class FakeSlack:
         with self._cond:
             self._scripts.setdefault(method, deque()).extend([scripted] * times)
 
-    def fail(self, method, error, *, times=1, retry_after=None):
+    def fail(self, method: str, error: str, *, times: int = 1, retry_after: Optional[float] = None) -> None:
         """Answer the next ``times`` calls of ``method`` with Slack error
         ``error`` (429 with Retry-After for "ratelimited")."""
         if error == "ratelimited":
@@ -4645,19 +4674,19 @@ class FakeSlack:
         else:
             self.answer(method, {"ok": False, "error": error}, times=times)
 
-    def calls(self, method):
+    def calls(self, method: str) -> List[FakeRequest]:
         """The requests made to ``method``."""
         return [r for r in self.requests if r.method == method]
 
     # -- WebSocket scripting ----------------------------------------------
 
-    def send(self, event):
+    def send(self, event: Union[_Json, str, bytes]) -> None:
         """Send a frame (a dict, or str for raw text, bytes for a raw text
         frame that may not even be UTF-8) on every live connection."""
         for conn in self._wait_live():
             self._send(conn, event)
 
-    def send_burst(self, events):
+    def send_burst(self, events: Iterable[Union[_Json, bytes]]) -> None:
         """Send many frames at once, framed by the websockets library and
         written in one call: a server fast enough for benchmarks and soaks."""
         from websockets.frames import Frame, Opcode
@@ -4667,25 +4696,25 @@ class FakeSlack:
             with conn.protocol_mutex:
                 conn.socket.sendall(blob)
 
-    def goodbye(self):
+    def goodbye(self) -> None:
         """Send ``goodbye`` and close, as Slack does before a restart."""
         self._end_live({"type": "goodbye"})
 
-    def migrate(self):
+    def migrate(self) -> None:
         """Send ``team_migration_started`` and close the connection."""
         self._end_live({"type": "team_migration_started"})
 
-    def close_connections(self, code=1000):
+    def close_connections(self, code: int = 1000) -> None:
         """Close every live connection cleanly.  Returns at once: the closing
         handshake finishes in the background, when the client reads."""
         self._end_live(None, code)
 
-    def drop(self):
+    def drop(self) -> None:
         """Reset every live connection: no close frame, the socket just ends."""
         for conn in self._take_live():
             self._drop(conn)
 
-    def _take_live(self):
+    def _take_live(self) -> List["ServerConnection"]:
         """The live connections, which stop being live at once: a frame
         scripted after a fault goes to the next connection."""
         with self._cond:
@@ -4694,7 +4723,7 @@ class FakeSlack:
             self._cond.notify_all()
         return conns
 
-    def _end_live(self, event, code=1000):
+    def _end_live(self, event: Optional[_Json], code: int = 1000) -> None:
         for conn in self._take_live():
             if event is not None:
                 self._send(conn, event)
@@ -4702,51 +4731,51 @@ class FakeSlack:
             thread.start()
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
 
-    def stall(self):
+    def stall(self) -> None:
         """Stop answering on the live connections (no pongs, no acks): the
         connection looks open but is dead."""
         with self._cond:
             self._stalled.update(self._live)
 
-    def expire_next_urls(self, count=1):
+    def expire_next_urls(self, count: int = 1) -> None:
         """The next ``count`` WebSocket connections are told their URL has
         expired (error code 1) and closed."""
         with self._cond:
             self._expire_next += count
 
-    def withhold_hello(self, count=1):
+    def withhold_hello(self, count: int = 1) -> None:
         """The next ``count`` connections get no hello (and nothing else)."""
         with self._cond:
             self._withhold += count
 
-    def on_connect(self, *frames):
+    def on_connect(self, *frames: Union[_Json, str, bytes]) -> None:
         """Send these frames right after the ``hello`` of the next connection."""
         with self._cond:
             self._on_connect.append(frames)
 
-    def wait_connections(self, count, timeout=10.0):
+    def wait_connections(self, count: int, timeout: float = 10.0) -> None:
         """Block until ``count`` WebSocket connections have said hello."""
         with self._cond:
             if not self._cond.wait_for(lambda: self.connections >= count, timeout):
                 raise AssertionError(f"{self.connections} connections, not {count}, after {timeout} s")
 
-    def wait_received(self, count=1, timeout=10.0, type=None):
+    def wait_received(self, count: int = 1, timeout: float = 10.0, type: Optional[str] = None) -> List[_Json]:
         """Block until ``count`` frames (of ``type``, if given) have come; return them."""
-        def matching():
+        def matching() -> List[_Json]:
             return [f for f in self.received if type is None or f.get("type") == type]
         with self._cond:
             if not self._cond.wait_for(lambda: len(matching()) >= count, timeout):
                 raise AssertionError(f"{len(matching())} frames received, not {count}, after {timeout} s")
             return matching()
 
-    def ack(self, frame, ok=True, error=None, **extra):
+    def ack(self, frame: _Json, ok: bool = True, error: Optional[_Json] = None, **extra: Any) -> None:
         """Reply to a client frame by hand (with ``auto_ack=False``)."""
         self.send(self.reply(frame, ok, error, **extra))
 
-    def reply(self, frame, ok=True, error=None, **extra):
+    def reply(self, frame: _Json, ok: bool = True, error: Optional[_Json] = None, **extra: Any) -> _Json:
         """The reply Slack gives a message frame: ``ok`` with a ``ts``, or an
         error (by default code 2, "message text is missing")."""
-        reply = {"ok": ok, "reply_to": frame["id"]}
+        reply: _Json = {"ok": ok, "reply_to": frame["id"]}
         if ok:
             reply.update(ts=self._next_ts(), text=frame.get("text"))
         else:
@@ -4756,12 +4785,12 @@ class FakeSlack:
 
     # -- internals --------------------------------------------------------
 
-    def _next_ts(self):
+    def _next_ts(self) -> str:
         with self._cond:
             self._ts += 1
             return f"{int(time.time())}.{self._ts:06d}"
 
-    def _wait_live(self, timeout=10.0):
+    def _wait_live(self, timeout: float = 10.0) -> List["ServerConnection"]:
         """The live connections, waiting for one if need be: a scripted
         frame with no client to take it is a mistake in the test, said aloud."""
         with self._cond:
@@ -4769,13 +4798,13 @@ class FakeSlack:
                 raise AssertionError(f"FakeSlack: no client connected within {timeout} s")
             return list(self._live)
 
-    def _send(self, conn, event):
+    def _send(self, conn: "ServerConnection", event: Union[_Json, str, bytes]) -> None:
         if isinstance(event, bytes):
             conn.send(event, text=True)
         else:
             conn.send(event if isinstance(event, str) else json.dumps(event))
 
-    def _drop(self, conn):
+    def _drop(self, conn: "ServerConnection") -> None:
         import socket
         try:
             conn.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -4783,7 +4812,7 @@ class FakeSlack:
         except OSError:
             pass
 
-    def _issue_url(self, token=None):
+    def _issue_url(self, token: Optional[str] = None) -> str:
         import secrets
         ticket = secrets.token_urlsafe(12)
         with self._cond:
@@ -4791,7 +4820,7 @@ class FakeSlack:
         scheme = "wss" if self.ssl_context is not None else "ws"
         return f"{scheme}://127.0.0.1:{self.ws_port}/websocket/{ticket}"
 
-    def _upgrade(self, conn, request):
+    def _upgrade(self, conn: "ServerConnection", request: "Request") -> Optional["Response"]:
         """Record the upgrade; refuse it (401) for a session token whose d
         cookie is missing, as the Web API does."""
         headers = dict(request.headers.raw_items())
@@ -4803,8 +4832,8 @@ class FakeSlack:
             return conn.respond(401, "the session token's d cookie is missing\n")
         return None
 
-    def _serve_ws(self, conn):
-        ticket = conn.request.path.rsplit("/", 1)[-1]
+    def _serve_ws(self, conn: "ServerConnection") -> None:
+        ticket = conn.request.path.rsplit("/", 1)[-1]   # type: ignore[union-attr]  # set by the handshake, before this
         with self._cond:
             issued = self._tickets.pop(ticket, (None, None))[0]
             expired = issued is None or time.monotonic() - issued > URL_LIFETIME or self._expire_next > 0
@@ -4835,7 +4864,7 @@ class FakeSlack:
                 self._stalled.discard(conn)
                 self._cond.notify_all()
 
-    def _read_frames(self, conn):
+    def _read_frames(self, conn: "ServerConnection") -> None:
         from websockets.exceptions import ConnectionClosed as Closed
         while True:
             try:
@@ -4853,7 +4882,7 @@ class FakeSlack:
             if not stalled:
                 self._reply(conn, frame)
 
-    def _reply(self, conn, frame):
+    def _reply(self, conn: "ServerConnection", frame: _Json) -> None:
         kind = frame.get("type")
         if kind == "ping" and self.auto_pong:
             self._send(conn, dict(frame, type="pong", reply_to=frame.get("id")))
@@ -4862,7 +4891,7 @@ class FakeSlack:
             if reply is not None:
                 self._send(conn, reply)
 
-    def _ack(self, frame):
+    def _ack(self, frame: _Json) -> _Json:
         """Slack's reply to a message frame: refused without text (code 2)
         or to a conversation the team does not have (code 0), as the
         recorded replies show (corpus/events/by_type/_reply_ack.json)."""
@@ -4876,7 +4905,7 @@ class FakeSlack:
 
     # The Web API, as Slack checks and answers it (SLACK.md).
 
-    def _http_answer(self, request):
+    def _http_answer(self, request: FakeRequest) -> _Scripted:
         """(status, headers, body, scripted) for a request."""
         with self._cond:
             self.requests.append(request)
@@ -4891,13 +4920,13 @@ class FakeSlack:
         answer = self._slack_answer(request)
         return _Scripted(200, json.dumps(answer).encode(), {"Content-Type": "application/json; charset=utf-8"})
 
-    def _slack_answer(self, request):
-        warnings_ = []
+    def _slack_answer(self, request: FakeRequest) -> _Json:
+        warnings_: List[str] = []
         args, error = self._parse_args(request, warnings_)
         if error is None:
             error = self._check_args(args, request)
         if error is not None:
-            answer = {"ok": False, "error": error}
+            answer: _Json = {"ok": False, "error": error}
         else:
             answer = self._method_answer(request.method, args, request.token)
         if warnings_:
@@ -4905,7 +4934,7 @@ class FakeSlack:
             answer["response_metadata"] = {"warnings": warnings_}
         return answer
 
-    def _parse_args(self, request, warnings_):
+    def _parse_args(self, request: FakeRequest, warnings_: List[str]) -> Tuple[_Json, Optional[str]]:
         content_type = request.headers.get("Content-Type")
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.target).query))
         if not request.body:
@@ -4937,7 +4966,7 @@ class FakeSlack:
         except ValueError:
             return query, "invalid_form_data"
 
-    def _check_args(self, args, request):
+    def _check_args(self, args: _Json, request: FakeRequest) -> Optional[str]:
         for name in args:
             if "[" in name:
                 return "invalid_array_arg"
@@ -4953,7 +4982,7 @@ class FakeSlack:
             return "invalid_auth"
         return None
 
-    def _cookie_fits(self, token, header):
+    def _cookie_fits(self, token: str, header: Optional[str]) -> bool:
         """Whether a session token (xoxc-) came with its d cookie; other tokens need none."""
         if not token.startswith("xoxc-"):
             return True
@@ -4963,7 +4992,7 @@ class FakeSlack:
         return expected is not None and sent == [urllib.parse.unquote(expected[2:] if expected.startswith("d=")
                                                                       else expected)]
 
-    def _method_answer(self, method, args=None, token=None):
+    def _method_answer(self, method: str, args: Optional[_Json] = None, token: Optional[str] = None) -> _Json:
         team = self.team
         if method == "rtm.start":
             if self.rtm_start_mode == "connect_required":
@@ -4982,14 +5011,14 @@ class FakeSlack:
             return {"ok": True, "url": f"https://{team['team']['domain']}.slack.com/", "team": team["team"]["name"],
                     "user": team["self"]["name"], "team_id": team["team"]["id"], "user_id": team["self"]["id"]}
         if method in _FAKE_TEAM_METHODS:
-            return getattr(self, _FAKE_TEAM_METHODS[method])(args or {})
+            return getattr(self, _FAKE_TEAM_METHODS[method])(args or {})   # type: ignore[no-any-return]  # each -> _Json
         return {"ok": False, "error": "unknown_method"}
 
     # The team's Web API: users.list, conversations.list, users.info,
     # conversations.info (https://api.slack.com/methods/<method>), served
     # from ``team`` with opaque cursors.
 
-    def _rate_limited(self, method):
+    def _rate_limited(self, method: str) -> Optional[_Scripted]:
         """A 429 answer if ``method`` is past its calls a minute, else None
         (the call is counted)."""
         limit = self.rate_limits.get(method)
@@ -5007,7 +5036,8 @@ class FakeSlack:
         body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
         return _Scripted(429, body, {"Content-Type": "application/json; charset=utf-8", "Retry-After": str(wait)})
 
-    def _page(self, method, items, args, default_limit):
+    def _page(self, method: str, items: List[_Json], args: _Json,
+              default_limit: Optional[int]) -> Tuple[Optional[List[_Json]], str]:
         """(the page of ``items`` that ``args`` asks for, next_cursor), or
         (None, error code)."""
         try:
@@ -5023,14 +5053,14 @@ class FakeSlack:
         more = end < len(items)
         return items[start:end], _fake_cursor(method, end) if more else ""
 
-    def _users_list(self, args):
+    def _users_list(self, args: _Json) -> _Json:
         page, cursor = self._page("users.list", self.team.get("users") or [], args, None)
         if page is None:
             return {"ok": False, "error": cursor}
         return {"ok": True, "members": _copy_objects(page), "cache_ts": 0,
                 "response_metadata": {"next_cursor": cursor}}
 
-    def _conversations_list(self, args):
+    def _conversations_list(self, args: _Json) -> _Json:
         types = str(args.get("types") or "public_channel").split(",")
         if not set(types) <= set(_FAKE_KINDS):
             return {"ok": False, "error": "invalid_types"}
@@ -5042,20 +5072,20 @@ class FakeSlack:
             return {"ok": False, "error": cursor}
         return {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
 
-    def _web_conversations(self, kind):
+    def _web_conversations(self, kind: str) -> List[_Json]:
         """The team's ``kind`` list as conversations.list shows it: today's
         flags (a private channel is is_channel and is_private), no members."""
         flags = _FAKE_FLAGS[kind]
         return [dict({k: v for k, v in _copy_objects(c).items() if k != "members"}, **flags)
                 for c in self.team.get(kind) or [] if isinstance(c, dict)]
 
-    def _users_info(self, args):
+    def _users_info(self, args: _Json) -> _Json:
         for user in self.team.get("users") or []:
             if isinstance(user, dict) and user.get("id") == args.get("user"):
                 return {"ok": True, "user": _copy_objects(user)}
         return {"ok": False, "error": "user_not_found"}
 
-    def _conversations_info(self, args):
+    def _conversations_info(self, args: _Json) -> _Json:
         for kind in _FAKE_FLAGS:
             for conversation in self._web_conversations(kind):
                 if conversation.get("id") == args.get("channel"):
@@ -5077,13 +5107,13 @@ _FAKE_FLAGS = {
 }
 
 
-def _fake_cursor(method, offset):
+def _fake_cursor(method: str, offset: int) -> str:
     """An opaque cursor, as Slack's look: base64 of where the next page starts."""
     import base64
     return base64.b64encode(f"{method}:{offset}".encode()).decode()
 
 
-def _fake_cursor_offset(method, cursor):
+def _fake_cursor_offset(method: str, cursor: str) -> Optional[int]:
     """Where the page of a cursor starts (0 for none), or None for a cursor
     FakeSlack did not make for this method."""
     import base64
@@ -5097,7 +5127,7 @@ def _fake_cursor_offset(method, cursor):
     return int(offset) if name == method and offset.isdigit() else None
 
 
-def _fake_ws_logger():
+def _fake_ws_logger() -> logging.Logger:
     """The websockets library's logger for FakeSlack, at WARNING unless set:
     its frame-by-frame DEBUG lines cannot format a text frame that is not
     UTF-8 (which FakeSlack sends on purpose) and would break the connection,
@@ -5108,7 +5138,7 @@ def _fake_ws_logger():
     return logger
 
 
-def _fake_http_handler(fake):
+def _fake_http_handler(fake: FakeSlack) -> Type["http.server.BaseHTTPRequestHandler"]:
     """The http.server handler class of a FakeSlack (made on start, so that
     importing slack_rtm does not import http.server)."""
     import http.server
@@ -5116,7 +5146,7 @@ def _fake_http_handler(fake):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self):
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             path = urllib.parse.urlsplit(self.path).path
@@ -5130,7 +5160,7 @@ def _fake_http_handler(fake):
             except (BrokenPipeError, ConnectionResetError):      # the client gave up waiting
                 self.close_connection = True
 
-        def _write(self, answer):
+        def _write(self, answer: _Scripted) -> None:
             self.send_response(answer.status)
             headers = dict(answer.headers)
             length = len(answer.body) + (100 if answer.truncate else 0)
@@ -5146,7 +5176,8 @@ def _fake_http_handler(fake):
 
         do_GET = do_POST
 
-        def log_message(self, format, *args):
+        def log_message(self, format: str, *args: Any) -> None:
+
             log.debug("FakeSlack HTTP: " + format, *args)
 
     return Handler
@@ -5171,10 +5202,11 @@ class _Names:
     events, and asked of users.info / conversations.info for an id it does
     not know yet)."""
 
-    def __init__(self, team):
-        self.team = team
+    def __init__(self, team: Optional[TeamState]) -> None:
+        self.team: Optional[TeamState] = team
 
-    def user(self, user_id):
+
+    def user(self, user_id: Any) -> str:
         if isinstance(user_id, dict):                # team_join, user_change: the whole user
             user_id = user_id.get("id")
         if not isinstance(user_id, str) or not user_id:
@@ -5183,7 +5215,7 @@ class _Names:
         name = getattr(found, "name", None)
         return name if isinstance(name, str) and name else user_id
 
-    def channel(self, channel_id):
+    def channel(self, channel_id: Any) -> str:
         if isinstance(channel_id, dict):             # channel_created and the like
             channel_id = channel_id.get("id")
         if not isinstance(channel_id, str) or not channel_id:
@@ -5194,26 +5226,27 @@ class _Names:
         name = getattr(found, "name", None)
         return "#" + name if isinstance(name, str) and name else channel_id
 
-    def _find(self, known, fetch, key):
+    def _find(self, known: Callable[[TeamState, str], Optional[_Found_D]],
+              fetch: Callable[[TeamState, str], Optional[_Found_D]], key: str) -> Optional[_Found_D]:
         # A state that was never loaded (no Web API to ask) knows what it knows.
         if self.team is None:
             return None
         return fetch(self.team, key) if self.team._web is not None else known(self.team, key)
 
 
-def _clock_of(event, now=None):
+def _clock_of(event: _Json, now: Optional[float] = None) -> str:
     """The local time of an event, with the date unless it is of the day of
     ``now`` (time.time() if None); an event without a usable time stamp is now."""
     now = time.time() if now is None else now
     try:
-        when = time.localtime(float(event.get("ts") or event.get("event_ts")))
+        when = time.localtime(float(event.get("ts") or event.get("event_ts")))  # type: ignore[arg-type]  # None: caught
     except (TypeError, ValueError, OverflowError, OSError):
         when = time.localtime(now)
     today = when[:3] == time.localtime(now)[:3]
     return time.strftime("%H:%M:%S" if today else "%Y-%m-%d %H:%M:%S", when)
 
 
-def format_event(event, names, now=None):
+def format_event(event: _Json, names: _Names, now: Optional[float] = None) -> Optional[str]:
     """One readable line for an event (None for those not worth a line).
     Its time carries the date when it is not of the day of ``now``."""
     kind, sub = event.get("type"), event.get("subtype")
@@ -5256,7 +5289,7 @@ def format_event(event, names, now=None):
     return f"{at} [{kind}] " + json.dumps(event, ensure_ascii=False)[:160]
 
 
-def _parse_args(argv):
+def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser", "argparse.Namespace"]:
     import argparse
     parser = argparse.ArgumentParser(
         prog="slack-rtm", description="Print the events of a Slack RTM session, or send messages.",
@@ -5287,7 +5320,7 @@ def _parse_args(argv):
     return parser, args
 
 
-def _seconds(text):
+def _seconds(text: str) -> float:
     """An argparse type: a number of seconds above 0."""
     import argparse
     try:
@@ -5299,7 +5332,7 @@ def _seconds(text):
     return value
 
 
-def _token(parser, args):
+def _token(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> Tuple[str, str]:
     """The token and where it came from, for the advice on an auth error."""
     if args.token:
         print("slack-rtm: warning: --token shows the token to anyone who can list processes; "
@@ -5313,7 +5346,7 @@ def _token(parser, args):
     return token, "SLACK_TOKEN"
 
 
-def _read_token_file(parser, path):
+def _read_token_file(parser: "argparse.ArgumentParser", path: str) -> str:
     try:
         with open(path, encoding="utf-8") as f:
             token = f.read().strip()
@@ -5338,7 +5371,7 @@ _ADVICE = {
 }
 
 
-def _explain(error, source="SLACK_TOKEN"):
+def _explain(error: BaseException, source: str = "SLACK_TOKEN") -> str:
     """One line that says what happened and what to do; ``source`` says
     where the token came from (never the token itself)."""
     code = getattr(error, "error", None)
@@ -5360,7 +5393,7 @@ class _ReaderGone(Exception):
     """Standard output was closed: its reader had enough (``| head``)."""
 
 
-def _print(line, out):
+def _print(line: str, out: TextIO) -> None:
     try:
         print(line, file=out, flush=True)
     except BrokenPipeError:
@@ -5369,11 +5402,11 @@ def _print(line, out):
         raise _ReaderGone from None
 
 
-def _wanted(args, kind):
+def _wanted(args: "argparse.Namespace", kind: Optional[str]) -> bool:
     return args.types is None or kind in args.types
 
 
-def _open_session(token, args, **options):
+def _open_session(token: str, args: "argparse.Namespace", **options: Any) -> Session:
     """The session, its first connection within --connect-timeout: each
     try's network waits are bounded by it too, not only the retries."""
     limit = args.connect_timeout
@@ -5381,7 +5414,7 @@ def _open_session(token, args, **options):
                    timeout=min(DEFAULT_TIMEOUT, limit), hello_timeout=min(CLI_HELLO_TIMEOUT, limit), **options)
 
 
-def _run(rtm, args, out):
+def _run(rtm: Session, args: "argparse.Namespace", out: TextIO) -> None:
     names = _Names(rtm.team)
     for event in rtm:
         if _wanted(args, event.get("type")):
@@ -5392,18 +5425,19 @@ def _run(rtm, args, out):
             return
 
 
-def _is_conversation_id(text):
+def _is_conversation_id(text: str) -> bool:
     """C... (a channel), G... (a private channel or group DM), D... (a DM)."""
     return len(text) > 2 and text[0] in "CGD" and text.isascii() and text.isalnum() and text.isupper()
 
 
-def _conversation(team, given):
+def _conversation(team: Optional[TeamState], given: str) -> str:
     """The id to send to: an id as given, or the id of a channel's name
     (#general, or @alice for the DM with alice)."""
     if _is_conversation_id(given):
         return given
     user = team.user_by_name(given) if team is not None and given.startswith("@") else None
-    found = team.im_for_user(user.id) if user is not None else None
+    found: Optional[Union[Channel, Group, Im]]
+    found = team.im_for_user(user.id) if user is not None else None  # type: ignore[union-attr]  # user: team is set
     if team is not None and found is None and not given.startswith("@"):
         found = team.channel_by_name(given) or team.group_by_name(given)
     if found is not None:
@@ -5419,7 +5453,7 @@ def _conversation(team, given):
                           "channel's id (C..., G... or D...)")
 
 
-def _lines(stream):
+def _lines(stream: Iterable[bytes]) -> Iterator[str]:
     """The lines of ``stream`` (bytes) as they come, without their ends;
     empty ones are skipped, as Slack refuses an empty message."""
     for number, raw in enumerate(stream, 1):
@@ -5432,7 +5466,7 @@ def _lines(stream):
             yield text
 
 
-def _send(rtm, args, out):
+def _send(rtm: Session, args: "argparse.Namespace", out: TextIO) -> None:
     """--send: one TEXT, or each line of standard input, all over this one
     connection; prints each ack's ts."""
     channel = _conversation(rtm.team, args.send[0])
@@ -5448,7 +5482,7 @@ def _send(rtm, args, out):
                 printing = False
 
 
-def main(argv=None, out=None):
+def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> int:
     """The command line; returns the exit status."""
     out = out or sys.stdout
     parser, args = _parse_args(argv)
@@ -5479,7 +5513,7 @@ def main(argv=None, out=None):
 
 # The demo: a short scripted conversation on an embedded FakeSlack.
 
-_DEMO_TEAM = {
+_DEMO_TEAM: _Json = {
     "team": {"id": "T0DEMO", "name": "Demo Team", "domain": "demo"},
     "self": {"id": "U0BOT", "name": "demobot"},
     "users": [{"id": "U0BOT", "name": "demobot", "is_bot": True, "profile": {}},
@@ -5491,9 +5525,9 @@ _DEMO_TEAM = {
 }
 
 
-def _demo_before(ts):
+def _demo_before(ts: Callable[[int], str]) -> List[_Json]:
     """The conversation before the goodbye."""
-    say = functools.partial(dict, type="message", channel="C0GENERAL")
+    say: Callable[..., _Json] = functools.partial(dict, type="message", channel="C0GENERAL")
     return [
         say(user="U0ALICE", text="hello there", ts=ts(1)),
         say(user="U0BOB", text="hi alice! how is the launch going?", ts=ts(2)),
@@ -5515,9 +5549,9 @@ def _demo_before(ts):
     ]
 
 
-def _demo_after(ts, deleted_ts):
+def _demo_after(ts: Callable[[int], str], deleted_ts: str) -> List[_Json]:
     """The conversation on the new connection, after the reconnect."""
-    say = functools.partial(dict, type="message", channel="C0GENERAL")
+    say: Callable[..., _Json] = functools.partial(dict, type="message", channel="C0GENERAL")
     return [
         say(user="U0BOB", text="anyone still here after that reconnect?", ts=ts(1)),
         {"type": "message", "subtype": "message_deleted", "channel": "C0GENERAL", "ts": ts(2),
@@ -5526,21 +5560,21 @@ def _demo_after(ts, deleted_ts):
     ]
 
 
-def _stamps(start, step):
+def _stamps(start: float, step: float) -> Callable[[int], str]:
     return lambda n: f"{start + n * step:.6f}"
 
 
-def _demo_feed(slack, frames, stop):
+def _demo_feed(slack: FakeSlack, frames: List[_Json], stop: threading.Event) -> None:
     """Send each frame when its time stamp comes, as a live team would,
     until ``stop`` is set."""
     slack.wait_connections(1)
-    for frame in frames:
-        if stop.wait(max(0.0, float(frame.get("ts") or frame.get("event_ts")) - time.time())):
+    for frame in frames:                 # (every frame of the demo has a ts or an event_ts: float() takes it)
+        if stop.wait(max(0.0, float(frame.get("ts") or frame.get("event_ts")) - time.time())):  # type: ignore[arg-type]
             return
         slack.send(frame)
 
 
-def _demo(args, out):
+def _demo(args: "argparse.Namespace", out: TextIO) -> int:
     _require("the demo", "websockets", "websocket", "urllib3")          # both halves, at once
     before = _demo_before(_stamps(time.time() + 0.3, 0.3))
     stop = threading.Event()
@@ -5557,15 +5591,17 @@ def _demo(args, out):
     return EXIT_OK
 
 
-def _demo_step(rtm, event, names, args, out):
+def _demo_step(rtm: Session, event: _Json, names: _Names, args: "argparse.Namespace", out: TextIO) -> bool:
+
     """The demo bot: answers "ping" (waiting for the ack), then has the
     server say goodbye; stops after the last message of the new connection.
     With --json the ack is printed as it comes, like any frame."""
     state = args.demo_state
     if event.get("type") == "message" and event.get("text") == "ping" and state["last"] is None:
         ack = rtm.send_message(event["channel"], "pong", wait=True, timeout=10)
-        if not args.json and _wanted(args, "message"):
-            _print(f"{_clock_of(ack)} {names.channel(event['channel'])} <{rtm.start.self_.name}> pong  "
+        if not args.json and _wanted(args, "message"):      # (connected to the demo's Slack: start and self_ are set)
+            _print(f"{_clock_of(ack)} {names.channel(event['channel'])} <{rtm.start.self_.name}> pong  "  # type: ignore[union-attr]
+
                    f"(acknowledged, ts {ack['ts']})", out)
         after = _demo_after(_stamps(time.time(), 0.01), state["deleted_ts"])
         state["last"] = after[-1]["ts"]
