@@ -3302,7 +3302,10 @@ class _Reconnects:
         if isinstance(error, _UrlExpired) and not self.expired:
             wait = 0.0
         elif error.retryable:
-            wait = self.backoff.delay(self.failures, error)
+            delay = self.backoff.delay(self.failures, error)
+            if delay is None:                    # a policy that declines a retryable error: give up
+                return None
+            wait = delay
             self.failures += 1
         elif not self.first and isinstance(error, InvalidResponse):
             wait = self.backoff.backoff(self.failures)
@@ -3872,7 +3875,7 @@ class _Connector:
                  self.clock() - fetched)
         return link, hello, start
 
-    def _start_of(self, answer: _Json, url: Any, method: str) -> RtmStart:
+    def _start_of(self, answer: "SlackResponse", url: Any, method: str) -> RtmStart:
         start: RtmStart
         if method == "rtm.start":
             start = RtmStart._from_response(answer)
@@ -5477,7 +5480,7 @@ def _send(rtm: Session, args: "argparse.Namespace", out: TextIO) -> None:
         ack = rtm.send_message(channel, text, wait=True, timeout=30)
         if printing:
             try:
-                _print(ack.get("ts"), out)
+                _print(str(ack.get("ts")), out)
             except _ReaderGone:                  # the messages are what was asked; their ts are a by-product
                 printing = False
 
