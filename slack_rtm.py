@@ -52,7 +52,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # Web API
-    "api_call", "rtm_start", "rtm_connect", "Retry",
+    "api_call", "rtm_start", "rtm_connect", "Retry", "default_user_agent",
     # Web API pages and the team's state
     "api_pages", "api_items", "TeamState", "load_team", "TEAM_PARTS",
     # Session
@@ -1473,11 +1473,13 @@ class TeamState:
             elif isinstance(item, (_Conversation, Im)) and type(item.__dict__.get("id")) is str:
                 self._put_conversation(item)
 
-    def add_bots(self, bots: Iterable[_Json]) -> None:
-        """Add (or replace) bots (rtm.start's ``bots``, bots.info's ``bot``)."""
+    def add_bots(self, bots: Iterable[Union[_Json, Bot]]) -> None:
+        """Add (or replace) bots: rtm.start's ``bots`` (Bots), bots.info's
+        ``bot`` (a dict, adopted)."""
         for item in bots:
-            if type(item) is dict and type(item.get("id")) is str:
-                self._put(self._bots, Bot._adopt(item))
+            bot = Bot._adopt(item) if type(item) is dict else item
+            if type(bot) is Bot and type(bot.__dict__.get("id")) is str:
+                self._put(self._bots, bot)
 
     # -- lookups ----------------------------------------------------------
 
@@ -2058,17 +2060,55 @@ def _cookie_value(cookie: object) -> str:
     return value
 
 
+_USER_AGENT: List[str] = []
+
+
+def default_user_agent() -> str:
+    """The User-Agent slack_rtm sends unless told otherwise: its version,
+    Python's and its dependencies' (``slack_rtm/0.1.0 Python/3.11.7
+    urllib3/2.8.0 websocket-client/1.9.2``).  Add your own in front of it:
+    ``user_agent=f"mybot/1.0 {slack_rtm.default_user_agent()}"``."""
+    if not _USER_AGENT:
+        import platform
+        parts = [f"slack_rtm/{__version__}", f"Python/{platform.python_version()}"]
+        for module, name in (("urllib3", "urllib3"), ("websocket", "websocket-client")):
+            try:
+                version = getattr(__import__(module), "__version__", None)
+            except ImportError:                  # a copy used without it: it sends nothing then
+                continue
+            if isinstance(version, str) and _is_header_text(version):
+                parts.append(f"{name}/{version}")
+        _USER_AGENT.append(" ".join(parts))
+    return _USER_AGENT[0]
+
+
+def _is_header_text(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
+def _user_agent(user_agent: object) -> str:
+    """The User-Agent to send: ``user_agent``, checked, or the default."""
+    if user_agent is None:
+        return default_user_agent()
+    if not isinstance(user_agent, str) or not user_agent.strip() or not _is_header_text(user_agent):
+        raise InvalidArgument(f"user_agent must be a non-blank str of printable ASCII, not {user_agent!r}")
+    return user_agent
+
+
 def build_request(method: str, token: str, args: Mapping[str, Any], *, base_url: str = DEFAULT_BASE_URL,
-                  as_json: bool = False, cookie: Optional[str] = None) -> Tuple[str, Dict[str, str], bytes]:
+                  as_json: bool = False, cookie: Optional[str] = None,
+                  user_agent: Optional[str] = None) -> Tuple[str, Dict[str, str], bytes]:
     """(url, headers, body) of a Web API call.  The token goes in the
     Authorization header only, never in the URL or the body; ``cookie``
-    (the ``d`` cookie a session token needs) as ``Cookie: d=...``."""
+    (the ``d`` cookie a session token needs) as ``Cookie: d=...``;
+    ``user_agent`` (default_user_agent() when None) as the User-Agent."""
     if not isinstance(method, str) or not all(p[:1].isalpha() and _is_word(p) for p in method.split(".")):
         raise InvalidArgument(f"not a Web API method name: {method!r}")
     _check_token(token)
+    agent = _user_agent(user_agent)
     body, content_type = (encode_json if as_json else encode_form)(method, args)
     headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}",
-               "Accept": "application/json", "User-Agent": f"slack_rtm/{__version__}"}
+               "Accept": "application/json", "User-Agent": agent}
     if cookie is not None:
         headers["Cookie"] = "d=" + _cookie_value(cookie)
     return _join_url(base_url, method), headers, body
@@ -2710,11 +2750,15 @@ def _check_bounds(timeout: object, max_response_size: object) -> None:
 def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, timeout: Optional[float],
           http: "Optional[urllib3.PoolManager]", retry: Union[Retry, bool], proxy: "Union[str, Literal[False], None]",
           ssl_context: "Optional[ssl.SSLContext]", ca_certs: Optional[str], allow_http: bool, as_json: bool = False,
-          cookie: Optional[str] = None, max_response_size: int = MAX_RESPONSE_SIZE) -> SlackResponse:
+          cookie: Optional[str] = None, max_response_size: int = MAX_RESPONSE_SIZE,
+          user_agent: Optional[str] = None) -> SlackResponse:
     """The answer of a call (a SlackResponse), retried as ``retry`` says."""
     _check_base_url(base_url, allow_http)
     _check_bounds(timeout, max_response_size)
-    url, headers, body = build_request(method, token, args, base_url=base_url, as_json=as_json, cookie=cookie)
+    if user_agent is None and http is not None:            # a caller's pool may have its own
+        user_agent = next((v for k, v in getattr(http, "headers", {}).items() if k.lower() == "user-agent"), None)
+    url, headers, body = build_request(method, token, args, base_url=base_url, as_json=as_json, cookie=cookie,
+                                       user_agent=user_agent)
     secrets = _secrets(token, cookie)
     own_pool = http is None
     if own_pool:
@@ -2723,7 +2767,8 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
         _check_pool(http, url, allow_http)      # type: ignore[arg-type]  # not own_pool: http is not None
     policy = Retry() if retry is True else retry
 
-    headers = dict(getattr(http, "headers", None) or {}, **headers)
+    headers = dict({k: v for k, v in (getattr(http, "headers", None) or {}).items() if k.lower() != "user-agent"},
+                   **headers)
 
     def once() -> SlackResponse:
         status, answer_headers, data = _post(http,  # type: ignore[arg-type]  # not None: made or checked above
@@ -2746,7 +2791,8 @@ def api_call(method: str, token: str, *, base_url: str = DEFAULT_BASE_URL, timeo
              proxy: "Union[str, Literal[False], None]" = None, ssl_context: "Optional[ssl.SSLContext]" = None,
              ca_certs: Optional[str] = None, allow_http: bool = False, as_json: bool = False,
              cookie: Optional[str] = None, max_response_size: int = MAX_RESPONSE_SIZE,
-             args: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> SlackResponse:
+             user_agent: Optional[str] = None, args: Optional[Mapping[str, Any]] = None,
+             **kwargs: Any) -> SlackResponse:
     """Call a Web API method and return its answer as a SlackResponse (a dict
     with ``.warnings``).
 
@@ -2758,7 +2804,9 @@ def api_call(method: str, token: str, *, base_url: str = DEFAULT_BASE_URL, timeo
     is always verified (``ca_certs`` or ``ssl_context`` for a private CA).
     Redirects are not followed.  ``cookie`` is the ``d`` cookie a browser
     session token (``xoxc-``) needs, sent as ``Cookie: d=...`` and as secret
-    as the token.
+    as the token.  ``user_agent`` replaces default_user_agent() (which names
+    slack_rtm, Python, urllib3 and websocket-client with their versions); a
+    pool given as ``http`` with a User-Agent of its own keeps it.
 
     Bounds: ``timeout`` (30 s) bounds each try whole, connect, headers and
     body (with your own ``http`` pool, the connect and the headers are bounded
@@ -2775,7 +2823,7 @@ def api_call(method: str, token: str, *, base_url: str = DEFAULT_BASE_URL, timeo
     args = dict(args or {}, **kwargs)
     return _call(method, token, args, base_url=base_url, timeout=timeout, http=http, retry=retry, proxy=proxy,
                  ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http, as_json=as_json, cookie=cookie,
-                 max_response_size=max_response_size)
+                 max_response_size=max_response_size, user_agent=user_agent)
 
 
 # Pagination (https://api.slack.com/apis/pagination): pass ``limit`` and
@@ -2840,7 +2888,7 @@ def _page_items(method: str, page: Mapping[str, Any], key: str) -> List[Any]:
 
 
 _WEB_OPTIONS = ("base_url", "timeout", "http", "retry", "proxy", "ssl_context", "ca_certs", "allow_http", "cookie",
-                "max_response_size")
+                "max_response_size", "user_agent")
 
 
 def _web_options(options: Mapping[str, Any]) -> Dict[str, Any]:
@@ -2855,7 +2903,7 @@ def rtm_start(token: str, *, simple_latest: Optional[bool] = None, no_unreads: O
               retry: Union[Retry, bool] = True, proxy: "Union[str, Literal[False], None]" = None,
               ssl_context: "Optional[ssl.SSLContext]" = None, ca_certs: Optional[str] = None,
               allow_http: bool = False, cookie: Optional[str] = None,
-              max_response_size: int = MAX_RESPONSE_SIZE) -> RtmStart:
+              max_response_size: int = MAX_RESPONSE_SIZE, user_agent: Optional[str] = None) -> RtmStart:
     """Call rtm.start and return the answer as an RtmStart.
 
     The arguments are Slack's; None (the default) leaves one out, so Slack's
@@ -2875,7 +2923,7 @@ def rtm_connect(token: str, *, presence_sub: Optional[bool] = None, batch_presen
                 http: "Optional[urllib3.PoolManager]" = None, retry: Union[Retry, bool] = True,
                 proxy: "Union[str, Literal[False], None]" = None, ssl_context: "Optional[ssl.SSLContext]" = None,
                 ca_certs: Optional[str] = None, allow_http: bool = False, cookie: Optional[str] = None,
-                max_response_size: int = MAX_RESPONSE_SIZE) -> RtmStart:
+                max_response_size: int = MAX_RESPONSE_SIZE, user_agent: Optional[str] = None) -> RtmStart:
     """Call rtm.connect (url, self and team only) and return an RtmStart."""
     args = dict(presence_sub=presence_sub, batch_presence_aware=batch_presence_aware)
     return RtmStart._from_response(_call("rtm.connect", token, args, **_web_options(locals())))
@@ -3647,7 +3695,8 @@ class _Link:
     @classmethod
     def open(cls, url: str, *, base_url: str, proxy: Union[str, "Literal[False]", None],
              context: Optional["ssl.SSLContext"], timeout: float, send_timeout: float, max_message_size: int,
-             cookie: Optional[str], opening: Callable[["socket.socket"], None], secrets: Tuple[str, ...]) -> "_Link":
+             cookie: Optional[str], user_agent: str, opening: Callable[["socket.socket"], None],
+             secrets: Tuple[str, ...]) -> "_Link":
         """Connect, upgrade (within ``timeout`` seconds) and return the link."""
         websocket = _websocket()
         parts = _check_ws_url(url, base_url)
@@ -3658,6 +3707,7 @@ class _Link:
             try:
                 ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True,
                                                  enable_multithread=True, redirect_limit=0,
+                                                 header={"User-Agent": user_agent},
                                                  cookie=None if cookie is None else "d=" + _cookie_value(cookie))
                 link = cls(ws, wire, max_message_size, secrets)
             except BaseException:
@@ -3798,6 +3848,7 @@ class _Connector:
         _check_token(token)
         _check_base_url(web["base_url"], web["allow_http"])
         _check_ssl_context(web["ssl_context"])
+        _user_agent(web["user_agent"])
         _websocket()
         self.token, self.rtm_args, self.web, self.policy = token, rtm_args, web, policy
         self.hello_timeout, self.max_message_size = hello_timeout, max_message_size
@@ -3896,7 +3947,8 @@ class _Connector:
         try:
             return _Link.open(url, base_url=web["base_url"], proxy=web["proxy"], context=context,
                               timeout=self.hello_timeout, send_timeout=web["timeout"],
-                              max_message_size=self.max_message_size, cookie=web["cookie"], opening=self.opening,
+                              max_message_size=self.max_message_size, cookie=web["cookie"],
+                              user_agent=_user_agent(web["user_agent"]), opening=self.opening,
                               secrets=tuple(_secrets(self.token, web["cookie"])))
         finally:
             self.opening(None, done=True)
@@ -4023,7 +4075,8 @@ class Session:
                  timeout: float = DEFAULT_TIMEOUT, http: Optional["urllib3.PoolManager"] = None,
                  proxy: Union[str, "Literal[False]", None] = None, ssl_context: Optional["ssl.SSLContext"] = None,
                  ca_certs: Optional[str] = None, allow_http: bool = False, cookie: Optional[str] = None,
-                 max_response_size: int = MAX_RESPONSE_SIZE, team: Union[str, Iterable[str], None] = "all",
+                 max_response_size: int = MAX_RESPONSE_SIZE, user_agent: Optional[str] = None,
+                 team: Union[str, Iterable[str], None] = "all",
                  presence: bool = False, rtm_args: Optional[Mapping[str, Any]] = None, **args: Any) -> None:
         if method not in ("rtm.start", "rtm.connect"):
             raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
@@ -4035,7 +4088,7 @@ class Session:
         self._sleep = sleep or self._closing.wait
         web: _Json = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
                           ca_certs=ca_certs, allow_http=allow_http, retry=False, cookie=cookie,
-                          max_response_size=max_response_size)
+                          max_response_size=max_response_size, user_agent=user_agent)
         policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
                              connect_deadline, reconnect_deadline, clock())
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
@@ -4377,6 +4430,22 @@ class Session:
         log.info("session closed")
 
 
+_R_session = TypeVar("_R_session")
+
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+    _P_session = ParamSpec("_P_session")
+
+    def _options_of(cls: Callable[_P_session, Any]) -> Callable[[Callable[..., _R_session]],
+                                                                Callable[_P_session, _R_session]]:
+        """For type checkers: the function takes exactly what ``cls`` takes
+        (so connect()'s options are Session's, each with its type)."""
+else:
+    def _options_of(cls):
+        return lambda function: function
+
+
+@_options_of(Session)
 def connect(token: str, **options: Any) -> Session:
     """Open an RTM session and return it, connected: ``Session(token, **options)``.
 
@@ -4412,7 +4481,8 @@ def connect(token: str, **options: Any) -> Session:
     ``backoff`` (a Retry), ``clock`` and ``sleep``: the waits between
     tries and how they are timed and slept (injectable for tests).
     ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
-    ``ca_certs``, ``allow_http``: as for api_call.  ``proxy``,
+    ``ca_certs``, ``allow_http``, ``user_agent``: as for api_call (the
+    User-Agent goes on the WebSocket upgrade too).  ``proxy``,
     ``ssl_context`` and ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to
     the WebSocket too; a pool given as ``http`` serves the Web API calls
     only, so give the WebSocket the same settings through them.
@@ -5014,7 +5084,8 @@ class FakeSlack:
             return {"ok": True, "url": f"https://{team['team']['domain']}.slack.com/", "team": team["team"]["name"],
                     "user": team["self"]["name"], "team_id": team["team"]["id"], "user_id": team["self"]["id"]}
         if method in _FAKE_TEAM_METHODS:
-            return getattr(self, _FAKE_TEAM_METHODS[method])(args or {})   # type: ignore[no-any-return]  # each -> _Json
+            answer: _Json = getattr(self, _FAKE_TEAM_METHODS[method])(args or {})
+            return answer
         return {"ok": False, "error": "unknown_method"}
 
     # The team's Web API: users.list, conversations.list, users.info,
@@ -5602,9 +5673,9 @@ def _demo_step(rtm: Session, event: _Json, names: _Names, args: "argparse.Namesp
     state = args.demo_state
     if event.get("type") == "message" and event.get("text") == "ping" and state["last"] is None:
         ack = rtm.send_message(event["channel"], "pong", wait=True, timeout=10)
-        if not args.json and _wanted(args, "message"):      # (connected to the demo's Slack: start and self_ are set)
-            _print(f"{_clock_of(ack)} {names.channel(event['channel'])} <{rtm.start.self_.name}> pong  "  # type: ignore[union-attr]
-
+        if not args.json and _wanted(args, "message"):
+            me = rtm.start.self_.name if rtm.start and rtm.start.self_ else None    # set, on the demo's Slack
+            _print(f"{_clock_of(ack)} {names.channel(event['channel'])} <{me}> pong  "
                    f"(acknowledged, ts {ack['ts']})", out)
         after = _demo_after(_stamps(time.time(), 0.01), state["deleted_ts"])
         state["last"] = after[-1]["ts"]

@@ -13,6 +13,7 @@ import logging
 import os
 import pathlib
 import pickle
+import re
 import shutil
 import socket
 import subprocess
@@ -692,6 +693,15 @@ def test_from_start_keeps_every_object_and_both_name_forms():
     assert "18 users" in repr(state) and len(repr(state)) < 300
 
 
+def test_bots_are_added_as_dicts_or_as_the_bots_of_an_answer():
+    start = slack_rtm.RtmStart.from_json(read(corpus_file("rtm_start/slack-ruby-client_2016-01-31_ok.json")))
+    state = slack_rtm.TeamState()
+    state.add_bots(start.bots)
+    assert start.bots and [state.bot(b.id) for b in start.bots] == list(start.bots)
+    state.add_bots([{"id": "B0NEW", "name": "new-bot"}, {"name": "no id"}, "junk"])
+    assert state.bot("B0NEW").name == "new-bot" and len(state.bots) == len(start.bots) + 1
+
+
 def test_conversation_objects_become_their_class_by_flags():
     pages = [{"id": "C1", "name": "pub", "is_channel": True, "is_private": False},
              {"id": "C2", "name": "priv", "is_channel": True, "is_private": True},       # today's private channel
@@ -956,6 +966,49 @@ def test_bad_cookies_are_refused_without_being_quoted(cookie):
     with pytest.raises(slack_rtm.InvalidArgument) as info:
         slack_rtm.build_request("auth.test", "xoxc-1", {}, cookie=cookie)
     assert not (isinstance(cookie, str) and cookie and cookie in str(info.value))
+
+
+def test_the_default_user_agent_names_slack_rtm_python_and_the_dependencies():
+    import platform
+    import urllib3
+    import websocket
+    default = slack_rtm.default_user_agent()
+    assert default == (f"slack_rtm/{slack_rtm.__version__} Python/{platform.python_version()} "
+                       f"urllib3/{urllib3.__version__} websocket-client/{websocket.__version__}")
+    assert slack_rtm.build_request("auth.test", TOKEN, {})[1]["User-Agent"] == default
+    given = f"mybot/2.0 {default}"
+    assert slack_rtm.build_request("auth.test", TOKEN, {}, user_agent=given)[1]["User-Agent"] == given
+
+
+def test_the_user_agent_goes_on_both_halves(slack):
+    with open_session(slack) as rtm:
+        assert next(iter(rtm)) == {"type": "hello"}
+    with open_session(slack, user_agent="mybot/2.0") as rtm:
+        assert next(iter(rtm)) == {"type": "hello"}
+    default = slack_rtm.default_user_agent()
+    seen = [r.headers.get("User-Agent") for r in slack.requests]
+    assert seen[0] == default and seen[-1] == "mybot/2.0" and set(seen) == {default, "mybot/2.0"}
+    assert [u.headers.get("User-Agent") for u in slack.upgrades] == [default, "mybot/2.0"]
+
+
+def test_a_callers_pool_keeps_its_own_user_agent_unless_one_is_given(slack):
+    import urllib3
+    with urllib3.PoolManager(headers={"User-Agent": "pool/1.0"}) as http:
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, http=http)
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, http=http, user_agent="mybot/2.0")
+    with urllib3.PoolManager() as http:
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, http=http)
+    assert [r.headers.get("User-Agent") for r in slack.requests] == [
+        "pool/1.0", "mybot/2.0", slack_rtm.default_user_agent()]
+
+
+@pytest.mark.parametrize("agent", ["", " ", "bot/1\r\nX-Injected: 1", "bot\x00", "bot/é", 5, b"bot/1"])
+def test_a_user_agent_that_cannot_be_a_header_is_refused_before_any_io(slack, agent):
+    with pytest.raises(slack_rtm.InvalidArgument, match="user_agent"):
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, user_agent=agent)
+    with pytest.raises(slack_rtm.InvalidArgument, match="user_agent"):
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, user_agent=agent)
+    assert slack.requests == [] and slack.upgrades == []
 
 
 def test_a_refused_connection_or_a_failed_lookup_is_no_timeout():
@@ -3679,17 +3732,35 @@ def test_every_recorded_file_says_where_it_came_from():
     assert all(glob.glob(os.path.join(CORPUS, pattern)) for pattern in listed)
 
 
-def test_the_wheel_holds_the_module_only_and_the_sdist_the_corpus_too(tmp_path):
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The wheel, built offline from a copy of the project: (copy, dist, wheel)."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     copy, dist = copy_of_the_project(tmp_path), tmp_path / "dist"
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-index", "--no-build-isolation", "--no-deps",
                             "-w", str(dist), str(copy)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stdout + built.stderr
     assert "setup.py install" not in built.stdout + built.stderr
     wheel, = dist.glob("*.whl")
+    return copy, dist, wheel
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory):
+    """A folder that wheel is installed into (for PYTHONPATH), no dependencies."""
+    site = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--target", str(site),
+                    str(wheel[2])], capture_output=True, check=True, timeout=300)
+    return site
+
+
+def test_the_wheel_holds_the_module_and_its_stub_and_the_sdist_the_corpus_too(wheel, installed, tmp_path):
+    copy, dist, wheel = wheel
     assert wheel.name == f"slack_rtm-{slack_rtm.__version__}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
-    assert [n for n in names if not n.startswith(f"slack_rtm-{slack_rtm.__version__}.dist-info/")] == ["slack_rtm.py"]
+    assert sorted(n for n in names if not n.startswith(f"slack_rtm-{slack_rtm.__version__}.dist-info/")) == [
+        "slack_rtm-stubs/__init__.pyi", "slack_rtm.py"]
     sdist = subprocess.run([sys.executable, "-c", "import sys, setuptools.build_meta as b; "
                             "print(b.build_sdist(sys.argv[1]))", str(dist)],
                            cwd=copy, capture_output=True, text=True, timeout=300)
@@ -3700,11 +3771,10 @@ def test_the_wheel_holds_the_module_only_and_the_sdist_the_corpus_too(tmp_path):
                 for path in glob.glob(os.path.join(HERE, "corpus", "**", "*"), recursive=True) if os.path.isfile(path)}
     assert "corpus/SOURCES.md" in recorded and len(recorded) > 200
     assert recorded <= names
-    assert {"slack_rtm.py", "test_slack_rtm.py", "pyproject.toml", "setup.cfg", "CHANGELOG.rst", "LICENSE"} <= names
+    assert {"slack_rtm.py", "test_slack_rtm.py", "pyproject.toml", "setup.cfg", "CHANGELOG.rst", "LICENSE",
+            "slack_rtm-stubs/__init__.pyi", "tools/make_stubs.py"} <= names
     # Installed from that wheel, the module knows it is, and says so.
-    site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--target", str(site),
-                    str(wheel)], capture_output=True, check=True, timeout=300)
+    site = installed
     code = BLOCK_WEBSOCKETS + ("import slack_rtm\n"
                                "print(slack_rtm.__file__)\n"
                                "try:\n"
@@ -3717,6 +3787,104 @@ def test_the_wheel_holds_the_module_only_and_the_sdist_the_corpus_too(tmp_path):
         str(site / "slack_rtm.py"),
         "FakeSlack needs the websockets package (slack_rtm's \"fake\" extra): pip install websockets"]
 
+
+
+def mypy(cwd, *args, env=None):
+    """mypy --strict in a subprocess, its cache in cwd: (exit status, the error lines)."""
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--no-pretty",
+                           "--show-error-codes", "--cache-dir", os.path.join(str(cwd), ".mypy_cache"), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return proc.returncode, [line for line in (proc.stdout + proc.stderr).splitlines() if line]
+
+
+def test_mypy_strict_finds_nothing_to_say_of_the_module(tmp_path):
+    shutil.copy(os.path.join(HERE, "slack_rtm.py"), tmp_path)
+    assert mypy(tmp_path, "slack_rtm.py") == (0, [])
+
+
+def make_stubs():
+    sys.path.insert(0, os.path.join(HERE, "tools"))
+    try:
+        import make_stubs
+    finally:
+        sys.path.pop(0)
+    return make_stubs
+
+
+def test_the_stub_is_what_the_module_says():
+    tool = make_stubs()
+    with open(tool.STUB, encoding="utf-8") as f:
+        assert f.read() == tool.make(), "the stub is out of date: run python tools/make_stubs.py"
+
+
+@pytest.mark.parametrize("added, why", [
+    ("def new_call(token, x: int) -> int:\n    return x\n", "new_call: parameter token has no annotation"),
+    ("def new_call(token: str):\n    return token\n", "new_call: no return annotation"),
+    ("NEW_TABLE = dict(a=1)\n", "NEW_TABLE (line"),
+    ("class New:\n    def __init__(self) -> None:\n        self.size = 0\n", "New.size is set but not annotated"),
+])
+def test_a_public_name_the_stub_cannot_type_stops_the_stub(tmp_path, added, why):
+    source = tmp_path / "slack_rtm.py"
+    module = pathlib.Path(HERE, "slack_rtm.py").read_text(encoding="utf-8")
+    source.write_text(module + "\n\n" + added, encoding="utf-8")
+    tool = make_stubs()
+    with pytest.raises(tool.StubError, match=re.escape(why)):
+        tool.make(str(source))
+
+
+#: A user's script: every call typed as the library's documentation shows.
+TYPED_USER = """\
+from typing import Dict, Any, List, Optional
+import slack_rtm
+
+def main(token: str) -> None:
+    start: slack_rtm.RtmStart = slack_rtm.rtm_start(token, timeout=5.0, retry=slack_rtm.Retry(deadline=60.0))
+    me: Optional[str] = start.self_.name if start.self_ else None
+    general: Optional[slack_rtm.Channel] = start.channel_by_name("general")
+    answer: slack_rtm.SlackResponse = slack_rtm.api_call("auth.test", token, cookie=None)
+    team: slack_rtm.TeamState = slack_rtm.load_team(token)
+    user: Optional[slack_rtm.User] = team.user_by_name("alice")
+    ids: List[str] = [c.id for c in team.channels]
+    with slack_rtm.connect(token, ping_interval=10.0, auto_reconnect=True, user_agent="bot/1") as rtm:
+        for event in rtm:
+            kind: Any = event.get("type")
+            if kind == "message":
+                rtm.send_message(event["channel"], "pong", wait=True)
+    try:
+        slack_rtm.rtm_connect(token)
+    except slack_rtm.RateLimited as e:
+        wait: Optional[float] = e.retry_after
+    except slack_rtm.SlackApiError as e:
+        code: Optional[str] = e.error
+    with slack_rtm.FakeSlack() as slack:
+        url: str = slack.base_url
+"""
+
+#: The same script with four mistakes, and what mypy must say of each.
+TYPED_MISTAKES = [
+    ('    slack_rtm.connect(token, ping_interval="10")\n',
+     'Argument "ping_interval" to "connect" has incompatible type "str"', "arg-type"),
+    ('    slack_rtm.connect(token).send_message("C1", 42)\n',
+     'No overload variant of "send_message" of "Session" matches argument types "str", "int"', "call-overload"),
+    ('    print(slack_rtm.User(id="U1").nmae)\n', '"User" has no attribute "nmae"', "attr-defined"),
+    ('    slack_rtm.api_call("auth.test", token, timeout="5")\n', 'Argument "timeout" to "api_call" has incompatible type "str"', "arg-type"),
+]
+
+
+def test_a_users_mypy_sees_the_types_of_the_installed_wheel(installed, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(installed))
+    (tmp_path / "user.py").write_text(TYPED_USER)
+    assert mypy(tmp_path, "user.py", env=env) == (0, [])
+    lines = TYPED_USER.splitlines(keepends=True)
+    at = lines.index("    try:\n")
+    (tmp_path / "user.py").write_text("".join(lines[:at] + [m for m, _, _ in TYPED_MISTAKES] + lines[at:]))
+    status, said = mypy(tmp_path, "user.py", env=env)
+    said = [line for line in said if ": error: " in line]             # not the notes that list the overloads
+    assert status == 1
+    expected = [(f"user.py:{at + 1 + i}:", words, f"[{code}]") for i, (_, words, code) in enumerate(TYPED_MISTAKES)]
+    assert len(said) == len(expected), said
+    for line, (where, words, code) in zip(said, expected):
+        assert line.startswith(where) and words in line and line.endswith(code), line
 
 BLOCK_WEBSOCKETS = ("import sys\n"
                     "class Block:\n"
