@@ -3062,6 +3062,8 @@ class _Pending:
     """A sent message waiting for its reply: ``reply`` or ``error`` once settled."""
 
     __slots__ = ("event", "waited", "reply", "error")
+    event: _Json
+    waited: bool
 
     def __init__(self, event: _Json, waited: bool = False) -> None:
         self.event, self.waited = event, waited

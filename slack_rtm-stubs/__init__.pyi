@@ -627,6 +627,8 @@ def encode_frame(event: Mapping[str, Any], *, max_chars: int = ..., max_bytes: i
 class _Pending:
     reply: Optional[_Json]
     error: Optional[SlackError]
+    event: _Json
+    waited: bool
     def __init__(self, event: _Json, waited: bool = False) -> None: ...
     @property
     def settled(self) -> bool: ...
