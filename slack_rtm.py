@@ -943,7 +943,7 @@ class _Conversation(_Model):
     is_archived: Optional[bool] = None
     created: Optional[int] = _detail()
     creator: Optional[str] = _detail()
-    members: Optional[List[str]] = _detail()
+    members: Optional[Sequence[str]] = _detail()
     topic: Optional[Topic] = _detail()
     purpose: Optional[Topic] = _detail()
     last_read: Optional[str] = _detail()
@@ -2070,13 +2070,14 @@ def default_user_agent() -> str:
     ``user_agent=f"mybot/1.0 {slack_rtm.default_user_agent()}"``."""
     if not _USER_AGENT:
         import platform
+        from importlib import metadata
         parts = [f"slack_rtm/{__version__}", f"Python/{platform.python_version()}"]
-        for module, name in (("urllib3", "urllib3"), ("websocket", "websocket-client")):
+        for name in ("urllib3", "websocket-client"):
             try:
-                version = getattr(__import__(module), "__version__", None)
-            except ImportError:                  # a copy used without it: it sends nothing then
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:     # vendored without its metadata: not named then
                 continue
-            if isinstance(version, str) and _is_header_text(version):
+            if _is_header_text(version):
                 parts.append(f"{name}/{version}")
         _USER_AGENT.append(" ".join(parts))
     return _USER_AGENT[0]
@@ -2090,8 +2091,10 @@ def _user_agent(user_agent: object) -> str:
     """The User-Agent to send: ``user_agent``, checked, or the default."""
     if user_agent is None:
         return default_user_agent()
-    if not isinstance(user_agent, str) or not user_agent.strip() or not _is_header_text(user_agent):
-        raise InvalidArgument(f"user_agent must be a non-blank str of printable ASCII, not {user_agent!r}")
+    if (not isinstance(user_agent, str) or not user_agent or user_agent != user_agent.strip()
+            or not _is_header_text(user_agent)):
+        raise InvalidArgument("user_agent must be a str of printable ASCII, neither empty nor starting or ending "
+                              f"with a space, not {user_agent!r}")
     return user_agent
 
 
@@ -2238,7 +2241,7 @@ class Retry:
     base: float = 2.0
     cap: float = 60.0
     jitter: float = 0.25
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    sleep: Callable[[float], object] = field(default=time.sleep, repr=False, compare=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
@@ -2755,8 +2758,6 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
     """The answer of a call (a SlackResponse), retried as ``retry`` says."""
     _check_base_url(base_url, allow_http)
     _check_bounds(timeout, max_response_size)
-    if user_agent is None and http is not None:            # a caller's pool may have its own
-        user_agent = next((v for k, v in getattr(http, "headers", {}).items() if k.lower() == "user-agent"), None)
     url, headers, body = build_request(method, token, args, base_url=base_url, as_json=as_json, cookie=cookie,
                                        user_agent=user_agent)
     secrets = _secrets(token, cookie)
@@ -2766,9 +2767,14 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
     else:
         _check_pool(http, url, allow_http)      # type: ignore[arg-type]  # not own_pool: http is not None
     policy = Retry() if retry is True else retry
-
-    headers = dict({k: v for k, v in (getattr(http, "headers", None) or {}).items() if k.lower() != "user-agent"},
-                   **headers)
+    # The pool's own headers go too (urllib3 drops them when a request has
+    # headers); its User-Agent, as it is, unless user_agent was given.
+    pool_headers = dict(getattr(http, "headers", None) or {})
+    if user_agent is None and any(k.lower() == "user-agent" for k in pool_headers):
+        del headers["User-Agent"]
+    else:
+        pool_headers = {k: v for k, v in pool_headers.items() if k.lower() != "user-agent"}
+    headers = dict(pool_headers, **headers)
 
     def once() -> SlackResponse:
         status, answer_headers, data = _post(http,  # type: ignore[arg-type]  # not None: made or checked above
@@ -3548,7 +3554,7 @@ def _shutdown(sock: "socket.socket") -> None:
 
 
 def _dial(parts: urllib.parse.SplitResult, proxy: Optional[str], context: Optional["ssl.SSLContext"],
-          deadline: float, opening: Callable[["socket.socket"], None]) -> "socket.socket":
+          deadline: float, opening: Callable[["socket.socket"], None], user_agent: str) -> "socket.socket":
     """A socket connected to the WebSocket URL's host, before ``deadline``:
     through ``proxy`` (an HTTP CONNECT tunnel) if given, TLS for wss://.
     ``opening(sock)`` is told of each socket as it is made."""
@@ -3559,11 +3565,11 @@ def _dial(parts: urllib.parse.SplitResult, proxy: Optional[str], context: Option
     try:
         opening(sock)
         if via:
-            _tunnel(sock, host, port, via, deadline)    # type: ignore[arg-type]  # _check_ws_url: it has a host
+            _tunnel(sock, host, port, via, deadline,    # type: ignore[arg-type]  # _check_ws_url: it has a host
+                    user_agent)
         if parts.scheme == "wss":
             sock.settimeout(_left(deadline))
-            # _Connector._open gives wss:// a context; not "WSS://", which urlsplit also calls wss
-            sock = context.wrap_socket(sock, server_hostname=host,  # type: ignore[union-attr]  # see above
+            sock = context.wrap_socket(sock, server_hostname=host,  # type: ignore[union-attr]  # wss: _open made it
                                        do_handshake_on_connect=False)
             opening(sock)
             sock.do_handshake()
@@ -3573,12 +3579,13 @@ def _dial(parts: urllib.parse.SplitResult, proxy: Optional[str], context: Option
     return sock
 
 
-def _tunnel(sock: "socket.socket", host: str, port: int, proxy: urllib.parse.SplitResult, deadline: float) -> None:
+def _tunnel(sock: "socket.socket", host: str, port: int, proxy: urllib.parse.SplitResult, deadline: float,
+            user_agent: str) -> None:
     """Open a CONNECT tunnel through an HTTP proxy (RFC 9110, 9.3.6), with
     Basic credentials from the proxy URL's user info."""
     import base64
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}", f"User-Agent: {user_agent}"]
     if proxy.username:
         pair = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
         lines.append("Proxy-Authorization: Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii"))
@@ -3688,8 +3695,9 @@ class _Link:
         # wrappers (WebSocket._recv, websocket._socket.recv) that map a
         # socket's timeouts and end to websocket-client's exceptions: the
         # wire raises those itself.  A third of the reading time, per frame.
+        # (websocket-client 1.9.0 annotates that reader as returning int: it returns bytes.)
         if callable(getattr(ws.frame_buffer, "recv", None)):
-            ws.frame_buffer.recv = wire.recv
+            ws.frame_buffer.recv = wire.recv      # type: ignore[assignment, unused-ignore]
         self.parts: Optional[List[bytes]] = None
         self.errors: Tuple[Type[Exception], ...] = (websocket.WebSocketException, OSError, ValueError)
         self.timeout: Tuple[Type[Exception], ...] = (websocket.WebSocketTimeoutException, _DeadlineReached)
@@ -3705,7 +3713,8 @@ class _Link:
         secrets = (url, parts.path, parts.query) + secrets
         deadline = time.monotonic() + timeout
         try:
-            wire = _Wire(_dial(parts, _proxy_for(url, proxy), context, deadline, opening), deadline, send_timeout)
+            wire = _Wire(_dial(parts, _proxy_for(url, proxy), context, deadline, opening, user_agent), deadline,
+                         send_timeout)
             try:
                 ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True,
                                                  enable_multithread=True, redirect_limit=0,
@@ -3944,7 +3953,7 @@ class _Connector:
         import ssl
         web = self.web
         context = None
-        if isinstance(url, str) and url.startswith("wss:"):
+        if isinstance(url, str) and url[:4].lower() == "wss:":        # as urlsplit, and so _dial, reads it
             context = web["ssl_context"] or ssl.create_default_context(cafile=web["ca_certs"])
         try:
             return _Link.open(url, base_url=web["base_url"], proxy=web["proxy"], context=context,
@@ -4105,7 +4114,8 @@ class Session:
         self._reading = False                     # a thread is in _step, with the read lock
         self._link: Optional[_Link] = None
         self._first_wait = 0.0
-        self.start: Optional[RtmStart] = None
+        #: The RtmStart of the current connection (set before __init__ returns).
+        self.start: RtmStart = None               # type: ignore[assignment]  # _connect sets it, or raises
         self._connect(method)
 
     @property
@@ -4114,9 +4124,9 @@ class Session:
         return self._proto.phase
 
     @property
-    def team(self) -> Optional[TeamState]:
+    def team(self) -> TeamState:
         """The TeamState, as of the event last yielded."""
-        return self._team.state
+        return self._team.state                   # type: ignore[return-value]  # made at the first connection
 
     @property
     def unacknowledged(self) -> List[_Json]:
@@ -4506,8 +4516,9 @@ def connect(token: str, **options: Any) -> Session:
 if TYPE_CHECKING:                          # types only: FakeSlack and the command line import these when run
     import argparse
     import http.server
-    from websockets.http11 import Request, Response
-    from websockets.sync.server import Server, ServerConnection
+    # websockets is optional (FakeSlack only): a copy of this file checks without it.
+    from websockets.http11 import Request, Response                 # type: ignore[import-not-found, unused-ignore]
+    from websockets.sync.server import Server, ServerConnection     # type: ignore[import-not-found, unused-ignore]
 
 #: What the lookups of _Names find (a User, a conversation), for _Names._find.
 _Found_D = TypeVar("_Found_D")
@@ -4764,7 +4775,7 @@ class FakeSlack:
     def send_burst(self, events: Iterable[Union[_Json, bytes]]) -> None:
         """Send many frames at once, framed by the websockets library and
         written in one call: a server fast enough for benchmarks and soaks."""
-        from websockets.frames import Frame, Opcode
+        from websockets.frames import Frame, Opcode          # type: ignore[import-not-found, unused-ignore]
         blob = b"".join(Frame(Opcode.TEXT, e if isinstance(e, bytes) else json.dumps(e).encode()).serialize(
             mask=False, extensions=[]) for e in events)
         for conn in self._wait_live():
@@ -4908,7 +4919,8 @@ class FakeSlack:
         return None
 
     def _serve_ws(self, conn: "ServerConnection") -> None:
-        ticket = conn.request.path.rsplit("/", 1)[-1]   # type: ignore[union-attr]  # set by the handshake, before this
+        # request is set by the handshake, before this
+        ticket = conn.request.path.rsplit("/", 1)[-1]   # type: ignore[union-attr, unused-ignore]
         with self._cond:
             issued = self._tickets.pop(ticket, (None, None))[0]
             expired = issued is None or time.monotonic() - issued > URL_LIFETIME or self._expire_next > 0
@@ -4940,7 +4952,7 @@ class FakeSlack:
                 self._cond.notify_all()
 
     def _read_frames(self, conn: "ServerConnection") -> None:
-        from websockets.exceptions import ConnectionClosed as Closed
+        from websockets.exceptions import ConnectionClosed as Closed   # type: ignore[import-not-found, unused-ignore]
         while True:
             try:
                 data = conn.recv()

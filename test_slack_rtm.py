@@ -6,6 +6,7 @@ websocket-client is mocked.  The recorded answers and events come from the
 project's corpus/ folder (or $SLACK_RTM_CORPUS).
 """
 
+import ast
 import glob
 import http.server
 import json
@@ -993,16 +994,33 @@ def test_the_user_agent_goes_on_both_halves(slack):
 
 def test_a_callers_pool_keeps_its_own_user_agent_unless_one_is_given(slack):
     import urllib3
-    with urllib3.PoolManager(headers={"User-Agent": "pool/1.0"}) as http:
-        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, http=http)
+    with urllib3.PoolManager(headers={"user-agent": "pool/1.0 é", "X-Pool": "1"}) as http:
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, http=http)      # sent as it is
         slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, http=http, user_agent="mybot/2.0")
     with urllib3.PoolManager() as http:
         slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, http=http)
-    assert [r.headers.get("User-Agent") for r in slack.requests] == [
-        "pool/1.0", "mybot/2.0", slack_rtm.default_user_agent()]
+    agents = [[(k, v) for k, v in r.headers.items() if k.lower() == "user-agent"] for r in slack.requests]
+    assert [[v for _, v in agent] for agent in agents] == [                              # one header each
+        ["pool/1.0 é"], ["mybot/2.0"], [slack_rtm.default_user_agent()]]
+    assert [r.headers.get("X-Pool") for r in slack.requests] == ["1", "1", None]
 
 
-@pytest.mark.parametrize("agent", ["", " ", "bot/1\r\nX-Injected: 1", "bot\x00", "bot/é", 5, b"bot/1"])
+def test_the_user_agent_goes_on_the_proxys_connect_too(slack, monkeypatch):
+    clear_proxies(monkeypatch)
+    proxy = CredentialProxy()
+    try:
+        with slack_rtm.connect(TOKEN, base_url=slack.base_url, proxy=proxy.url, user_agent="mybot/2.0",
+                               sleep=Recorder().sleep) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+    finally:
+        proxy.close()
+    connects = [head.lower().split(b"\r\n") for head in proxy.heads if head.startswith(b"CONNECT ")]
+    assert connects and all(b"user-agent: mybot/2.0" in lines for lines in connects)
+    assert [u.headers.get("User-Agent") for u in slack.upgrades] == ["mybot/2.0"]
+
+
+@pytest.mark.parametrize("agent", ["", " ", " bot/1", "bot/1 ", "bot/1\r\nX-Injected: 1", "bot\x00", "bot/é",
+                                   5, b"bot/1"])
 def test_a_user_agent_that_cannot_be_a_header_is_refused_before_any_io(slack, agent):
     with pytest.raises(slack_rtm.InvalidArgument, match="user_agent"):
         slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, user_agent=agent)
@@ -2937,6 +2955,15 @@ def test_only_wss_urls_are_accepted(slack, url):
         open_session(slack)
 
 
+@pytest.mark.parametrize("scheme", ["WSS", "Wss"])
+def test_a_wss_url_in_capitals_is_tls_too(slack, scheme):
+    # FakeSlack's WebSocket is plain: a TLS handshake with it fails, as a SlackError
+    url = f"{scheme}://127.0.0.1:{slack.ws_port}/websocket/x"
+    slack.answer("rtm.start", {"ok": True, "url": url, "self": {"id": "U"}, "team": {"id": "T"}})
+    with pytest.raises(slack_rtm.TransportError):
+        open_session(slack, connect_deadline=0.01, team=None)
+
+
 # -- the session keeps its promises (issue: protocol core) --
 #
 # Each defect of the protocol-core issue, against FakeSlack.  A bound on time
@@ -3822,14 +3849,60 @@ def test_the_stub_is_what_the_module_says():
     ("def new_call(token: str):\n    return token\n", "new_call: no return annotation"),
     ("NEW_TABLE = dict(a=1)\n", "NEW_TABLE (line"),
     ("class New:\n    def __init__(self) -> None:\n        self.size = 0\n", "New.size is set but not annotated"),
+    ("class New:\n    def __init__(self) -> None:\n        self.a, self.b = 0, 1\n", "New.a is set but not annotated"),
+    ("class New:\n    size: int\n    def grow(self) -> None:\n        self.more = 1\n",
+     "New.more is set but not annotated"),
+    ("try:\n    NEW = 1\nexcept ImportError:\n    pass\n", "a module-level Try"),
+    ("class New:\n    if TYPE_CHECKING:\n        size: int\n", "class New: the stub does not know If"),
 ])
 def test_a_public_name_the_stub_cannot_type_stops_the_stub(tmp_path, added, why):
+    """Nothing public is left out of the stub, or typed there by a guess."""
     source = tmp_path / "slack_rtm.py"
     module = pathlib.Path(HERE, "slack_rtm.py").read_text(encoding="utf-8")
     source.write_text(module + "\n\n" + added, encoding="utf-8")
     tool = make_stubs()
     with pytest.raises(tool.StubError, match=re.escape(why)):
         tool.make(str(source))
+
+
+def test_the_stub_keeps_literal_strings_and_unquotes_forward_references(tmp_path):
+    source = tmp_path / "slack_rtm.py"
+    module = pathlib.Path(HERE, "slack_rtm.py").read_text(encoding="utf-8")
+    source.write_text(module + '\n\ndef new_call(mode: "Literal[\'rtm.start\', \'open\']", '
+                      'session: "Optional[Session]" = None) -> "Dict[str, Session]":\n    return {}\n',
+                      encoding="utf-8")
+    stub = make_stubs().make(str(source))
+    assert ("def new_call(mode: Literal['rtm.start', 'open'], session: Optional[Session] = None) "
+            "-> Dict[str, Session]: ...") in stub.splitlines()
+
+
+def test_the_stub_defines_every_exported_name_and_passes_mypy_strict_itself(tmp_path):
+    tool = make_stubs()
+    with open(tool.STUB, encoding="utf-8") as f:
+        stub = f.read()
+    tree = ast.parse(stub)
+    defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    defined |= {t.id for node in tree.body if isinstance(node, ast.AnnAssign) for t in [node.target]}
+    defined |= {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                if isinstance(t, ast.Name)}
+    assert set(slack_rtm.__all__) - defined == set()
+    # A user's mypy says nothing of an installed stub's own mistakes: check it as a module of its own.
+    (tmp_path / "slack_rtm.pyi").write_text(stub, encoding="utf-8")
+    assert mypy(tmp_path, "slack_rtm.pyi") == (0, [])
+
+
+#: What mypy's stubtest may find, on purpose: a data class's ``id`` is a str
+#: to construct one, and reads None (a class default) from an answer that
+#: has none; ``_method`` is a descriptor at run time, a function to type checkers.
+STUBTEST_ALLOWED = ["slack_rtm\\.\\w+\\.id", "slack_rtm\\._method"]
+
+
+def test_the_installed_stub_matches_the_module_at_run_time(installed, tmp_path):
+    (tmp_path / "allowed").write_text("\n".join(STUBTEST_ALLOWED) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "slack_rtm", "--allowlist", "allowed",
+                           "--mypy-config-file", os.devnull], cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(installed)),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 #: A user's script: every call typed as the library's documentation shows.

@@ -51,6 +51,18 @@ def is_type_checking(node: ast.stmt) -> bool:
     return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
 
 
+def public_self_attribute(node: ast.AST) -> Optional[str]:
+    """The name of a public ``self.name`` (a declaration's target), or None."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        if not node.attr.startswith("_"):
+            return node.attr
+    return None
+
+
+def is_main(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'"
+
+
 def literal_type(value: ast.expr) -> Optional[str]:
     """The type of a value that is a literal, or arithmetic on literals."""
     try:
@@ -82,6 +94,11 @@ def unquote(node: Optional[ast.expr]) -> str:
     assert node is not None
 
     class Unquote(ast.NodeTransformer):
+        def visit_Subscript(self, sub: ast.Subscript) -> ast.AST:
+            if ast.unparse(sub.value).split(".")[-1] in ("Literal", "Annotated"):
+                return sub                               # its strings are values, not forward references
+            return self.generic_visit(sub)
+
         def visit_Constant(self, const: ast.Constant) -> ast.AST:
             if isinstance(const.value, str):
                 try:
@@ -117,7 +134,9 @@ class Stubber:
             if is_type_checking(node):
                 assert isinstance(node, ast.If)
                 self.body.extend(node.body)
-            elif not isinstance(node, ast.If):
+            elif isinstance(node, (ast.If, ast.Try, ast.For, ast.While, ast.With)) and not is_main(node):
+                raise StubError(f"the stub does not know a module-level {type(node).__name__} (line {node.lineno})")
+            elif not is_main(node):
                 self.body.append(node)
         self.top: Dict[str, ast.stmt] = {}
         for node in self.body:
@@ -242,28 +261,29 @@ class Stubber:
         inner = indent + "    "
         body: List[str] = []
         declared = self.declared(node)
-        # What __init__ declares with ``self.name: T = ...``.
-        for item in node.body:
-            if isinstance(item, ast.FunctionDef) and item.name == "__init__":
-                for sub in ast.walk(item):
-                    if (isinstance(sub, ast.AnnAssign) and isinstance(sub.target, ast.Attribute)
-                            and isinstance(sub.target.value, ast.Name) and sub.target.value.id == "self"
-                            and not is_private(sub.target.attr) and sub.target.attr not in declared):
-                        self.refer(sub.annotation)
-                        body.append(f"{inner}{sub.target.attr}: {unquote(sub.annotation)}")
-                        declared.add(sub.target.attr)
+        methods = [item for item in node.body if isinstance(item, ast.FunctionDef)]
+        # What the methods declare with ``self.name: T = ...``.
+        for method in methods:
+            for sub in ast.walk(method):
+                name = public_self_attribute(sub.target) if isinstance(sub, ast.AnnAssign) else None
+                if isinstance(sub, ast.AnnAssign) and name is not None and name not in declared:
+                    self.refer(sub.annotation)
+                    body.append(f"{inner}{name}: {unquote(sub.annotation)}")
+                    declared.add(name)
         # A public attribute the methods set and nothing declares has a type
         # only mypy's inference knows: the stub would have to guess.
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Assign) and not is_private(node.name):
-                for target in sub.targets:
-                    if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
-                            and target.value.id == "self" and not is_private(target.attr)
-                            and target.attr not in declared):
-                        raise StubError(f"{where}{target.attr} is set but not annotated")
+        for method in methods:
+            for sub in ast.walk(method):
+                targets = sub.targets if isinstance(sub, ast.Assign) else (
+                    [sub.target] if isinstance(sub, (ast.AugAssign, ast.AnnAssign, ast.For)) else [])
+                for target in targets:
+                    for part in ast.walk(target):
+                        name = public_self_attribute(part)
+                        if name is not None and name not in declared:
+                            raise StubError(f"{where}{name} is set but not annotated")
         skip = self.implementations(node.body)
         for item in node.body:
-            if isinstance(item, ast.Expr) or is_type_checking(item) or isinstance(item, ast.Pass):
+            if isinstance(item, (ast.Expr, ast.Pass)):
                 continue
             if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                 if is_private(item.target.id):
@@ -360,7 +380,8 @@ class Stubber:
                 out.extend(["", *lines, ""])
             else:
                 out.extend(lines)
-        used = {sub.id for sub in ast.walk(ast.parse("\n".join(out))) if isinstance(sub, ast.Name)}
+        used = {sub.id for sub in ast.walk(ast.parse("\n".join(out)))
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)}
         text = "\n".join([HEADER, *self.imports(used), "", *out])
         while "\n\n\n" in text:
             text = text.replace("\n\n\n", "\n\n")
