@@ -35,9 +35,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import (TYPE_CHECKING, IO, Any, Callable, ClassVar, Deque, Dict, FrozenSet, Generator, Iterable,
                     Iterator, List, Mapping, MutableMapping, NoReturn, Optional, Sequence, Set, TextIO, Tuple,
-                    Type, TypeVar, Union, cast, overload)
+                    Type, TypedDict, TypeVar, Union, cast, overload)
 
 if TYPE_CHECKING:                          # types only: both are imported lazily, when first needed
+    from typing_extensions import Unpack
     import socket
     import ssl
     import urllib3
@@ -101,7 +102,6 @@ URL_LIFETIME = 30.0
 MAX_MESSAGE_SIZE: int = 8 << 20
 
 if TYPE_CHECKING:                          # types only: the data classes' PEP 681 marker, the index's records
-    from typing import TypedDict
     from typing_extensions import dataclass_transform
 
 #: A function a decorator hands back as it is (for type checkers).
@@ -3852,10 +3852,6 @@ class _Connector:
     def __init__(self, token: str, rtm_args: _Json, web: _Json, *, policy: _Reconnects, hello_timeout: float,
                  max_message_size: int, clock: _Clock, sleep: Callable[[float], object],
                  closing: threading.Event) -> None:
-        unknown = sorted(set(rtm_args) - RTM_START_ARGS)
-        if unknown:
-            raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
-                                  f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
         _check_token(token)
         _check_base_url(web["base_url"], web["allow_http"])
         _check_ssl_context(web["ssl_context"])
@@ -3965,10 +3961,22 @@ class _Connector:
             self.opening(None, done=True)
 
 
-#: rtm.start's arguments (its documentation and recorded calls); a new one
-#: goes in ``rtm_args={...}``, so that a misspelt option is not sent to Slack.
-RTM_START_ARGS: FrozenSet[str] = frozenset(("simple_latest", "no_unreads", "mpim_aware", "presence_sub",
-                                            "batch_presence_aware", "no_latest", "include_locale"))
+class _RtmStartArgs(TypedDict, total=False):
+    """rtm.start's arguments (its documentation and recorded calls), as
+    connect() takes them: None leaves one out.  A new one goes in
+    ``rtm_args={...}``, so that a misspelt option is not sent to Slack."""
+
+    simple_latest: Optional[bool]
+    no_unreads: Optional[bool]
+    mpim_aware: Optional[bool]
+    presence_sub: Optional[bool]
+    batch_presence_aware: Optional[bool]
+    no_latest: Optional[bool]
+    include_locale: Optional[bool]
+
+
+#: The names of rtm.start's arguments that connect() takes as keywords.
+RTM_START_ARGS: FrozenSet[str] = frozenset(_RtmStartArgs.__annotations__)
 #: After a reconnect, users are loaded again only for a team this small: a
 #: large team's users come from user_change / team_join and lazy users.info.
 REFRESH_USERS_UP_TO = 1000
@@ -4088,7 +4096,8 @@ class Session:
                  ca_certs: Optional[str] = None, allow_http: bool = False, cookie: Optional[str] = None,
                  max_response_size: int = MAX_RESPONSE_SIZE, user_agent: Optional[str] = None,
                  team: Union[str, Iterable[str], None] = "all",
-                 presence: bool = False, rtm_args: Optional[Mapping[str, Any]] = None, **args: Any) -> None:
+                 presence: bool = False, rtm_args: Optional[Mapping[str, Any]] = None,
+                 **args: "Unpack[_RtmStartArgs]") -> None:
         if method not in ("rtm.start", "rtm.connect"):
             raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
         self._clock, self.auto_reconnect, self.strict, self._timeout = clock, auto_reconnect, strict, timeout
@@ -4102,6 +4111,10 @@ class Session:
                           max_response_size=max_response_size, user_agent=user_agent)
         policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
                              connect_deadline, reconnect_deadline, clock())
+        unknown = sorted(set(args) - RTM_START_ARGS)          # a misspelt option, not an argument for Slack
+        if unknown:
+            raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
+                                  f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
                                      hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
                                      sleep=self._sleep, closing=self._closing)

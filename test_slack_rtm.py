@@ -2955,6 +2955,17 @@ def test_only_wss_urls_are_accepted(slack, url):
         open_session(slack)
 
 
+def test_a_misspelt_option_is_refused_and_a_new_argument_goes_in_rtm_args(slack):
+    with pytest.raises(slack_rtm.InvalidArgument) as info:
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, auto_reconect=False, ping_intervall=1)
+    assert "'auto_reconect', 'ping_intervall'" in str(info.value) and "rtm_args" in str(info.value)
+    assert slack.requests == []                                  # nothing sent to Slack
+    with open_session(slack, simple_latest=True, no_unreads=None, rtm_args={"new_argument": "1"}, team=None) as rtm:
+        assert next(iter(rtm)) == {"type": "hello"}
+    args = slack.calls("rtm.start")[0].args
+    assert args.get("simple_latest") in ("1", "true") and args.get("new_argument") == "1" and "no_unreads" not in args
+
+
 @pytest.mark.parametrize("scheme", ["WSS", "Wss"])
 def test_a_wss_url_in_capitals_is_tls_too(slack, scheme):
     # FakeSlack's WebSocket is plain: a TLS handshake with it fails, as a SlackError
@@ -3933,14 +3944,17 @@ def main(token: str) -> None:
         url: str = slack.base_url
 """
 
-#: The same script with four mistakes, and what mypy must say of each.
+#: The same script with five mistakes, and what mypy must say of each.
 TYPED_MISTAKES = [
     ('    slack_rtm.connect(token, ping_interval="10")\n',
      'Argument "ping_interval" to "connect" has incompatible type "str"', "arg-type"),
     ('    slack_rtm.connect(token).send_message("C1", 42)\n',
      'No overload variant of "send_message" of "Session" matches argument types "str", "int"', "call-overload"),
     ('    print(slack_rtm.User(id="U1").nmae)\n', '"User" has no attribute "nmae"', "attr-defined"),
-    ('    slack_rtm.api_call("auth.test", token, timeout="5")\n', 'Argument "timeout" to "api_call" has incompatible type "str"', "arg-type"),
+    ('    slack_rtm.api_call("auth.test", token, timeout="5")\n',
+     'Argument "timeout" to "api_call" has incompatible type "str"', "arg-type"),
+    ('    slack_rtm.connect(token, auto_reconect=False)\n',
+     'Unexpected keyword argument "auto_reconect" for "connect"; did you mean "auto_reconnect"?', "call-arg"),
 ]
 
 

@@ -5,8 +5,8 @@ import logging
 import ssl
 import urllib3
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, FrozenSet, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, TextIO, Tuple, Type, TypeVar, Union, overload
-from typing_extensions import ParamSpec, dataclass_transform
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, TextIO, Tuple, Type, TypeVar, TypedDict, Union, overload
+from typing_extensions import ParamSpec, Unpack, dataclass_transform
 
 __all__ = [
     'api_call',
@@ -659,6 +659,16 @@ class RtmProtocol:
 MAX_UPGRADE_BYTES: int
 MAX_FRAGMENTS: int
 MAX_BUFFER_BYTES: int
+
+class _RtmStartArgs(TypedDict, total=False):
+    simple_latest: Optional[bool]
+    no_unreads: Optional[bool]
+    mpim_aware: Optional[bool]
+    presence_sub: Optional[bool]
+    batch_presence_aware: Optional[bool]
+    no_latest: Optional[bool]
+    include_locale: Optional[bool]
+
 RTM_START_ARGS: FrozenSet[str]
 REFRESH_USERS_UP_TO: int
 
@@ -666,7 +676,7 @@ class Session:
     start: RtmStart
     auto_reconnect: bool
     strict: bool
-    def __init__(self, token: str, *, method: str = 'rtm.start', auto_reconnect: bool = True, ping_interval: float = 10.0, pong_timeout: float = 10.0, hello_timeout: float = 10.0, connect_deadline: Optional[float] = 300.0, reconnect_deadline: Optional[float] = None, ack_grace: float = 5.0, send_rate: float = 1.0, send_burst: int = 5, max_buffer: int = 10000, max_buffer_bytes: int = ..., max_message_size: int = ..., strict: bool = False, backoff: Optional[Retry] = None, clock: _Clock = ..., sleep: Optional[Callable[[float], object]] = None, base_url: str = ..., timeout: float = ..., http: Optional[urllib3.PoolManager] = None, proxy: Union[str, Literal[False], None] = None, ssl_context: Optional[ssl.SSLContext] = None, ca_certs: Optional[str] = None, allow_http: bool = False, cookie: Optional[str] = None, max_response_size: int = ..., user_agent: Optional[str] = None, team: Union[str, Iterable[str], None] = 'all', presence: bool = False, rtm_args: Optional[Mapping[str, Any]] = None, **args: Any) -> None: ...
+    def __init__(self, token: str, *, method: str = 'rtm.start', auto_reconnect: bool = True, ping_interval: float = 10.0, pong_timeout: float = 10.0, hello_timeout: float = 10.0, connect_deadline: Optional[float] = 300.0, reconnect_deadline: Optional[float] = None, ack_grace: float = 5.0, send_rate: float = 1.0, send_burst: int = 5, max_buffer: int = 10000, max_buffer_bytes: int = ..., max_message_size: int = ..., strict: bool = False, backoff: Optional[Retry] = None, clock: _Clock = ..., sleep: Optional[Callable[[float], object]] = None, base_url: str = ..., timeout: float = ..., http: Optional[urllib3.PoolManager] = None, proxy: Union[str, Literal[False], None] = None, ssl_context: Optional[ssl.SSLContext] = None, ca_certs: Optional[str] = None, allow_http: bool = False, cookie: Optional[str] = None, max_response_size: int = ..., user_agent: Optional[str] = None, team: Union[str, Iterable[str], None] = 'all', presence: bool = False, rtm_args: Optional[Mapping[str, Any]] = None, **args: Unpack[_RtmStartArgs]) -> None: ...
     @property
     def phase(self) -> str: ...
     @property
