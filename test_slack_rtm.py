@@ -3827,17 +3827,24 @@ def test_the_wheel_holds_the_module_and_its_stub_and_the_sdist_the_corpus_too(wh
 
 
 
-def mypy(cwd, *args, env=None):
-    """mypy --strict in a subprocess, its cache in cwd: (exit status, the error lines)."""
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory):
+    """One cache for the module's mypy runs: the standard library's and the
+    dependencies' types are read once."""
+    return tmp_path_factory.mktemp("mypy_cache")
+
+
+def mypy(cwd, cache, *args, env=None):
+    """mypy --strict in a subprocess: (exit status, the lines it printed)."""
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--no-pretty",
-                           "--show-error-codes", "--cache-dir", os.path.join(str(cwd), ".mypy_cache"), *args],
+                           "--show-error-codes", "--cache-dir", str(cache), *args],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     return proc.returncode, [line for line in (proc.stdout + proc.stderr).splitlines() if line]
 
 
-def test_mypy_strict_finds_nothing_to_say_of_the_module(tmp_path):
+def test_mypy_strict_finds_nothing_to_say_of_the_module(tmp_path, mypy_cache):
     shutil.copy(os.path.join(HERE, "slack_rtm.py"), tmp_path)
-    assert mypy(tmp_path, "slack_rtm.py") == (0, [])
+    assert mypy(tmp_path, mypy_cache, "slack_rtm.py") == (0, [])
 
 
 def make_stubs():
@@ -3887,7 +3894,7 @@ def test_the_stub_keeps_literal_strings_and_unquotes_forward_references(tmp_path
             "-> Dict[str, Session]: ...") in stub.splitlines()
 
 
-def test_the_stub_defines_every_exported_name_and_passes_mypy_strict_itself(tmp_path):
+def test_the_stub_defines_every_exported_name_and_passes_mypy_strict_itself(tmp_path, mypy_cache):
     tool = make_stubs()
     with open(tool.STUB, encoding="utf-8") as f:
         stub = f.read()
@@ -3899,7 +3906,7 @@ def test_the_stub_defines_every_exported_name_and_passes_mypy_strict_itself(tmp_
     assert set(slack_rtm.__all__) - defined == set()
     # A user's mypy says nothing of an installed stub's own mistakes: check it as a module of its own.
     (tmp_path / "slack_rtm.pyi").write_text(stub, encoding="utf-8")
-    assert mypy(tmp_path, "slack_rtm.pyi") == (0, [])
+    assert mypy(tmp_path, mypy_cache, "slack_rtm.pyi") == (0, [])
 
 
 #: What mypy's stubtest may find, on purpose: a data class's ``id`` is a str
@@ -3911,8 +3918,8 @@ STUBTEST_ALLOWED = ["slack_rtm\\.\\w+\\.id", "slack_rtm\\._method"]
 def test_the_installed_stub_matches_the_module_at_run_time(installed, tmp_path):
     (tmp_path / "allowed").write_text("\n".join(STUBTEST_ALLOWED) + "\n")
     proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "slack_rtm", "--allowlist", "allowed",
-                           "--mypy-config-file", os.devnull], cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(installed)),
-                          capture_output=True, text=True, timeout=300)
+                           "--mypy-config-file", os.devnull], cwd=tmp_path,
+                          env=dict(os.environ, PYTHONPATH=str(installed)), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -3958,14 +3965,14 @@ TYPED_MISTAKES = [
 ]
 
 
-def test_a_users_mypy_sees_the_types_of_the_installed_wheel(installed, tmp_path):
+def test_a_users_mypy_sees_the_types_of_the_installed_wheel(installed, tmp_path, mypy_cache):
     env = dict(os.environ, PYTHONPATH=str(installed))
     (tmp_path / "user.py").write_text(TYPED_USER)
-    assert mypy(tmp_path, "user.py", env=env) == (0, [])
+    assert mypy(tmp_path, mypy_cache, "user.py", env=env) == (0, [])
     lines = TYPED_USER.splitlines(keepends=True)
     at = lines.index("    try:\n")
     (tmp_path / "user.py").write_text("".join(lines[:at] + [m for m, _, _ in TYPED_MISTAKES] + lines[at:]))
-    status, said = mypy(tmp_path, "user.py", env=env)
+    status, said = mypy(tmp_path, mypy_cache, "user.py", env=env)
     said = [line for line in said if ": error: " in line]             # not the notes that list the overloads
     assert status == 1
     expected = [(f"user.py:{at + 1 + i}:", words, f"[{code}]") for i, (_, words, code) in enumerate(TYPED_MISTAKES)]
