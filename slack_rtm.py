@@ -2060,27 +2060,23 @@ def _cookie_value(cookie: object) -> str:
     return value
 
 
-_USER_AGENT: List[str] = []
-
-
+@functools.lru_cache(maxsize=None)
 def default_user_agent() -> str:
     """The User-Agent slack_rtm sends unless told otherwise: its version,
     Python's and its dependencies' (``slack_rtm/0.1.0 Python/3.11.7
     urllib3/2.8.0 websocket-client/1.9.2``).  Add your own in front of it:
     ``user_agent=f"mybot/1.0 {slack_rtm.default_user_agent()}"``."""
-    if not _USER_AGENT:
-        import platform
-        from importlib import metadata
-        parts = [f"slack_rtm/{__version__}", f"Python/{platform.python_version()}"]
-        for name in ("urllib3", "websocket-client"):
-            try:
-                version = metadata.version(name)
-            except metadata.PackageNotFoundError:     # vendored without its metadata: not named then
-                continue
-            if _is_header_text(version):
-                parts.append(f"{name}/{version}")
-        _USER_AGENT.append(" ".join(parts))
-    return _USER_AGENT[0]
+    import platform
+    from importlib import metadata
+    parts = [f"slack_rtm/{__version__}", f"Python/{platform.python_version()}"]
+    for name in ("urllib3", "websocket-client"):
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:         # vendored without its metadata: not named then
+            continue
+        if _is_header_text(version):
+            parts.append(f"{name}/{version}")
+    return " ".join(parts)
 
 
 def _is_header_text(text: str) -> bool:
@@ -3553,10 +3549,12 @@ def _shutdown(sock: "socket.socket") -> None:
         pass
 
 
-def _dial(parts: urllib.parse.SplitResult, proxy: Optional[str], context: Optional["ssl.SSLContext"],
-          deadline: float, opening: Callable[["socket.socket"], None], user_agent: str) -> "socket.socket":
+def _dial(parts: urllib.parse.SplitResult, proxy: Optional[str], ssl_context: Optional["ssl.SSLContext"],
+          ca_certs: Optional[str], deadline: float, opening: Callable[["socket.socket"], None],
+          user_agent: str) -> "socket.socket":
     """A socket connected to the WebSocket URL's host, before ``deadline``:
-    through ``proxy`` (an HTTP CONNECT tunnel) if given, TLS for wss://.
+    through ``proxy`` (an HTTP CONNECT tunnel) if given, TLS for wss://
+    (``ssl_context``, or a default one trusting ``ca_certs``).
     ``opening(sock)`` is told of each socket as it is made."""
     import socket
     host, port = parts.hostname, parts.port or (443 if parts.scheme == "wss" else 80)
@@ -3567,10 +3565,11 @@ def _dial(parts: urllib.parse.SplitResult, proxy: Optional[str], context: Option
         if via:
             _tunnel(sock, host, port, via, deadline,    # type: ignore[arg-type]  # _check_ws_url: it has a host
                     user_agent)
-        if parts.scheme == "wss":
+        if parts.scheme == "wss":                   # any case: urlsplit reads "WSS://" as wss too
+            import ssl
+            context = ssl_context or ssl.create_default_context(cafile=ca_certs)
             sock.settimeout(_left(deadline))
-            sock = context.wrap_socket(sock, server_hostname=host,  # type: ignore[union-attr]  # wss: _open made it
-                                       do_handshake_on_connect=False)
+            sock = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
             opening(sock)
             sock.do_handshake()
     except BaseException:
@@ -3704,7 +3703,8 @@ class _Link:
 
     @classmethod
     def open(cls, url: str, *, base_url: str, proxy: Union[str, "Literal[False]", None],
-             context: Optional["ssl.SSLContext"], timeout: float, send_timeout: float, max_message_size: int,
+             ssl_context: Optional["ssl.SSLContext"], ca_certs: Optional[str], timeout: float,
+             send_timeout: float, max_message_size: int,
              cookie: Optional[str], user_agent: str, opening: Callable[["socket.socket"], None],
              secrets: Tuple[str, ...]) -> "_Link":
         """Connect, upgrade (within ``timeout`` seconds) and return the link."""
@@ -3713,8 +3713,8 @@ class _Link:
         secrets = (url, parts.path, parts.query) + secrets
         deadline = time.monotonic() + timeout
         try:
-            wire = _Wire(_dial(parts, _proxy_for(url, proxy), context, deadline, opening, user_agent), deadline,
-                         send_timeout)
+            wire = _Wire(_dial(parts, _proxy_for(url, proxy), ssl_context, ca_certs, deadline, opening, user_agent),
+                         deadline, send_timeout)
             try:
                 ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True,
                                                  enable_multithread=True, redirect_limit=0,
@@ -3855,7 +3855,7 @@ class _Connector:
         _check_token(token)
         _check_base_url(web["base_url"], web["allow_http"])
         _check_ssl_context(web["ssl_context"])
-        _user_agent(web["user_agent"])
+        self.user_agent = _user_agent(web["user_agent"])
         _websocket()
         self.token, self.rtm_args, self.web, self.policy = token, rtm_args, web, policy
         self.hello_timeout, self.max_message_size = hello_timeout, max_message_size
@@ -3946,16 +3946,12 @@ class _Connector:
         return start
 
     def _open(self, url: Any) -> _Link:               # the answer's url, whatever it is
-        import ssl
         web = self.web
-        context = None
-        if isinstance(url, str) and url[:4].lower() == "wss:":        # as urlsplit, and so _dial, reads it
-            context = web["ssl_context"] or ssl.create_default_context(cafile=web["ca_certs"])
         try:
-            return _Link.open(url, base_url=web["base_url"], proxy=web["proxy"], context=context,
-                              timeout=self.hello_timeout, send_timeout=web["timeout"],
+            return _Link.open(url, base_url=web["base_url"], proxy=web["proxy"], ssl_context=web["ssl_context"],
+                              ca_certs=web["ca_certs"], timeout=self.hello_timeout, send_timeout=web["timeout"],
                               max_message_size=self.max_message_size, cookie=web["cookie"],
-                              user_agent=_user_agent(web["user_agent"]), opening=self.opening,
+                              user_agent=self.user_agent, opening=self.opening,
                               secrets=tuple(_secrets(self.token, web["cookie"])))
         finally:
             self.opening(None, done=True)
@@ -5701,7 +5697,7 @@ def _demo_step(rtm: Session, event: _Json, names: _Names, args: "argparse.Namesp
     if event.get("type") == "message" and event.get("text") == "ping" and state["last"] is None:
         ack = rtm.send_message(event["channel"], "pong", wait=True, timeout=10)
         if not args.json and _wanted(args, "message"):
-            me = rtm.start.self_.name if rtm.start and rtm.start.self_ else None    # set, on the demo's Slack
+            me = rtm.start.self_.name if rtm.start.self_ else None    # set, on the demo's Slack
             _print(f"{_clock_of(ack)} {names.channel(event['channel'])} <{me}> pong  "
                    f"(acknowledged, ts {ack['ts']})", out)
         after = _demo_after(_stamps(time.time(), 0.01), state["deleted_ts"])

@@ -1,6 +1,7 @@
 # Generated from slack_rtm.py by tools/make_stubs.py: do not edit.
 # The types of slack_rtm for a user's type checker (PEP 561 stub-only package).
 
+import functools
 import logging
 import ssl
 import urllib3
@@ -573,6 +574,7 @@ def encode_form(method: str, args: Mapping[str, Any]) -> Tuple[bytes, str]: ...
 
 def encode_json(method: str, args: Mapping[str, Any]) -> Tuple[bytes, str]: ...
 
+@functools.lru_cache(maxsize=None)
 def default_user_agent() -> str: ...
 
 def build_request(method: str, token: str, args: Mapping[str, Any], *, base_url: str = ..., as_json: bool = False, cookie: Optional[str] = None, user_agent: Optional[str] = None) -> Tuple[str, Dict[str, str], bytes]: ...

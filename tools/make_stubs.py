@@ -36,7 +36,7 @@ LITERALS = (bool, int, float, str, bytes)
 #: Decorators a stub keeps as they are (the others are the module's own,
 #: kept when they are themselves typed, or refused).
 DECORATORS = {"property", "staticmethod", "classmethod", "overload", "dataclass", "dataclass_transform",
-              "functools.wraps"}
+              "functools.wraps", "functools.lru_cache"}
 
 
 class StubError(Exception):
