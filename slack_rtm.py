@@ -17,6 +17,7 @@ neither installed.
 """
 
 import dataclasses
+import difflib
 import functools
 import gc
 import json
@@ -1988,6 +1989,59 @@ def _check_arg_names(method: str, args: Iterable[object]) -> None:
             raise _ERRORS["invalid_arg_name"](method, "invalid_arg_name")
 
 
+#: What slack_sdk's (and requests') users reach for, too far from an option
+#: for difflib: the option meant, and a word on it.
+_OPTION_HABITS = {
+    "ssl": ("ssl_context", "an ssl.SSLContext; or ca_certs, a CA bundle file"),
+    "proxies": ("proxy", "one proxy URL, or False for none"),
+    "retries": ("retry", "a Retry, True or False"),
+    "max_retries": ("retry", "a Retry, True or False"),
+    "retry_handlers": ("retry", "a Retry, True or False"),
+    "headers": ("user_agent", "for the User-Agent; any other header: http=urllib3.PoolManager(headers={...})"),
+    "user_agent_prefix": ("user_agent", "the whole User-Agent"),
+    "user_agent_suffix": ("user_agent", "the whole User-Agent"),
+    "json": ("as_json", "as_json=True sends the arguments as a JSON body"),
+    "params": ("args", "a mapping of Slack's arguments"),
+}
+#: How close (difflib's ratio) a keyword must be to an option to be taken for
+#: a misspelling of it: "timout" is 0.92 from timeout, "proxi" 0.80 from
+#: proxy; of Slack's argument names the closest to an option is "time", 0.73
+#: from timeout (corpus/reference and slack_sdk's WebClient, in the tests).
+_MISSPELT_CUTOFF = 0.8
+
+
+def _keywords_of(*funcs: Callable[..., Any]) -> Tuple[str, ...]:
+    """The keyword-only parameters of functions: the options they take."""
+    names: List[str] = []
+    for func in funcs:
+        code: types.CodeType = func.__code__
+        names += code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    return tuple(names)
+
+
+def _refuse_misspelt(where: str, names: Iterable[str], options: Iterable[str], *,
+                     hatch: Optional[str] = "args") -> None:
+    """Raise InvalidArgument for a name of ``names`` (keywords that would go
+    to Slack as arguments) that looks like a misspelt option: one of
+    slack_sdk's habits, or close to one of ``options``.  The message names
+    the option meant and ``hatch``, the mapping that sends the name to Slack
+    as it is.  Names that are options, or far from all, pass."""
+    options = list(options)
+    for name in names:
+        if name in options:
+            continue
+        habit = _OPTION_HABITS.get(name)
+        if habit is not None and habit[0] in options:
+            meant = f"{habit[0]}=? ({habit[1]})"
+        else:
+            close = difflib.get_close_matches(name, options, n=1, cutoff=_MISSPELT_CUTOFF)
+            if not close:
+                continue
+            meant = f"{close[0]}=?"
+        escape = f" To send {name!r} to Slack as it is, give it in {hatch}={{...}}." if hatch else ""
+        raise InvalidArgument(f"{where}: {name}= looks like a misspelt option: did you mean {meant}{escape}")
+
+
 def _form_value(method: str, name: str, value: object) -> str:
     # Slack reads booleans as true/false (its docs and recorded calls send
     # "simple_latest=true"); "false" is sent rather than omitted so that an
@@ -2799,9 +2853,14 @@ def api_call(method: str, token: str, *, base_url: str = DEFAULT_BASE_URL, timeo
     with ``.warnings``).
 
     Arguments go form-encoded (``as_json=True`` for a JSON body); ``None``
-    leaves one out.  Give them as keywords, or in ``args`` (a mapping) when a
-    name is one of this function's own (``timeout``, ``retry``...).  ``http`` takes your urllib3 PoolManager or ProxyManager;
-    otherwise one is made for the call, honouring ``proxy`` or HTTPS_PROXY /
+    leaves one out.  Give them as keywords, or in ``args`` (a mapping), which
+    sends every name it holds as it is.  A keyword that looks like a
+    misspelt option (``timout=``, ``proxi=``, or slack_sdk's ``ssl=``,
+    ``retries=``, ``headers=``) raises InvalidArgument before any I/O,
+    naming the option meant; every other keyword goes to Slack.  So a
+    Slack argument named like an option (``timeout``, ``retry``...) or
+    close to one goes in ``args``.  ``http`` takes your urllib3 PoolManager
+    or ProxyManager; otherwise one is made for the call, honouring ``proxy`` or HTTPS_PROXY /
     NO_PROXY (credentials in the proxy URL go as Proxy-Authorization).  TLS
     is always verified (``ca_certs`` or ``ssl_context`` for a private CA).
     Redirects are not followed.  ``cookie`` is the ``d`` cookie a browser
@@ -2822,6 +2881,7 @@ def api_call(method: str, token: str, *, base_url: str = DEFAULT_BASE_URL, timeo
     more than ``deadline + timeout``; ``retry=False`` raises at once.  Raises
     only SlackError subclasses (and ImportError without urllib3).
     """
+    _refuse_misspelt(method, kwargs, _keywords_of(api_call))
     args = dict(args or {}, **kwargs)
     return _call(method, token, args, base_url=base_url, timeout=timeout, http=http, retry=retry, proxy=proxy,
                  ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http, as_json=as_json, cookie=cookie,
@@ -2845,11 +2905,14 @@ def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: O
 
     ``limit`` is the page size asked for (Slack may send fewer), ``cursor``
     where to start; the other arguments are api_call's, Slack's arguments
-    and options alike, and go to every page's call.  A page is fetched
+    and options alike, and go to every page's call (a keyword that looks
+    like a misspelt option raises InvalidArgument at the first page, before
+    any request, as api_call says).  A page is fetched
     once: a retried call asks the same cursor, and a cursor the server sends
     a second time raises PaginationError rather than loop.  Pages are
     fetched as they are read, over one connection pool (``http`` if given).
     """
+    _refuse_misspelt(method, kwargs, _keywords_of(api_call, api_pages))
     seen = {cursor} if cursor else set()
     pages = 0
     own_pool = kwargs.get("http") is None
@@ -4109,6 +4172,8 @@ class Session:
                              connect_deadline, reconnect_deadline, clock())
         unknown = sorted(set(args) - RTM_START_ARGS)          # a misspelt option, not an argument for Slack
         if unknown:
+            _refuse_misspelt("connect", unknown, _keywords_of(Session.__init__) + tuple(RTM_START_ARGS),
+                             hatch="rtm_args")
             raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
                                   f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,

@@ -847,6 +847,40 @@ def test_values_that_cannot_be_sent_are_refused(slack, value):
     assert slack.requests == []
 
 
+#: Slack argument names beside those of corpus/reference: the methods the
+#: module calls (users.list, conversations.list, users.info,
+#: conversations.info) and Slack's common ones.
+SLACK_ARGUMENT_NAMES = ("types cursor limit timestamp time ts thread_ts user users channel channels team_id presence "
+                        "include_locale exclude_archived text as_user blocks name query count page url").split()
+
+
+def reference_argument_names():
+    """Every argument name in the method references of corpus/reference."""
+    names = set()
+    for path in corpus("reference/*/*.json"):
+        args = json.loads(read(path)).get("args") or {}
+        names |= set(args.get("properties", args) if isinstance(args, dict) else ())
+    return sorted(names)
+
+
+@pytest.mark.parametrize("name", reference_argument_names() + SLACK_ARGUMENT_NAMES)
+def test_no_slack_argument_is_taken_for_a_misspelt_option(name):
+    options = slack_rtm._keywords_of(slack_rtm.api_call, slack_rtm.api_pages)
+    assert name in options or slack_rtm._refuse_misspelt("users.list", [name], options) is None
+
+
+def test_no_argument_of_slack_sdks_web_client_is_taken_for_a_misspelt_option():
+    import inspect
+    web_client = pytest.importorskip("slack_sdk").WebClient
+    names = {p.name for name, method in inspect.getmembers(web_client, inspect.isfunction)
+             if not name.startswith("_") and name != "api_call"
+             for p in inspect.signature(method).parameters.values() if p.kind is p.KEYWORD_ONLY}
+    assert len(names) > 200 and {"timestamp", "time", "types", "team_id"} <= names
+    options = slack_rtm._keywords_of(slack_rtm.api_call, slack_rtm.api_pages)
+    for name in sorted(names - set(options)):
+        slack_rtm._refuse_misspelt("api", [name], options)
+
+
 @pytest.mark.parametrize("token", ["", None, "xoxb-a\r\nX-Evil: 1", "xoxb a", "xoxb-é"])
 def test_bad_tokens_are_refused_without_being_quoted(token):
     with pytest.raises(slack_rtm.InvalidArgument) as info:
@@ -2391,6 +2425,47 @@ def test_a_cursor_sent_twice_raises_instead_of_looping(slack):
         next(slack_rtm.api_pages("users.list", "xoxb-wrong", base_url=slack.base_url))
 
 
+MISSPELT_OPTIONS = [
+    ({"timout": 5}, "timeout="), ({"proxi": False}, "proxy="), ({"ssl": "ctx"}, "ssl_context="),
+    ({"retries": 3}, "retry="), ({"retry_handlers": []}, "retry="), ({"headers": {"X-A": "1"}}, "user_agent="),
+    ({"proxies": {"https": "http://p"}}, "proxy="), ({"base_uri": "http://x/"}, "base_url="),
+    ({"ca_cert": "ca.pem"}, "ca_certs="), ({"alow_http": True}, "allow_http="), ({"Timeout": 5}, "timeout="),
+    ({"max_response_sise": 9}, "max_response_size="), ({"json": True}, "as_json="),
+]
+
+
+@pytest.mark.parametrize("call", ["api_call", "api_pages", "api_items"])
+def test_a_misspelt_option_is_refused_before_any_request(call):
+    import urllib.parse
+    calls = {"api_call": lambda **kw: slack_rtm.api_call("users.list", TOKEN, **kw),
+             "api_pages": lambda **kw: list(slack_rtm.api_pages("users.list", TOKEN, **kw)),
+             "api_items": lambda **kw: list(slack_rtm.api_items("users.list", TOKEN, "members", **kw))}
+    with RawServer(headers={"Content-Type": "application/json"}, body=b'{"ok": true, "members": []}') as server:
+        for misspelt, meant in MISSPELT_OPTIONS:
+            with pytest.raises(slack_rtm.InvalidArgument) as info:
+                calls[call](base_url=server.base_url, allow_http=True, retry=False, **misspelt)
+            name = next(iter(misspelt))
+            assert f"users.list: {name}= looks like a misspelt option: did you mean {meant}?" in str(info.value)
+            assert "give it in args={...}" in str(info.value)
+        assert server.requests == []
+        every = {name: value for misspelt, _ in MISSPELT_OPTIONS for name, value in misspelt.items()}
+        calls[call](base_url=server.base_url, allow_http=True, retry=False, args=every)
+    (request,) = server.requests                                 # args= sends them all
+    assert set(urllib.parse.parse_qs(request[2].decode())) == set(every)
+
+
+def test_slack_arguments_near_no_option_go_on_the_wire_and_args_sends_any_name():
+    with RawServer(headers={"Content-Type": "application/json"}, body=b'{"ok": true, "channels": []}') as server:
+        slack_rtm.api_call("conversations.list", TOKEN, base_url=server.base_url, allow_http=True, types="im",
+                           time=5, timestamp="1.2", team_id="T1", include_locale=True,
+                           args={"timeout": 7, "proxi": "p"})
+        list(slack_rtm.api_items("conversations.list", TOKEN, "channels", base_url=server.base_url,
+                                 allow_http=True, types="im", exclude_archived=True, args={"retries": 2}))
+    bodies = [body for _, _, body in server.requests]
+    assert bodies == [b"timeout=7&proxi=p&types=im&time=5&timestamp=1.2&team_id=T1&include_locale=true",
+                      b"retries=2&types=im&exclude_archived=true"]
+
+
 def test_fake_conversations_list_filters_and_refuses_as_slack_does(slack):
     def names(**args):
         return [c.get("name", c["id"]) for c in slack_rtm.api_items("conversations.list", TOKEN, "channels",
@@ -2955,10 +3030,23 @@ def test_only_wss_urls_are_accepted(slack, url):
         open_session(slack)
 
 
-def test_a_misspelt_option_is_refused_and_a_new_argument_goes_in_rtm_args(slack):
+@pytest.mark.parametrize("misspelt, meant", [
+    ({"auto_reconect": False}, "auto_reconnect"), ({"ping_intervall": 1}, "ping_interval"),
+    ({"simple_lates": True}, "simple_latest"), ({"rtm_arg": {}}, "rtm_args"), ({"ssl": "ctx"}, "ssl_context"),
+    ({"proxi": False, "presense": True}, "presence"),
+])
+def test_a_misspelt_option_says_which_option_was_meant(slack, misspelt, meant):
     with pytest.raises(slack_rtm.InvalidArgument) as info:
-        slack_rtm.connect(TOKEN, base_url=slack.base_url, auto_reconect=False, ping_intervall=1)
-    assert "'auto_reconect', 'ping_intervall'" in str(info.value) and "rtm_args" in str(info.value)
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, **misspelt)
+    assert f"did you mean {meant}=?" in str(info.value) and "give it in rtm_args={...}" in str(info.value)
+    assert slack.requests == []                                  # nothing sent to Slack
+
+
+def test_an_unknown_option_is_refused_and_a_new_argument_goes_in_rtm_args(slack):
+    with pytest.raises(slack_rtm.InvalidArgument) as info:
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, new_argument=False, brand_new=1)
+    assert "'brand_new', 'new_argument'" in str(info.value) and "rtm_args={...}" in str(info.value)
+    assert "did you mean" not in str(info.value)
     assert slack.requests == []                                  # nothing sent to Slack
     with open_session(slack, simple_latest=True, no_unreads=None, rtm_args={"new_argument": "1"}, team=None) as rtm:
         assert next(iter(rtm)) == {"type": "hello"}
