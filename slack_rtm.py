@@ -1083,16 +1083,20 @@ class _Index:
 class RtmStart(_Model):
     """An rtm.start or rtm.connect answer.
 
-    Lists absent from the answer (rtm.connect, or rtm.start since 2022) read
-    as empty and stay absent in to_dict().  ``user("U1")``,
+    ``self_`` and ``team`` are always there: an answer without them (every
+    recorded one has both) raises InvalidResponse, from from_json,
+    rtm_start, rtm_connect and connect alike; from_dict, as for every data
+    class, takes the dict it is given as it is.  Lists absent from the
+    answer (rtm.connect, or rtm.start since 2022) read as empty and stay
+    absent in to_dict().  ``user("U1")``,
     ``user_by_name("alice")``, ``channel(...)``, ``channel_by_name(...)``,
     ``group``/``group_by_name``, ``im``/``im_for_user`` and ``bot`` look up in
     constant time; the index is built at the first lookup.
     """
 
+    self_: Self
+    team: Team
     url: Optional[str] = _detail()
-    self_: Optional[Self] = None
-    team: Optional[Team] = None
     users: Sequence[User] = field(default=(), repr=False)
     channels: Sequence[Channel] = field(default=(), repr=False)
     groups: Sequence[Group] = field(default=(), repr=False)
@@ -1131,6 +1135,9 @@ class RtmStart(_Model):
         answer = _loads_object(method, data)
         if answer.get("ok") is False:
             raise _api_error(method, answer, _collect_warnings(method, answer))
+        why = _start_oddity(answer)
+        if why:                                 # the body is not quoted: its url holds a connection ticket
+            raise InvalidResponse(method, 200, "application/json", None, why)
         start = cls._adopt(answer)
         start._warnings = _collect_warnings(method, answer)
         return start
@@ -1201,12 +1208,14 @@ class RtmStart(_Model):
 
 def _start_oddity(answer: _Json) -> Optional[str]:
     """Why an rtm.start or rtm.connect answer cannot be used, or None.  Only
-    what a session reads is checked (``self`` and ``team`` are objects, ``url``
-    parses); everything else stays as lenient as the classes above.  The URL
-    is never quoted: it holds a connection ticket."""
+    what a session reads is checked (``self`` and ``team`` are there and are
+    objects, ``url`` parses); everything else stays as lenient as the classes
+    above.  The URL is never quoted: it holds a connection ticket."""
     for key in ("self", "team"):
         value = answer.get(key)
-        if value is not None and not isinstance(value, dict):
+        if value is None:
+            return f'"{key}" is missing (every rtm.start and rtm.connect answer has it)'
+        if not isinstance(value, dict):
             return f'"{key}" is a JSON {type(value).__name__}, not an object'
     url = answer.get("url")
     if url is not None and not isinstance(url, str):

@@ -479,6 +479,19 @@ def test_from_json_refuses_what_is_not_an_object(body, why):
         slack_rtm.RtmStart.from_json(body)
 
 
+@pytest.mark.parametrize("path", OK_ANSWERS, ids=file_id)
+def test_an_answer_without_self_or_team_is_refused_so_both_are_always_there(path):
+    answer = json.loads(read(path))
+    assert isinstance(answer["self"], dict) and isinstance(answer["team"], dict)      # as every recorded one
+    start = slack_rtm.RtmStart.from_json(read(path))
+    assert isinstance(start.self_, slack_rtm.Self) and isinstance(start.team, slack_rtm.Team)
+    for key in ("self", "team"):
+        for lacking in ({k: v for k, v in answer.items() if k != key}, dict(answer, **{key: None})):
+            with pytest.raises(slack_rtm.InvalidResponse, match=f'"{key}" is missing') as info:
+                slack_rtm.RtmStart.from_json(json.dumps(dict(lacking, url="wss://x/websocket/SECRET")))
+            assert "SECRET" not in str(info.value)
+
+
 ###############################################################################
 # Team state ##################################################################
 ###############################################################################
@@ -967,18 +980,22 @@ def test_an_error_answer_that_is_not_200_names_its_status():
 
 
 @pytest.mark.parametrize("answer, why", [
-    ({"ok": True, "team": [1, 2]}, '"team" is a JSON list, not an object'),
-    ({"ok": True, "self": 5}, '"self" is a JSON int, not an object'),
+    ({"ok": True, "self": {"id": "U"}, "team": [1, 2]}, '"team" is a JSON list, not an object'),
+    ({"ok": True, "self": 5, "team": {"id": "T"}}, '"self" is a JSON int, not an object'),
     ({"ok": True, "url": 5}, '"url" is a JSON int, not a string'),
     ({"ok": True, "url": "wss://127.0.0.1:99999/ticket-SECRET"}, "not a valid URL (Port out of range"),
     ({"ok": True, "url": "wss://127.0.0.1:x/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://[::1/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://a..b/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://\udcff.example/ticket-SECRET"}, "not a valid URL"),
-    ({"ok": True, "url": "wss://x/y", "self": {"id": "U"}, "team": {"id": "T"}}, None),
-    ({"ok": True, "self": None, "team": None}, None),
+    ({"ok": True, "url": "wss://x/y"}, None),
+    ({"ok": True, "url": "wss://x/ticket-SECRET", "team": {"id": "T"}}, '"self" is missing'),
+    ({"ok": True, "self": None, "team": {"id": "T"}}, '"self" is missing'),
+    ({"ok": True, "url": "wss://x/ticket-SECRET", "self": {"id": "U"}}, '"team" is missing'),
 ])
 def test_the_parts_of_an_rtm_answer_a_session_reads_are_checked(answer, why):
+    if "self" not in answer and "team" not in answer:            # a case of the url: both are there
+        answer = dict(answer, self={"id": "U"}, team={"id": "T"})
     assert slack_rtm._start_oddity(answer) == why or why in slack_rtm._start_oddity(answer)
     assert "SECRET" not in (slack_rtm._start_oddity(answer) or "")
 
@@ -2219,7 +2236,7 @@ def test_deep_json_over_http_is_an_invalid_response():
             slack_rtm.rtm_start(TOKEN, base_url=server.base_url, retry=False)
 
 
-@pytest.mark.parametrize("answer", [{"team": [1, 2]}, {"self": 5}, {"team": "T0"},
+@pytest.mark.parametrize("answer", [{"team": [1, 2]}, {"self": 5}, {"team": "T0"}, {"self": None}, {"team": None},
                                     {"url": "ws://127.0.0.1:99999/ticket-SECRET"}, {"url": "ws://[::1/ticket-SECRET"},
                                     {"url": "ws://127.0.0.1:x/ticket-SECRET"}, {"url": ["ws://x"]}])
 def test_an_odd_rtm_answer_is_an_invalid_response_even_to_a_session(answer):
@@ -4018,7 +4035,8 @@ import slack_rtm
 
 def main(token: str) -> None:
     start: slack_rtm.RtmStart = slack_rtm.rtm_start(token, timeout=5.0, retry=slack_rtm.Retry(deadline=60.0))
-    me: Optional[str] = start.self_.name if start.self_ else None
+    me: Optional[str] = start.self_.name
+    domain: Optional[str] = start.team.domain
     general: Optional[slack_rtm.Channel] = start.channel_by_name("general")
     answer: slack_rtm.SlackResponse = slack_rtm.api_call("auth.test", token, cookie=None)
     team: slack_rtm.TeamState = slack_rtm.load_team(token)
@@ -4698,7 +4716,7 @@ class RawSlack(HostileServer):
 def via(slack, server, **options):
     """A session whose first connection goes to ``server``'s WebSocket; the
     next ones to FakeSlack's."""
-    slack.answer("rtm.connect", {"ok": True, "url": server.ws_url})
+    slack.answer("rtm.connect", {"ok": True, "url": server.ws_url, "self": {"id": "U0BOT"}, "team": {"id": "T0FAKE"}})
     options.setdefault("sleep", Recorder().sleep)
     return slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", **options)
 
@@ -4981,7 +4999,8 @@ def test_a_ticket_in_the_query_string_shows_in_no_error_or_log_line(slack, caplo
     caplog.set_level(logging.DEBUG)
     with RawSlack(answer or fixed(b""), path="/websocket?ticket=" + QUERY_TICKET) as server:
         url = server.ws_url if answer else "ws://127.0.0.1:%d/websocket?ticket=%s" % (closed_port(), QUERY_TICKET)
-        slack.answer("rtm.connect", {"ok": True, "url": url}, times=2)          # an expired URL is tried twice
+        slack.answer("rtm.connect", {"ok": True, "url": url, "self": {"id": "U0BOT"}, "team": {"id": "T0FAKE"}},
+                     times=2)                                                   # an expired URL is tried twice
         with pytest.raises(slack_rtm.SlackError) as info:
             slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", sleep=Recorder().sleep,
                               connect_deadline=0.01)
