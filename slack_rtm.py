@@ -4697,7 +4697,9 @@ class FakeSlack:
     WebSocket side says hello, acknowledges messages with a ``ts``, answers
     pings, and does what a test scripts: events, goodbye, error frames, a
     dropped or stalled connection, a team migration.  ``requests`` holds
-    every HTTP request and ``received`` every frame clients sent.
+    every HTTP request and ``received`` every frame clients sent.  Other
+    clients work too (slack_sdk's RTM client is tested): ``auth.test`` names
+    the bot of a bot token and a WebSocket URL may carry a query string.
 
     ``tokens`` are the tokens it accepts; ``team`` overrides parts of the
     rtm.start answer (self, team, users, channels, groups, mpims, ims, bots);
@@ -4995,7 +4997,7 @@ class FakeSlack:
         headers = dict(request.headers.raw_items())
         with self._cond:
             self.upgrades.append(FakeRequest("websocket", "GET", request.path, headers, b""))
-            token = self._tickets.get(request.path.rsplit("/", 1)[-1], (None, None))[1]
+            token = self._tickets.get(_fake_ticket(request.path), (None, None))[1]
             self._cond.notify_all()
         if token is not None and not self._cookie_fits(token, headers.get("Cookie")):
             return conn.respond(401, "the session token's d cookie is missing\n")
@@ -5003,7 +5005,7 @@ class FakeSlack:
 
     def _serve_ws(self, conn: "ServerConnection") -> None:
         # request is set by the handshake, before this
-        ticket = conn.request.path.rsplit("/", 1)[-1]   # type: ignore[union-attr, unused-ignore]
+        ticket = _fake_ticket(conn.request.path)        # type: ignore[union-attr, unused-ignore]
         with self._cond:
             issued = self._tickets.pop(ticket, (None, None))[0]
             expired = issued is None or time.monotonic() - issued > URL_LIFETIME or self._expire_next > 0
@@ -5178,12 +5180,24 @@ class FakeSlack:
             short_self = {k: team["self"][k] for k in ("id", "name")}
             return {"ok": True, "url": self._issue_url(token), "team": short_team, "self": short_self}
         if method == "auth.test":
-            return {"ok": True, "url": f"https://{team['team']['domain']}.slack.com/", "team": team["team"]["name"],
-                    "user": team["self"]["name"], "team_id": team["team"]["id"], "user_id": team["self"]["id"]}
+            return self._auth_test(token)
         if method in _FAKE_TEAM_METHODS:
             answer: _Json = getattr(self, _FAKE_TEAM_METHODS[method])(args or {})
             return answer
         return {"ok": False, "error": "unknown_method"}
+
+    def _auth_test(self, token: Optional[str]) -> _Json:
+        """auth.test's answer, as recorded (corpus/web_api_envelope): a bot
+        token's names its bot (the team's bot named as ``self``), which
+        slack_sdk's RTM client needs to tell its own messages from others'."""
+        team, me = self.team["team"], self.team["self"]
+        answer: _Json = {"ok": True, "url": f"https://{team['domain']}.slack.com/", "team": team["name"],
+                         "user": me["name"], "team_id": team["id"], "user_id": me["id"]}
+        bots = [b.get("id") for b in self.team.get("bots") or () if isinstance(b, dict) and b.get("name") == me["name"]]
+        if (token or "").startswith("xoxb-") and bots:
+            answer["bot_id"] = bots[0]
+        answer["is_enterprise_install"] = False
+        return answer
 
     # The team's Web API: users.list, conversations.list, users.info,
     # conversations.info (https://api.slack.com/methods/<method>), served
@@ -5276,6 +5290,12 @@ _FAKE_FLAGS = {
     "mpims": {"is_channel": False, "is_group": True, "is_im": False, "is_mpim": True, "is_private": True},
     "ims": {"is_channel": False, "is_group": False, "is_im": True, "is_mpim": False, "is_private": False},
 }
+
+
+def _fake_ticket(target: str) -> str:
+    """The ticket of a WebSocket URL's path and query: its last path segment,
+    whatever query a client adds (slack_sdk sends ``?`` and nothing)."""
+    return urllib.parse.urlsplit(target).path.rsplit("/", 1)[-1]
 
 
 def _fake_cursor(method: str, offset: int) -> str:
