@@ -4045,6 +4045,18 @@ class _RtmStartArgs(TypedDict, total=False):
 
 #: The names of rtm.start's arguments that connect() takes as keywords.
 RTM_START_ARGS: FrozenSet[str] = frozenset(_RtmStartArgs.__annotations__)
+
+
+def _refuse_unknown_options(args: Mapping[str, object]) -> None:
+    """Refuse a keyword of connect() that is neither an option nor one of
+    rtm.start's arguments: a misspelt option (naming the one meant), not an
+    argument for Slack, which goes in rtm_args."""
+    unknown = sorted(set(args) - RTM_START_ARGS)
+    if unknown:
+        _refuse_misspelt("connect", unknown, _keywords_of(Session.__init__) + tuple(RTM_START_ARGS),
+                         hatch="rtm_args")
+        raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
+                              f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
 #: After a reconnect, users are loaded again only for a team this small: a
 #: large team's users come from user_change / team_join and lazy users.info.
 REFRESH_USERS_UP_TO = 1000
@@ -4179,12 +4191,7 @@ class Session:
                           max_response_size=max_response_size, user_agent=user_agent)
         policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
                              connect_deadline, reconnect_deadline, clock())
-        unknown = sorted(set(args) - RTM_START_ARGS)          # a misspelt option, not an argument for Slack
-        if unknown:
-            _refuse_misspelt("connect", unknown, _keywords_of(Session.__init__) + tuple(RTM_START_ARGS),
-                             hatch="rtm_args")
-            raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
-                                  f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
+        _refuse_unknown_options(args)
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
                                      hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
                                      sleep=self._sleep, closing=self._closing)
