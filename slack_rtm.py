@@ -4590,7 +4590,10 @@ def connect(token: str, **options: Any) -> Session:
     only, so give the WebSocket the same settings through them.
     ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
     room on the socket.  Other keywords are rtm.start's arguments
-    (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
+    (simple_latest, no_unreads, mpim_aware, presence_sub, ...); any other
+    raises InvalidArgument before any I/O, naming the option meant when it
+    looks like a misspelt one (``auto_reconect=``).  An argument of
+    rtm.start not named here goes in ``rtm_args={...}``, as it is.
     """
     return Session(token, **options)
 
