@@ -17,6 +17,7 @@ neither installed.
 """
 
 import dataclasses
+import difflib
 import functools
 import gc
 import json
@@ -1082,16 +1083,20 @@ class _Index:
 class RtmStart(_Model):
     """An rtm.start or rtm.connect answer.
 
-    Lists absent from the answer (rtm.connect, or rtm.start since 2022) read
-    as empty and stay absent in to_dict().  ``user("U1")``,
+    ``self_`` and ``team`` are always there: an answer without them (every
+    recorded one has both) raises InvalidResponse, from from_json,
+    rtm_start, rtm_connect and connect alike; from_dict, as for every data
+    class, takes the dict it is given as it is.  Lists absent from the
+    answer (rtm.connect, or rtm.start since 2022) read as empty and stay
+    absent in to_dict().  ``user("U1")``,
     ``user_by_name("alice")``, ``channel(...)``, ``channel_by_name(...)``,
     ``group``/``group_by_name``, ``im``/``im_for_user`` and ``bot`` look up in
     constant time; the index is built at the first lookup.
     """
 
+    self_: Self
+    team: Team
     url: Optional[str] = _detail()
-    self_: Optional[Self] = None
-    team: Optional[Team] = None
     users: Sequence[User] = field(default=(), repr=False)
     channels: Sequence[Channel] = field(default=(), repr=False)
     groups: Sequence[Group] = field(default=(), repr=False)
@@ -1130,6 +1135,9 @@ class RtmStart(_Model):
         answer = _loads_object(method, data)
         if answer.get("ok") is False:
             raise _api_error(method, answer, _collect_warnings(method, answer))
+        why = _start_oddity(answer)
+        if why:                                 # the body is not quoted: its url holds a connection ticket
+            raise InvalidResponse(method, 200, "application/json", None, why)
         start = cls._adopt(answer)
         start._warnings = _collect_warnings(method, answer)
         return start
@@ -1200,12 +1208,14 @@ class RtmStart(_Model):
 
 def _start_oddity(answer: _Json) -> Optional[str]:
     """Why an rtm.start or rtm.connect answer cannot be used, or None.  Only
-    what a session reads is checked (``self`` and ``team`` are objects, ``url``
-    parses); everything else stays as lenient as the classes above.  The URL
-    is never quoted: it holds a connection ticket."""
+    what a session reads is checked (``self`` and ``team`` are there and are
+    objects, ``url`` parses); everything else stays as lenient as the classes
+    above.  The URL is never quoted: it holds a connection ticket."""
     for key in ("self", "team"):
         value = answer.get(key)
-        if value is not None and not isinstance(value, dict):
+        if value is None:
+            return f'"{key}" is missing (every rtm.start and rtm.connect answer has it)'
+        if not isinstance(value, dict):
             return f'"{key}" is a JSON {type(value).__name__}, not an object'
     url = answer.get("url")
     if url is not None and not isinstance(url, str):
@@ -1986,6 +1996,59 @@ def _check_arg_names(method: str, args: Iterable[object]) -> None:
             raise _ERRORS["invalid_array_arg"](method, "invalid_array_arg")
         if not _is_word(name) or len(name) > MAX_ARG_NAME:
             raise _ERRORS["invalid_arg_name"](method, "invalid_arg_name")
+
+
+#: What slack_sdk's (and requests') users reach for, too far from an option
+#: for difflib: the option meant, and a word on it.
+_OPTION_HABITS = {
+    "ssl": ("ssl_context", "an ssl.SSLContext; or ca_certs, a CA bundle file"),
+    "proxies": ("proxy", "one proxy URL, or False for none"),
+    "retries": ("retry", "a Retry, True or False"),
+    "max_retries": ("retry", "a Retry, True or False"),
+    "retry_handlers": ("retry", "a Retry, True or False"),
+    "headers": ("user_agent", "for the User-Agent; any other header: http=urllib3.PoolManager(headers={...})"),
+    "user_agent_prefix": ("user_agent", "the whole User-Agent"),
+    "user_agent_suffix": ("user_agent", "the whole User-Agent"),
+    "json": ("as_json", "as_json=True sends the arguments as a JSON body"),
+    "params": ("args", "a mapping of Slack's arguments"),
+}
+#: How close (difflib's ratio) a keyword must be to an option to be taken for
+#: a misspelling of it: "timout" is 0.92 from timeout, "proxi" 0.80 from
+#: proxy; of Slack's argument names the closest to an option is "time", 0.73
+#: from timeout (corpus/reference and slack_sdk's WebClient, in the tests).
+_MISSPELT_CUTOFF = 0.8
+
+
+def _keywords_of(*funcs: Callable[..., Any]) -> Tuple[str, ...]:
+    """The keyword-only parameters of functions: the options they take."""
+    names: List[str] = []
+    for func in funcs:
+        code: types.CodeType = func.__code__
+        names += code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    return tuple(names)
+
+
+def _refuse_misspelt(where: str, names: Iterable[str], options: Iterable[str], *,
+                     hatch: Optional[str] = "args") -> None:
+    """Raise InvalidArgument for a name of ``names`` (keywords that would go
+    to Slack as arguments) that looks like a misspelt option: one of
+    slack_sdk's habits, or close to one of ``options``.  The message names
+    the option meant and ``hatch``, the mapping that sends the name to Slack
+    as it is.  Names that are options, or far from all, pass."""
+    options = list(options)
+    for name in names:
+        if name in options:
+            continue
+        habit = _OPTION_HABITS.get(name)
+        if habit is not None and habit[0] in options:
+            meant = f"{habit[0]}=? ({habit[1]})"
+        else:
+            close = difflib.get_close_matches(name, options, n=1, cutoff=_MISSPELT_CUTOFF)
+            if not close:
+                continue
+            meant = f"{close[0]}=?"
+        escape = f" To send {name!r} to Slack as it is, give it in {hatch}={{...}}." if hatch else ""
+        raise InvalidArgument(f"{where}: {name}= looks like a misspelt option: did you mean {meant}{escape}")
 
 
 def _form_value(method: str, name: str, value: object) -> str:
@@ -2799,9 +2862,14 @@ def api_call(method: str, token: str, *, base_url: str = DEFAULT_BASE_URL, timeo
     with ``.warnings``).
 
     Arguments go form-encoded (``as_json=True`` for a JSON body); ``None``
-    leaves one out.  Give them as keywords, or in ``args`` (a mapping) when a
-    name is one of this function's own (``timeout``, ``retry``...).  ``http`` takes your urllib3 PoolManager or ProxyManager;
-    otherwise one is made for the call, honouring ``proxy`` or HTTPS_PROXY /
+    leaves one out.  Give them as keywords, or in ``args`` (a mapping), which
+    sends every name it holds as it is.  A keyword that looks like a
+    misspelt option (``timout=``, ``proxi=``, or slack_sdk's ``ssl=``,
+    ``retries=``, ``headers=``) raises InvalidArgument before any I/O,
+    naming the option meant; every other keyword goes to Slack.  So a
+    Slack argument named like an option (``timeout``, ``retry``...) or
+    close to one goes in ``args``.  ``http`` takes your urllib3 PoolManager
+    or ProxyManager; otherwise one is made for the call, honouring ``proxy`` or HTTPS_PROXY /
     NO_PROXY (credentials in the proxy URL go as Proxy-Authorization).  TLS
     is always verified (``ca_certs`` or ``ssl_context`` for a private CA).
     Redirects are not followed.  ``cookie`` is the ``d`` cookie a browser
@@ -2822,6 +2890,7 @@ def api_call(method: str, token: str, *, base_url: str = DEFAULT_BASE_URL, timeo
     more than ``deadline + timeout``; ``retry=False`` raises at once.  Raises
     only SlackError subclasses (and ImportError without urllib3).
     """
+    _refuse_misspelt(method, kwargs, _keywords_of(api_call))
     args = dict(args or {}, **kwargs)
     return _call(method, token, args, base_url=base_url, timeout=timeout, http=http, retry=retry, proxy=proxy,
                  ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http, as_json=as_json, cookie=cookie,
@@ -2845,11 +2914,14 @@ def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: O
 
     ``limit`` is the page size asked for (Slack may send fewer), ``cursor``
     where to start; the other arguments are api_call's, Slack's arguments
-    and options alike, and go to every page's call.  A page is fetched
+    and options alike, and go to every page's call (a keyword that looks
+    like a misspelt option raises InvalidArgument at the first page, before
+    any request, as api_call says).  A page is fetched
     once: a retried call asks the same cursor, and a cursor the server sends
     a second time raises PaginationError rather than loop.  Pages are
     fetched as they are read, over one connection pool (``http`` if given).
     """
+    _refuse_misspelt(method, kwargs, _keywords_of(api_call, api_pages))
     seen = {cursor} if cursor else set()
     pages = 0
     own_pool = kwargs.get("http") is None
@@ -3973,6 +4045,18 @@ class _RtmStartArgs(TypedDict, total=False):
 
 #: The names of rtm.start's arguments that connect() takes as keywords.
 RTM_START_ARGS: FrozenSet[str] = frozenset(_RtmStartArgs.__annotations__)
+
+
+def _refuse_unknown_options(args: Mapping[str, object]) -> None:
+    """Refuse a keyword of connect() that is neither an option nor one of
+    rtm.start's arguments: a misspelt option (naming the one meant), not an
+    argument for Slack, which goes in rtm_args."""
+    unknown = sorted(set(args) - RTM_START_ARGS)
+    if unknown:
+        _refuse_misspelt("connect", unknown, _keywords_of(Session.__init__) + tuple(RTM_START_ARGS),
+                         hatch="rtm_args")
+        raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
+                              f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
 #: After a reconnect, users are loaded again only for a team this small: a
 #: large team's users come from user_change / team_join and lazy users.info.
 REFRESH_USERS_UP_TO = 1000
@@ -4107,10 +4191,7 @@ class Session:
                           max_response_size=max_response_size, user_agent=user_agent)
         policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
                              connect_deadline, reconnect_deadline, clock())
-        unknown = sorted(set(args) - RTM_START_ARGS)          # a misspelt option, not an argument for Slack
-        if unknown:
-            raise InvalidArgument(f"unknown option {', '.join(map(repr, unknown))} (rtm.start's arguments are "
-                                  f"{', '.join(sorted(RTM_START_ARGS))}; give a new one in rtm_args={{...}})")
+        _refuse_unknown_options(args)
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
                                      hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
                                      sleep=self._sleep, closing=self._closing)
@@ -4509,7 +4590,10 @@ def connect(token: str, **options: Any) -> Session:
     only, so give the WebSocket the same settings through them.
     ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
     room on the socket.  Other keywords are rtm.start's arguments
-    (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
+    (simple_latest, no_unreads, mpim_aware, presence_sub, ...); any other
+    raises InvalidArgument before any I/O, naming the option meant when it
+    looks like a misspelt one (``auto_reconect=``).  An argument of
+    rtm.start not named here goes in ``rtm_args={...}``, as it is.
     """
     return Session(token, **options)
 
@@ -4623,7 +4707,9 @@ class FakeSlack:
     WebSocket side says hello, acknowledges messages with a ``ts``, answers
     pings, and does what a test scripts: events, goodbye, error frames, a
     dropped or stalled connection, a team migration.  ``requests`` holds
-    every HTTP request and ``received`` every frame clients sent.
+    every HTTP request and ``received`` every frame clients sent.  Other
+    clients work too (slack_sdk's RTM client is tested): ``auth.test`` names
+    the bot of a bot token and a WebSocket URL may carry a query string.
 
     ``tokens`` are the tokens it accepts; ``team`` overrides parts of the
     rtm.start answer (self, team, users, channels, groups, mpims, ims, bots);
@@ -4921,7 +5007,7 @@ class FakeSlack:
         headers = dict(request.headers.raw_items())
         with self._cond:
             self.upgrades.append(FakeRequest("websocket", "GET", request.path, headers, b""))
-            token = self._tickets.get(request.path.rsplit("/", 1)[-1], (None, None))[1]
+            token = self._tickets.get(_fake_ticket(request.path), (None, None))[1]
             self._cond.notify_all()
         if token is not None and not self._cookie_fits(token, headers.get("Cookie")):
             return conn.respond(401, "the session token's d cookie is missing\n")
@@ -4929,7 +5015,7 @@ class FakeSlack:
 
     def _serve_ws(self, conn: "ServerConnection") -> None:
         # request is set by the handshake, before this
-        ticket = conn.request.path.rsplit("/", 1)[-1]   # type: ignore[union-attr, unused-ignore]
+        ticket = _fake_ticket(conn.request.path)        # type: ignore[union-attr, unused-ignore]
         with self._cond:
             issued = self._tickets.pop(ticket, (None, None))[0]
             expired = issued is None or time.monotonic() - issued > URL_LIFETIME or self._expire_next > 0
@@ -5104,12 +5190,24 @@ class FakeSlack:
             short_self = {k: team["self"][k] for k in ("id", "name")}
             return {"ok": True, "url": self._issue_url(token), "team": short_team, "self": short_self}
         if method == "auth.test":
-            return {"ok": True, "url": f"https://{team['team']['domain']}.slack.com/", "team": team["team"]["name"],
-                    "user": team["self"]["name"], "team_id": team["team"]["id"], "user_id": team["self"]["id"]}
+            return self._auth_test(token)
         if method in _FAKE_TEAM_METHODS:
             answer: _Json = getattr(self, _FAKE_TEAM_METHODS[method])(args or {})
             return answer
         return {"ok": False, "error": "unknown_method"}
+
+    def _auth_test(self, token: Optional[str]) -> _Json:
+        """auth.test's answer, as recorded (corpus/web_api_envelope): a bot
+        token's names its bot (the team's bot named as ``self``), which
+        slack_sdk's RTM client needs to tell its own messages from others'."""
+        team, me = self.team["team"], self.team["self"]
+        answer: _Json = {"ok": True, "url": f"https://{team['domain']}.slack.com/", "team": team["name"],
+                         "user": me["name"], "team_id": team["id"], "user_id": me["id"]}
+        bots = [b.get("id") for b in self.team.get("bots") or () if isinstance(b, dict) and b.get("name") == me["name"]]
+        if (token or "").startswith("xoxb-") and bots:
+            answer["bot_id"] = bots[0]
+        answer["is_enterprise_install"] = False
+        return answer
 
     # The team's Web API: users.list, conversations.list, users.info,
     # conversations.info (https://api.slack.com/methods/<method>), served
@@ -5202,6 +5300,12 @@ _FAKE_FLAGS = {
     "mpims": {"is_channel": False, "is_group": True, "is_im": False, "is_mpim": True, "is_private": True},
     "ims": {"is_channel": False, "is_group": False, "is_im": True, "is_mpim": False, "is_private": False},
 }
+
+
+def _fake_ticket(target: str) -> str:
+    """The ticket of a WebSocket URL's path and query: its last path segment,
+    whatever query a client adds (slack_sdk sends ``?`` and nothing)."""
+    return urllib.parse.urlsplit(target).path.rsplit("/", 1)[-1]
 
 
 def _fake_cursor(method: str, offset: int) -> str:

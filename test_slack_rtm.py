@@ -479,6 +479,19 @@ def test_from_json_refuses_what_is_not_an_object(body, why):
         slack_rtm.RtmStart.from_json(body)
 
 
+@pytest.mark.parametrize("path", OK_ANSWERS, ids=file_id)
+def test_an_answer_without_self_or_team_is_refused_so_both_are_always_there(path):
+    answer = json.loads(read(path))
+    assert isinstance(answer["self"], dict) and isinstance(answer["team"], dict)      # as every recorded one
+    start = slack_rtm.RtmStart.from_json(read(path))
+    assert isinstance(start.self_, slack_rtm.Self) and isinstance(start.team, slack_rtm.Team)
+    for key in ("self", "team"):
+        for lacking in ({k: v for k, v in answer.items() if k != key}, dict(answer, **{key: None})):
+            with pytest.raises(slack_rtm.InvalidResponse, match=f'"{key}" is missing') as info:
+                slack_rtm.RtmStart.from_json(json.dumps(dict(lacking, url="wss://x/websocket/SECRET")))
+            assert "SECRET" not in str(info.value)
+
+
 ###############################################################################
 # Team state ##################################################################
 ###############################################################################
@@ -847,6 +860,40 @@ def test_values_that_cannot_be_sent_are_refused(slack, value):
     assert slack.requests == []
 
 
+#: Slack argument names beside those of corpus/reference: the methods the
+#: module calls (users.list, conversations.list, users.info,
+#: conversations.info) and Slack's common ones.
+SLACK_ARGUMENT_NAMES = ("types cursor limit timestamp time ts thread_ts user users channel channels team_id presence "
+                        "include_locale exclude_archived text as_user blocks name query count page url").split()
+
+
+def reference_argument_names():
+    """Every argument name in the method references of corpus/reference."""
+    names = set()
+    for path in corpus("reference/*/*.json"):
+        args = json.loads(read(path)).get("args") or {}
+        names |= set(args.get("properties", args) if isinstance(args, dict) else ())
+    return sorted(names)
+
+
+@pytest.mark.parametrize("name", reference_argument_names() + SLACK_ARGUMENT_NAMES)
+def test_no_slack_argument_is_taken_for_a_misspelt_option(name):
+    options = slack_rtm._keywords_of(slack_rtm.api_call, slack_rtm.api_pages)
+    assert name in options or slack_rtm._refuse_misspelt("users.list", [name], options) is None
+
+
+def test_no_argument_of_slack_sdks_web_client_is_taken_for_a_misspelt_option():
+    import inspect
+    web_client = pytest.importorskip("slack_sdk").WebClient
+    names = {p.name for name, method in inspect.getmembers(web_client, inspect.isfunction)
+             if not name.startswith("_") and name != "api_call"
+             for p in inspect.signature(method).parameters.values() if p.kind is p.KEYWORD_ONLY}
+    assert len(names) > 150 and {"timestamp", "time", "types", "team_id"} <= names
+    options = slack_rtm._keywords_of(slack_rtm.api_call, slack_rtm.api_pages)
+    for name in sorted(names - set(options)):
+        slack_rtm._refuse_misspelt("api", [name], options)
+
+
 @pytest.mark.parametrize("token", ["", None, "xoxb-a\r\nX-Evil: 1", "xoxb a", "xoxb-é"])
 def test_bad_tokens_are_refused_without_being_quoted(token):
     with pytest.raises(slack_rtm.InvalidArgument) as info:
@@ -933,18 +980,22 @@ def test_an_error_answer_that_is_not_200_names_its_status():
 
 
 @pytest.mark.parametrize("answer, why", [
-    ({"ok": True, "team": [1, 2]}, '"team" is a JSON list, not an object'),
-    ({"ok": True, "self": 5}, '"self" is a JSON int, not an object'),
+    ({"ok": True, "self": {"id": "U"}, "team": [1, 2]}, '"team" is a JSON list, not an object'),
+    ({"ok": True, "self": 5, "team": {"id": "T"}}, '"self" is a JSON int, not an object'),
     ({"ok": True, "url": 5}, '"url" is a JSON int, not a string'),
     ({"ok": True, "url": "wss://127.0.0.1:99999/ticket-SECRET"}, "not a valid URL (Port out of range"),
     ({"ok": True, "url": "wss://127.0.0.1:x/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://[::1/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://a..b/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://\udcff.example/ticket-SECRET"}, "not a valid URL"),
-    ({"ok": True, "url": "wss://x/y", "self": {"id": "U"}, "team": {"id": "T"}}, None),
-    ({"ok": True, "self": None, "team": None}, None),
+    ({"ok": True, "url": "wss://x/y"}, None),
+    ({"ok": True, "url": "wss://x/ticket-SECRET", "team": {"id": "T"}}, '"self" is missing'),
+    ({"ok": True, "self": None, "team": {"id": "T"}}, '"self" is missing'),
+    ({"ok": True, "url": "wss://x/ticket-SECRET", "self": {"id": "U"}}, '"team" is missing'),
 ])
 def test_the_parts_of_an_rtm_answer_a_session_reads_are_checked(answer, why):
+    if "self" not in answer and "team" not in answer:            # a case of the url: both are there
+        answer = dict(answer, self={"id": "U"}, team={"id": "T"})
     assert slack_rtm._start_oddity(answer) == why or why in slack_rtm._start_oddity(answer)
     assert "SECRET" not in (slack_rtm._start_oddity(answer) or "")
 
@@ -2185,7 +2236,7 @@ def test_deep_json_over_http_is_an_invalid_response():
             slack_rtm.rtm_start(TOKEN, base_url=server.base_url, retry=False)
 
 
-@pytest.mark.parametrize("answer", [{"team": [1, 2]}, {"self": 5}, {"team": "T0"},
+@pytest.mark.parametrize("answer", [{"team": [1, 2]}, {"self": 5}, {"team": "T0"}, {"self": None}, {"team": None},
                                     {"url": "ws://127.0.0.1:99999/ticket-SECRET"}, {"url": "ws://[::1/ticket-SECRET"},
                                     {"url": "ws://127.0.0.1:x/ticket-SECRET"}, {"url": ["ws://x"]}])
 def test_an_odd_rtm_answer_is_an_invalid_response_even_to_a_session(answer):
@@ -2389,6 +2440,47 @@ def test_a_cursor_sent_twice_raises_instead_of_looping(slack):
         list(slack_rtm.api_items("conversations.list", TOKEN, "channels", base_url=slack.base_url))
     with pytest.raises(slack_rtm.InvalidAuth):
         next(slack_rtm.api_pages("users.list", "xoxb-wrong", base_url=slack.base_url))
+
+
+MISSPELT_OPTIONS = [
+    ({"timout": 5}, "timeout="), ({"proxi": False}, "proxy="), ({"ssl": "ctx"}, "ssl_context="),
+    ({"retries": 3}, "retry="), ({"retry_handlers": []}, "retry="), ({"headers": {"X-A": "1"}}, "user_agent="),
+    ({"proxies": {"https": "http://p"}}, "proxy="), ({"base_uri": "http://x/"}, "base_url="),
+    ({"ca_cert": "ca.pem"}, "ca_certs="), ({"alow_http": True}, "allow_http="), ({"Timeout": 5}, "timeout="),
+    ({"max_response_sise": 9}, "max_response_size="), ({"json": True}, "as_json="),
+]
+
+
+@pytest.mark.parametrize("call", ["api_call", "api_pages", "api_items"])
+def test_a_misspelt_option_is_refused_before_any_request(call):
+    import urllib.parse
+    calls = {"api_call": lambda **kw: slack_rtm.api_call("users.list", TOKEN, **kw),
+             "api_pages": lambda **kw: list(slack_rtm.api_pages("users.list", TOKEN, **kw)),
+             "api_items": lambda **kw: list(slack_rtm.api_items("users.list", TOKEN, "members", **kw))}
+    with RawServer(headers={"Content-Type": "application/json"}, body=b'{"ok": true, "members": []}') as server:
+        for misspelt, meant in MISSPELT_OPTIONS:
+            with pytest.raises(slack_rtm.InvalidArgument) as info:
+                calls[call](base_url=server.base_url, allow_http=True, retry=False, **misspelt)
+            name = next(iter(misspelt))
+            assert f"users.list: {name}= looks like a misspelt option: did you mean {meant}?" in str(info.value)
+            assert "give it in args={...}" in str(info.value)
+        assert server.requests == []
+        every = {name: value for misspelt, _ in MISSPELT_OPTIONS for name, value in misspelt.items()}
+        calls[call](base_url=server.base_url, allow_http=True, retry=False, args=every)
+    (request,) = server.requests                                 # args= sends them all
+    assert set(urllib.parse.parse_qs(request[2].decode())) == set(every)
+
+
+def test_slack_arguments_near_no_option_go_on_the_wire_and_args_sends_any_name():
+    with RawServer(headers={"Content-Type": "application/json"}, body=b'{"ok": true, "channels": []}') as server:
+        slack_rtm.api_call("conversations.list", TOKEN, base_url=server.base_url, allow_http=True, types="im",
+                           time=5, timestamp="1.2", team_id="T1", include_locale=True,
+                           args={"timeout": 7, "proxi": "p"})
+        list(slack_rtm.api_items("conversations.list", TOKEN, "channels", base_url=server.base_url,
+                                 allow_http=True, types="im", exclude_archived=True, args={"retries": 2}))
+    bodies = [body for _, _, body in server.requests]
+    assert bodies == [b"timeout=7&proxi=p&types=im&time=5&timestamp=1.2&team_id=T1&include_locale=true",
+                      b"retries=2&types=im&exclude_archived=true"]
 
 
 def test_fake_conversations_list_filters_and_refuses_as_slack_does(slack):
@@ -2955,10 +3047,23 @@ def test_only_wss_urls_are_accepted(slack, url):
         open_session(slack)
 
 
-def test_a_misspelt_option_is_refused_and_a_new_argument_goes_in_rtm_args(slack):
+@pytest.mark.parametrize("misspelt, meant", [
+    ({"auto_reconect": False}, "auto_reconnect"), ({"ping_intervall": 1}, "ping_interval"),
+    ({"simple_lates": True}, "simple_latest"), ({"rtm_arg": {}}, "rtm_args"), ({"ssl": "ctx"}, "ssl_context"),
+    ({"proxi": False, "presense": True}, "presence"),
+])
+def test_a_misspelt_option_says_which_option_was_meant(slack, misspelt, meant):
     with pytest.raises(slack_rtm.InvalidArgument) as info:
-        slack_rtm.connect(TOKEN, base_url=slack.base_url, auto_reconect=False, ping_intervall=1)
-    assert "'auto_reconect', 'ping_intervall'" in str(info.value) and "rtm_args" in str(info.value)
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, **misspelt)
+    assert f"did you mean {meant}=?" in str(info.value) and "give it in rtm_args={...}" in str(info.value)
+    assert slack.requests == []                                  # nothing sent to Slack
+
+
+def test_an_unknown_option_is_refused_and_a_new_argument_goes_in_rtm_args(slack):
+    with pytest.raises(slack_rtm.InvalidArgument) as info:
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, new_argument=False, brand_new=1)
+    assert "'brand_new', 'new_argument'" in str(info.value) and "rtm_args={...}" in str(info.value)
+    assert "did you mean" not in str(info.value)
     assert slack.requests == []                                  # nothing sent to Slack
     with open_session(slack, simple_latest=True, no_unreads=None, rtm_args={"new_argument": "1"}, team=None) as rtm:
         assert next(iter(rtm)) == {"type": "hello"}
@@ -3361,6 +3466,72 @@ def test_close_cuts_a_long_retry_after_short(slack):
     rtm.close()
     assert reader.outcome() == [] and reader.ended - closing < 1.0   # not 600 s
     assert len(slack.calls("rtm.connect")) == 1 and slack.connections == 1
+
+
+@pytest.mark.parametrize("query", ["?x=1", "?client=other&x=1"])
+def test_fake_slack_takes_a_websocket_url_with_a_query_string(slack, query):
+    import websocket
+    url = slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url).url + query
+    conn = websocket.create_connection(url, timeout=5)
+    try:
+        assert json.loads(conn.recv()) == {"type": "hello"}
+        conn.send(json.dumps({"id": 1, "type": "message", "channel": "C0GENERAL", "text": "hi"}))
+        assert json.loads(conn.recv())["reply_to"] == 1
+    finally:
+        conn.close()
+    assert slack.upgrades[0].target.endswith(query) and slack.connections == 1
+
+
+@pytest.mark.parametrize("token, bot", [("xoxb-test", True), ("xoxp-user", False)])
+def test_fake_auth_test_answers_as_recorded_with_the_bot_of_a_bot_token(token, bot):
+    recorded = json.loads(read(corpus_file("web_api_envelope/slack-ruby-client_auth.test_ok.json")))
+    with slack_rtm.FakeSlack(tokens=(token,)) as slack:
+        answer = slack_rtm.api_call("auth.test", token, base_url=slack.base_url)
+    assert set(answer) == set(recorded) - ({"bot_id"} if not bot else set())
+    assert all(type(answer[key]) is type(recorded[key]) for key in answer)
+    assert answer.get("bot_id") == ("B0BOT" if bot else None) and answer["user_id"] == "U0BOT"
+
+
+def test_slack_sdks_rtm_client_connects_gets_events_sends_and_gets_acks(slack, monkeypatch):
+    import queue
+    rtm_v2 = pytest.importorskip("slack_sdk.rtm_v2")
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    seen, closed = queue.Queue(), threading.Event()
+    client = rtm_v2.RTMClient(token=TOKEN, base_url=slack.base_url, auto_reconnect_enabled=False, timeout=5,
+                              on_close_listeners=[lambda code, reason: closed.set()])
+    client.on("*")(lambda client, event: seen.put(event))
+
+    def next_seen(predicate):
+        while True:
+            event = seen.get(timeout=10)
+            if predicate(event):
+                return event
+    try:
+        client.connect()
+        slack.wait_connections(1)
+        assert next_seen(lambda e: True) == {"type": "hello"}
+        event = {"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "hi", "ts": "1.000001"}
+        slack.send(event)
+        assert next_seen(lambda e: e.get("type") == "message") == event
+        client.send({"id": 7, "type": "message", "channel": "C0GENERAL", "text": "hello"})
+        assert slack.wait_received(1, type="message") == [
+            {"id": 7, "type": "message", "channel": "C0GENERAL", "text": "hello"}]
+        ack = next_seen(lambda e: "reply_to" in e)
+        assert ack["ok"] is True and ack["reply_to"] == 7 and ack["text"] == "hello" and ack["ts"]
+        slack.close_connections()                   # else close() waits out the client's 3 s read timeout
+        assert closed.wait(10)
+    finally:
+        # close() leaves slack_sdk's threads running (its client lives as long
+        # as its process): end each, as its own loops read their ends.
+        client.close()
+        client.current_session_state.terminated = True
+        client.message_queue.put(None)              # wakes its reader, which waits a second on an empty queue
+        for runner in (client.current_session_runner, client.current_app_monitor, client.message_processor):
+            runner.shutdown()
+        client.message_workers.shutdown()
+    assert [r.method for r in slack.requests] == ["auth.test", "rtm.connect"]
+    assert slack.upgrades[0].target.endswith("?")
 
 
 ###############################################################################
@@ -3930,7 +4101,8 @@ import slack_rtm
 
 def main(token: str) -> None:
     start: slack_rtm.RtmStart = slack_rtm.rtm_start(token, timeout=5.0, retry=slack_rtm.Retry(deadline=60.0))
-    me: Optional[str] = start.self_.name if start.self_ else None
+    me: Optional[str] = start.self_.name
+    domain: Optional[str] = start.team.domain
     general: Optional[slack_rtm.Channel] = start.channel_by_name("general")
     answer: slack_rtm.SlackResponse = slack_rtm.api_call("auth.test", token, cookie=None)
     team: slack_rtm.TeamState = slack_rtm.load_team(token)
@@ -4610,7 +4782,7 @@ class RawSlack(HostileServer):
 def via(slack, server, **options):
     """A session whose first connection goes to ``server``'s WebSocket; the
     next ones to FakeSlack's."""
-    slack.answer("rtm.connect", {"ok": True, "url": server.ws_url})
+    slack.answer("rtm.connect", {"ok": True, "url": server.ws_url, "self": {"id": "U0BOT"}, "team": {"id": "T0FAKE"}})
     options.setdefault("sleep", Recorder().sleep)
     return slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", **options)
 
@@ -4893,7 +5065,8 @@ def test_a_ticket_in_the_query_string_shows_in_no_error_or_log_line(slack, caplo
     caplog.set_level(logging.DEBUG)
     with RawSlack(answer or fixed(b""), path="/websocket?ticket=" + QUERY_TICKET) as server:
         url = server.ws_url if answer else "ws://127.0.0.1:%d/websocket?ticket=%s" % (closed_port(), QUERY_TICKET)
-        slack.answer("rtm.connect", {"ok": True, "url": url}, times=2)          # an expired URL is tried twice
+        slack.answer("rtm.connect", {"ok": True, "url": url, "self": {"id": "U0BOT"}, "team": {"id": "T0FAKE"}},
+                     times=2)                                                   # an expired URL is tried twice
         with pytest.raises(slack_rtm.SlackError) as info:
             slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", sleep=Recorder().sleep,
                               connect_deadline=0.01)
