@@ -4723,13 +4723,19 @@ def connect(token: str, **options: Any) -> Session:
     ``backoff`` (a Retry), ``clock`` and ``sleep``: the waits between
     tries and how they are timed and slept (injectable for tests).
     ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
-    ``ca_certs``, ``allow_http``, ``user_agent``: as for api_call (the
-    User-Agent goes on the WebSocket upgrade too).  ``proxy``,
+    ``ca_certs``, ``allow_http``, ``cookie``, ``user_agent``: as for
+    api_call (the User-Agent goes on the WebSocket upgrade too).  The
+    ``cookie`` goes on the upgrade only to a host of the base URL's domain
+    (its last two labels: wss-primary.slack.com for slack.com or
+    team.slack.com; loopback only from a loopback base URL): a WebSocket
+    URL on another host is refused with ProtocolError before any
+    connection, rather than sent the cookie or connected without it.  ``proxy``,
     ``ssl_context`` and ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to
     the WebSocket too; a pool given as ``http`` serves the Web API calls
     only, so give the WebSocket the same settings through them.
     ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
-    room on the socket.  Other keywords are rtm.start's arguments
+    room on the socket.  close() aborts a Web API call in flight (with
+    your own ``http`` pool, once its headers are in).  Other keywords are rtm.start's arguments
     (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
     """
     return Session(token, **options)
