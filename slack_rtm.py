@@ -3220,7 +3220,7 @@ def decode_frame(data: bytes) -> _Json:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ProtocolError(f"a frame that is not UTF-8 ({exc.reason} at byte {exc.start}): {_quote(data, 100)}") from None
+        raise _frame_error(f"a frame that is not UTF-8 ({exc.reason} at byte {exc.start})", data) from None
     if text[:1] == "{":
         try:
             event, end = _scan_object(text, 0)
@@ -3231,12 +3231,37 @@ def decode_frame(data: bytes) -> _Json:
     try:
         event = json.loads(text)
     except RecursionError:
-        raise ProtocolError(f"a frame nested too deep to decode: {_quote(data, 100)}") from None
+        raise _frame_error("a frame nested too deep to decode", data) from None
     except ValueError as exc:
-        raise ProtocolError(f"a frame that is not JSON ({exc}): {_quote(data, 100)}") from None
+        raise _frame_error(f"a frame that is not JSON ({exc})", data) from None
     if type(event) is not dict:
-        raise ProtocolError(f"a frame that is JSON but not an object: {_quote(data, 100)}")
+        raise _frame_error("a frame that is JSON but not an object", data)
     return event
+
+
+#: The bytes of a refused frame an error keeps, to be quoted again
+#: (_requoted): more than a quote with the longest secret redacted reads.
+_FRAME_KEPT = 4096
+
+
+def _frame_error(why: str, data: bytes) -> ProtocolError:
+    """A ProtocolError saying ``why`` and quoting the frame ``data``.  The
+    pure core knows no secrets: it keeps the frame's start so that the shell
+    can quote it again with them redacted before the cut (_requoted)."""
+    error = ProtocolError(f"{why}: {_quote(data, 100)}")
+    error._frame = (why, bytes(data[:_FRAME_KEPT]))   # type: ignore[attr-defined]  # private, for _requoted
+    return error
+
+
+def _requoted(error: ProtocolError, secrets: Sequence[str], cls: Type[ProtocolError] = ProtocolError,
+              prefix: str = "") -> ProtocolError:
+    """``error`` (of decode_frame) as ``cls``, its frame quoted again with
+    ``secrets`` redacted before the cut, after ``prefix``."""
+    kept = error.__dict__.get("_frame")
+    if kept is None:
+        return cls(prefix + _redact(str(error), secrets))
+    why, data = kept                            # longer than any quote's cut: "..." stays when it was cut
+    return cls(f"{prefix}{why}: {_quote(data, 100, secrets)}")
 
 
 def encode_frame(event: Mapping[str, Any], *, max_chars: int = MAX_MESSAGE_CHARS,
@@ -3927,9 +3952,7 @@ class _Link:
         try:
             event = decode_frame(data)
         except ProtocolError as error:          # quoted again: the frame may echo the URL's ticket
-            why, quote = str(error), _quote(data, 100)
-            why = why[:-len(quote)] if why.endswith(quote) else why + ": "
-            raise BadHello(f"the first frame: {why}{_quote(data, 100, self.secrets)}") from None
+            raise _requoted(error, self.secrets, BadHello, "the first frame: ") from None
         if event.get("type") == "hello":
             return event
         # mypy (misc) refuses the except's name reused below, as if still deleted: it is a new variable
@@ -4473,7 +4496,7 @@ class Session:
         # A frame that is not a JSON object: raised when strict, otherwise
         # skipped with a warning that quotes its start (never silently).
         secrets = self._link.secrets if self._link is not None else self._connector.secrets
-        error = ProtocolError(_redact(str(error), secrets))     # its quote of the frame may echo a secret
+        error = _requoted(error, secrets)         # its quote of the frame may echo a secret
         if self.strict:
             raise error
         log.warning("skipping %s", error)

@@ -2584,7 +2584,8 @@ def shown_texts(error, caplog, caught=()):
 
 
 def assert_secret_free(texts):
-    leaks = [t for t in texts if any(s in t for s in (SECRET_TOKEN, SECRET_COOKIE, "cookie-secret", "5678-secret"))]
+    parts = (SECRET_TOKEN, SECRET_COOKIE, "cookie-secret", "5678-secret", "xoxc-12", "xoxd-co")    # whole or cut
+    leaks = [t for t in texts if any(s in t for s in parts)]
     assert not leaks
 
 
@@ -5405,7 +5406,9 @@ def test_the_cookie_goes_on_the_upgrade_to_loopback_and_another_host_is_refused(
                   end=False),
     upgraded_then(ws_text({"type": "error", "error": {"code": 2, "msg": SECRET_TOKEN + SECRET_COOKIE}})),
     fixed(b"HTTP/1.1 403 " + SECRET_TOKEN.encode() + b" " + SECRET_COOKIE.encode() + b"\r\n\r\n"),
-], ids=["a bad frame", "an error frame", "a status line"])
+    upgraded_then(ws_text({"type": "hello"}) + ws_text(b"not json " + b"x" * 80 + SECRET_TOKEN.encode()), end=False),
+    upgraded_then(ws_text(b"not json " + b"x" * 80 + SECRET_COOKIE.encode())),
+], ids=["a bad frame", "an error frame", "a status line", "a bad frame cut in the token", "a hello cut in the cookie"])
 def test_a_websocket_server_echoing_the_token_and_cookie_shows_neither(caplog, answer):
     caplog.set_level(logging.DEBUG)
     with slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}) as slack:
