@@ -478,6 +478,14 @@ class BadHello(ProtocolError):
     retryable = True
 
 
+def _redacted(error: SlackError, secrets: Sequence[str]) -> SlackError:
+    """``error``, or for an RtmError whose ``msg`` (the server's) holds one
+    of ``secrets``, a copy with it redacted."""
+    if isinstance(error, RtmError) and error.msg and _redact(error.msg, secrets) != error.msg:
+        return RtmError(error.code, _redact(error.msg, secrets), error.reply_to, error.reply)
+    return error
+
+
 class RtmError(SlackError):
     """An RTM reply with ``"ok": false``: ``code`` and ``msg`` are Slack's.
 
@@ -4637,7 +4645,7 @@ class Session:
                 if pending.reply is not None:
                     return pending.reply
                 if pending.error is not None:
-                    raise pending.error
+                    raise _redacted(pending.error, self._connector.secrets)
                 if self._clock() >= deadline:
                     self._proto.abandon(pending, Timeout(f"no ack for message {pending.event['id']} "
                                                          f"within {timeout} s"))

@@ -5421,3 +5421,15 @@ def test_a_websocket_server_echoing_the_token_and_cookie_shows_neither(caplog, a
                     list(rtm)
     assert "<redacted>" in str(info.value)
     assert_secret_free(shown_texts(info.value, caplog))
+
+
+def test_an_error_ack_echoing_the_token_raises_an_rtm_error_without_it():
+    secret = "xoxb-9876-secret-token"
+    with slack_rtm.FakeSlack(tokens=(secret,), auto_ack=False) as slack:
+        with slack_rtm.connect(secret, base_url=slack.base_url, team=None, sleep=Recorder().sleep) as rtm:
+            threading.Thread(target=lambda: slack.ack(slack.wait_received(1)[0], ok=False,
+                                                      error={"code": 2, "msg": "bad " + secret})).start()
+            with pytest.raises(slack_rtm.RtmError) as info:
+                rtm.send_message("C0GENERAL", "", wait=True)
+    assert info.value.msg == "bad <redacted>" and info.value.code == 2 and info.value.reply_to == 1
+    assert secret not in str(info.value) + repr(info.value)
