@@ -2894,6 +2894,8 @@ def _post(http: "urllib3.PoolManager", method: str, url: str, headers: Mapping[s
     and ``max_size`` bytes of body, stopped by ``cancel``, with the foreign
     errors mapped."""
     urllib3 = _urllib3()
+    if cancel is not None:                      # before each try: a closed session sends nothing more
+        cancel.check(method)
     log.debug("POST %s: %d bytes of %s", url, len(body), headers.get("Content-Type"))
     with _Deadline(timeout, getattr(http, "_slack_rtm_connections", None), cancel) as deadline:
         try:
@@ -2976,8 +2978,6 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
     headers = dict(pool_headers, **headers)
 
     def once() -> SlackResponse:
-        if cancel is not None:
-            cancel.check(method)
         status, answer_headers, data = _post(http,  # type: ignore[arg-type]  # not None: made or checked above
                                              method, url, headers, body, timeout, max_response_size, secrets,
                                              cancel)
@@ -4503,8 +4503,7 @@ class Session:
     def _bad_frame(self, error: ProtocolError) -> None:
         # A frame that is not a JSON object: raised when strict, otherwise
         # skipped with a warning that quotes its start (never silently).
-        secrets = self._link.secrets if self._link is not None else self._connector.secrets
-        error = _requoted(error, secrets)         # its quote of the frame may echo a secret
+        error = _requoted(error, (self._link or self._connector).secrets)     # its quote may echo a secret
         if self.strict:
             raise error
         log.warning("skipping %s", error)
@@ -4760,14 +4759,16 @@ def connect(token: str, **options: Any) -> Session:
     (its last two labels: wss-primary.slack.com for slack.com or
     team.slack.com; loopback only from a loopback base URL): a WebSocket
     URL on another host is refused with ProtocolError before any
-    connection, rather than sent the cookie or connected without it.  ``proxy``,
-    ``ssl_context`` and ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to
-    the WebSocket too; a pool given as ``http`` serves the Web API calls
-    only, so give the WebSocket the same settings through them.
+    connection, rather than sent the cookie or connected without it.
+    ``proxy`` (an http:// URL, or host:port), ``ssl_context`` and
+    ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to the WebSocket too;
+    a pool given as ``http`` serves the Web API calls only, so give the
+    WebSocket the same settings through them.
     ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
-    room on the socket.  close() aborts a Web API call in flight (with
-    your own ``http`` pool, once its headers are in).  Other keywords are rtm.start's arguments
-    (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
+    room on the socket.  close() aborts a Web API call in flight (with your
+    own ``http`` pool, once its headers are in).  Other keywords are
+    rtm.start's arguments (simple_latest, no_unreads, mpim_aware,
+    presence_sub, ...).
     """
     return Session(token, **options)
 
