@@ -2618,17 +2618,14 @@ def test_a_server_echoing_secrets_in_error_warning_and_cursor_fields_shows_none_
         assert_secret_free(shown_texts(exc, caplog, caught) + [str(w) for w in answer.warnings])
 
 
-class RefusingProxy:
-    """A loopback proxy that answers every CONNECT with a status line
-    echoing ``text``, and records the request lines."""
+class RefusingProxy(Proxy):
+    """The loopback proxy, answering every request with a 403 whose status
+    line echoes ``text``."""
 
     def __init__(self, text):
-        self.lines, self.text = [], text
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(16)
-        self.address = "127.0.0.1:%d" % self.server.getsockname()[1]
-        threading.Thread(target=accept_each, args=(self.server, self.serve), daemon=True).start()
+        self.text = text
+        super().__init__()
+        self.address = self.url.replace("http://", "")
 
     def serve(self, client):
         with client:
@@ -2640,9 +2637,6 @@ class RefusingProxy:
                 head += chunk
             self.lines.append(head.split(b"\r\n", 1)[0].decode())
             client.sendall(b"HTTP/1.1 403 " + self.text.encode() + b"\r\nContent-Length: 0\r\n\r\n")
-
-    def close(self):
-        self.server.close()
 
 
 def test_a_proxy_echoing_the_token_shows_it_nowhere_and_the_cause_is_kept(monkeypatch, caplog):
@@ -5300,6 +5294,17 @@ def test_a_cancelled_call_is_refused_before_any_io_and_cuts_its_retry_sleep_shor
     with pytest.raises(slack_rtm.ConnectionClosed):
         slack_rtm._call("auth.test", TOKEN, {}, **web)
     assert len(slack.calls("auth.test")) == 1
+
+
+def test_a_stopped_request_opens_no_connection_of_a_pool_make_pool_made(slack):
+    import urllib3
+    cancel = slack_rtm._Cancel()
+    cancel.set()                                 # close() came after the check before the try, say
+    http = slack_rtm.make_pool(slack.base_url)
+    with slack_rtm._Deadline(5, http._slack_rtm_connections, cancel) as deadline:
+        with pytest.raises((urllib3.exceptions.HTTPError, OSError)):
+            http.request("POST", slack.base_url + "auth.test", retries=False)
+    assert deadline.cancelled and slack.requests == []
 
 
 def test_a_reconnect_goes_on_after_a_tls_handshake_cut_short(slack):
