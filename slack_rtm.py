@@ -478,14 +478,6 @@ class BadHello(ProtocolError):
     retryable = True
 
 
-def _redacted(error: SlackError, secrets: Sequence[str]) -> SlackError:
-    """``error``, or for an RtmError whose ``msg`` (the server's) holds one
-    of ``secrets``, a copy with it redacted."""
-    if isinstance(error, RtmError) and error.msg and _redact(error.msg, secrets) != error.msg:
-        return RtmError(error.code, _redact(error.msg, secrets), error.reply_to, error.reply)
-    return error
-
-
 class RtmError(SlackError):
     """An RTM reply with ``"ok": false``: ``code`` and ``msg`` are Slack's.
 
@@ -551,6 +543,14 @@ def _quote(body: object, limit: int = QUOTE_CHARS, secrets: Iterable[str] = ()) 
         text, more = text[:limit + margin], len(text) > limit + margin
     text = _redact(text, secrets)
     return repr(text[:limit] + ("..." if more or len(text) > limit else ""))
+
+
+def _redacted(error: SlackError, secrets: Sequence[str]) -> SlackError:
+    """``error``, or for an RtmError whose ``msg`` (the server's) holds one
+    of ``secrets``, a copy with it redacted."""
+    if isinstance(error, RtmError) and error.msg and _redact(error.msg, secrets) != error.msg:
+        return RtmError(error.code, _redact(error.msg, secrets), error.reply_to, error.reply)
+    return error
 
 
 ###############################################################################
@@ -2731,6 +2731,8 @@ class _Deadline:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._connections is not None and self._connections.deadline is self:
+            self._connections.deadline = None
         if self._cancel is not None:
             self._cancel.leave(self)
         if self._timer is not None:
@@ -3873,7 +3875,7 @@ class _MessageSize:
 
     def refuse(self) -> NoReturn:
         raise MessageTooLarge(f"a message of more than {self.limit} bytes (max_message_size); "
-                        "the connection is dropped, as the rest of it cannot be skipped")
+                              "the connection is dropped, as the rest of it cannot be skipped")
 
     def watch(self, ws: "websocket.WebSocket") -> None:
         """Hook the frame reader of ``ws`` at its per-frame length read."""
@@ -3967,7 +3969,7 @@ class _Link:
         error = event.get("error") if isinstance(event.get("error"), dict) else {}  # type: ignore[misc]  # see above
         if event.get("type") == "error" and error.get("code") == 1:  # type: ignore[misc]  # see above
             raise UrlExpired("the WebSocket URL has expired: "
-                              f"{_quote(error.get('msg'), 100, self.secrets)}")  # type: ignore[misc]  # see above
+                             f"{_quote(error.get('msg'), 100, self.secrets)}")  # type: ignore[misc]  # see above
         raise BadHello(f"the first frame was not hello: {_quote(data, 100, self.secrets)}")
 
     def read(self, control: _OnControl) -> Optional[bytes]:
