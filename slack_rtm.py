@@ -35,8 +35,8 @@ import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from typing import (TYPE_CHECKING, IO, Any, Callable, ClassVar, Deque, Dict, FrozenSet, Generator, Iterable,
-                    Iterator, List, Mapping, MutableMapping, NoReturn, Optional, Sequence, Set, TextIO, Tuple,
-                    Type, TypedDict, TypeVar, Union, cast, overload)
+                    Iterator, List, Mapping, MutableMapping, NamedTuple, NoReturn, Optional, Sequence, Set, TextIO,
+                    Tuple, Type, TypedDict, TypeVar, Union, cast, overload)
 
 if TYPE_CHECKING:                          # types only: both are imported lazily, when first needed
     from typing_extensions import Unpack
@@ -69,7 +69,7 @@ __all__ = [
     "SlackError", "SlackApiError", "AuthError", "RequestFormatError", "RetryableError",
     "DeprecatedError", "InvalidArgument", "InvalidResponse", "ServerError", "TruncatedResponse", "ResponseTooLarge",
     "TransportError", "Timeout", "TLSError", "ProtocolError", "RtmError", "MessageTooLong", "Unacknowledged",
-    "ConnectionClosed", "ERRORS",
+    "ConnectionClosed", "UrlExpired", "UpgradeRefused", "MessageTooLarge", "BadHello", "ERRORS",
     "PaginationError",
     # Warnings
     "SlackWarning", "MissingCharsetWarning", "SuperfluousCharsetWarning",
@@ -132,7 +132,11 @@ _M_data = TypeVar("_M_data", bound="_Model")
 # |   +-- Timeout (TimeoutError)
 # |   +-- TLSError                 the certificate did not verify (not retried)
 # |   +-- ConnectionClosed         the RTM WebSocket ended
+# |       +-- UrlExpired           ... its URL was used too late (a fresh one is fetched)
+# |       +-- UpgradeRefused       ... the server or proxy did not upgrade it
+# |       +-- MessageTooLarge      ... a message over max_message_size came
 # +-- ProtocolError                the RTM server broke the protocol
+# |   +-- BadHello                 the first frame was not hello (retried)
 # +-- RtmError                     an RTM reply with "ok": false
 # +-- MessageTooLong (ValueError)  a frame over Slack's limits, refused before sending
 # +-- Unacknowledged               a sent message whose fate is unknown after a disconnect
@@ -450,8 +454,29 @@ class ConnectionClosed(TransportError):
     """The RTM WebSocket ended (closed by the server, reset, or found dead)."""
 
 
+class UrlExpired(ConnectionClosed):
+    """The WebSocket URL was used too late (error frame code 1, or an answer
+    slower than the URL lives): the session fetches a fresh one."""
+
+
+class UpgradeRefused(ConnectionClosed):
+    """The server (or the proxy's CONNECT) did not upgrade the connection to
+    a WebSocket: another status than 101 (200), or an answer too large."""
+
+
+class MessageTooLarge(ConnectionClosed):
+    """The server sent a message over ``max_message_size``: the connection
+    cannot go on, as the rest of the message cannot be skipped."""
+
+
 class ProtocolError(SlackError):
     """The RTM server sent what the protocol does not allow."""
+
+
+class BadHello(ProtocolError):
+    """The first frame of a connection was not hello: a new connection may do better."""
+
+    retryable = True
 
 
 class RtmError(SlackError):
@@ -496,6 +521,16 @@ ERRORS: Mapping[str, Type[SlackApiError]] = types.MappingProxyType(_ERRORS)
 __all__ += sorted(cls.__name__ for cls in _ERRORS.values())
 
 
+def _redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of ``secrets`` (the token, the ``d`` cookie, the
+    WebSocket URL and its ticket) replaced by ``<redacted>``: the one place
+    where what a server sent is made safe for a message, a log line or a
+    warning.  Longest first, so that a secret holding another goes whole."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
 def _quote(body: object, limit: int = QUOTE_CHARS, secrets: Iterable[str] = ()) -> str:
     """The start of ``body``, for a message.  The ``secrets`` are redacted
     before the cut, so that one lying across it cannot show in part."""
@@ -507,9 +542,16 @@ def _quote(body: object, limit: int = QUOTE_CHARS, secrets: Iterable[str] = ()) 
     else:
         text = str(body)
         text, more = text[:limit + margin], len(text) > limit + margin
-    for secret in secrets:
-        text = text.replace(secret, "<redacted>")
+    text = _redact(text, secrets)
     return repr(text[:limit] + ("..." if more or len(text) > limit else ""))
+
+
+def _redacted(error: SlackError, secrets: Sequence[str]) -> SlackError:
+    """``error``, or for an RtmError whose ``msg`` (the server's) holds one
+    of ``secrets``, a copy with it redacted."""
+    if isinstance(error, RtmError) and error.msg and _redact(error.msg, secrets) != error.msg:
+        return RtmError(error.code, _redact(error.msg, secrets), error.reply_to, error.reply)
+    return error
 
 
 ###############################################################################
@@ -584,8 +626,9 @@ def _is_word(name: str) -> bool:
     return name.isascii() and name.replace("_", "a").isalnum()
 
 
-def _collect_warnings(method: str, answer: _Json) -> Tuple[SlackWarning, ...]:
-    """Every warning of an answer, once each, in the order Slack gave them.
+def _collect_warnings(method: str, answer: _Json, secrets: Sequence[str] = ()) -> Tuple[SlackWarning, ...]:
+    """Every warning of an answer, once each, in the order Slack gave them,
+    ``secrets`` redacted from their codes and texts.
 
     Slack uses four shapes: ``warning`` (comma-separated), a top-level
     ``warnings`` list, ``response_metadata.warnings`` and
@@ -619,8 +662,9 @@ def _collect_warnings(method: str, answer: _Json) -> Tuple[SlackWarning, ...]:
                 add(*found_code)
             elif text not in loose:
                 loose.append(text)
-    out = [_WARNINGS.get(code, SlackWarning)(method, code, text) for code, text in found.items()]
-    return tuple(out + [SlackWarning(method, None, text) for text in loose])
+    out = [_WARNINGS.get(code, SlackWarning)(method, _redact(code, secrets), text and _redact(text, secrets))
+           for code, text in found.items()]
+    return tuple(out + [SlackWarning(method, None, _redact(text, secrets)) for text in loose])
 
 
 def _warn(warning: Warning) -> None:
@@ -1388,7 +1432,7 @@ class _WebApi:
 
     def items(self, method: str, key: str, limit: int, args: _Json) -> Iterator[Any]:
         for page in api_pages(method, self.token, limit=limit, args=args, **self.options):
-            yield from _page_items(method, page, key)
+            yield from _page_items(method, page, key, _secrets(self.token, self.options.get("cookie")))
             if self.between is not None:
                 self.between()
 
@@ -2221,12 +2265,12 @@ def _retry_after(headers: Optional[Mapping[str, str]]) -> Optional[float]:
 
 
 def _api_error(method: str, answer: _Json, warnings_: Iterable[SlackWarning], retry_after: Optional[float] = None,
-               status: int = 200) -> SlackApiError:
+               status: int = 200, secrets: Sequence[str] = ()) -> SlackApiError:
     code = answer.get("error")
     if not isinstance(code, str) or not code:
         code = "unknown_error" if code is None else str(code)
     cls = _ERRORS.get(code, SlackApiError)
-    error: SlackApiError = cls(method, code, answer, warnings_)
+    error: SlackApiError = cls(method, _redact(code, secrets), answer, warnings_)   # the code may echo a secret
     if cls is _ERRORS.get("ratelimited"):
         error.retry_after = retry_after        # type: ignore[attr-defined]  # cls is RateLimited here
     if status not in (200, 429):              # Slack's own errors come with 200: say what came instead
@@ -2258,7 +2302,9 @@ def decode_response(method: str, status: int, headers: Optional[Mapping[str, str
     status in the message when it is not 200); HTTP 429 -> RateLimited with
     ``retry_after``, whatever the body; anything that is not a JSON object
     -> InvalidResponse (ServerError for 5xx) naming the status and
-    Content-Type and quoting the start of the body, ``secrets`` redacted.
+    Content-Type and quoting the start of the body.  ``secrets`` are
+    redacted from every text the server controls: the quote, the error
+    code and the warnings.
     Warnings are issued with warnings.warn (when ``emit``) and kept on the
     result or error.
     """
@@ -2268,19 +2314,20 @@ def decode_response(method: str, status: int, headers: Optional[Mapping[str, str
         answer = _parse_object(body)[0] or {}
         if answer.get("error") != "ratelimited":
             answer = dict(answer, ok=False, error="ratelimited")
-        raise _api_error(method, answer, _collect_warnings(method, answer), _retry_after(headers))
+        raise _api_error(method, answer, _collect_warnings(method, answer, secrets), _retry_after(headers),
+                         secrets=secrets)
     answer, why = _parse_object(body)
     if why is None and not isinstance(answer.get("ok"), bool):
         why = 'a JSON object without a boolean "ok"'
     if why:
         raise (ServerError if status >= 500 else InvalidResponse)(method, status, content_type, body, why,
                                                                   secrets)
-    found = _collect_warnings(method, answer)
+    found = _collect_warnings(method, answer, secrets)
     if emit:
         for warning in found:
             _warn(warning)
     if answer.get("ok") is not True:
-        raise _api_error(method, answer, found, _retry_after(headers), status)
+        raise _api_error(method, answer, found, _retry_after(headers), status, secrets)
     return _make_response(answer, found)
 
 
@@ -2418,11 +2465,45 @@ def _check_base_url(base_url: object, allow_http: bool = False) -> urllib.parse.
     raise InvalidArgument(f"base_url must be an https:// URL, not {base_url!r}")
 
 
-def _proxy_host(proxy_url: str) -> Optional[str]:
+class _Proxy(NamedTuple):
+    """A proxy, parsed once for both halves (the Web API's pool and the
+    WebSocket's tunnel): where it is, and the credentials of its URL's user
+    info, which go as Proxy-Authorization (urllib3 ignores them in a URL)."""
+
+    scheme: str
+    host: str
+    port: int
+    credentials: Optional[str]                  # "user:password", unquoted
+
+    @property
+    def url(self) -> str:
+        """The proxy's URL without its user info."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def headers(self) -> Optional[Dict[str, str]]:
+        """The Proxy-Authorization header of the credentials, if any (Basic, UTF-8)."""
+        if self.credentials is None:
+            return None
+        import base64
+        return {"Proxy-Authorization": "Basic " + base64.b64encode(self.credentials.encode("utf-8")).decode("ascii")}
+
+
+def _parse_proxy(proxy_url: str) -> _Proxy:
+    """The proxy of ``proxy_url`` ("host:port" is http://host:port), or
+    InvalidArgument, which does not quote it: it may hold a password."""
     try:
-        return urllib.parse.urlsplit(proxy_url if "://" in proxy_url else "http://" + proxy_url).hostname
+        parts = urllib.parse.urlsplit(proxy_url if "://" in proxy_url else "http://" + proxy_url)
+        port = parts.port
     except ValueError:
-        return None
+        raise InvalidArgument("the proxy is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidArgument("the proxy must be an http:// URL or host:port")
+    credentials = None
+    if parts.username is not None:
+        credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    return _Proxy(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), credentials)
 
 
 def _proxy_for(url: str, proxy: "Union[str, Literal[False], None]" = None) -> Optional[str]:
@@ -2443,7 +2524,11 @@ def _proxy_for(url: str, proxy: "Union[str, Literal[False], None]" = None) -> Op
     if not found or urllib.request.proxy_bypass_environment(  # type: ignore[attr-defined]  # not in typeshed
             parts.hostname or ""):
         return None
-    if _is_loopback(parts.hostname) and not _is_loopback(_proxy_host(found)):
+    try:
+        proxy_host: Optional[str] = _parse_proxy(found).host
+    except InvalidArgument:
+        proxy_host = None
+    if _is_loopback(parts.hostname) and not _is_loopback(proxy_host):
         return None
     return found
 
@@ -2454,17 +2539,6 @@ def _check_proxy(url: str, proxy_host: Optional[str], allow_http: bool) -> None:
     if proxy_host is not None and url.startswith("http:") and not allow_http and not _is_loopback(proxy_host):
         raise InvalidArgument(f"refusing to send http:// through the proxy at {proxy_host}: the token would "
                               "cross the network in clear (use https://, or pass allow_http=True to insist)")
-
-
-def _proxy_parts(proxy_url: str) -> Tuple[str, Optional[Dict[str, str]]]:
-    """(the proxy URL without its user info, the Proxy-Authorization header
-    that carries it): urllib3 ignores credentials in a proxy URL."""
-    parts = urllib.parse.urlsplit(proxy_url if "://" in proxy_url else "http://" + proxy_url)
-    if parts.username is None:
-        return proxy_url, None
-    credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
-    address = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-    return address, _urllib3().util.make_headers(proxy_basic_auth=credentials)
 
 
 def _check_ssl_context(ssl_context: "Optional[ssl.SSLContext]") -> None:
@@ -2488,10 +2562,10 @@ def make_pool(url: str = DEFAULT_BASE_URL, *, proxy: "Union[str, Literal[False],
         options["ca_certs"] = ca_certs
     proxy_url = _proxy_for(url, proxy)
     if proxy_url:
-        _check_proxy(url, _proxy_host(proxy_url), allow_http)
+        via = _parse_proxy(proxy_url)
+        _check_proxy(url, via.host, allow_http)
         try:
-            address, proxy_headers = _proxy_parts(proxy_url)
-            http = urllib3.ProxyManager(address, proxy_headers=proxy_headers, **options)
+            http = urllib3.ProxyManager(via.url, proxy_headers=via.headers, **options)
         except ValueError:                      # not quoted: the URL may hold a password
             raise InvalidArgument("the proxy is not a valid URL") from None
     else:
@@ -2509,10 +2583,15 @@ class _Connections:
         import weakref
         self._lock = threading.Lock()
         self._all: "weakref.WeakSet[object]" = weakref.WeakSet()
+        self.deadline: Optional[_Deadline] = None       # of the request being made
 
     def add(self, connection: object) -> None:
+        """Note a connection about to connect; ConnectionAbortedError if its
+        request was already stopped (it found no socket to shut down)."""
         with self._lock:
             self._all.add(connection)
+        if self.deadline is not None and self.deadline.stopped:
+            raise ConnectionAbortedError("the request was stopped")
 
     def list(self) -> List[object]:
         with self._lock:
@@ -2551,36 +2630,126 @@ def _check_pool(http: "urllib3.PoolManager", url: str = "https:", allow_http: bo
     _check_proxy(url, getattr(proxy, "host", None) if proxy is not None else None, allow_http)
 
 
-def _transport_error(method: str, exc: Optional[BaseException], secrets: Sequence[str] = ()) -> TransportError:
-    """Map a urllib3 or socket exception to ours, at one place.  A refused
-    connection or a failed name lookup is no Timeout, though urllib3's
-    NewConnectionError (and NameResolutionError) subclasses its
-    ConnectTimeoutError in 1.26 and 2.x: it is tested first."""
-    import socket
-    errors = _urllib3().exceptions
-    text = _redact(f"{method}: {type(exc).__name__}: {exc}", *secrets)
-    if isinstance(exc, errors.NewConnectionError):
-        return TransportError(text)
-    if isinstance(exc, (errors.TimeoutError, TimeoutError, socket.timeout)):    # 3.9's socket.timeout is no TimeoutError
-        return Timeout(text)
-    if isinstance(exc, errors.SSLError) or _caused_by_certificate(exc):
-        return TLSError(text)
-    return TransportError(text)
+#: Where foreign exceptions (socket, ssl, urllib3, websocket-client) become
+#: ours, as httpx's HTTPCORE_EXC_MAP: the most specific class of an
+#: exception's MRO found here wins.  None: the failure of the place,
+#: TransportError (ConnectionClosed on an open WebSocket).  Only a certificate
+#: that does not verify is a TLSError, also when urllib3 wraps it: a handshake
+#: cut short (EOF, reset) is the network's failure, and is retried.
+#: urllib3's NewConnectionError (a refused connection, a failed name lookup)
+#: subclasses its ConnectTimeoutError in 1.26 and 2.x, but is no timeout.
+_FOREIGN_ERRORS: Tuple[Tuple[str, Optional[Type["TransportError"]]], ...] = (
+    ("builtins.OSError", None),
+    ("builtins.TimeoutError", Timeout),
+    ("socket.timeout", Timeout),               # 3.9's is no TimeoutError
+    ("ssl.SSLError", None),
+    ("ssl.SSLCertVerificationError", TLSError),
+    ("urllib3.exceptions.HTTPError", None),
+    ("urllib3.exceptions.TimeoutError", Timeout),
+    ("urllib3.exceptions.NewConnectionError", None),
+    ("websocket.WebSocketException", None),
+    ("websocket.WebSocketTimeoutException", Timeout),
+    ("websocket.WebSocketConnectionClosedException", ConnectionClosed),
+)
 
 
-def _caused_by_certificate(exc: Optional[BaseException]) -> bool:
-    import ssl
-    seen = 0
-    while exc is not None and seen < 8:
-        if isinstance(exc, ssl.SSLError):
-            return True
+def _foreign_class(exc: BaseException, otherwise: Type[TransportError]) -> Type[TransportError]:
+    """Our class for ``exc``, by _FOREIGN_ERRORS (``otherwise`` for None or no match)."""
+    if any(_is_a(link, "ssl.SSLCertVerificationError") for link in _chain(exc)):
+        return TLSError                         # urllib3 wraps it in its SSLError, MaxRetryError
+    for cls in type(exc).__mro__:
+        for name, ours in _FOREIGN_ERRORS:
+            if _is_a(cls, name, exact=True):
+                return ours or otherwise
+    return otherwise
+
+
+def _is_a(thing: object, name: str, exact: bool = False) -> bool:
+    """Whether ``thing`` is (``exact``: the class ``thing`` is) the class
+    ``name``, of a module already imported: one not imported raised nothing."""
+    module, _, attr = name.rpartition(".")
+    cls = getattr(sys.modules.get(module), attr, None)
+    if not isinstance(cls, type):
+        return False
+    return thing is cls if exact else isinstance(thing, cls)
+
+
+def _chain(exc: Optional[BaseException]) -> List[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling."""
+    links: List[BaseException] = []
+    while exc is not None and exc not in links and len(links) < 16:
+        links.append(exc)
         exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
+    return links
+
+
+def _foreign(exc: BaseException, what: str, secrets: Sequence[str] = (),
+             otherwise: Type[TransportError] = TransportError) -> TransportError:
+    """Our exception for the foreign ``exc`` met while doing ``what``, its
+    text redacted, with ``exc`` as its cause when that can show no secret
+    (raise it ``from`` the result's __cause__)."""
+    error = _foreign_class(exc, otherwise)(_redact(f"{what}: {type(exc).__name__}: {exc}", secrets))
+    error.__cause__ = _clean_cause(exc, secrets)
+    return error
+
+
+def _clean_cause(exc: BaseException, secrets: Sequence[str]) -> Optional[BaseException]:
+    """``exc`` with the secrets redacted from the args of every exception of
+    its chain, as a cause to keep; None when a secret would still show in
+    a traceback (an exception whose text is not its args)."""
+    links = _chain(exc)
+    for link in links:
+        link.args = tuple(_redact(arg, secrets) if isinstance(arg, str) else arg for arg in link.args)
+    shown = "".join(f"{link!r} {link!s}" for link in links)
+    return None if any(secret and secret in shown for secret in secrets) else exc
+
+
+class _Cancel(threading.Event):
+    """Stops a session's Web API calls at once, from any thread: ``set()``
+    (close()) shuts down the sockets of the request in flight, so that the
+    thread blocked in it wakes, and every later try, retry sleep and
+    connection is refused.  A private option of _call (``cancel``): the
+    session passes one in its Web API options, so every call it makes stops
+    with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._guard = threading.Lock()
+        self._deadlines: List["_Deadline"] = []
+
+    def set(self) -> None:
+        with self._guard:
+            super().set()
+            deadlines = list(self._deadlines)
+        for deadline in deadlines:
+            deadline.abort()
+
+    def join(self, deadline: "_Deadline") -> None:
+        """Abort ``deadline``'s request when set (at once if it already is)."""
+        with self._guard:
+            self._deadlines.append(deadline)
+            stopped = self.is_set()
+        if stopped:
+            deadline.abort()
+
+    def leave(self, deadline: "_Deadline") -> None:
+        with self._guard:
+            self._deadlines.remove(deadline)
+
+    def error(self, method: str) -> ConnectionClosed:
+        """What a call stopped by close() raises: not retryable."""
+        error = ConnectionClosed(f"{method}: stopped, the session was closed")
+        error.retryable = False
+        return error
+
+    def check(self, method: str) -> None:
+        if self.is_set():
+            raise self.error(method)
 
 
 class _Deadline:
-    """The end of one request's ``seconds``: then its sockets are shut down.
+    """The end of one request's ``seconds``, or its ``cancel``: then its
+    sockets are shut down.
 
     Why not a socket timeout shrunk to the time left before each read:
     http.client reads the status line and the headers itself, a recv at a
@@ -2591,21 +2760,33 @@ class _Deadline:
     close(): the reading thread still owns the descriptor) wakes a read
     blocked in any layer, whatever urllib3's version; the request then fails
     and is reported as a Timeout.  The pools make_pool makes tell it their
-    connections as they connect; of a caller's pool it learns the response's
-    connection once the headers are in, so there the connect and the headers
-    are bounded per read only.
+    connections as they connect (and a connection starting once it is
+    stopped is refused); of a caller's pool it learns the response's
+    connection once the headers are in, so there the connect and the
+    headers are bounded per read only, and close() stops the request only
+    once its headers are in.
     """
 
-    def __init__(self, seconds: Optional[float], connections: Optional[_Connections] = None) -> None:
+    def __init__(self, seconds: Optional[float], connections: Optional["_Connections"] = None,
+                 cancel: Optional[_Cancel] = None) -> None:
         self.seconds = seconds
-        self.expired = False
+        self.expired = self.cancelled = False
         self._at = None if seconds is None else time.monotonic() + seconds
         self._connections = connections
+        self._cancel = cancel
         self._extra: List[object] = []
         self._lock = threading.Lock()
         self._timer: Optional[threading.Timer] = None
 
+    @property
+    def stopped(self) -> bool:
+        return self.expired or self.cancelled
+
     def __enter__(self) -> "_Deadline":
+        if self._connections is not None:
+            self._connections.deadline = self
+        if self._cancel is not None:
+            self._cancel.join(self)
         if self._at is not None:
             self._timer = threading.Timer(self.seconds, self._expire)  # type: ignore[arg-type]  # _at set: seconds too
             self._timer.daemon = True
@@ -2613,6 +2794,10 @@ class _Deadline:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._connections is not None and self._connections.deadline is self:
+            self._connections.deadline = None
+        if self._cancel is not None:
+            self._cancel.leave(self)
         if self._timer is not None:
             self._timer.cancel()
             self._timer.join()
@@ -2627,22 +2812,33 @@ class _Deadline:
     def watch(self, connection: object) -> None:
         with self._lock:
             self._extra.append(connection)
-            expired = self.expired
-        if expired:
+            stopped = self.stopped
+        if stopped:
             _shut_down(connection)
 
     def _expire(self) -> None:
+        self._stop("expired")
+
+    def abort(self) -> None:
+        """close(): stop the request now (from any thread)."""
+        self._stop("cancelled")
+
+    def _stop(self, why: str) -> None:
         with self._lock:
-            self.expired = True
+            setattr(self, why, True)
             connections = self._extra + (self._connections.list() if self._connections else [])
         for connection in connections:
             _shut_down(connection)
 
     def failure(self, method: str, exc: Optional[BaseException], secrets: Sequence[str]) -> TransportError:
-        if self.expired:
+        """Our error for a request that failed with ``exc`` (None: an answer
+        that looked whole, or broken, only because the deadline cut it)."""
+        if self.cancelled:
+            return self._cancel.error(method)   # type: ignore[union-attr]  # cancelled: there is a _Cancel
+        if self.expired or exc is None:
             return Timeout(f"{method}: no complete answer within {self.seconds:g} s (the timeout bounds "
                            "the whole request)")
-        return _transport_error(method, exc, secrets)
+        return _foreign(exc, method, secrets)
 
 
 def _shut_down(connection: object) -> None:
@@ -2758,45 +2954,54 @@ def _read_body(method: str, response: "urllib3.BaseHTTPResponse", limit: int, se
 
 def _post(http: "urllib3.PoolManager", method: str, url: str, headers: Mapping[str, str], body: bytes,
           timeout: Optional[float], max_size: int = MAX_RESPONSE_SIZE,
-          secrets: Sequence[str] = ()) -> Tuple[int, Mapping[str, str], bytes]:
+          secrets: Sequence[str] = (), cancel: Optional[_Cancel] = None) -> Tuple[int, Mapping[str, str], bytes]:
     """(status, headers, body) of one POST, within ``timeout`` seconds in all
-    and ``max_size`` bytes of body, with urllib3's errors mapped."""
+    and ``max_size`` bytes of body, stopped by ``cancel``, with the foreign
+    errors mapped."""
     urllib3 = _urllib3()
+    if cancel is not None:                      # before each try: a closed session sends nothing more
+        cancel.check(method)
     log.debug("POST %s: %d bytes of %s", url, len(body), headers.get("Content-Type"))
-    with _Deadline(timeout, getattr(http, "_slack_rtm_connections", None)) as deadline:
+    with _Deadline(timeout, getattr(http, "_slack_rtm_connections", None), cancel) as deadline:
         try:
             response = http.request("POST", url, body=body, headers=headers, redirect=False, retries=False,
                                     timeout=deadline.timeout(urllib3), preload_content=False,
                                     decode_content=False)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise deadline.failure(method, exc, secrets) from None
+            _raise(deadline.failure(method, exc, secrets))
         deadline.watch(response.connection)
         try:
             data = _read_body(method, response, max_size, secrets)
         except urllib3.exceptions.ProtocolError as exc:
-            if deadline.expired:
-                raise deadline.failure(method, exc, secrets) from None
+            if deadline.stopped:
+                _raise(deadline.failure(method, exc, secrets))
             raise TruncatedResponse(method, response.status, response.headers.get("Content-Type"), b"",
-                                    f"the body ended early ({exc})") from None
+                                    _redact(f"the body ended early ({exc})", secrets)) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise deadline.failure(method, exc, secrets) from None
+            _raise(deadline.failure(method, exc, secrets))
         except SlackError:
-            if deadline.expired:                # an answer cut by the deadline looks broken
-                raise deadline.failure(method, None, secrets) from None
+            if deadline.stopped:                # an answer cut by the deadline looks broken
+                _raise(deadline.failure(method, None, secrets))
             raise
         finally:
             if not response.isclosed():         # type: ignore[attr-defined]  # an HTTPResponse, typed as its base
                 response.close()
             response.release_conn()
-        if deadline.expired:                    # a shutdown socket can look like a clean end
-            raise deadline.failure(method, None, secrets)
+        if deadline.stopped:                    # a shutdown socket can look like a clean end
+            _raise(deadline.failure(method, None, secrets))
     log.debug("%s: HTTP %d, %d bytes", method, response.status, len(data))
     return response.status, response.headers, data
 
 
+def _raise(error: SlackError) -> NoReturn:
+    """Raise ``error`` from the cause _foreign kept (None: the foreign
+    exception being handled, which may hold a secret, is not shown)."""
+    raise error from error.__cause__
+
+
 def _secrets(token: str, cookie: Optional[str]) -> Tuple[str, ...]:
     """What must never show in a message: the token, and the cookie as given and as sent."""
-    found = [token]
+    found = [token] if isinstance(token, str) else []
     if isinstance(cookie, str) and cookie:
         found += [cookie, cookie[2:] if cookie.startswith("d=") else cookie, _cookie_value(cookie)]
     return tuple(sorted(set(found), key=len, reverse=True))
@@ -2813,8 +3018,10 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
           http: "Optional[urllib3.PoolManager]", retry: Union[Retry, bool], proxy: "Union[str, Literal[False], None]",
           ssl_context: "Optional[ssl.SSLContext]", ca_certs: Optional[str], allow_http: bool, as_json: bool = False,
           cookie: Optional[str] = None, max_response_size: int = MAX_RESPONSE_SIZE,
-          user_agent: Optional[str] = None) -> SlackResponse:
-    """The answer of a call (a SlackResponse), retried as ``retry`` says."""
+          user_agent: Optional[str] = None, cancel: Optional[_Cancel] = None) -> SlackResponse:
+    """The answer of a call (a SlackResponse), retried as ``retry`` says;
+    ``cancel`` (a session's) stops it, the request in flight and the retry
+    sleeps too, when set."""
     _check_base_url(base_url, allow_http)
     _check_bounds(timeout, max_response_size)
     url, headers, body = build_request(method, token, args, base_url=base_url, as_json=as_json, cookie=cookie,
@@ -2825,7 +3032,7 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
         http = make_pool(url, proxy=proxy, ssl_context=ssl_context, ca_certs=ca_certs, allow_http=allow_http)
     else:
         _check_pool(http, url, allow_http)      # type: ignore[arg-type]  # not own_pool: http is not None
-    policy = Retry() if retry is True else retry
+    policy = _cancelled_by(Retry() if retry is True else retry, cancel, method)
     # The pool's own headers go too (urllib3 drops them when a request has
     # headers); its User-Agent, as it is, unless user_agent was given.
     pool_headers = dict(getattr(http, "headers", None) or {})
@@ -2837,7 +3044,8 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
 
     def once() -> SlackResponse:
         status, answer_headers, data = _post(http,  # type: ignore[arg-type]  # not None: made or checked above
-                                             method, url, headers, body, timeout, max_response_size, secrets)
+                                             method, url, headers, body, timeout, max_response_size, secrets,
+                                             cancel)
         answer = decode_response(method, status, answer_headers, data, secrets=secrets)
         why = _start_oddity(answer) if method in _RTM_METHODS else None
         if why:
@@ -2849,6 +3057,22 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
     finally:
         if own_pool:
             http.clear()                        # type: ignore[union-attr]  # own_pool: make_pool made it
+
+
+def _cancelled_by(policy: Union[Retry, "Literal[False]"], cancel: Optional[_Cancel],
+                  method: str) -> Union[Retry, "Literal[False]"]:
+    """``policy`` with its sleeps cut short by ``cancel`` (the default
+    sleep), or refused once it is set (an injected one)."""
+    if not policy or cancel is None:
+        return policy
+    if policy.sleep is time.sleep:
+        return dataclasses.replace(policy, sleep=cancel.wait)
+    injected = policy.sleep
+
+    def sleep(seconds: float) -> None:
+        cancel.check(method)
+        injected(seconds)
+    return dataclasses.replace(policy, sleep=sleep)
 
 
 def api_call(method: str, token: str, *, base_url: str = DEFAULT_BASE_URL, timeout: Optional[float] = DEFAULT_TIMEOUT,
@@ -2937,8 +3161,9 @@ def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: O
             cursor = _next_cursor(page)
             if cursor is None:
                 return
-            if cursor in seen:
-                raise PaginationError(f"{method}: the server sent the cursor {cursor!r} a second time, "
+            if cursor in seen:                  # the cursor is the server's: it may echo a secret
+                shown = _redact(repr(cursor), _secrets(token, kwargs.get("cookie")))
+                raise PaginationError(f"{method}: the server sent the cursor {shown} a second time, "
                                       f"after {pages} pages; stopping rather than fetching them again")
             seen.add(cursor)
     finally:
@@ -2950,14 +3175,16 @@ def api_items(method: str, token: str, key: str, **kwargs: Any) -> Iterator[Any]
     """Every item of the list ``key`` of every page of ``method`` (users.list's
     "members", conversations.list's "channels"), as api_pages fetches them.
     A page without that list raises PaginationError."""
+    secrets = _secrets(token, kwargs.get("cookie"))
     for page in api_pages(method, token, **kwargs):
-        yield from _page_items(method, page, key)
+        yield from _page_items(method, page, key, secrets)
 
 
-def _page_items(method: str, page: Mapping[str, Any], key: str) -> List[Any]:
+def _page_items(method: str, page: Mapping[str, Any], key: str, secrets: Sequence[str] = ()) -> List[Any]:
     items = page.get(key)
-    if type(items) is not list:
-        raise PaginationError(f"{method}: a page has no list {key!r} (keys: {sorted(page)[:10]})")
+    if type(items) is not list:                 # the keys are the server's: redacted
+        raise PaginationError(f"{method}: a page has no list {key!r} (keys: "
+                              f"{_redact(str(sorted(page)[:10]), secrets)})")
     return items
 
 
@@ -3075,7 +3302,7 @@ def decode_frame(data: bytes) -> _Json:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ProtocolError(f"a frame that is not UTF-8 ({exc.reason} at byte {exc.start}): {_quote(data, 100)}") from None
+        raise _frame_error(f"a frame that is not UTF-8 ({exc.reason} at byte {exc.start})", data) from None
     if text[:1] == "{":
         try:
             event, end = _scan_object(text, 0)
@@ -3086,12 +3313,37 @@ def decode_frame(data: bytes) -> _Json:
     try:
         event = json.loads(text)
     except RecursionError:
-        raise ProtocolError(f"a frame nested too deep to decode: {_quote(data, 100)}") from None
+        raise _frame_error("a frame nested too deep to decode", data) from None
     except ValueError as exc:
-        raise ProtocolError(f"a frame that is not JSON ({exc}): {_quote(data, 100)}") from None
+        raise _frame_error(f"a frame that is not JSON ({exc})", data) from None
     if type(event) is not dict:
-        raise ProtocolError(f"a frame that is JSON but not an object: {_quote(data, 100)}")
+        raise _frame_error("a frame that is JSON but not an object", data)
     return event
+
+
+#: The bytes of a refused frame an error keeps, to be quoted again
+#: (_requoted): more than a quote with the longest secret redacted reads.
+_FRAME_KEPT = 4096
+
+
+def _frame_error(why: str, data: bytes) -> ProtocolError:
+    """A ProtocolError saying ``why`` and quoting the frame ``data``.  The
+    pure core knows no secrets: it keeps the frame's start so that the shell
+    can quote it again with them redacted before the cut (_requoted)."""
+    error = ProtocolError(f"{why}: {_quote(data, 100)}")
+    error._frame = (why, bytes(data[:_FRAME_KEPT]))   # type: ignore[attr-defined]  # private, for _requoted
+    return error
+
+
+def _requoted(error: ProtocolError, secrets: Sequence[str], cls: Type[ProtocolError] = ProtocolError,
+              prefix: str = "") -> ProtocolError:
+    """``error`` (of decode_frame) as ``cls``, its frame quoted again with
+    ``secrets`` redacted before the cut, after ``prefix``."""
+    kept = error.__dict__.get("_frame")
+    if kept is None:
+        return cls(prefix + _redact(str(error), secrets))
+    why, data = kept                            # longer than any quote's cut: "..." stays when it was cut
+    return cls(f"{prefix}{why}: {_quote(data, 100, secrets)}")
 
 
 def encode_frame(event: Mapping[str, Any], *, max_chars: int = MAX_MESSAGE_CHARS,
@@ -3423,7 +3675,7 @@ class _Reconnects:
     def failed(self, error: SlackError, now: float) -> Optional[float]:
         """The wait before the next try after ``error`` at ``now``, or None:
         give up (and raise ``error``)."""
-        if isinstance(error, _UrlExpired) and not self.expired:
+        if isinstance(error, UrlExpired) and not self.expired:
             wait = 0.0
         elif error.retryable:
             delay = self.backoff.delay(self.failures, error)
@@ -3436,7 +3688,7 @@ class _Reconnects:
             self.failures += 1
         else:
             return None
-        self.expired = self.expired + 1 if isinstance(error, _UrlExpired) else 0
+        self.expired = self.expired + 1 if isinstance(error, UrlExpired) else 0
         if self.deadline is not None and now + wait - self.since > self.deadline:
             return None
         return wait
@@ -3474,13 +3726,6 @@ def _websocket() -> Any:                     # the websocket module
     return _require("RTM sessions", "websocket", "urllib3")      # a session calls rtm.start first
 
 
-def _redact(text: str, *secrets: str) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "<redacted>")
-    return text
-
-
 class _DeadlineReached(TimeoutError):
     """A wait reached its deadline (a TimeoutError, as websocket-client and
     the socket module expect of a socket)."""
@@ -3507,10 +3752,11 @@ class _Wire:
     refused before websocket-client reads a body or follows a redirect.
     """
 
-    def __init__(self, sock: "socket.socket", deadline: Optional[float], send_timeout: float) -> None:
+    def __init__(self, sock: "socket.socket", deadline: Optional[float], send_timeout: float,
+                 secrets: Sequence[str] = ()) -> None:
         import select
         import ssl
-        self.sock, self.deadline, self.send_timeout = sock, deadline, send_timeout
+        self.sock, self.deadline, self.send_timeout, self.secrets = sock, deadline, send_timeout, secrets
         self._tls = isinstance(sock, ssl.SSLSocket)
         self._again = (BlockingIOError, InterruptedError, ssl.SSLWantReadError)
         self._want_write = ssl.SSLWantWriteError
@@ -3572,7 +3818,7 @@ class _Wire:
         end = 0
         while self._buf.find(b"\r\n\r\n", 0, end) < 0:
             if end >= MAX_UPGRADE_BYTES:
-                raise _Refused(f"an upgrade answer over {MAX_UPGRADE_BYTES} bytes (status line and headers)")
+                raise UpgradeRefused(f"an upgrade answer over {MAX_UPGRADE_BYTES} bytes (status line and headers)")
             got = self._read_into(end, MAX_UPGRADE_BYTES)
             if not got:
                 raise ConnectionClosed("the server closed the connection before answering the upgrade")
@@ -3582,7 +3828,8 @@ class _Wire:
         code = status.split(b" ", 2)[1:2]
         if code != [b"101"]:
             redirect = " (redirects are not followed)" if code[:1] and code[0][:1] == b"3" else ""
-            raise _Refused(f"the server refused the WebSocket upgrade: {_quote(status, 100)}{redirect}")
+            raise UpgradeRefused(f"the server refused the WebSocket upgrade: {_quote(status, 100, self.secrets)}"
+                                 f"{redirect}")
 
     def send(self, data: bytes) -> int:
         deadline = time.monotonic() + self.send_timeout
@@ -3621,22 +3868,28 @@ def _shutdown(sock: "socket.socket") -> None:
         pass
 
 
-def _dial(parts: urllib.parse.SplitResult, proxy: Optional[str], ssl_context: Optional["ssl.SSLContext"],
+def _dial(parts: urllib.parse.SplitResult, via: Optional[_Proxy], ssl_context: Optional["ssl.SSLContext"],
           ca_certs: Optional[str], deadline: float, opening: Callable[["socket.socket"], None],
-          user_agent: str) -> "socket.socket":
+          user_agent: str, secrets: Sequence[str] = ()) -> "socket.socket":
     """A socket connected to the WebSocket URL's host, before ``deadline``:
-    through ``proxy`` (an HTTP CONNECT tunnel) if given, TLS for wss://
-    (``ssl_context``, or a default one trusting ``ca_certs``).
-    ``opening(sock)`` is told of each socket as it is made."""
+    through the proxy ``via`` (an HTTP CONNECT tunnel) if given, TLS for
+    wss:// (``ssl_context``, or a default one trusting ``ca_certs``).
+    ``opening(sock)`` is told of each socket as it is made.  A connection
+    that cannot be made is a TransportError naming the host and port (no
+    ConnectionClosed: nothing was open)."""
     import socket
     host, port = parts.hostname, parts.port or (443 if parts.scheme == "wss" else 80)
-    via = urllib.parse.urlsplit(proxy) if proxy else None
-    sock = socket.create_connection((via.hostname, via.port or 80) if via else (host, port), timeout=_left(deadline))
+    target = (via.host, via.port) if via else (host, port)
+    try:
+        sock = socket.create_connection(target, timeout=_left(deadline))
+    except OSError as exc:                      # refused, unreachable, no such name, or the deadline
+        where = f"{'the proxy at ' if via else ''}{_authority(*target)}"   # type: ignore[arg-type]  # a host
+        _raise(_foreign(exc, f"WebSocket: could not connect to {where}", secrets))
     try:
         opening(sock)
         if via:
             _tunnel(sock, host, port, via, deadline,    # type: ignore[arg-type]  # _check_ws_url: it has a host
-                    user_agent)
+                    user_agent, secrets)
         if parts.scheme == "wss":                   # any case: urlsplit reads "WSS://" as wss too
             import ssl
             context = ssl_context or ssl.create_default_context(cafile=ca_certs)
@@ -3650,22 +3903,23 @@ def _dial(parts: urllib.parse.SplitResult, proxy: Optional[str], ssl_context: Op
     return sock
 
 
-def _tunnel(sock: "socket.socket", host: str, port: int, proxy: urllib.parse.SplitResult, deadline: float,
-            user_agent: str) -> None:
+def _authority(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _tunnel(sock: "socket.socket", host: str, port: int, via: _Proxy, deadline: float,
+            user_agent: str, secrets: Sequence[str] = ()) -> None:
     """Open a CONNECT tunnel through an HTTP proxy (RFC 9110, 9.3.6), with
     Basic credentials from the proxy URL's user info."""
-    import base64
-    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    authority = _authority(host, port)
     lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}", f"User-Agent: {user_agent}"]
-    if proxy.username:
-        pair = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
-        lines.append("Proxy-Authorization: Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii"))
+    lines += [f"{name}: {value}" for name, value in (via.headers or {}).items()]
     sock.settimeout(_left(deadline))
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("idna" if not host.isascii() else "ascii"))
     head = b""
     while b"\r\n\r\n" not in head:
         if len(head) > MAX_UPGRADE_BYTES:
-            raise _Refused(f"the proxy's answer to CONNECT is over {MAX_UPGRADE_BYTES} bytes")
+            raise UpgradeRefused(f"the proxy's answer to CONNECT is over {MAX_UPGRADE_BYTES} bytes")
         sock.settimeout(_left(deadline))
         chunk = sock.recv(4096)
         if not chunk:
@@ -3673,22 +3927,7 @@ def _tunnel(sock: "socket.socket", host: str, port: int, proxy: urllib.parse.Spl
         head += chunk
     status = head.split(b"\r\n", 1)[0]
     if status.split(b" ", 2)[1:2] != [b"200"] or not head.endswith(b"\r\n\r\n"):
-        raise _Refused(f"the proxy refused the tunnel: {_quote(status, 100)}")
-
-
-def _ws_error(exc: BaseException, *secrets: str) -> TransportError:
-    """Map a websocket-client, socket or TLS exception to ours, at one place."""
-    import socket
-    import ssl
-    websocket = _websocket()
-    text = _redact(f"WebSocket: {type(exc).__name__}: {exc}", *secrets)
-    if isinstance(exc, (websocket.WebSocketTimeoutException, TimeoutError, socket.timeout)):
-        return Timeout(text)
-    if isinstance(exc, ssl.SSLCertVerificationError) or _caused_by_certificate(exc):
-        return TLSError(text)
-    if isinstance(exc, (websocket.WebSocketConnectionClosedException, ConnectionError, ssl.SSLError)):
-        return ConnectionClosed(text)
-    return TransportError(text)
+        raise UpgradeRefused(f"the proxy refused the tunnel: {_quote(status, 100, secrets)}")
 
 
 class _MessageSize:
@@ -3707,8 +3946,8 @@ class _MessageSize:
         self.limit, self.count = limit, 0
 
     def refuse(self) -> NoReturn:
-        raise _TooLarge(f"a message of more than {self.limit} bytes (max_message_size); "
-                        "the connection is dropped, as the rest of it cannot be skipped")
+        raise MessageTooLarge(f"a message of more than {self.limit} bytes (max_message_size); "
+                              "the connection is dropped, as the rest of it cannot be skipped")
 
     def watch(self, ws: "websocket.WebSocket") -> None:
         """Hook the frame reader of ``ws`` at its per-frame length read."""
@@ -3725,24 +3964,6 @@ class _MessageSize:
     @staticmethod
     def unwatch(ws: "websocket.WebSocket") -> None:
         ws.frame_buffer.__dict__.pop("recv_length", None)
-
-
-class _TooLarge(ConnectionClosed):
-    """A message over max_message_size: the connection cannot go on."""
-
-
-class _UrlExpired(ConnectionClosed):
-    """The WebSocket URL was used too late (error frame code 1)."""
-
-
-class _Refused(ConnectionClosed):
-    """The server or proxy did not upgrade the connection."""
-
-
-class _BadHello(ProtocolError):
-    """The first frame was not hello: a new connection may do better."""
-
-    retryable = True
 
 
 class _Link:
@@ -3770,7 +3991,7 @@ class _Link:
         if callable(getattr(ws.frame_buffer, "recv", None)):
             ws.frame_buffer.recv = wire.recv      # type: ignore[assignment, unused-ignore]
         self.parts: Optional[List[bytes]] = None
-        self.errors: Tuple[Type[Exception], ...] = (websocket.WebSocketException, OSError, ValueError)
+        self.errors: Tuple[Type[Exception], ...] = (websocket.WebSocketException, OSError)
         self.timeout: Tuple[Type[Exception], ...] = (websocket.WebSocketTimeoutException, _DeadlineReached)
 
     @classmethod
@@ -3781,12 +4002,14 @@ class _Link:
              secrets: Tuple[str, ...]) -> "_Link":
         """Connect, upgrade (within ``timeout`` seconds) and return the link."""
         websocket = _websocket()
-        parts = _check_ws_url(url, base_url)
+        parts = _check_ws_url(url, base_url, cookie)
         secrets = (url, parts.path, parts.query) + secrets
+        proxy_url = _proxy_for(url, proxy)
+        via = _parse_proxy(proxy_url) if proxy_url else None
         deadline = time.monotonic() + timeout
         try:
-            wire = _Wire(_dial(parts, _proxy_for(url, proxy), ssl_context, ca_certs, deadline, opening, user_agent),
-                         deadline, send_timeout)
+            wire = _Wire(_dial(parts, via, ssl_context, ca_certs, deadline, opening, user_agent, secrets),
+                         deadline, send_timeout, secrets)
             try:
                 ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True,
                                                  enable_multithread=True, redirect_limit=0,
@@ -3796,12 +4019,10 @@ class _Link:
             except BaseException:
                 wire.close()
                 raise
-        except _Refused as error:               # it quotes the server's status line, which may echo the URL
-            raise _Refused(_redact(str(error), *secrets)) from None
-        except SlackError:
+        except SlackError:                      # ours (a TransportError is an OSError too)
             raise
-        except (websocket.WebSocketException, OSError, ValueError) as exc:
-            raise _ws_error(exc, *secrets) from None
+        except (websocket.WebSocketException, OSError) as exc:
+            _raise(_foreign(exc, "WebSocket", secrets))
         log.debug("WebSocket open to %s", parts.hostname)
         return link
 
@@ -3813,17 +4034,15 @@ class _Link:
         try:
             event = decode_frame(data)
         except ProtocolError as error:          # quoted again: the frame may echo the URL's ticket
-            why, quote = str(error), _quote(data, 100)
-            why = why[:-len(quote)] if why.endswith(quote) else why + ": "
-            raise _BadHello(f"the first frame: {why}{_quote(data, 100, self.secrets)}") from None
+            raise _requoted(error, self.secrets, BadHello, "the first frame: ") from None
         if event.get("type") == "hello":
             return event
         # mypy (misc) refuses the except's name reused below, as if still deleted: it is a new variable
         error = event.get("error") if isinstance(event.get("error"), dict) else {}  # type: ignore[misc]  # see above
         if event.get("type") == "error" and error.get("code") == 1:  # type: ignore[misc]  # see above
-            raise _UrlExpired("the WebSocket URL has expired: "
-                              f"{_quote(error.get('msg'), 100, self.secrets)}")  # type: ignore[misc]  # see above
-        raise _BadHello(f"the first frame was not hello: {_quote(data, 100, self.secrets)}")
+            raise UrlExpired("the WebSocket URL has expired: "
+                             f"{_quote(error.get('msg'), 100, self.secrets)}")  # type: ignore[misc]  # see above
+        raise BadHello(f"the first frame was not hello: {_quote(data, 100, self.secrets)}")
 
     def read(self, control: _OnControl) -> Optional[bytes]:
         """The payload of the next complete text message, or None when the
@@ -3854,7 +4073,7 @@ class _Link:
         except self.timeout:
             return None
         except self.errors as exc:
-            raise _ws_error(exc, *self.secrets) from None
+            _raise(_foreign(exc, "WebSocket", self.secrets, ConnectionClosed))
 
     def _other(self, frame: "_Frame", control: _OnControl) -> None:
         opcode = frame.opcode
@@ -3875,13 +4094,14 @@ class _Link:
                                    "breaks the WebSocket protocol")
 
     def send(self, text: str) -> None:
-        """Send a text frame; ConnectionClosed, and the link shut down (part
+        """Send a text frame; a TransportError (ConnectionClosed, or Timeout
+        when the socket had no room in time), and the link shut down (part
         of a frame may have gone), when it cannot be sent."""
         try:
             self.ws.send(text)
         except self.errors as exc:
             self.shutdown()
-            raise ConnectionClosed(f"not sent: {type(exc).__name__}: {_redact(str(exc), *self.secrets)}") from None
+            _raise(_foreign(exc, "not sent", self.secrets, ConnectionClosed))
 
     def close_politely(self, reason: bytes) -> None:
         """A close frame (best effort: the connection is dropped next anyway)."""
@@ -3900,19 +4120,46 @@ class _Link:
         self.size.unwatch(self.ws)              # the hook is a cycle that would keep the buffer to the next GC
 
 
-def _check_ws_url(url: object, base_url: str) -> urllib.parse.SplitResult:
-    """The parts of a WebSocket URL: wss:// (ws:// only to loopback from a loopback base_url)."""
+def _check_ws_url(url: object, base_url: str, cookie: Optional[str] = None) -> urllib.parse.SplitResult:
+    """The parts of a WebSocket URL: wss:// (ws:// only to loopback from a
+    loopback base_url), and with a ``cookie``, a host the cookie may go to."""
     try:
         parts = urllib.parse.urlsplit(url if isinstance(url, str) else "")
-        local = _is_loopback(urllib.parse.urlsplit(base_url).hostname)
+        base_host = urllib.parse.urlsplit(base_url).hostname
+        local = _is_loopback(base_host)
         if parts.hostname and (parts.scheme == "wss" or (parts.scheme == "ws" and local
                                                          and _is_loopback(parts.hostname))):
             parts.port                            # a port that is not a number raises here
+            if cookie is not None and not _cookie_may_go(parts.hostname, base_host):
+                raise ProtocolError(f"refusing the WebSocket URL to {parts.hostname!r}: the d cookie goes only "
+                                    f"to the hosts of the base URL's domain ({_domain(base_host or '')})")
             return parts
     except ValueError as exc:
         raise ProtocolError(f"the answer's WebSocket URL is not a URL ({exc})") from None
     raise ProtocolError(f"refusing WebSocket URL scheme {parts.scheme!r} to {parts.hostname!r}: "
                         "only wss:// (ws:// only on loopback)")
+
+
+def _cookie_may_go(host: str, base_host: Optional[str]) -> bool:
+    """Whether the ``d`` cookie may go to ``host`` for a base URL on
+    ``base_host``: a host of its domain (wss-primary.slack.com for slack.com
+    or team.slack.com), the host itself if it is an IP address, and only
+    loopback from loopback."""
+    import ipaddress
+    host, base = host.lower().rstrip("."), (base_host or "").lower().rstrip(".")
+    if _is_loopback(base) or _is_loopback(host):
+        return _is_loopback(base) and _is_loopback(host)
+    try:
+        ipaddress.ip_address(base.strip("[]"))
+        return host == base
+    except ValueError:                          # a name: its domain
+        domain = _domain(base)
+        return host == domain or host.endswith("." + domain)
+
+
+def _domain(host: str) -> str:
+    """The domain of a host name: its last two labels (slack.com of team.slack.com)."""
+    return ".".join(host.lower().rstrip(".").split(".")[-2:])
 
 
 class _Connector:
@@ -3923,13 +4170,16 @@ class _Connector:
 
     def __init__(self, token: str, rtm_args: _Json, web: _Json, *, policy: _Reconnects, hello_timeout: float,
                  max_message_size: int, clock: _Clock, sleep: Callable[[float], object],
-                 closing: threading.Event) -> None:
+                 closing: _Cancel) -> None:
         _check_token(token)
         _check_base_url(web["base_url"], web["allow_http"])
         _check_ssl_context(web["ssl_context"])
+        if isinstance(web["proxy"], str) and web["proxy"]:
+            _parse_proxy(web["proxy"])          # refused before any I/O, as the pool would
         self.user_agent = _user_agent(web["user_agent"])
         _websocket()
         self.token, self.rtm_args, self.web, self.policy = token, rtm_args, web, policy
+        self.secrets = _secrets(token, web["cookie"])
         self.hello_timeout, self.max_message_size = hello_timeout, max_message_size
         self.clock, self.sleep, self.closing = clock, sleep, closing
         self.start: Optional[RtmStart] = None
@@ -3970,14 +4220,17 @@ class _Connector:
                 wait = self.policy.failed(error, self.clock())
                 if wait is None:
                     raise
-                if isinstance(error, _UrlExpired):
+                if isinstance(error, UrlExpired):
                     method = "rtm.connect"
                 self.wait(wait, f"connecting failed ({error}); trying again in %.1f s",
-                          logging.WARNING if wait else logging.INFO)
+                          logging.WARNING if wait else logging.INFO, getattr(error, "retry_after", None))
 
-    def wait(self, wait: float, message: str, level: int = logging.INFO) -> None:
+    def wait(self, wait: float, message: str, level: int = logging.INFO,
+             retry_after: Optional[float] = None) -> None:
+        """Log ``message`` and sleep ``wait``; say so when a Retry-After asked
+        for more than the backoff's cap (jitter alone may pass it too)."""
         log.log(level, message, wait)
-        if wait > self.policy.backoff.cap:
+        if retry_after is not None and wait > self.policy.backoff.cap:
             log.warning("waiting %.0f s, longer than the backoff's cap, as Slack's Retry-After asks", wait)
         self.sleep(wait)
 
@@ -3991,7 +4244,7 @@ class _Connector:
             self.team_answer = answer           # kept even if this URL fails: rtm.connect adds a fresh one
         fetched = self.clock()
         if fetched - asked > URL_LIFETIME:      # a slow download of a large team: the URL is already dead
-            raise _UrlExpired(f"the answer took {fetched - asked:.0f} s, longer than its URL lives")
+            raise UrlExpired(f"the answer took {fetched - asked:.0f} s, longer than its URL lives")
         url = answer.get("url")
         link = self._open(url)                  # first: the URL lives 30 seconds; the data can wait
         try:
@@ -4023,8 +4276,7 @@ class _Connector:
             return _Link.open(url, base_url=web["base_url"], proxy=web["proxy"], ssl_context=web["ssl_context"],
                               ca_certs=web["ca_certs"], timeout=self.hello_timeout, send_timeout=web["timeout"],
                               max_message_size=self.max_message_size, cookie=web["cookie"],
-                              user_agent=self.user_agent, opening=self.opening,
-                              secrets=tuple(_secrets(self.token, web["cookie"])))
+                              user_agent=self.user_agent, opening=self.opening, secrets=self.secrets)
         finally:
             self.opening(None, done=True)
 
@@ -4095,7 +4347,7 @@ class _TeamKeeper:
                 step(until=self.clock(), keep=True)
                 if proto.frames == frames:
                     return
-        options = dict(self.web, retry=True, between=drain)
+        options = dict({k: v for k, v in self.web.items() if k != "cancel"}, retry=True, between=drain)
         try:
             if self.state is None:
                 self.state = TeamState.from_start(start, presence=self.presence)
@@ -4184,11 +4436,11 @@ class Session:
         self._proto = RtmProtocol(ping_interval=ping_interval, pong_timeout=pong_timeout, ack_grace=ack_grace,
                                   now=clock())
         self._throttle = _Bucket(send_rate, send_burst, clock())
-        self._closing = threading.Event()
+        self._closing = _Cancel()                 # close() sets it: it also stops the Web API call in flight
         self._sleep = sleep or self._closing.wait
         web: _Json = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
                           ca_certs=ca_certs, allow_http=allow_http, retry=False, cookie=cookie,
-                          max_response_size=max_response_size, user_agent=user_agent)
+                          max_response_size=max_response_size, user_agent=user_agent, cancel=self._closing)
         policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
                              connect_deadline, reconnect_deadline, clock())
         _refuse_unknown_options(args)
@@ -4334,6 +4586,7 @@ class Session:
     def _bad_frame(self, error: ProtocolError) -> None:
         # A frame that is not a JSON object: raised when strict, otherwise
         # skipped with a warning that quotes its start (never silently).
+        error = _requoted(error, (self._link or self._connector).secrets)     # its quote may echo a secret
         if self.strict:
             raise error
         log.warning("skipping %s", error)
@@ -4380,7 +4633,7 @@ class Session:
         log.log(logging.DEBUG if closing else logging.INFO if polite else logging.WARNING, "%s", error)
         with self._cond:
             link, self._link = self._link, None
-            if isinstance(error, _TooLarge):
+            if isinstance(error, MessageTooLarge):
                 self._proto.skipped += 1
             self._proto.lost()
             if not self.auto_reconnect:
@@ -4391,7 +4644,7 @@ class Session:
             if polite and not closing:
                 link.close_politely(b"reconnecting")
             link.release()
-        if isinstance(error, _TooLarge) and self.strict:
+        if isinstance(error, MessageTooLarge) and self.strict:
             raise ProtocolError(str(error))
 
     # -- sending ----------------------------------------------------------
@@ -4428,7 +4681,7 @@ class Session:
             self._await(deadline, lambda: self._proto.phase in (OPEN, ENDED, CLOSED), "not connected")
         try:
             link.send(frame)
-        except ConnectionClosed as error:
+        except TransportError as error:
             with self._lock:
                 if self._proto.unsent(ident, pending):
                     raise ConnectionClosed(f"message {ident} was {error}") from None
@@ -4474,7 +4727,7 @@ class Session:
                 if pending.reply is not None:
                     return pending.reply
                 if pending.error is not None:
-                    raise pending.error
+                    raise _redacted(pending.error, self._connector.secrets)
                 if self._clock() >= deadline:
                     self._proto.abandon(pending, Timeout(f"no ack for message {pending.event['id']} "
                                                          f"within {timeout} s"))
@@ -4583,17 +4836,25 @@ def connect(token: str, **options: Any) -> Session:
     ``backoff`` (a Retry), ``clock`` and ``sleep``: the waits between
     tries and how they are timed and slept (injectable for tests).
     ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
-    ``ca_certs``, ``allow_http``, ``user_agent``: as for api_call (the
-    User-Agent goes on the WebSocket upgrade too).  ``proxy``,
-    ``ssl_context`` and ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to
-    the WebSocket too; a pool given as ``http`` serves the Web API calls
-    only, so give the WebSocket the same settings through them.
+    ``ca_certs``, ``allow_http``, ``cookie``, ``user_agent``: as for
+    api_call (the User-Agent goes on the WebSocket upgrade too).  The
+    ``cookie`` goes on the upgrade only to a host of the base URL's domain
+    (its last two labels: wss-primary.slack.com for slack.com or
+    team.slack.com; loopback only from a loopback base URL): a WebSocket
+    URL on another host is refused with ProtocolError before any
+    connection, rather than sent the cookie or connected without it.
+    ``proxy`` (an http:// URL, or host:port), ``ssl_context`` and
+    ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to the WebSocket too;
+    a pool given as ``http`` serves the Web API calls only, so give the
+    WebSocket the same settings through them.
     ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
-    room on the socket.  Other keywords are rtm.start's arguments
-    (simple_latest, no_unreads, mpim_aware, presence_sub, ...); any other
-    raises InvalidArgument before any I/O, naming the option meant when it
-    looks like a misspelt one (``auto_reconect=``).  An argument of
-    rtm.start not named here goes in ``rtm_args={...}``, as it is.
+    room on the socket.  close() aborts a Web API call in flight (with your
+    own ``http`` pool, once its headers are in).  Other keywords are
+    rtm.start's arguments (simple_latest, no_unreads, mpim_aware,
+    presence_sub, ...); any other raises InvalidArgument before any I/O,
+    naming the option meant when it looks like a misspelt one
+    (``auto_reconect=``).  An argument of rtm.start not named here goes in
+    ``rtm_args={...}``, as it is.
     """
     return Session(token, **options)
 

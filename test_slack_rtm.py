@@ -272,7 +272,11 @@ def every_error():
     yield slack_rtm.Timeout("rtm.start: timed out")
     yield slack_rtm.TLSError("rtm.start: certificate")
     yield slack_rtm.ConnectionClosed("closed")
+    yield slack_rtm.UrlExpired("the WebSocket URL has expired")
+    yield slack_rtm.UpgradeRefused("the server refused the WebSocket upgrade")
+    yield slack_rtm.MessageTooLarge("a message of more than 8 bytes")
     yield slack_rtm.ProtocolError("bad frame")
+    yield slack_rtm.BadHello("the first frame was not hello")
     yield slack_rtm.RtmError(-1, "slow down", 3, {"ok": False})
     yield slack_rtm.MessageTooLong("too long")
     yield slack_rtm.Unacknowledged({"id": 3, "type": "message", "channel": "C1", "text": "hi"})
@@ -1090,12 +1094,91 @@ def test_a_refused_connection_or_a_failed_lookup_is_no_timeout():
     if hasattr(errors, "NameResolutionError"):                  # urllib3 2
         failures.append(errors.NameResolutionError("nonexistent.invalid", object(), socket.gaierror(-2, "unknown")))
     for exc in failures:
-        error = slack_rtm._transport_error("rtm.connect", exc)
+        error = slack_rtm._foreign(exc, "rtm.connect")
         assert type(error) is slack_rtm.TransportError and error.retryable, exc
     for exc in (errors.ConnectTimeoutError("timed out"), errors.ReadTimeoutError(None, "/", "read timed out"),
                 socket.timeout("timed out"), TimeoutError("timed out")):
-        assert type(slack_rtm._transport_error("rtm.connect", exc)) is slack_rtm.Timeout, exc
-    assert "<redacted>" in str(slack_rtm._transport_error("m", OSError("xoxb-1 failed"), ("xoxb-1",)))
+        assert type(slack_rtm._foreign(exc, "rtm.connect")) is slack_rtm.Timeout, exc
+    assert "<redacted>" in str(slack_rtm._foreign(OSError("xoxb-1 failed"), "m", ("xoxb-1",)))
+
+
+def wrapped(outer, inner):
+    """``outer`` as urllib3 raises it: while handling ``inner``."""
+    try:
+        try:
+            raise inner
+        except Exception:
+            raise outer
+    except Exception as exc:
+        return exc
+
+
+def test_one_table_maps_foreign_errors_and_only_a_certificate_is_a_tls_error():
+    import ssl
+    import urllib3
+    import websocket
+    errors = urllib3.exceptions
+    verify = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    eof = ssl.SSLEOFError(8, "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF in violation of protocol")
+    cases = [
+        (verify, slack_rtm.TLSError),
+        (wrapped(errors.SSLError(verify), verify), slack_rtm.TLSError),
+        (wrapped(errors.MaxRetryError(None, "/", errors.SSLError(verify)), wrapped(errors.SSLError(verify), verify)),
+         slack_rtm.TLSError),
+        (eof, slack_rtm.TransportError),                                  # a handshake cut short: retried
+        (wrapped(errors.SSLError(eof), eof), slack_rtm.TransportError),
+        (ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed"), slack_rtm.TransportError),
+        (ConnectionResetError(104, "reset"), slack_rtm.TransportError),
+        (websocket.WebSocketTimeoutException("timed out"), slack_rtm.Timeout),
+        (websocket.WebSocketConnectionClosedException("lost"), slack_rtm.ConnectionClosed),
+        (websocket.WebSocketProtocolException("bad"), slack_rtm.TransportError),
+    ]
+    for exc, cls in cases:
+        error = slack_rtm._foreign(exc, "rtm.connect")
+        assert type(error) is cls and error.retryable == (cls is not slack_rtm.TLSError), exc
+        assert error.__cause__ is exc                                    # the cause is kept
+    on_a_link = slack_rtm._foreign(ConnectionResetError(104, "reset"), "WebSocket", (), slack_rtm.ConnectionClosed)
+    assert type(on_a_link) is slack_rtm.ConnectionClosed
+
+
+def test_a_chained_cause_shows_no_secret_in_a_traceback():
+    import traceback
+    import urllib3
+    secret, ticket = "xoxc-1-very-secret", "wss://h/websocket/TICKET-123"
+    errors = urllib3.exceptions
+    inner = OSError(f"refused by a server that says {secret} and {ticket}")
+    cases = [wrapped(errors.ProxyError(f"Unable to connect to proxy: {secret}", inner), inner),
+             wrapped(errors.MaxRetryError(None, f"/{ticket}", inner), inner)]
+    for exc in cases:
+        try:
+            try:
+                raise exc
+            except urllib3.exceptions.HTTPError as caught:          # as _post does
+                slack_rtm._raise(slack_rtm._foreign(caught, "rtm.connect", (secret, ticket)))
+        except slack_rtm.TransportError as error:
+            assert error.__cause__ is exc                           # kept, redacted
+            shown = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        assert secret not in shown and ticket not in shown and "TICKET" not in shown
+        assert "<redacted>" in shown and "The above exception was the direct cause" in shown
+
+
+class Unredactable(Exception):
+    def __str__(self):
+        return "xoxc-1-very-secret"
+
+
+def test_a_cause_whose_text_cannot_be_redacted_is_not_chained():
+    import traceback
+    error = slack_rtm._foreign(wrapped(OSError("failed"), Unredactable()), "rtm.connect", ("xoxc-1-very-secret",))
+    assert error.__cause__ is None
+    try:
+        try:
+            raise Unredactable()
+        except Unredactable:
+            slack_rtm._raise(error)
+    except slack_rtm.TransportError as raised:
+        shown = "".join(traceback.format_exception(type(raised), raised, raised.__traceback__))
+    assert "very-secret" not in shown
 
 
 @pytest.mark.parametrize("options", [{"assert_hostname": False}, {"assert_hostname": ""}, {"assert_hostname": 0},
@@ -1540,7 +1623,7 @@ def test_a_connection_that_stayed_up_resets_the_failures():
 
 
 def expired():
-    return slack_rtm._UrlExpired("the WebSocket URL has expired")
+    return slack_rtm.UrlExpired("the WebSocket URL has expired")
 
 
 def test_an_expired_url_gets_a_fresh_one_at_once_then_waits():
@@ -2576,6 +2659,163 @@ def test_lazy_lookups_are_cached_and_rate_limit_aware():
         assert state.fetch_conversation("G0SECRET") is secret and len(slack.calls("conversations.info")) == 1
         assert state.fetch_conversation("C0NOPE") is None
     assert [r.args for r in slack.calls("conversations.info")] == [{"channel": "G0SECRET"}, {"channel": "C0NOPE"}]
+
+
+# -- the hardening issue: secrets, proxies, the exception table (Web API) --
+
+SECRET_TOKEN, SECRET_COOKIE = "xoxc-1234-5678-secret", "xoxd-cookie-secret"
+
+
+def shown_texts(error, caplog, caught=()):
+    """Every text a user can see of ``error``, the log and the warnings."""
+    import traceback
+    texts = [str(error), repr(error), "".join(traceback.format_exception(type(error), error, error.__traceback__))]
+    texts += [str(w) for w in getattr(error, "warnings", ())]
+    texts += [r.getMessage() for r in caplog.records if not r.name.startswith("slack_rtm.fake")]
+    return texts + [str(w.message) for w in caught]
+
+
+def assert_secret_free(texts):
+    parts = (SECRET_TOKEN, SECRET_COOKIE, "cookie-secret", "5678-secret", "xoxc-12", "xoxd-co")    # whole or cut
+    leaks = [t for t in texts if any(s in t for s in parts)]
+    assert not leaks
+
+
+def test_a_server_echoing_secrets_in_error_warning_and_cursor_fields_shows_none_of_them(caplog):
+    import warnings
+    caplog.set_level(logging.DEBUG)
+    echo = {"warning": f"w1,{SECRET_TOKEN}", "warnings": [SECRET_COOKIE],
+            "response_metadata": {"warnings": [SECRET_TOKEN], "messages": [f"[WARN] code_x: {SECRET_COOKIE}",
+                                                                         f"[WARN] {SECRET_TOKEN}"]}}
+    options = dict(cookie=SECRET_COOKIE, retry=False)
+    with slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}) as slack:
+        options["base_url"] = slack.base_url
+        slack.answer("auth.test", dict(echo, ok=False, error=SECRET_TOKEN))
+        slack.answer("bots.info", dict(echo, ok=True))
+        slack.answer("users.list", {"ok": True, "members": [], "response_metadata": {"next_cursor": SECRET_TOKEN}},
+                     times=2)
+        slack.answer("conversations.list", {"ok": True, SECRET_COOKIE: []})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(slack_rtm.SlackApiError) as error:
+                slack_rtm.api_call("auth.test", SECRET_TOKEN, **options)
+            answer = slack_rtm.api_call("bots.info", SECRET_TOKEN, **options)
+            with pytest.raises(slack_rtm.PaginationError) as cursor:
+                list(slack_rtm.api_pages("users.list", SECRET_TOKEN, **options))
+            with pytest.raises(slack_rtm.PaginationError) as keys:
+                list(slack_rtm.api_items("conversations.list", SECRET_TOKEN, "channels", **options))
+    assert len(caught) >= 5 and len(answer.warnings) == 5 and len(error.value.warnings) == 5
+    assert "<redacted>" in str(error.value) and "<redacted>" in str(cursor.value) and "<redacted>" in str(keys.value)
+    for exc in (error.value, cursor.value, keys.value):
+        assert_secret_free(shown_texts(exc, caplog, caught) + [str(w) for w in answer.warnings])
+
+
+class RefusingProxy(Proxy):
+    """The loopback proxy, answering every request with a 403 whose status
+    line echoes ``text``."""
+
+    def __init__(self, text):
+        self.text = text
+        super().__init__()
+        self.address = self.url.replace("http://", "")
+
+    def serve(self, client):
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            self.lines.append(head.split(b"\r\n", 1)[0].decode())
+            client.sendall(b"HTTP/1.1 403 " + self.text.encode() + b"\r\nContent-Length: 0\r\n\r\n")
+
+
+def test_a_proxy_echoing_the_token_shows_it_nowhere_and_the_cause_is_kept(monkeypatch, caplog):
+    clear_proxies(monkeypatch)
+    caplog.set_level(logging.DEBUG)
+    proxy = RefusingProxy(f"refused {SECRET_TOKEN} {SECRET_COOKIE}")
+    try:
+        with pytest.raises(slack_rtm.TransportError) as info:
+            slack_rtm.api_call("auth.test", SECRET_TOKEN, cookie=SECRET_COOKIE, base_url="https://127.0.0.1:9/api/",
+                               proxy=proxy.address, retry=False)
+    finally:
+        proxy.close()
+    assert proxy.lines == ["CONNECT 127.0.0.1:9 HTTP/1.0"] and info.value.__cause__ is not None
+    assert_secret_free(shown_texts(info.value, caplog))
+
+
+def test_a_proxy_without_a_scheme_carries_the_websocket_with_the_callers_pool(slack, monkeypatch):
+    import urllib3
+    clear_proxies(monkeypatch)
+    proxy = Proxy()
+    address = proxy.url.replace("http://", "")                      # "127.0.0.1:P", as connect()'s docstring allows
+    try:
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, proxy=address)
+        with slack_rtm.connect(TOKEN, base_url=slack.base_url, http=urllib3.PoolManager(), proxy=address,
+                               method="rtm.connect", team=None, sleep=Recorder().sleep, connect_deadline=2) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+    finally:
+        proxy.close()
+    assert proxy.lines == [f"POST {slack.base_url}auth.test HTTP/1.1", f"CONNECT 127.0.0.1:{slack.ws_port} HTTP/1.1"]
+
+
+@pytest.mark.parametrize("proxy", ["http://127.0.0.1:port", "socks5://127.0.0.1:1080", "http://:3128"])
+def test_a_proxy_that_does_not_parse_is_refused_before_any_io_by_both_halves(slack, proxy):
+    import urllib3
+    with pytest.raises(slack_rtm.InvalidArgument, match="proxy"):
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, http=urllib3.PoolManager(), proxy=proxy)
+    with pytest.raises(slack_rtm.InvalidArgument, match="proxy"):
+        slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, proxy=proxy)
+    assert slack.requests == []
+
+
+def test_one_proxy_parser_reads_every_form():
+    parse = slack_rtm._parse_proxy
+    assert parse("127.0.0.1:3128") == ("http", "127.0.0.1", 3128, None)
+    assert parse("http://proxy") == ("http", "proxy", 80, None)
+    assert parse("https://[::1]").url == "https://[::1]:443"
+    via = parse("http://us%40er:p%3Ass@proxy:8080")
+    assert via.url == "http://proxy:8080" and via.credentials == "us@er:p:ss"
+    assert via.headers == {"Proxy-Authorization": "Basic dXNAZXI6cDpzcw=="}
+
+
+class AcceptAndClose:
+    """A loopback server that reads what comes (a TLS ClientHello) and
+    closes: a TLS handshake cut short.  ``connections`` counts them."""
+
+    def __init__(self):
+        self.connections = []
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=accept_each, args=(self.server, self.serve), daemon=True).start()
+
+    def serve(self, client):
+        self.connections.append(client)
+        with client:
+            client.settimeout(5)
+            try:
+                client.recv(65536)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.close()
+
+
+def test_a_tls_handshake_cut_short_is_a_retryable_transport_error_and_retried():
+    clock = FakeClock()
+    retry = slack_rtm.Retry(deadline=10, base=1, cap=4, jitter=0, sleep=clock.sleep, clock=clock)
+    with AcceptAndClose() as eof:
+        with pytest.raises(slack_rtm.TransportError) as info:
+            slack_rtm.api_call("auth.test", TOKEN, base_url=f"https://127.0.0.1:{eof.port}/api/", retry=retry)
+    assert type(info.value) is slack_rtm.TransportError and info.value.retryable
+    assert clock.slept == [1, 2, 4] and len(eof.connections) == 4            # retried until the deadline
 
 
 ###############################################################################
@@ -5110,7 +5350,8 @@ def test_one_proxy_decision_for_the_web_api_call_and_the_websocket(tls, monkeypa
     if honoured:
         credentials = b"proxy-authorization: basic " + base64.b64encode(b"user:pw").lower()
         assert all(credentials in head.lower().split(b"\r\n") for head in proxy.heads[:2])
-        assert not any("Proxy-Authorization" in r.headers for r in slack.requests)
+        if secure:                                          # plain http: the proxy (a real one) consumes it
+            assert not any("proxy-authorization" in map(str.lower, r.headers) for r in slack.requests)
 
 
 WS_PAYLOADS = st.one_of(
@@ -5168,3 +5409,205 @@ def test_any_frames_of_a_real_websocket_server_raise_only_slack_errors_and_leave
         run()
     assert len(server.upgrades) >= 150 and not any(thread.is_alive() for thread in server.threads)
     assert open_fds() - fds == set()                   # the server's threads have all ended: nothing is left
+
+
+# -- the hardening issue: close() aborts the Web API call, the exception
+# table, public errors, the cookie's hosts, secrets in frames --
+
+def hanging_reconnect(slack, mid_body):
+    """A Web API whose first rtm.connect answer leads to FakeSlack and whose
+    next one never ends: no answer, or (``mid_body``) the headers and part
+    of the body.  The Event is set when the hanging request has come."""
+    asked = threading.Event()
+
+    def answer(server, client):
+        if len(server.requests) == 1:
+            body = json.dumps(rtm_connect_answer(slack)).encode()
+            server.send(client, http_answer(body, b"Content-Type: application/json",
+                                            b"Content-Length: %d" % len(body)))
+            return
+        if mid_body:
+            server.send(client, http_answer(b'{"ok": true, "url": "', b"Content-Type: application/json",
+                                            b"Content-Length: 1000"))
+        asked.set()
+        server.stop.wait(30)
+    return answer, asked
+
+
+@pytest.mark.parametrize("mid_body", [False, True], ids=["no answer", "mid-body"])
+def test_close_aborts_a_reconnects_rtm_connect_in_flight_and_nothing_opens_after(slack, mid_body):
+    answer, asked = hanging_reconnect(slack, mid_body)
+    with HostileServer(answer) as server:
+        rtm = slack_rtm.connect(TOKEN, base_url=server.base_url, method="rtm.connect", team=None,
+                                sleep=Recorder().sleep, timeout=10)
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        reader = Background(lambda: list(it))
+        slack.drop()
+        assert asked.wait(5)                                       # the reconnect's rtm.connect hangs
+        closing = time.monotonic()
+        rtm.close()
+        assert time.monotonic() - closing < 0.5
+        assert reader.outcome(timeout=3) == [] and reader.ended - closing < 1.0   # not the 10 s timeout
+        assert len(server.requests) == 2 and slack.connections == 1 and rtm.phase == "closed"
+
+
+def test_a_cancelled_call_is_refused_before_any_io_and_cuts_its_retry_sleep_short(slack):
+    cancel = slack_rtm._Cancel()
+    slack.fail("auth.test", "ratelimited", retry_after=60)
+    web = dict(base_url=slack.base_url, timeout=5, http=None, proxy=None, ssl_context=None, ca_certs=None,
+               allow_http=False, retry=slack_rtm.Retry(), cancel=cancel)
+    caller = Background(lambda: slack_rtm._call("auth.test", TOKEN, {}, **web))
+    with slack._cond:
+        assert slack._cond.wait_for(lambda: slack.calls("auth.test"), 5)
+    cancel.set()                                                   # the caller sleeps 60 s for the Retry-After
+    with pytest.raises(slack_rtm.ConnectionClosed, match="closed") as info:
+        caller.outcome(timeout=3)
+    assert not info.value.retryable
+    with pytest.raises(slack_rtm.ConnectionClosed):
+        slack_rtm._call("auth.test", TOKEN, {}, **web)
+    assert len(slack.calls("auth.test")) == 1
+
+
+def test_a_stopped_request_opens_no_connection_of_a_pool_make_pool_made(slack):
+    import urllib3
+    cancel = slack_rtm._Cancel()
+    cancel.set()                                 # close() came after the check before the try, say
+    http = slack_rtm.make_pool(slack.base_url)
+    with slack_rtm._Deadline(5, http._slack_rtm_connections, cancel) as deadline:
+        with pytest.raises((urllib3.exceptions.HTTPError, OSError)):
+            http.request("POST", slack.base_url + "auth.test", retries=False)
+    assert deadline.cancelled and slack.requests == []
+
+
+def test_a_reconnect_goes_on_after_a_tls_handshake_cut_short(slack):
+    with AcceptAndClose() as eof:
+        with open_session(slack, method="rtm.connect", team=None) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            slack.answer("rtm.connect", {"ok": True, "url": f"wss://127.0.0.1:{eof.port}/websocket/T1"})
+            slack.drop()
+            until(it, lambda event: event.get("type") == "hello")   # after the failed try, FakeSlack's URL
+            slack.send({"type": "message", "text": "after"})
+            assert next(it) == {"type": "message", "text": "after"}
+    assert len(eof.connections) == 1 and len(slack.calls("rtm.connect")) == 3
+
+
+def test_a_websocket_port_where_nothing_listens_is_a_transport_error_saying_so(slack):
+    port = closed_port()
+    slack.answer("rtm.connect", {"ok": True, "url": f"ws://127.0.0.1:{port}/websocket/TICKET16"})
+    with pytest.raises(slack_rtm.TransportError) as info:
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", sleep=Recorder().sleep,
+                          connect_deadline=0.5)
+    error = info.value
+    assert not isinstance(error, slack_rtm.ConnectionClosed) and error.retryable
+    assert f"could not connect to 127.0.0.1:{port}" in str(error) and "TICKET16" not in str(error) + repr(error)
+
+
+def test_jitter_past_the_cap_is_not_said_to_be_a_retry_after(slack, caplog):
+    clock = FakeClock()
+    backoff = slack_rtm.Retry(deadline=float("inf"), base=1.0, cap=1.0, jitter=0.25, random=lambda: 1.0)
+    with open_session(slack, sleep=clock.sleep, clock=clock, backoff=backoff, team=None) as rtm:
+        it = iter(rtm)
+        next(it)
+        slack.fail("rtm.connect", "migration_in_progress")           # retryable, without a Retry-After
+        slack.drop()
+        until(it, lambda event: event.get("type") == "hello")
+    assert clock.slept == [1.25, 1.25]                               # the cap and its jitter, twice
+    assert not [r for r in caplog.records if "Retry-After" in r.getMessage()]
+
+
+@pytest.mark.parametrize("answer, cls", [
+    (echo_of_the_request(b"403"), "UpgradeRefused"),
+    (upgraded_then(ws_text({"type": "error", "error": {"code": 2, "msg": "no"}})), "BadHello"),
+    (upgraded_then(ws_text({"type": "error", "error": {"code": 1, "msg": "expired"}})), "UrlExpired"),
+    (upgraded_then(b"\x81\x7f" + b"\xff" * 8), "MessageTooLarge"),
+], ids=["refused", "not hello", "expired", "too large"])
+def test_the_errors_a_session_raises_are_public_classes(slack, answer, cls):
+    with RawSlack(answer) as server:
+        slack.answer("rtm.connect", {"ok": True, "url": server.ws_url}, times=2)   # an expired URL is tried twice
+        with pytest.raises(slack_rtm.SlackError) as info:
+            slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", sleep=Recorder().sleep,
+                              connect_deadline=0.01)
+    assert type(info.value).__name__ == cls and cls in slack_rtm.__all__
+    assert type(info.value) is getattr(slack_rtm, cls)
+
+
+def test_the_new_public_errors_keep_their_bases():
+    assert issubclass(slack_rtm.UrlExpired, slack_rtm.ConnectionClosed) and slack_rtm.UrlExpired.retryable
+    assert issubclass(slack_rtm.UpgradeRefused, slack_rtm.ConnectionClosed)
+    assert issubclass(slack_rtm.MessageTooLarge, slack_rtm.ConnectionClosed)
+    assert issubclass(slack_rtm.BadHello, slack_rtm.ProtocolError) and slack_rtm.BadHello.retryable
+
+
+@pytest.mark.parametrize("host, base, allowed", [
+    ("wss-primary.slack.com", "slack.com", True),
+    ("slack.com", "slack.com", True),
+    ("wss-primary.slack.com", "team.slack.com", True),
+    ("WSS-Primary.Slack.com.", "slack.com", True),
+    ("evil-slack.com", "slack.com", False),
+    ("slack.com.evil.net", "slack.com", False),
+    ("wss-primary.slack.com", "slack-gov.com", False),
+    ("localhost", "127.0.0.1", True),
+    ("127.0.0.1", "localhost", True),
+    ("127.0.0.1", "slack.com", False),
+    ("slack.com", "127.0.0.1", False),
+    ("10.0.0.2", "10.0.0.1", False),
+    ("10.0.0.1", "10.0.0.1", True),
+])
+def test_the_cookie_may_go_only_to_the_base_urls_domain_and_loopback_to_loopback(host, base, allowed):
+    assert slack_rtm._cookie_may_go(host, base) is allowed
+
+
+def test_the_cookie_goes_on_the_upgrade_to_loopback_and_another_host_is_refused(monkeypatch):
+    token, cookie = "xoxc-1234-5678-session", "xoxd-abc"
+    dialed = []
+
+    def refuse(address, *args, **kwargs):                      # nothing may leave this machine
+        dialed.append(address)
+        raise ConnectionRefusedError(111, "refused")
+    with slack_rtm.FakeSlack(tokens=(token,), cookies={token: cookie}) as slack:
+        options = dict(cookie=cookie, base_url=slack.base_url, method="rtm.connect", team=None,
+                       sleep=Recorder().sleep, connect_deadline=0.01)
+        with slack_rtm.connect(token, **options) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+        assert [u.headers.get("Cookie") for u in slack.upgrades] == ["d=xoxd-abc"]
+        monkeypatch.setattr(socket, "create_connection", refuse)
+        slack.answer("rtm.connect", {"ok": True, "url": "wss://wss-primary.slack.com/websocket/T1"})
+        with pytest.raises(slack_rtm.ProtocolError, match="cookie goes only to"):
+            slack_rtm.connect(token, **options)
+    assert dialed == [] and len(slack.upgrades) == 1
+
+
+@pytest.mark.parametrize("answer", [
+    upgraded_then(ws_text({"type": "hello"}) + ws_text(("not json " + SECRET_TOKEN + " " + SECRET_COOKIE).encode()),
+                  end=False),
+    upgraded_then(ws_text({"type": "error", "error": {"code": 2, "msg": SECRET_TOKEN + SECRET_COOKIE}})),
+    fixed(b"HTTP/1.1 403 " + SECRET_TOKEN.encode() + b" " + SECRET_COOKIE.encode() + b"\r\n\r\n"),
+    upgraded_then(ws_text({"type": "hello"}) + ws_text(b"not json " + b"x" * 80 + SECRET_TOKEN.encode()), end=False),
+    upgraded_then(ws_text(b"not json " + b"x" * 80 + SECRET_COOKIE.encode())),
+], ids=["a bad frame", "an error frame", "a status line", "a bad frame cut in the token", "a hello cut in the cookie"])
+def test_a_websocket_server_echoing_the_token_and_cookie_shows_neither(caplog, answer):
+    caplog.set_level(logging.DEBUG)
+    with slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}) as slack:
+        with RawSlack(answer) as server:
+            slack.answer("rtm.connect", {"ok": True, "url": server.ws_url})
+            with pytest.raises(slack_rtm.SlackError) as info:
+                with slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url,
+                                       method="rtm.connect", team=None, sleep=Recorder().sleep,
+                                       connect_deadline=0.01, strict=True) as rtm:
+                    list(rtm)
+    assert "<redacted>" in str(info.value)
+    assert_secret_free(shown_texts(info.value, caplog))
+
+
+def test_an_error_ack_echoing_the_token_raises_an_rtm_error_without_it():
+    secret = "xoxb-9876-secret-token"
+    with slack_rtm.FakeSlack(tokens=(secret,), auto_ack=False) as slack:
+        with slack_rtm.connect(secret, base_url=slack.base_url, team=None, sleep=Recorder().sleep) as rtm:
+            threading.Thread(target=lambda: slack.ack(slack.wait_received(1)[0], ok=False,
+                                                      error={"code": 2, "msg": "bad " + secret})).start()
+            with pytest.raises(slack_rtm.RtmError) as info:
+                rtm.send_message("C0GENERAL", "", wait=True)
+    assert info.value.msg == "bad <redacted>" and info.value.code == 2 and info.value.reply_to == 1
+    assert secret not in str(info.value) + repr(info.value)

@@ -67,6 +67,10 @@ __all__ = [
     'MessageTooLong',
     'Unacknowledged',
     'ConnectionClosed',
+    'UrlExpired',
+    'UpgradeRefused',
+    'MessageTooLarge',
+    'BadHello',
     'ERRORS',
     'PaginationError',
     'SlackWarning',
@@ -296,8 +300,20 @@ class TLSError(TransportError):
 class ConnectionClosed(TransportError):
     ...
 
+class UrlExpired(ConnectionClosed):
+    ...
+
+class UpgradeRefused(ConnectionClosed):
+    ...
+
+class MessageTooLarge(ConnectionClosed):
+    ...
+
 class ProtocolError(SlackError):
     ...
+
+class BadHello(ProtocolError):
+    retryable: bool
 
 class RtmError(SlackError):
     code: Optional[int]
