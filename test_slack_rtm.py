@@ -5019,10 +5019,15 @@ class RawSlack(HostileServer):
         return [r for r in self.requests if r.startswith(b"GET")]
 
 
+def connect_answer(url):
+    """An rtm.connect answer naming ``url`` (with the self and team every answer has)."""
+    return {"ok": True, "url": url, "self": {"id": "U0BOT"}, "team": {"id": "T0FAKE"}}
+
+
 def via(slack, server, **options):
     """A session whose first connection goes to ``server``'s WebSocket; the
     next ones to FakeSlack's."""
-    slack.answer("rtm.connect", {"ok": True, "url": server.ws_url, "self": {"id": "U0BOT"}, "team": {"id": "T0FAKE"}})
+    slack.answer("rtm.connect", connect_answer(server.ws_url))
     options.setdefault("sleep", Recorder().sleep)
     return slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", **options)
 
@@ -5485,7 +5490,7 @@ def test_a_reconnect_goes_on_after_a_tls_handshake_cut_short(slack):
         with open_session(slack, method="rtm.connect", team=None) as rtm:
             it = iter(rtm)
             assert next(it) == {"type": "hello"}
-            slack.answer("rtm.connect", {"ok": True, "url": f"wss://127.0.0.1:{eof.port}/websocket/T1"})
+            slack.answer("rtm.connect", connect_answer(f"wss://127.0.0.1:{eof.port}/websocket/T1"))
             slack.drop()
             until(it, lambda event: event.get("type") == "hello")   # after the failed try, FakeSlack's URL
             slack.send({"type": "message", "text": "after"})
@@ -5495,7 +5500,7 @@ def test_a_reconnect_goes_on_after_a_tls_handshake_cut_short(slack):
 
 def test_a_websocket_port_where_nothing_listens_is_a_transport_error_saying_so(slack):
     port = closed_port()
-    slack.answer("rtm.connect", {"ok": True, "url": f"ws://127.0.0.1:{port}/websocket/TICKET16"})
+    slack.answer("rtm.connect", connect_answer(f"ws://127.0.0.1:{port}/websocket/TICKET16"))
     with pytest.raises(slack_rtm.TransportError) as info:
         slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", sleep=Recorder().sleep,
                           connect_deadline=0.5)
@@ -5525,7 +5530,7 @@ def test_jitter_past_the_cap_is_not_said_to_be_a_retry_after(slack, caplog):
 ], ids=["refused", "not hello", "expired", "too large"])
 def test_the_errors_a_session_raises_are_public_classes(slack, answer, cls):
     with RawSlack(answer) as server:
-        slack.answer("rtm.connect", {"ok": True, "url": server.ws_url}, times=2)   # an expired URL is tried twice
+        slack.answer("rtm.connect", connect_answer(server.ws_url), times=2)   # an expired URL is tried twice
         with pytest.raises(slack_rtm.SlackError) as info:
             slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", sleep=Recorder().sleep,
                               connect_deadline=0.01)
@@ -5573,7 +5578,7 @@ def test_the_cookie_goes_on_the_upgrade_to_loopback_and_another_host_is_refused(
             assert next(iter(rtm)) == {"type": "hello"}
         assert [u.headers.get("Cookie") for u in slack.upgrades] == ["d=xoxd-abc"]
         monkeypatch.setattr(socket, "create_connection", refuse)
-        slack.answer("rtm.connect", {"ok": True, "url": "wss://wss-primary.slack.com/websocket/T1"})
+        slack.answer("rtm.connect", connect_answer("wss://wss-primary.slack.com/websocket/T1"))
         with pytest.raises(slack_rtm.ProtocolError, match="cookie goes only to"):
             slack_rtm.connect(token, **options)
     assert dialed == [] and len(slack.upgrades) == 1
@@ -5591,7 +5596,7 @@ def test_a_websocket_server_echoing_the_token_and_cookie_shows_neither(caplog, a
     caplog.set_level(logging.DEBUG)
     with slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}) as slack:
         with RawSlack(answer) as server:
-            slack.answer("rtm.connect", {"ok": True, "url": server.ws_url})
+            slack.answer("rtm.connect", connect_answer(server.ws_url))
             with pytest.raises(slack_rtm.SlackError) as info:
                 with slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url,
                                        method="rtm.connect", team=None, sleep=Recorder().sleep,
