@@ -2964,8 +2964,9 @@ if TYPE_CHECKING:                          # types only
         fin: int
         data: bytes
 
-#: What a connection tells of each WebSocket ping or pong: None, or the Drop to end it with.
-_OnControl = Callable[[], Optional["Drop"]]
+#: What a connection tells of each WebSocket ping or pong (at the session
+#: clock's time): None, or the Drop to end it with.
+_OnControl = Callable[[float], Optional["Drop"]]
 
 CONNECTING: str
 OPEN: str
@@ -3154,6 +3155,12 @@ class _Pending:
     @property
     def settled(self) -> bool:
         return self.reply is not None or self.error is not None
+
+    def outcome(self) -> _Json:
+        """The reply of a settled message, or its error raised."""
+        if self.error is not None:
+            raise self.error
+        return self.reply                        # type: ignore[return-value]  # settled: one of the two is set
 
 
 class RtmProtocol:
@@ -3596,7 +3603,7 @@ class _Wire:
                  clock: _Clock = time.monotonic) -> None:
         import select
         import ssl
-        self.sock, self.deadline, self.send_timeout = sock, deadline, send_timeout
+        self.sock, self.deadline, self.send_timeout, self.clock = sock, deadline, send_timeout, clock
         self._wait = _waiter(clock)
         self._tls = isinstance(sock, ssl.SSLSocket)
         self._again = (BlockingIOError, InterruptedError, ssl.SSLWantReadError)
@@ -3920,8 +3927,8 @@ class _Link:
     def read(self, control: _OnControl) -> Optional[bytes]:
         """The payload of the next complete text message, or None when the
         wire's deadline came first.  Pings are answered and, with pongs,
-        told to ``control()``, whose Drop ends the connection; fragments
-        are joined once, at the end."""
+        told to ``control(now)`` (the wire's clock: the session's), whose
+        Drop ends the connection; fragments are joined once, at the end."""
         ws = self.ws
         try:
             while True:
@@ -3953,7 +3960,7 @@ class _Link:
         if opcode in (_PING, _PONG):
             if opcode == _PING:
                 self.ws.pong(frame.data)
-            refused = control()
+            refused = control(self.wire.clock())
             if refused is not None:
                 raise refused.error
         elif opcode == _CLOSE:
@@ -4027,6 +4034,7 @@ class _Connector:
         self.start: Optional[RtmStart] = None
         self.team_answer: Optional[_Json] = None
         self.socket: Optional["socket.socket"] = None   # the one being connected, for stop()
+        self.first_wait = 0.0                    # before the next connect(), after a loss
         self.lock = threading.Lock()
         self.counts = {"connections": 0, "rtm_calls": 0}
 
@@ -4045,8 +4053,16 @@ class _Connector:
             if self.socket is not None:
                 _shutdown(self.socket)
 
+    def lost(self, now: float, healthy: bool) -> None:
+        """The session's connection was lost at ``now`` (``healthy``: see
+        _Reconnects): the next connect() first waits as the policy says."""
+        self.first_wait = self.policy.lost(now, healthy)
+
     def connect(self, method: str, control: _OnControl) -> Tuple[_Link, _Json, RtmStart]:
         """(link, hello, start), or the last error when the policy gives up."""
+        if self.first_wait:
+            self.wait(self.first_wait, "reconnecting in %.1f s")
+            self.first_wait = 0.0
         while True:
             self.opening(None)                   # raises once the session is closed
             try:
@@ -4097,6 +4113,7 @@ class _Connector:
             link.release()
             raise
         self.counts["connections"] += 1
+        self.policy.connected(self.clock())
         log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
                  self.clock() - fetched)
         return link, hello, start
@@ -4229,6 +4246,79 @@ class _Buffer:
         return event
 
 
+def _skip(error: ProtocolError, strict: bool) -> None:
+    """A frame that is not a JSON object: raised when ``strict``, otherwise
+    skipped with a warning that quotes its start (never silently)."""
+    if strict:
+        raise error
+    log.warning("skipping %s", error)
+
+
+class _Turns:
+    """Whose turn it is to read a session's connection.  One thread at a
+    time holds ``read_lock``: the iterator, or a sender waiting for its ack
+    while nobody iterates; the others wait on ``cond`` (the session's
+    lock), told after each frame and when the reader lets go."""
+
+    __slots__ = ("cond", "read_lock", "waiters", "reading")
+
+    def __init__(self, cond: threading.Condition, read_lock: "threading.RLock") -> None:
+        self.cond, self.read_lock = cond, read_lock
+        self.waiters = 0                          # threads waiting on cond for the read lock or an ack
+        self.reading = False                      # a thread takes its turn, with the read lock
+
+    def take(self, step: Callable[[], Optional[_Json]]) -> Optional[_Json]:
+        """``step()`` with the read lock, which the caller took; then the lock
+        is let go and the waiting threads are told (one may read now)."""
+        self.reading = True
+        try:
+            return step()
+        finally:
+            self.reading = False
+            self.read_lock.release()
+            if self.waiters:
+                with self.cond:
+                    self.cond.notify_all()
+
+    def wait(self, seconds: float, done: Callable[[], bool]) -> bool:
+        """Wait for ``done()``, a change or ``seconds``: True when this
+        thread got the read lock instead, and must take its turn."""
+        with self.cond:
+            if done():
+                return False
+            self.waiters += 1
+            try:
+                if self.read_lock.acquire(blocking=False):
+                    return True
+                self.cond.wait(seconds)
+                return False
+            finally:
+                self.waiters -= 1
+
+    def tell(self) -> None:
+        """A frame came (called under the lock): the waiting threads look again."""
+        if self.waiters:
+            self.cond.notify_all()
+
+
+class _Throttle:
+    """The send rate: a _Bucket on the session's clock, taken under the
+    session's lock; a sender sleeps its wait off outside it."""
+
+    __slots__ = ("bucket", "clock", "sleep", "lock")
+
+    def __init__(self, bucket: _Bucket, clock: _Clock, sleep: Callable[[float], object],
+                 lock: "threading.RLock") -> None:
+        self.bucket, self.clock, self.sleep, self.lock = bucket, clock, sleep, lock
+
+    def pause(self) -> None:
+        with self.lock:
+            wait = self.bucket.take(self.clock())
+        if wait > 0:
+            log.debug("throttled: sleeping %.2f s before sending", wait)
+            self.sleep(wait)
+
+
 class Session:
     """A connected RTM session: iterate it for events, send on it, close it.
 
@@ -4241,8 +4331,7 @@ class Session:
 
     Threads: one thread iterates; any thread may send and close.  The
     RtmProtocol, the buffer and the current link are touched only under the
-    lock; reading belongs to whoever holds the read lock (the iterator, or a
-    sender waiting for its ack while nobody iterates).
+    lock; reading is done by one thread at a time (_Turns).
     """
 
     auto_reconnect: bool
@@ -4267,7 +4356,7 @@ class Session:
         self._clock, self.auto_reconnect, self.strict, self._timeout = clock, auto_reconnect, strict, timeout
         self._proto = RtmProtocol(ping_interval=ping_interval, pong_timeout=pong_timeout, ack_grace=ack_grace,
                                   now=clock())
-        self._throttle = _Bucket(send_rate, send_burst, clock())
+        throttle = _Bucket(send_rate, send_burst, clock())
         self._closing = threading.Event()
         self._sleep = sleep or self._closing.wait
         web: _Json = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
@@ -4287,10 +4376,9 @@ class Session:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
-        self._waiters = 0                         # threads waiting on _cond for the read lock or an ack
-        self._reading = False                     # a thread is in _step, with the read lock
+        self._turns = _Turns(self._cond, self._read_lock)
+        self._throttle = _Throttle(throttle, clock, self._sleep, self._lock)
         self._link: Optional[_Link] = None
-        self._first_wait = 0.0
         #: The RtmStart of the current connection (set before __init__ returns).
         self.start: RtmStart = None               # type: ignore[assignment]  # _connect sets it, or raises
         self._connect(method)
@@ -4330,14 +4418,13 @@ class Session:
 
     def _connect(self, method: str) -> None:
         """Connect (the _Connector retries) and make the new link current."""
-        link, hello, start = self._connector.connect(method, self._control)
+        link, hello, start = self._connector.connect(method, self._proto.control)
         with self._cond:
             if self._proto.phase == CLOSED:
                 link.release()
                 raise ConnectionClosed("the session was closed")
             self._link, self.start = link, start
             self._proto.opened(self._clock())
-            self._connector.policy.connected(self._clock())
             self._buffer.put(hello, 0)
             self._cond.notify_all()
         self._team.connected(start, self._proto, self._step)
@@ -4368,17 +4455,8 @@ class Session:
                 return self._team.apply(event)
 
     def _turn(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
-        """A step with the read lock, which the caller took; then the lock is
-        let go and waiting senders are told (one may read now)."""
-        self._reading = True
-        try:
-            return None if self._buffer.frames and not keep else self._step(until, keep)
-        finally:
-            self._reading = False
-            self._read_lock.release()
-            if self._waiters:
-                with self._cond:
-                    self._cond.notify_all()
+        """A step with the read lock, which the caller took (see _Turns)."""
+        return self._turns.take(lambda: None if self._buffer.frames and not keep else self._step(until, keep))
 
     def _step(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
         """Read one frame and return its event (or, with ``keep``, buffer
@@ -4391,10 +4469,10 @@ class Session:
         deadline = proto.deadline()
         link.wire.deadline = until if until is not None and (deadline is None or until < deadline) else deadline
         try:
-            data = link.read(self._control)
+            data = link.read(proto.control)
         except ProtocolError as error:                  # a binary frame: skipped, and counted
             proto.skip()
-            return self._bad_frame(error)  # type: ignore[func-returns-value, no-any-return]  # None: no event
+            return _skip(error, self.strict)  # type: ignore[func-returns-value, no-any-return]  # None: no event
         except SlackError as error:
             return self._lost(error)  # type: ignore[func-returns-value, no-any-return]  # None: no event
         if data is None:
@@ -4408,21 +4486,10 @@ class Session:
             else:
                 if keep and event is not None:
                     self._buffer.put(event, len(data))
-            if self._waiters:
-                self._cond.notify_all()
+            self._turns.tell()
         if isinstance(event, ProtocolError):
-            return self._bad_frame(event)  # type: ignore[func-returns-value, no-any-return]  # None: no event
+            return _skip(event, self.strict)  # type: ignore[func-returns-value, no-any-return]  # None: no event
         return None if keep else event
-
-    def _bad_frame(self, error: ProtocolError) -> None:
-        # A frame that is not a JSON object: raised when strict, otherwise
-        # skipped with a warning that quotes its start (never silently).
-        if self.strict:
-            raise error
-        log.warning("skipping %s", error)
-
-    def _control(self) -> Optional[Drop]:
-        return self._proto.control(self._clock())
 
     def _tick(self) -> None:
         """The read stopped at the protocol's deadline: do what it calls for."""
@@ -4447,8 +4514,6 @@ class Session:
             return None
         with self._lock:
             self._proto.connecting()
-        if self._first_wait:
-            self._connector.wait(self._first_wait, "reconnecting in %.1f s")
         try:
             self._connect("rtm.connect")
         except SlackError:
@@ -4470,7 +4535,7 @@ class Session:
             if not self.auto_reconnect:
                 self._proto.ended()
             self._cond.notify_all()
-        self._first_wait = self._connector.policy.lost(self._clock(), healthy)
+        self._connector.lost(self._clock(), healthy)
         if link is not None:
             if polite and not closing:
                 link.close_politely(b"reconnecting")
@@ -4490,15 +4555,10 @@ class Session:
     def _send(self, event: _Json, waited: bool = False, deadline: Optional[float] = None,
               throttled: bool = True) -> Tuple[int, Optional[_Pending]]:
         """(id, the _Pending of a message or None).  Refused before the
-        throttle's wait if too long; while the session is not connected,
-        waits (reading, so reconnecting, if no other thread does) until
-        ``deadline``."""
+        throttle's wait if too long; waits until ``deadline`` to be connected."""
         text = self._proto.encode(event)
-        with self._lock:
-            wait = self._throttle.take(self._clock()) if throttled else 0.0
-        if wait > 0:
-            log.debug("throttled: sleeping %.2f s before sending", wait)
-            self._sleep(wait)
+        if throttled:
+            self._throttle.pause()
         if deadline is None:
             deadline = self._clock() + self._timeout
         while True:
@@ -4554,10 +4614,8 @@ class Session:
         """Read (or let the reading thread read) until ``pending`` settles."""
         while True:
             with self._lock:
-                if pending.reply is not None:
-                    return pending.reply
-                if pending.error is not None:
-                    raise pending.error
+                if pending.settled:
+                    return pending.outcome()
                 if self._clock() >= deadline:
                     self._proto.abandon(pending, Timeout(f"no ack for message {pending.event['id']} "
                                                          f"within {timeout} s"))
@@ -4566,24 +4624,11 @@ class Session:
 
     def _await(self, deadline: float, done: Callable[[], bool], what: Optional[str]) -> None:
         """Let the session move on until ``done()`` or ``deadline``: read if
-        no other thread reads, else wait to be told of a change (a reader
-        tells waiters after each frame and when it lets go)."""
+        no other thread reads, else wait to be told of a change."""
         left = deadline - self._clock()
-        if left <= 0:
-            if what is not None:
-                raise ConnectionClosed(f"{what} within the timeout")
-            return
-        with self._cond:
-            if done():
-                return
-            self._waiters += 1
-            try:
-                reading = self._read_lock.acquire(blocking=False)
-                if not reading:
-                    self._cond.wait(left)
-            finally:
-                self._waiters -= 1
-        if reading:
+        if left <= 0 and what is not None:
+            raise ConnectionClosed(f"{what} within the timeout")
+        if left > 0 and self._turns.wait(left, done):
             self._turn(until=deadline, keep=True)
 
     # -- closing ----------------------------------------------------------
@@ -4608,7 +4653,7 @@ class Session:
         # another is reading or this close() interrupts a read (a signal).
         if self._read_lock.acquire(blocking=False):
             try:
-                if not self._reading:
+                if not self._turns.reading:
                     self._between()
             finally:
                 self._read_lock.release()
