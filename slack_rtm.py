@@ -4686,9 +4686,16 @@ def connect(token: str, **options: Any) -> Session:
     closed or dead connection, always with rtm.connect.  Waits before trying
     again after failures: 1 s, doubling to 60 s, plus up to 25% jitter, or
     Retry-After (never less than the 1 s floor; a longer one is honoured and
-    logged); a connection that stayed up STABLE_AFTER (60 s) resets them, so
-    a steady failure calls rtm.* about once a minute after a burst of about
-    six.  Errors retrying cannot fix raise at once; during a reconnect an
+    logged); a connection that stayed up STABLE_AFTER (60 s) resets them.
+    A healthy connection, one that delivered an event and that the server
+    ended in order (a close frame, goodbye, a migration), is no failure:
+    the session reconnects at once.  Whatever the server does, the rtm.*
+    calls keep to Slack's Tier 1: a burst of RTM_CALL_BURST (5), then one
+    a minute; a wait this adds is logged at INFO.  So a steady failure calls
+    rtm.* about once a minute after a burst of five, and a server that ends
+    every connection after 20 s is rejoined at once five times, then once a
+    minute (connected about a third of the time: the most Tier 1 allows).
+    Errors retrying cannot fix raise at once; during a reconnect an
     answer that is not Slack's (a captive portal's page) is retried too.
     ``ping_interval`` (10 s) without a frame sends an RTM ping;
     ``pong_timeout`` (10 s) more without one and the connection is dead.
@@ -4709,7 +4716,12 @@ def connect(token: str, **options: Any) -> Session:
     ``max_message_size`` (8 MiB): a larger message drops the connection
     before it is read into memory.
     ``backoff`` (a Retry), ``clock`` and ``sleep``: the waits between
-    tries and how they are timed and slept (injectable for tests).
+    tries and how they are timed and slept (injectable for tests).  Every
+    timer of the session runs on ``clock``; a clock with a method
+    ``wait(poll, until)`` also does the waiting for the socket (``poll``, a
+    select.poll holding it): True when it may be readable, False once the
+    clock reached ``until`` (None: no end).  A test's fake clock moves its
+    own time there, so the session's timers take no real time.
     ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
     ``ca_certs``, ``allow_http``, ``user_agent``: as for api_call (the
     User-Agent goes on the WebSocket upgrade too).  ``proxy``,
