@@ -2954,6 +2954,10 @@ def rtm_connect(token: str, *, presence_sub: Optional[bool] = None, batch_presen
 #       ^                     |  \--tick(): dead, or lost()--> LOST
 #       +----connecting()-----+---------------------------------+
 #   any --ended()--> ENDED (no more connections)    any --closed()--> CLOSED
+#
+# A life-cycle call not drawn here (and receive() or message() with no
+# connection open) raises LocalProtocolError; once CLOSED, every one of
+# them does nothing, as close() may come from another thread at any time.
 
 if TYPE_CHECKING:                          # types only
     from typing import Literal, Protocol
@@ -3255,8 +3259,10 @@ class RtmProtocol:
         if not self._allowed("lost", OPEN, DRAINING):
             return False
         draining = self.phase == DRAINING
-        healthy = (clean or draining) and self.frames - self._frames_at_hello > draining
-        self.skipped += oversized
+        events = self.frames - self._frames_at_hello - draining      # the goodbye is no event
+        healthy = (clean or draining) and events > 0
+        if oversized:
+            self.skipped += 1
         self._settle()
         self._in_doubt, self._pending = self._pending, {}
         self.phase = LOST
@@ -3594,9 +3600,10 @@ class _Wire:
     served from one buffer that a poll and a recv_into fill.  The socket is
     non-blocking and every wait is ours: no read waits past ``deadline``
     (the session clock's time; None for none), even while bytes trickle,
-    and no send past ``send_timeout`` (real seconds).  Until the upgrade is answered, the status line
-    and headers are read whole, bounded in size, and anything but 101 is
-    refused before websocket-client reads a body or follows a redirect.
+    and no send past ``send_timeout`` (real seconds).  Until the upgrade is
+    answered, the status line and headers are read whole, bounded in size,
+    and anything but 101 is refused before websocket-client reads a body or
+    follows a redirect.
     """
 
     def __init__(self, sock: "socket.socket", deadline: Optional[float], send_timeout: float,

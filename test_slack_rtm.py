@@ -3007,6 +3007,23 @@ def test_a_healthy_connection_the_server_ends_is_rejoined_at_once(slack, end):
         assert waits.slept == [] and rtm.stats["connections"] == 4
 
 
+def test_a_server_that_ends_every_healthy_connection_at_once_gets_the_rtm_calls_tier_1_allows(slack, caplog):
+    caplog.set_level(logging.INFO, logger="slack_rtm")
+    clock = FakeClock()
+    with open_session(slack, clock=clock, sleep=clock.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        for connection in range(1, 7):
+            slack.send({"type": "message", "text": str(connection)})
+            assert next(it) == {"type": "message", "text": str(connection)}
+            slack.close_connections()
+            until(it, lambda e: e == {"type": "hello"})
+    # rtm.start and four rtm.connect at once (the burst of 5), then one a minute.
+    assert len(slack.calls("rtm.connect")) == 6 and clock.slept == [pytest.approx(60), pytest.approx(60)]
+    paced = [r.getMessage() for r in caplog.records if "Tier 1" in r.getMessage()]
+    assert len(paced) == 2 and all(r.levelno == logging.INFO for r in caplog.records if "Tier 1" in r.getMessage())
+
+
 def test_ids_are_unique_and_rising_across_threads_and_connections(slack):
     with open_session(slack, send_rate=1000, send_burst=1000) as rtm:
         ids = []
@@ -3424,7 +3441,20 @@ def test_keepalive_runs_while_the_server_sends_what_is_not_a_frame(slack, name):
 def test_every_message_has_one_outcome_while_connections_drop():
     import re
     senders, each = 8, 60
-    with slack_rtm.FakeSlack() as slack:
+    drops, dropping = [60, 150, 240, 330], threading.Lock()
+
+    def ack_or_drop(frame):
+        # The server drops the connection itself at these frame counts, in
+        # its own thread: the drops come mid-stream however threads are run.
+        with dropping:
+            due = bool(drops) and len(slack.received) >= drops[0]
+            if due:
+                drops.pop(0)
+        if due:
+            slack.drop()
+            return None
+        return slack.reply(frame)
+    with slack_rtm.FakeSlack(auto_ack=ack_or_drop) as slack:
         with open_session(slack, send_rate=100000, send_burst=100000, ack_grace=0.2) as rtm:
             it = iter(rtm)
             next(it)
@@ -3437,15 +3467,6 @@ def test_every_message_has_one_outcome_while_connections_drop():
                     if event.get("ok") is True:
                         yielded.append(event["reply_to"])
             reader = Background(read)
-            done = threading.Event()
-
-            def dropper():
-                for count in (60, 150, 240, 330):
-                    slack.wait_for(lambda: len(slack.received) >= count or done.is_set(), 10,
-                                   f"{count} frames received, or the senders done")
-                    if done.is_set():
-                        return
-                    slack.drop()
 
             def sender(n):
                 outcomes = []
@@ -3463,16 +3484,13 @@ def test_every_message_has_one_outcome_while_connections_drop():
                         outcomes.append((int(found.group(1)) if found else None, waited, "not sent"))
                 return outcomes
 
-            drops = Background(dropper)
             threads = [Background(lambda n=n: sender(n)) for n in range(senders)]
             results = [outcome for t in threads for outcome in t.outcome(30)]
-            done.set()
-            drops.outcome()
             rtm.ping()                            # its pong comes after every ack the server sent
             reader.outcome()
             rtm.close()
             listed = [e["id"] for e in rtm.unacknowledged]
-    assert len(results) == senders * each and slack.connections >= 3
+    assert len(results) == senders * each and slack.connections == 5 and drops == []
     assert len({ident for ident, _, _ in results}) == senders * each and None not in {r[0] for r in results}
     for ident, waited, told in results:
         outcomes = [told] if told else []
