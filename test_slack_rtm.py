@@ -5291,10 +5291,10 @@ def test_any_frames_of_a_real_websocket_server_raise_only_slack_errors_and_leave
         @given(WS_FRAMES, st.integers(0, 3), st.booleans())
         def run(frames, cut, strict):
             current[0] = raw_frames(frames, cut)
+            clock = FakeClock()                        # the session's timers take no real time
             try:
                 with slack_rtm.connect(TOKEN, base_url=server.base_url, method="rtm.connect", auto_reconnect=False,
-                                       strict=strict, hello_timeout=2, ping_interval=0.5, pong_timeout=0.5,
-                                       connect_deadline=0.01, sleep=Recorder().sleep) as rtm:
+                                       strict=strict, connect_deadline=0.01, clock=clock, sleep=clock.sleep) as rtm:
                     for event in rtm:
                         assert isinstance(event, dict)
             except slack_rtm.SlackError as error:
