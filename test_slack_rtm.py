@@ -3567,7 +3567,7 @@ def test_fake_slack_stalls_the_connection_whose_hello_was_just_seen(slack):
                 slack.stall()                                         # at once: this connection, never none
             return next(it)
         reader = Background(stall_each)
-        slack.wait_connections(4, timeout=5)                          # each stalled one was found dead
+        slack.wait_connections(4, timeout=15)                         # each stalled one was found dead
         assert reader.outcome() == {"type": "hello"}
     assert len([f for f in slack.received if f["type"] == "ping"]) >= 3
 
