@@ -3363,12 +3363,15 @@ class RtmProtocol:
             self._settle()
         if self.phase != OPEN:
             return None
+        # The same sums as deadline()'s, so that tick(deadline()) always acts
+        # (now - sent < timeout may round the other way, and a fake clock
+        # standing at the deadline would spin).
         if self._ping_sent is not None:
-            if now - self._ping_sent < self.pong_timeout:
+            if now < self._ping_sent + self.pong_timeout:
                 return None
             return Drop(ConnectionClosed(f"no frame for {now - self._last_frame:.1f} s, not even a pong: "
                                          "the connection is dead"))
-        if now - self._last_frame < self.ping_interval:
+        if now < self._last_frame + self.ping_interval:
             return None
         self._ids += 1
         self._own_pings.append(self._ids)

@@ -1256,6 +1256,17 @@ def test_the_deadline_says_exactly_when_tick_has_work(when):
     assert p.deadline() == when + 10 + 2.5                        # back to the keepalive
 
 
+@pytest.mark.parametrize("when", [23.08665415409843, 58.75806061435595, 54.8798761388153])
+def test_tick_at_its_own_deadline_acts_whatever_the_rounding(when):
+    # The defect: deadline() said last + interval while tick() tested
+    # now - last < interval, which rounds the other way for about one
+    # instant in 16: tick(deadline()) did nothing, and a session on a fake
+    # clock standing at that deadline spun there for ever.
+    p = opened_protocol(now=when)
+    assert type(p.tick(p.deadline())) is slack_rtm.Ping
+    assert type(p.tick(p.deadline())) is slack_rtm.Drop
+
+
 def test_our_pongs_are_hidden_a_users_pong_is_not():
     p = opened_protocol()
     ours = json.loads(p.tick(10).text)["id"]
