@@ -60,7 +60,8 @@ __all__ = [
     # Session
     "connect", "Session", "FakeSlack",
     # The pure core: no I/O (for tests, replays, or another transport)
-    "RtmProtocol", "CONNECTING", "OPEN", "DRAINING", "LOST", "ENDED", "CLOSED", "decode_frame", "encode_frame",
+    "RtmProtocol", "Ping", "Drop", "CONNECTING", "OPEN", "DRAINING", "LOST", "ENDED", "CLOSED",
+    "decode_frame", "encode_frame",
     "build_request", "decode_response", "encode_form", "encode_json",
     # Data
     "RtmStart", "Self", "Team", "User", "Profile", "Channel", "Group", "Mpim", "Im", "Bot",
@@ -69,7 +70,8 @@ __all__ = [
     "SlackError", "SlackApiError", "AuthError", "RequestFormatError", "RetryableError",
     "DeprecatedError", "InvalidArgument", "InvalidResponse", "ServerError", "TruncatedResponse", "ResponseTooLarge",
     "TransportError", "Timeout", "TLSError", "ProtocolError", "RtmError", "MessageTooLong", "Unacknowledged",
-    "ConnectionClosed", "UrlExpired", "UpgradeRefused", "MessageTooLarge", "BadHello", "ERRORS",
+    "ConnectionClosed", "UrlExpired", "UpgradeRefused", "MessageTooLarge", "BadHello", "LocalProtocolError",
+    "ERRORS",
     "PaginationError",
     # Warnings
     "SlackWarning", "MissingCharsetWarning", "SuperfluousCharsetWarning",
@@ -140,6 +142,7 @@ _M_data = TypeVar("_M_data", bound="_Model")
 # +-- RtmError                     an RTM reply with "ok": false
 # +-- MessageTooLong (ValueError)  a frame over Slack's limits, refused before sending
 # +-- Unacknowledged               a sent message whose fate is unknown after a disconnect
+# +-- LocalProtocolError (RuntimeError)  a call RtmProtocol's phase does not allow (a bug in its caller)
 # +-- PaginationError              a paginated method's cursors did not lead to an end
 
 _ERRORS: Dict[str, Type["SlackApiError"]] = {}
@@ -509,6 +512,12 @@ class Unacknowledged(SlackError):
         super().__init__(f"message {event.get('id')} to {event.get('channel')} was not acknowledged "
                          "before the connection ended; it may not have been delivered")
         self.event: _Json = event
+
+
+class LocalProtocolError(SlackError, RuntimeError):
+    """A call the RtmProtocol's phase does not allow (h11's rule): opened()
+    while open, a message while not connected...  A bug in the code that
+    drives the protocol, never something a server did."""
 
 
 class PaginationError(SlackError):
@@ -3245,6 +3254,10 @@ def rtm_connect(token: str, *, presence_sub: Optional[bool] = None, batch_presen
 #       ^                     |  \--tick(): dead, or lost()--> LOST
 #       +----connecting()-----+---------------------------------+
 #   any --ended()--> ENDED (no more connections)    any --closed()--> CLOSED
+#
+# A life-cycle call not drawn here (and receive() or message() with no
+# connection open) raises LocalProtocolError; once CLOSED, every one of
+# them does nothing, as close() may come from another thread at any time.
 
 if TYPE_CHECKING:                          # types only
     from typing import Literal, Protocol
@@ -3255,8 +3268,9 @@ if TYPE_CHECKING:                          # types only
         fin: int
         data: bytes
 
-#: What a connection tells of each WebSocket ping or pong: None, or the error to drop it with.
-_OnControl = Callable[[float], Optional[ConnectionClosed]]
+#: What a connection tells of each WebSocket ping or pong (at the session
+#: clock's time): None, or the Drop to end it with.
+_OnControl = Callable[[float], Optional["Drop"]]
 
 CONNECTING: str
 OPEN: str
@@ -3276,8 +3290,15 @@ _RECONNECT_TYPES = frozenset(("goodbye", "team_migration_started"))
 #: A connection that stayed up this long resets the reconnect backoff.
 STABLE_AFTER = 60.0
 
-#: Room kept in a frame for the ``"id":N,`` the session puts in front.
-_ID_ROOM = 26
+#: rtm.start and rtm.connect are Tier 1, about one call a minute with small
+#: bursts tolerated (SLACK.md): whatever a server does, a session's rtm.*
+#: calls keep to a burst of RTM_CALL_BURST, then RTM_CALL_RATE a second.
+RTM_CALL_BURST = 5
+RTM_CALL_RATE = 1 / 60.0
+
+#: The least room a frame needs for the ``"id":N,`` the session puts in
+#: front (N = 1); message() checks the frame with its real id.
+_ID_ROOM = len('"id":1,')
 
 #: Pongs to the session's own pings still recognised when they come late.
 _OWN_PINGS = 8
@@ -3350,19 +3371,75 @@ def encode_frame(event: Mapping[str, Any], *, max_chars: int = MAX_MESSAGE_CHARS
                  max_bytes: int = MAX_FRAME_BYTES) -> str:
     """The text of a client frame, or MessageTooLong before anything is sent
     (Slack's RTM limits: 4,000 characters of text, 16 KB a frame)."""
+    data, size = _encoded(event, max_chars)
+    _check_frame_size(size, max_bytes)
+    return data
+
+
+def _encoded(event: Mapping[str, Any], max_chars: int) -> Tuple[str, int]:
+    """(the text of a frame, its size in bytes), or MessageTooLong / InvalidArgument."""
     text = event.get("text")
     if isinstance(text, str) and len(text) > max_chars:
         raise MessageTooLong(f"message text of {len(text)} characters; Slack takes at most {max_chars}")
     try:
         data = json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        size = len(data.encode("utf-8"))
+        return data, len(data.encode("utf-8"))
     except UnicodeEncodeError as exc:
         raise InvalidArgument(f"the event is not valid Unicode ({exc.reason})") from None
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"the event cannot be sent as JSON: {exc}") from None
+
+
+def _check_frame_size(size: int, max_bytes: int = MAX_FRAME_BYTES, with_id: str = "") -> None:
     if size > max_bytes:
-        raise MessageTooLong(f"a frame of {size} bytes; Slack closes the connection past {max_bytes}")
-    return data
+        raise MessageTooLong(f"a frame of {size} bytes{with_id}; Slack closes the connection past {max_bytes}")
+
+
+def _check_seconds(name: str, value: object) -> None:
+    """InvalidArgument unless ``value`` is a positive, finite number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise InvalidArgument(f"{name} must be a positive number of seconds, not {value!r}")
+
+
+def _check_channel(channel: object) -> None:
+    if not isinstance(channel, str) or not channel:
+        raise InvalidArgument(f"channel must be a conversation's id (a non-empty string), not {channel!r}")
+
+
+def _message_event(channel: object, text: object, thread_ts: object, wait: object, timeout: object,
+                   extra: Mapping[str, Any]) -> _Json:
+    """The event of Session.send_message, its arguments checked first:
+    InvalidArgument for a channel or text that is not a string, a thread_ts
+    neither a string nor None, a wait not a bool, a timeout not a positive
+    number of seconds, or a ``type`` among the extra fields."""
+    _check_channel(channel)
+    for name, value in (("text", text), ("thread_ts", thread_ts)):
+        if not isinstance(value, str) and not (name == "thread_ts" and value is None):
+            raise InvalidArgument(f"{name} must be a string, not {type(value).__name__}")
+    if type(wait) is not bool:
+        raise InvalidArgument(f"wait must be True or False, not {wait!r}")
+    _check_seconds("timeout", timeout)
+    if "type" in extra:
+        raise InvalidArgument(f"a message's type is \"message\", not {extra['type']!r}")
+    event = dict(type="message", channel=channel, text=text, **extra)
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+@dataclass(frozen=True)
+class Ping:
+    """What RtmProtocol.tick() may call for: send ``text``, a keepalive ping frame, now."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Drop:
+    """What RtmProtocol.tick() or control() may call for: the connection is
+    dead or broken; drop it (``error``, a ConnectionClosed, says why)."""
+
+    error: ConnectionClosed
 
 
 class _Bucket:
@@ -3379,9 +3456,17 @@ class _Bucket:
         self.tokens, self.stamp = float(burst), now
 
     def take(self, now: float) -> float:
-        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.stamp) * self.rate) - 1.0
+        self.tokens = self._at(now) - 1.0
         self.stamp = now
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+    def due(self, now: float) -> float:
+        """How long after ``now`` a token will be there (none is taken)."""
+        tokens = self._at(now)
+        return 0.0 if tokens >= 1 else (1.0 - tokens) / self.rate
+
+    def _at(self, now: float) -> float:
+        return min(self.burst, self.tokens + max(0.0, now - self.stamp) * self.rate)
 
 
 class _Pending:
@@ -3400,6 +3485,13 @@ class _Pending:
     def settled(self) -> bool:
         return self.reply is not None or self.error is not None
 
+    def outcome(self, secrets: Sequence[str] = ()) -> _Json:
+        """The reply of a settled message, or its error raised (an error
+        reply's text with ``secrets`` redacted: the server may echo one)."""
+        if self.error is not None:
+            raise _redacted(self.error, secrets)
+        return self.reply                        # type: ignore[return-value]  # settled: one of the two is set
+
 
 class RtmProtocol:
     """The decisions of an RTM session, with no I/O, no lock and no clock of
@@ -3415,6 +3507,12 @@ class RtmProtocol:
     connection ended first and the next connection's first frames did not
     acknowledge it either (or ``ack_grace`` passed), Unacknowledged: raised
     to a sender that waits, listed in ``unacknowledged`` otherwise.
+
+    The time calls for typed actions: ``tick()`` answers a Ping (send its
+    text) or a Drop (the connection is dead), ``control()`` a Drop.  A call
+    the phase does not allow raises LocalProtocolError (h11's rule), except
+    once closed: close() may come from any thread at any time, so after
+    ``closed()`` every other life-cycle call does nothing.
     """
 
     ping_interval: float
@@ -3429,8 +3527,7 @@ class RtmProtocol:
                  now: float = 0.0) -> None:
         for name, value in (("ping_interval", ping_interval), ("pong_timeout", pong_timeout),
                             ("ack_grace", ack_grace)):
-            if not (isinstance(value, (int, float)) and 0 < value < math.inf):
-                raise InvalidArgument(f"{name} must be a positive number of seconds, not {value!r}")
+            _check_seconds(name, value)
         self.ping_interval, self.pong_timeout, self.ack_grace = ping_interval, pong_timeout, ack_grace
         self.phase = CONNECTING
         self.unacknowledged = []
@@ -3442,6 +3539,7 @@ class RtmProtocol:
         self._own_pings: Deque[int] = deque(maxlen=_OWN_PINGS)
         self._ping_sent: Optional[float] = None
         self._last_frame = now
+        self._frames_at_hello = 0
         self._control = _Bucket(CONTROL_RATE, CONTROL_BURST, now)
 
     def __repr__(self) -> str:
@@ -3450,31 +3548,55 @@ class RtmProtocol:
 
     # -- a connection's life
 
+    def _allowed(self, call: str, *phases: str) -> bool:
+        """True: ``call`` may go on; False: the session is closed and the
+        call does nothing; LocalProtocolError in any other phase."""
+        if self.phase == CLOSED:
+            return False
+        if self.phase not in phases:
+            raise LocalProtocolError(f"RtmProtocol.{call}() in phase {self.phase}")
+        return True
+
     def connecting(self) -> None:
-        """A new connection is being made (after LOST or DRAINING)."""
-        if self.phase not in (ENDED, CLOSED):
+        """A new connection is being made (after LOST)."""
+        if self._allowed("connecting", LOST, CONNECTING):
             self.phase = CONNECTING
 
     def opened(self, now: float) -> None:
         """The new connection said hello: the keepalive starts over, and the
         grace for messages in doubt starts."""
-        if self.phase in (ENDED, CLOSED):
+        if not self._allowed("opened", CONNECTING):
             return
         self.phase = OPEN
         self._last_frame, self._ping_sent = now, None
+        self._frames_at_hello = self.frames
         self._own_pings.clear()
         self._control = _Bucket(CONTROL_RATE, CONTROL_BURST, now)
         if self._in_doubt:
             self._doubt_until = now + self.ack_grace
 
-    def lost(self) -> None:
+    def lost(self, *, clean: bool = False, oversized: bool = False) -> bool:
         """The connection is gone: its unacknowledged messages are now in
-        doubt (those of the connection before are reported)."""
-        if self.phase in (ENDED, CLOSED):
-            return
+        doubt (those of the connection before are reported).  ``clean``: the
+        server closed it in order (a close frame; after goodbye it is clean
+        anyway); ``oversized``: it ended on a message over the size limit,
+        which counts as skipped.  Returns whether the connection was healthy:
+        ended cleanly after it delivered an event (not counting a goodbye)."""
+        if not self._allowed("lost", OPEN, DRAINING):
+            return False
+        draining = self.phase == DRAINING
+        events = self.frames - self._frames_at_hello - draining      # the goodbye is no event
+        healthy = (clean or draining) and events > 0
+        if oversized:
+            self.skipped += 1
         self._settle()
         self._in_doubt, self._pending = self._pending, {}
         self.phase = LOST
+        return healthy
+
+    def skip(self) -> None:
+        """A frame the connection could not hand over (a binary one) was skipped."""
+        self.skipped += 1
 
     def ended(self) -> None:
         """No more connections: every unacknowledged message is reported."""
@@ -3500,6 +3622,8 @@ class RtmProtocol:
         reports in-doubt messages at the first frame that is not a reply.
         ProtocolError (counted in ``skipped``) for a frame that is not a
         JSON object."""
+        if self.phase in (CONNECTING, LOST, ENDED):
+            raise LocalProtocolError(f"RtmProtocol.receive() in phase {self.phase}: no connection is open")
         self.frames += 1
         self._last_frame, self._ping_sent = now, None
         try:
@@ -3538,12 +3662,12 @@ class RtmProtocol:
             self._doubt_until = None
         return True
 
-    def control(self, now: float) -> Optional[ConnectionClosed]:
-        """A WebSocket ping or pong came: None, or the ConnectionClosed to
-        drop the connection with when a server floods them."""
+    def control(self, now: float) -> Optional[Drop]:
+        """A WebSocket ping or pong came: None, or a Drop when a server
+        floods them."""
         if self._control.take(now) > 0:
-            return ConnectionClosed(f"more than {CONTROL_BURST} WebSocket control frames at over "
-                                    f"{CONTROL_RATE:g} a second: the connection is dropped as broken")
+            return Drop(ConnectionClosed(f"more than {CONTROL_BURST} WebSocket control frames at over "
+                                         f"{CONTROL_RATE:g} a second: the connection is dropped as broken"))
         return None
 
     # -- the clock
@@ -3558,45 +3682,55 @@ class RtmProtocol:
             when = self._doubt_until
         return when
 
-    def tick(self, now: float) -> Union[str, ConnectionClosed, None]:
-        """What the time calls for: the text of a keepalive ping to send, a
-        ConnectionClosed to drop a dead connection with, or None.  Reports
-        in-doubt messages whose grace is over."""
+    def tick(self, now: float) -> Union[Ping, Drop, None]:
+        """What the time calls for: a Ping to send, a Drop of a dead
+        connection, or None.  Reports in-doubt messages whose grace is over."""
         if self._doubt_until is not None and now >= self._doubt_until:
             self._settle()
         if self.phase != OPEN:
             return None
+        # The same sums as deadline()'s, so that tick(deadline()) always acts
+        # (now - sent < timeout may round the other way, and a fake clock
+        # standing at the deadline would spin).
         if self._ping_sent is not None:
-            if now - self._ping_sent < self.pong_timeout:
+            if now < self._ping_sent + self.pong_timeout:
                 return None
-            return ConnectionClosed(f"no frame for {now - self._last_frame:.1f} s, not even a pong: "
-                                    "the connection is dead")
-        if now - self._last_frame < self.ping_interval:
+            return Drop(ConnectionClosed(f"no frame for {now - self._last_frame:.1f} s, not even a pong: "
+                                         "the connection is dead"))
+        if now < self._last_frame + self.ping_interval:
             return None
         self._ids += 1
         self._own_pings.append(self._ids)
         self._ping_sent = now
-        return '{"id":%d,"type":"ping"}' % self._ids
+        return Ping('{"id":%d,"type":"ping"}' % self._ids)
 
     # -- what to send
 
     @staticmethod
     def encode(event: _Json) -> str:
         """The text of ``event`` (a dict) before it has an id, refused with
-        MessageTooLong or InvalidArgument as it would be once it has one."""
+        MessageTooLong or InvalidArgument when it could not be sent even
+        with the shortest id."""
         if not isinstance(event, dict):
             raise InvalidArgument(f"an event is a dict, not {type(event).__name__}")
         if "id" in event:                        # the session numbers frames itself
             event = {k: v for k, v in event.items() if k != "id"}
-        return encode_frame(event, max_bytes=MAX_FRAME_BYTES - _ID_ROOM)
+        text, size = _encoded(event, MAX_MESSAGE_CHARS)
+        _check_frame_size(size + _ID_ROOM, with_id=" with its id")
+        return text
 
     def message(self, event: _Json, text: str, waited: bool = False) -> Tuple[int, str, Optional[_Pending]]:
         """(id, frame, the _Pending of a message or None) for an event about
         to be sent, ``text`` being encode(event): the id goes in front, so
-        the event is encoded once."""
-        self._ids += 1
-        ident = self._ids
+        the event is encoded once.  MessageTooLong (and no id taken) when
+        the frame with its id is over MAX_FRAME_BYTES."""
+        if self.phase != OPEN:
+            raise LocalProtocolError(f"RtmProtocol.message() in phase {self.phase}: no connection is open")
+        ident = self._ids + 1
         frame = '{"id":%d,%s' % (ident, text[1:]) if len(text) > 2 else '{"id":%d}' % ident
+        if 4 * len(frame) > MAX_FRAME_BYTES:     # may be over (UTF-8 takes at most 4 bytes a character)
+            _check_frame_size(len(frame.encode("utf-8")), with_id=" with its id")
+        self._ids = ident
         pending = None
         if event.get("type") == "message":
             pending = self._pending[ident] = _Pending(dict(event, id=ident), waited)
@@ -3643,7 +3777,11 @@ class _Reconnects:
     the first time in a run, then waits like any failure.  During a
     reconnect, an answer that is not Slack's (a captive portal's or a
     proxy's page) is retried too: it may go with the trouble that brought
-    it."""
+    it.  A healthy connection (it delivered events, and the server ended it
+    in order: a close frame, goodbye) is no failure: the next try is at
+    once.  Whatever the waits, the rtm.* calls (``calling()``) keep to
+    Tier 1: a burst of RTM_CALL_BURST, then one a minute; ``paced`` is the
+    part of the last wait that this budget added."""
 
     def __init__(self, backoff: Retry, connect_deadline: Optional[float], reconnect_deadline: Optional[float],
                  now: float) -> None:
@@ -3654,6 +3792,8 @@ class _Reconnects:
         self.since = now
         self.connected_at: Optional[float] = None
         self.expired = 0
+        self.calls = _Bucket(RTM_CALL_RATE, RTM_CALL_BURST, now)
+        self.paced = 0.0
 
     @property
     def deadline(self) -> Optional[float]:
@@ -3662,15 +3802,26 @@ class _Reconnects:
     def connected(self, now: float) -> None:
         self.first, self.connected_at, self.expired = False, now, 0
 
-    def lost(self, now: float) -> float:
-        """The wait before the first try after losing the connection at ``now``."""
-        stable = self.connected_at is not None and now - self.connected_at >= STABLE_AFTER
+    def calling(self, now: float) -> None:
+        """An rtm.* call goes out at ``now``: it counts against the budget."""
+        self.calls.take(now)
+
+    def lost(self, now: float, healthy: bool = False) -> float:
+        """The wait before the first try after losing the connection at ``now``
+        (``healthy``: see the class)."""
+        stable = healthy or (self.connected_at is not None and now - self.connected_at >= STABLE_AFTER)
         self.failures = 0 if stable else self.failures + 1
         self.since, self.connected_at = now, None
-        if not self.failures:
-            return 0.0
-        wait: float = self.backoff.backoff(self.failures - 1)
-        return wait if self.deadline is None else max(0.0, min(wait, self.deadline))
+        wait = 0.0
+        if self.failures:
+            wait = self.backoff.backoff(self.failures - 1)
+            wait = wait if self.deadline is None else max(0.0, min(wait, self.deadline))
+        return self._paced(now, wait)
+
+    def _paced(self, now: float, wait: float) -> float:
+        """``wait``, longer if the call after it would pass the rtm.* budget."""
+        self.paced = self.calls.due(now + wait)
+        return wait + self.paced
 
     def failed(self, error: SlackError, now: float) -> Optional[float]:
         """The wait before the next try after ``error`` at ``now``, or None:
@@ -3689,6 +3840,7 @@ class _Reconnects:
         else:
             return None
         self.expired = self.expired + 1 if isinstance(error, UrlExpired) else 0
+        wait = self._paced(now, wait)
         if self.deadline is not None and now + wait - self.since > self.deadline:
             return None
         return wait
@@ -3739,6 +3891,29 @@ def _left(deadline: float) -> float:
     return left
 
 
+#: How a session waits to read: ``wait(poll, until)`` is False once
+#: ``until`` (the session clock's time; None: never) has come, else True
+#: when the socket may be readable (``poll`` is a select.poll holding it).
+_Waiter = Callable[[Any, Optional[float]], bool]
+
+
+def _waiter(clock: _Clock) -> _Waiter:
+    """The clock's own ``wait(poll, until)`` if it has one (a test's fake
+    clock moves its time there: no real time passes), else a poll() for the
+    seconds left on the clock."""
+    own = getattr(clock, "wait", None)
+    if callable(own):
+        return own                             # type: ignore[no-any-return]  # the documented protocol
+
+    def wait(poll: Any, until: Optional[float]) -> bool:
+        left = None if until is None else until - clock()
+        if left is not None and left <= 0:
+            return False
+        poll.poll(None if left is None else left * 1000.0)
+        return True
+    return wait
+
+
 class _Wire:
     """The socket under websocket-client.
 
@@ -3746,17 +3921,19 @@ class _Wire:
     payload), each one or two system calls on a plain socket; here they are
     served from one buffer that a poll and a recv_into fill.  The socket is
     non-blocking and every wait is ours: no read waits past ``deadline``
-    (time.monotonic; None for none), even while bytes trickle, and no send
-    past ``send_timeout``.  Until the upgrade is answered, the status line
-    and headers are read whole, bounded in size, and anything but 101 is
-    refused before websocket-client reads a body or follows a redirect.
+    (the session clock's time; None for none), even while bytes trickle,
+    and no send past ``send_timeout`` (real seconds).  Until the upgrade is
+    answered, the status line and headers are read whole, bounded in size,
+    and anything but 101 is refused before websocket-client reads a body or
+    follows a redirect.
     """
 
     def __init__(self, sock: "socket.socket", deadline: Optional[float], send_timeout: float,
-                 secrets: Sequence[str] = ()) -> None:
+                 secrets: Sequence[str] = (), clock: _Clock = time.monotonic) -> None:
         import select
         import ssl
         self.sock, self.deadline, self.send_timeout, self.secrets = sock, deadline, send_timeout, secrets
+        self.clock, self._wait = clock, _waiter(clock)
         self._tls = isinstance(sock, ssl.SSLSocket)
         self._again = (BlockingIOError, InterruptedError, ssl.SSLWantReadError)
         self._want_write = ssl.SSLWantWriteError
@@ -3803,11 +3980,11 @@ class _Wire:
             except self._again:
                 continue
             except self._want_write:
-                self._wait_select(write=True, deadline=self.deadline)
+                self._wait_select(write=True, deadline=time.monotonic() + self.send_timeout)
 
     def _wait_readable(self) -> None:
-        timeout = None if self.deadline is None else _left(self.deadline) * 1000.0
-        self._poll.poll(timeout)
+        if not self._wait(self._poll, self.deadline):
+            raise _DeadlineReached("timed out")
 
     def _wait_select(self, write: bool, deadline: Optional[float]) -> None:
         import select
@@ -3966,6 +4143,10 @@ class _MessageSize:
         ws.frame_buffer.__dict__.pop("recv_length", None)
 
 
+class _ServerClosed(ConnectionClosed):
+    """The server sent a close frame: it ended the connection in order."""
+
+
 class _Link:
     """One RTM connection: websocket-client's WebSocket over a _Wire, the
     size bound, and the fragments of the message being read.  The one place
@@ -3999,8 +4180,9 @@ class _Link:
              ssl_context: Optional["ssl.SSLContext"], ca_certs: Optional[str], timeout: float,
              send_timeout: float, max_message_size: int,
              cookie: Optional[str], user_agent: str, opening: Callable[["socket.socket"], None],
-             secrets: Tuple[str, ...]) -> "_Link":
-        """Connect, upgrade (within ``timeout`` seconds) and return the link."""
+             secrets: Tuple[str, ...], clock: _Clock = time.monotonic) -> "_Link":
+        """Connect, upgrade (within ``timeout`` seconds: real ones to dial,
+        the session clock's to read) and return the link."""
         websocket = _websocket()
         parts = _check_ws_url(url, base_url, cookie)
         secrets = (url, parts.path, parts.query) + secrets
@@ -4009,7 +4191,7 @@ class _Link:
         deadline = time.monotonic() + timeout
         try:
             wire = _Wire(_dial(parts, via, ssl_context, ca_certs, deadline, opening, user_agent, secrets),
-                         deadline, send_timeout, secrets)
+                         clock() + timeout, send_timeout, secrets, clock)
             try:
                 ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True,
                                                  enable_multithread=True, redirect_limit=0,
@@ -4047,8 +4229,8 @@ class _Link:
     def read(self, control: _OnControl) -> Optional[bytes]:
         """The payload of the next complete text message, or None when the
         wire's deadline came first.  Pings are answered and, with pongs,
-        passed to ``control(now)``, which may end the connection; fragments
-        are joined once, at the end."""
+        told to ``control(now)`` (the wire's clock: the session's), whose
+        Drop ends the connection; fragments are joined once, at the end."""
         ws = self.ws
         try:
             while True:
@@ -4080,12 +4262,12 @@ class _Link:
         if opcode in (_PING, _PONG):
             if opcode == _PING:
                 self.ws.pong(frame.data)
-            refused = control(time.monotonic())
+            refused = control(self.wire.clock())
             if refused is not None:
-                raise refused
+                raise refused.error
         elif opcode == _CLOSE:
             code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
-            raise ConnectionClosed(f"the server closed the connection (code {code})")
+            raise _ServerClosed(f"the server closed the connection (code {code})")
         elif opcode == _BINARY and frame.fin and self.parts is None:
             self.size.count = 0                   # a whole message, skipped: the next one counts from zero
             raise ProtocolError(f"a binary frame of {len(frame.data)} bytes; RTM sends text")
@@ -4185,6 +4367,7 @@ class _Connector:
         self.start: Optional[RtmStart] = None
         self.team_answer: Optional[_Json] = None
         self.socket: Optional["socket.socket"] = None   # the one being connected, for stop()
+        self.first_wait = 0.0                    # before the next connect(), after a loss
         self.lock = threading.Lock()
         self.counts = {"connections": 0, "rtm_calls": 0}
 
@@ -4203,8 +4386,16 @@ class _Connector:
             if self.socket is not None:
                 _shutdown(self.socket)
 
+    def lost(self, now: float, healthy: bool) -> None:
+        """The session's connection was lost at ``now`` (``healthy``: see
+        _Reconnects): the next connect() first waits as the policy says."""
+        self.first_wait = self.policy.lost(now, healthy)
+
     def connect(self, method: str, control: _OnControl) -> Tuple[_Link, _Json, RtmStart]:
         """(link, hello, start), or the last error when the policy gives up."""
+        if self.first_wait:
+            self.wait(self.first_wait, "reconnecting in %.1f s")
+            self.first_wait = 0.0
         while True:
             self.opening(None)                   # raises once the session is closed
             try:
@@ -4230,6 +4421,9 @@ class _Connector:
         """Log ``message`` and sleep ``wait``; say so when a Retry-After asked
         for more than the backoff's cap (jitter alone may pass it too)."""
         log.log(level, message, wait)
+        if self.policy.paced:
+            log.info("%.1f s of it keeps the rtm.* calls within Slack's Tier 1 (a burst of %d, then one a "
+                     "minute)", self.policy.paced, RTM_CALL_BURST)
         if retry_after is not None and wait > self.policy.backoff.cap:
             log.warning("waiting %.0f s, longer than the backoff's cap, as Slack's Retry-After asks", wait)
         self.sleep(wait)
@@ -4238,6 +4432,7 @@ class _Connector:
         asked = self.clock()
         args = self.rtm_args if method == "rtm.start" else {
             k: v for k, v in self.rtm_args.items() if k in ("presence_sub", "batch_presence_aware")}
+        self.policy.calling(asked)
         answer = _call(method, self.token, args, **self.web)
         self.counts["rtm_calls"] += 1
         if method == "rtm.start":
@@ -4254,6 +4449,7 @@ class _Connector:
             link.release()
             raise
         self.counts["connections"] += 1
+        self.policy.connected(self.clock())
         log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
                  self.clock() - fetched)
         return link, hello, start
@@ -4276,7 +4472,8 @@ class _Connector:
             return _Link.open(url, base_url=web["base_url"], proxy=web["proxy"], ssl_context=web["ssl_context"],
                               ca_certs=web["ca_certs"], timeout=self.hello_timeout, send_timeout=web["timeout"],
                               max_message_size=self.max_message_size, cookie=web["cookie"],
-                              user_agent=self.user_agent, opening=self.opening, secrets=self.secrets)
+                              user_agent=self.user_agent, opening=self.opening, secrets=self.secrets,
+                              clock=self.clock)
         finally:
             self.opening(None, done=True)
 
@@ -4397,6 +4594,81 @@ class _Buffer:
         return event
 
 
+def _skip(error: ProtocolError, strict: bool, secrets: Sequence[str]) -> None:
+    """A frame that is not a JSON object: raised when ``strict``, otherwise
+    skipped with a warning that quotes its start (never silently), with
+    ``secrets`` redacted from the quote (a frame may echo one)."""
+    error = _requoted(error, secrets)
+    if strict:
+        raise error
+    log.warning("skipping %s", error)
+
+
+class _Turns:
+    """Whose turn it is to read a session's connection.  One thread at a
+    time holds ``read_lock``: the iterator, or a sender waiting for its ack
+    while nobody iterates; the others wait on ``cond`` (the session's
+    lock), told after each frame and when the reader lets go."""
+
+    __slots__ = ("cond", "read_lock", "waiters", "reading")
+
+    def __init__(self, cond: threading.Condition, read_lock: "threading.RLock") -> None:
+        self.cond, self.read_lock = cond, read_lock
+        self.waiters = 0                          # threads waiting on cond for the read lock or an ack
+        self.reading = False                      # a thread takes its turn, with the read lock
+
+    def take(self, step: Callable[[], Optional[_Json]]) -> Optional[_Json]:
+        """``step()`` with the read lock, which the caller took; then the lock
+        is let go and the waiting threads are told (one may read now)."""
+        self.reading = True
+        try:
+            return step()
+        finally:
+            self.reading = False
+            self.read_lock.release()
+            if self.waiters:
+                with self.cond:
+                    self.cond.notify_all()
+
+    def wait(self, seconds: float, done: Callable[[], bool]) -> bool:
+        """Wait for ``done()``, a change or ``seconds``: True when this
+        thread got the read lock instead, and must take its turn."""
+        with self.cond:
+            if done():
+                return False
+            self.waiters += 1
+            try:
+                if self.read_lock.acquire(blocking=False):
+                    return True
+                self.cond.wait(seconds)
+                return False
+            finally:
+                self.waiters -= 1
+
+    def tell(self) -> None:
+        """A frame came (called under the lock): the waiting threads look again."""
+        if self.waiters:
+            self.cond.notify_all()
+
+
+class _Throttle:
+    """The send rate: a _Bucket on the session's clock, taken under the
+    session's lock; a sender sleeps its wait off outside it."""
+
+    __slots__ = ("bucket", "clock", "sleep", "lock")
+
+    def __init__(self, bucket: _Bucket, clock: _Clock, sleep: Callable[[float], object],
+                 lock: "threading.RLock") -> None:
+        self.bucket, self.clock, self.sleep, self.lock = bucket, clock, sleep, lock
+
+    def pause(self) -> None:
+        with self.lock:
+            wait = self.bucket.take(self.clock())
+        if wait > 0:
+            log.debug("throttled: sleeping %.2f s before sending", wait)
+            self.sleep(wait)
+
+
 class Session:
     """A connected RTM session: iterate it for events, send on it, close it.
 
@@ -4409,8 +4681,7 @@ class Session:
 
     Threads: one thread iterates; any thread may send and close.  The
     RtmProtocol, the buffer and the current link are touched only under the
-    lock; reading belongs to whoever holds the read lock (the iterator, or a
-    sender waiting for its ack while nobody iterates).
+    lock; reading is done by one thread at a time (_Turns).
     """
 
     auto_reconnect: bool
@@ -4435,7 +4706,7 @@ class Session:
         self._clock, self.auto_reconnect, self.strict, self._timeout = clock, auto_reconnect, strict, timeout
         self._proto = RtmProtocol(ping_interval=ping_interval, pong_timeout=pong_timeout, ack_grace=ack_grace,
                                   now=clock())
-        self._throttle = _Bucket(send_rate, send_burst, clock())
+        throttle = _Bucket(send_rate, send_burst, clock())
         self._closing = _Cancel()                 # close() sets it: it also stops the Web API call in flight
         self._sleep = sleep or self._closing.wait
         web: _Json = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
@@ -4452,10 +4723,9 @@ class Session:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
-        self._waiters = 0                         # threads waiting on _cond for the read lock or an ack
-        self._reading = False                     # a thread is in _step, with the read lock
+        self._turns = _Turns(self._cond, self._read_lock)
+        self._throttle = _Throttle(throttle, clock, self._sleep, self._lock)
         self._link: Optional[_Link] = None
-        self._first_wait = 0.0
         #: The RtmStart of the current connection (set before __init__ returns).
         self.start: RtmStart = None               # type: ignore[assignment]  # _connect sets it, or raises
         self._connect(method)
@@ -4502,7 +4772,6 @@ class Session:
                 raise ConnectionClosed("the session was closed")
             self._link, self.start = link, start
             self._proto.opened(self._clock())
-            self._connector.policy.connected(self._clock())
             self._buffer.put(hello, 0)
             self._cond.notify_all()
         self._team.connected(start, self._proto, self._step)
@@ -4533,17 +4802,8 @@ class Session:
                 return self._team.apply(event)
 
     def _turn(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
-        """A step with the read lock, which the caller took; then the lock is
-        let go and waiting senders are told (one may read now)."""
-        self._reading = True
-        try:
-            return None if self._buffer.frames and not keep else self._step(until, keep)
-        finally:
-            self._reading = False
-            self._read_lock.release()
-            if self._waiters:
-                with self._cond:
-                    self._cond.notify_all()
+        """A step with the read lock, which the caller took (see _Turns)."""
+        return self._turns.take(lambda: None if self._buffer.frames and not keep else self._step(until, keep))
 
     def _step(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
         """Read one frame and return its event (or, with ``keep``, buffer
@@ -4554,16 +4814,12 @@ class Session:
         if proto.phase != OPEN or link is None:
             return self._between()  # type: ignore[func-returns-value, no-any-return]  # None: no event
         deadline = proto.deadline()
-        if until is not None and (deadline is None or until < deadline):
-            deadline = until
-        if deadline is not None and self._clock is not time.monotonic:
-            deadline = time.monotonic() + (deadline - self._clock())
-        link.wire.deadline = deadline
+        link.wire.deadline = until if until is not None and (deadline is None or until < deadline) else deadline
         try:
             data = link.read(proto.control)
         except ProtocolError as error:                  # a binary frame: skipped, and counted
-            proto.skipped += 1
-            return self._bad_frame(error)  # type: ignore[func-returns-value, no-any-return]  # None: no event
+            proto.skip()
+            return _skip(error, self.strict, link.secrets)  # type: ignore[func-returns-value, no-any-return]  # None: no event
         except SlackError as error:
             return self._lost(error)  # type: ignore[func-returns-value, no-any-return]  # None: no event
         if data is None:
@@ -4577,32 +4833,23 @@ class Session:
             else:
                 if keep and event is not None:
                     self._buffer.put(event, len(data))
-            if self._waiters:
-                self._cond.notify_all()
+            self._turns.tell()
         if isinstance(event, ProtocolError):
-            return self._bad_frame(event)  # type: ignore[func-returns-value, no-any-return]  # None: no event
+            return _skip(event, self.strict, link.secrets)  # type: ignore[func-returns-value, no-any-return]  # None: no event
         return None if keep else event
-
-    def _bad_frame(self, error: ProtocolError) -> None:
-        # A frame that is not a JSON object: raised when strict, otherwise
-        # skipped with a warning that quotes its start (never silently).
-        error = _requoted(error, (self._link or self._connector).secrets)     # its quote may echo a secret
-        if self.strict:
-            raise error
-        log.warning("skipping %s", error)
 
     def _tick(self) -> None:
         """The read stopped at the protocol's deadline: do what it calls for."""
         with self._cond:
             action = self._proto.tick(self._clock())
             self._cond.notify_all()
-        if isinstance(action, str):
+        if isinstance(action, Ping):
             try:
-                self._link.send(action)             # type: ignore[union-attr]  # the link just read
+                self._link.send(action.text)        # type: ignore[union-attr]  # the link just read
             except SlackError as error:
                 return self._lost(error)
         elif action is not None:
-            return self._lost(action)
+            return self._lost(action.error)
 
     def _between(self) -> None:
         """Not reading: reconnect when the connection is lost or draining."""
@@ -4614,8 +4861,6 @@ class Session:
             return None
         with self._lock:
             self._proto.connecting()
-        if self._first_wait:
-            self._connector.wait(self._first_wait, "reconnecting in %.1f s")
         try:
             self._connect("rtm.connect")
         except SlackError:
@@ -4633,13 +4878,12 @@ class Session:
         log.log(logging.DEBUG if closing else logging.INFO if polite else logging.WARNING, "%s", error)
         with self._cond:
             link, self._link = self._link, None
-            if isinstance(error, MessageTooLarge):
-                self._proto.skipped += 1
-            self._proto.lost()
+            healthy = self._proto.lost(clean=isinstance(error, _ServerClosed),
+                                       oversized=isinstance(error, MessageTooLarge))
             if not self.auto_reconnect:
                 self._proto.ended()
             self._cond.notify_all()
-        self._first_wait = self._connector.policy.lost(self._clock())
+        self._connector.lost(self._clock(), healthy)
         if link is not None:
             if polite and not closing:
                 link.close_politely(b"reconnecting")
@@ -4659,15 +4903,10 @@ class Session:
     def _send(self, event: _Json, waited: bool = False, deadline: Optional[float] = None,
               throttled: bool = True) -> Tuple[int, Optional[_Pending]]:
         """(id, the _Pending of a message or None).  Refused before the
-        throttle's wait if too long; while the session is not connected,
-        waits (reading, so reconnecting, if no other thread does) until
-        ``deadline``."""
+        throttle's wait if too long; waits until ``deadline`` to be connected."""
         text = self._proto.encode(event)
-        with self._lock:
-            wait = self._throttle.take(self._clock()) if throttled else 0.0
-        if wait > 0:
-            log.debug("throttled: sleeping %.2f s before sending", wait)
-            self._sleep(wait)
+        if throttled:
+            self._throttle.pause()
         if deadline is None:
             deadline = self._clock() + self._timeout
         while True:
@@ -4703,10 +4942,8 @@ class Session:
         ``text``).  An ``ok: false`` ack raises RtmError, a connection that
         ends without one Unacknowledged, no ack within ``timeout`` seconds
         (30) Timeout.  Frames that come meanwhile are kept and still
-        yielded, in order."""
-        event = dict(type="message", channel=channel, text=text, **extra)
-        if thread_ts is not None:
-            event["thread_ts"] = thread_ts
+        yielded, in order.  A bad argument raises InvalidArgument."""
+        event = _message_event(channel, text, thread_ts, wait, timeout, extra)
         deadline = self._clock() + timeout
         message_id, pending = self._send(event, waited=wait, deadline=deadline)
         # a message always has its _Pending, never None: hence the ignore below
@@ -4714,6 +4951,7 @@ class Session:
 
     def typing(self, channel: str) -> int:
         """Show the typing indicator in a channel (throttled like messages)."""
+        _check_channel(channel)
         return self.send({"type": "typing", "channel": channel})
 
     def ping(self, **extra: Any) -> int:
@@ -4724,10 +4962,8 @@ class Session:
         """Read (or let the reading thread read) until ``pending`` settles."""
         while True:
             with self._lock:
-                if pending.reply is not None:
-                    return pending.reply
-                if pending.error is not None:
-                    raise _redacted(pending.error, self._connector.secrets)
+                if pending.settled:
+                    return pending.outcome(self._connector.secrets)
                 if self._clock() >= deadline:
                     self._proto.abandon(pending, Timeout(f"no ack for message {pending.event['id']} "
                                                          f"within {timeout} s"))
@@ -4736,24 +4972,11 @@ class Session:
 
     def _await(self, deadline: float, done: Callable[[], bool], what: Optional[str]) -> None:
         """Let the session move on until ``done()`` or ``deadline``: read if
-        no other thread reads, else wait to be told of a change (a reader
-        tells waiters after each frame and when it lets go)."""
+        no other thread reads, else wait to be told of a change."""
         left = deadline - self._clock()
-        if left <= 0:
-            if what is not None:
-                raise ConnectionClosed(f"{what} within the timeout")
-            return
-        with self._cond:
-            if done():
-                return
-            self._waiters += 1
-            try:
-                reading = self._read_lock.acquire(blocking=False)
-                if not reading:
-                    self._cond.wait(left)
-            finally:
-                self._waiters -= 1
-        if reading:
+        if left <= 0 and what is not None:
+            raise ConnectionClosed(f"{what} within the timeout")
+        if left > 0 and self._turns.wait(left, done):
             self._turn(until=deadline, keep=True)
 
     # -- closing ----------------------------------------------------------
@@ -4778,7 +5001,7 @@ class Session:
         # another is reading or this close() interrupts a read (a signal).
         if self._read_lock.acquire(blocking=False):
             try:
-                if not self._reading:
+                if not self._turns.reading:
                     self._between()
             finally:
                 self._read_lock.release()
@@ -4811,9 +5034,16 @@ def connect(token: str, **options: Any) -> Session:
     closed or dead connection, always with rtm.connect.  Waits before trying
     again after failures: 1 s, doubling to 60 s, plus up to 25% jitter, or
     Retry-After (never less than the 1 s floor; a longer one is honoured and
-    logged); a connection that stayed up STABLE_AFTER (60 s) resets them, so
-    a steady failure calls rtm.* about once a minute after a burst of about
-    six.  Errors retrying cannot fix raise at once; during a reconnect an
+    logged); a connection that stayed up STABLE_AFTER (60 s) resets them.
+    A healthy connection, one that delivered an event and that the server
+    ended in order (a close frame, goodbye, a migration), is no failure:
+    the session reconnects at once.  Whatever the server does, the rtm.*
+    calls keep to Slack's Tier 1: a burst of RTM_CALL_BURST (5), then one
+    a minute; a wait this adds is logged at INFO.  So a steady failure calls
+    rtm.* about once a minute after a burst of five, and a server that ends
+    every connection after 20 s is rejoined at once five times, then once a
+    minute (connected about a third of the time: the most Tier 1 allows).
+    Errors retrying cannot fix raise at once; during a reconnect an
     answer that is not Slack's (a captive portal's page) is retried too.
     ``ping_interval`` (10 s) without a frame sends an RTM ping;
     ``pong_timeout`` (10 s) more without one and the connection is dead.
@@ -4834,7 +5064,12 @@ def connect(token: str, **options: Any) -> Session:
     ``max_message_size`` (8 MiB): a larger message drops the connection
     before it is read into memory.
     ``backoff`` (a Retry), ``clock`` and ``sleep``: the waits between
-    tries and how they are timed and slept (injectable for tests).
+    tries and how they are timed and slept (injectable for tests).  Every
+    timer of the session runs on ``clock``; a clock with a method
+    ``wait(poll, until)`` also does the waiting for the socket (``poll``, a
+    select.poll holding it): True when it may be readable, False once the
+    clock reached ``until`` (None: no end).  A test's fake clock moves its
+    own time there, so the session's timers take no real time.
     ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
     ``ca_certs``, ``allow_http``, ``cookie``, ``user_agent``: as for
     api_call (the User-Agent goes on the WebSocket upgrade too).  The
@@ -4876,6 +5111,8 @@ if TYPE_CHECKING:                          # types only: FakeSlack and the comma
 
 #: What the lookups of _Names find (a User, a conversation), for _Names._find.
 _Found_D = TypeVar("_Found_D")
+#: What FakeSlack.wait_for's predicate returns.
+_T_fake = TypeVar("_T_fake")
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _POST_TYPES = _FORM_TYPES + ("application/json", "text/plain")
@@ -4987,6 +5224,12 @@ class FakeSlack:
     to its ``d`` cookie: as Slack does, the Web API answers such a token
     ``invalid_auth`` unless the request carries that cookie (URL-encoded or
     not), and one with no entry here never works.
+
+    A test waits for what the client does with ``wait_connections(n)``,
+    ``wait_received(n, type=)``, ``wait_calls(method, n)``,
+    ``wait_closes(n)`` or, for anything else, ``wait_for(predicate)``:
+    each returns what it waited for, or raises AssertionError saying what
+    did not come within its ``timeout`` (10 s), so a test fails, never hangs.
     """
 
     _http: Optional["http.server.ThreadingHTTPServer"]    # both set by start(), None when not running
@@ -5209,6 +5452,37 @@ class FakeSlack:
             if not self._cond.wait_for(lambda: len(matching()) >= count, timeout):
                 raise AssertionError(f"{len(matching())} frames received, not {count}, after {timeout} s")
             return matching()
+
+    def wait_calls(self, method: str, count: int = 1, timeout: float = 10.0) -> List[FakeRequest]:
+        """Block until ``method`` has been called ``count`` times; return the calls."""
+        self.wait_for(lambda: len(self.calls(method)) >= count, timeout,
+                      lambda: f"{count} {method} calls (there were {len(self.calls(method))})")
+        return self.calls(method)
+
+    def wait_closes(self, count: int = 1, timeout: float = 10.0) -> List[Optional[int]]:
+        """Block until ``count`` client connections have ended; return
+        ``closes``, their close codes (None: the client sent no close frame)."""
+        self.wait_for(lambda: len(self.closes) >= count, timeout,
+                      lambda: f"{count} connections closed by the client (there were {len(self.closes)})")
+        return list(self.closes)
+
+    def wait_for(self, predicate: Callable[[], _T_fake], timeout: float = 10.0,
+                 what: Union[str, Callable[[], str]] = "the predicate") -> _T_fake:
+        """Block until ``predicate()`` is true and return its value: it is
+        checked at each change FakeSlack sees, and at least every 0.1 s (so
+        it may test anything).  AssertionError, naming ``what`` (a string,
+        or a function making one), when ``timeout`` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate()
+                left = deadline - time.monotonic()
+                if value or left <= 0:
+                    break
+                self._cond.wait(min(left, 0.1))
+        if not value:
+            raise AssertionError(f"FakeSlack: waited {timeout} s for {what() if callable(what) else what}, in vain")
+        return value
 
     def ack(self, frame: _Json, ok: bool = True, error: Optional[_Json] = None, **extra: Any) -> None:
         """Reply to a client frame by hand (with ``auto_ack=False``)."""

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 import warnings
 import zipfile
 
@@ -199,6 +200,96 @@ class RawServer:
     @property
     def base_url(self):
         return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+
+###############################################################################
+# Helpers #####################################################################
+###############################################################################
+
+class FakeClock:
+    """A session's clock, sleep and wait on fake time, so that a test of a
+    timer takes no real time: ``sleep`` moves the time on at once, and so
+    does a wait with nothing to read.  The session calls ``wait(poll,
+    until)`` to wait for its socket (slack_rtm's clock protocol): it returns
+    True as soon as the socket has bytes; when none come within ``quiet``
+    real seconds (a server silent on purpose), the time jumps to ``until``
+    and it returns False.  Setting ``now`` from another thread ends a wait
+    that is past its end at its next call."""
+
+    def __init__(self, quiet=0.25):
+        self.now = 0.0
+        self.slept = []
+        self.quiet = quiet
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def __call__(self):
+        return self.now
+
+    def wait(self, poll, until):
+        if until is not None and self.now >= until:
+            return False
+        if poll.poll(self.quiet * 1000) or until is None:
+            return True
+        self.now = max(self.now, until)
+        return False
+
+
+class Recorder:
+    """An injected sleep and clock: records the waits, never waits."""
+
+    def __init__(self):
+        self.slept = []
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+
+
+def open_session(slack, **options):
+    options.setdefault("sleep", Recorder().sleep)
+    return slack_rtm.connect(TOKEN, base_url=slack.base_url, **options)
+
+
+def take(iterator, count):
+    return [next(iterator) for _ in range(count)]
+
+
+def until(iterator, predicate, limit=1000):
+    seen = []
+    for event in iterator:
+        seen.append(event)
+        if predicate(event):
+            return seen
+        assert len(seen) < limit
+    raise AssertionError(f"the iteration ended; saw {seen}")
+
+
+class Background(threading.Thread):
+    """Runs ``fn`` and keeps what it returned or raised, and when."""
+
+    def __init__(self, fn, started=None):
+        super().__init__(daemon=True)
+        self.fn, self.started = fn, started
+        self.result = self.error = self.ended = None
+        self.start()
+
+    def run(self):
+        if self.started is not None:
+            self.started.set()
+        try:
+            self.result = self.fn()
+        except BaseException as exc:          # handed to the test, which asserts on it
+            self.error = exc
+        self.ended = time.monotonic()
+
+    def outcome(self, timeout=5):
+        self.join(timeout)
+        assert not self.is_alive(), "still running"
+        if self.error is not None:
+            raise self.error
+        return self.result
 
 
 ###############################################################################
@@ -1225,19 +1316,6 @@ def dataclasses_frozen_error():
     return dataclasses.FrozenInstanceError
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-        self.slept = []
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
-
-    def __call__(self):
-        return self.now
-
-
 ###############################################################################
 # Pure core: the RTM protocol #################################################
 ###############################################################################
@@ -1270,21 +1348,24 @@ def test_a_silent_connection_is_pinged_once_then_dead():
     p = opened_protocol()
     assert p.deadline() == 10
     assert p.tick(9.999) is None
-    ping = json.loads(p.tick(10))
+    action = p.tick(10)
+    ping = json.loads(action.text)
     assert ping == {"id": ping["id"], "type": "ping"} and isinstance(ping["id"], int)
+    assert action == slack_rtm.Ping(action.text) and type(action) is slack_rtm.Ping
     assert p.deadline() == 20
     assert p.tick(15) is None and p.tick(19.999) is None         # one ping at a time
     dead = p.tick(20)
-    assert isinstance(dead, slack_rtm.ConnectionClosed) and "dead" in str(dead)
+    assert type(dead) is slack_rtm.Drop and isinstance(dead.error, slack_rtm.ConnectionClosed)
+    assert "dead" in str(dead.error)
 
 
 def test_any_frame_after_the_ping_keeps_the_connection_alive():
     p = opened_protocol()
-    assert p.tick(10).startswith('{"id":')
+    assert p.tick(10).text.startswith('{"id":')
     assert p.receive(frame(type="user_typing"), now=15) == {"type": "user_typing"}
     assert p.deadline() == 25                                     # counted from the frame, no ping pending
     assert p.tick(20) is None and p.tick(24.999) is None
-    assert json.loads(p.tick(25))["type"] == "ping"               # the next ping, not death
+    assert json.loads(p.tick(25).text)["type"] == "ping"          # the next ping, not death
 
 
 @pytest.mark.parametrize("when", [0.0, 0.5, 3.25, 1e6])
@@ -1294,8 +1375,8 @@ def test_the_deadline_says_exactly_when_tick_has_work(when):
         due = p.deadline()
         assert p.tick(due - 1e-6) is None
         action = p.tick(due)
-        assert (json.loads(action)["type"] == "ping") if expected == "ping" else isinstance(
-            action, slack_rtm.ConnectionClosed)
+        assert (json.loads(action.text)["type"] == "ping") if expected == "ping" else isinstance(
+            action.error, slack_rtm.ConnectionClosed)
     # A message in doubt after a reconnect: its grace is the deadline when it comes first.
     _, _, pending = sent(p)
     p.lost()
@@ -1309,9 +1390,20 @@ def test_the_deadline_says_exactly_when_tick_has_work(when):
     assert p.deadline() == when + 10 + 2.5                        # back to the keepalive
 
 
+@pytest.mark.parametrize("when", [23.08665415409843, 58.75806061435595, 54.8798761388153])
+def test_tick_at_its_own_deadline_acts_whatever_the_rounding(when):
+    # The defect: deadline() said last + interval while tick() tested
+    # now - last < interval, which rounds the other way for about one
+    # instant in 16: tick(deadline()) did nothing, and a session on a fake
+    # clock standing at that deadline spun there for ever.
+    p = opened_protocol(now=when)
+    assert type(p.tick(p.deadline())) is slack_rtm.Ping
+    assert type(p.tick(p.deadline())) is slack_rtm.Drop
+
+
 def test_our_pongs_are_hidden_a_users_pong_is_not():
     p = opened_protocol()
-    ours = json.loads(p.tick(10))["id"]
+    ours = json.loads(p.tick(10).text)["id"]
     assert p.receive(frame(type="pong", reply_to=ours), now=11) is None
     user = p.message({"type": "ping"}, p.encode({"type": "ping"}))[0]
     assert p.receive(frame(type="pong", reply_to=user), now=12) == {"type": "pong", "reply_to": user}
@@ -1326,7 +1418,7 @@ def test_the_pings_remembered_are_bounded():
     now, pings = 0.0, []
     for _ in range(1000):
         now += 10
-        pings.append(json.loads(p.tick(now))["id"])
+        pings.append(json.loads(p.tick(now).text)["id"])
         p.receive(frame(type="presence_change"), now)
     assert len(p._own_pings) <= 8 and len(set(pings)) == 1000
     assert p.receive(frame(type="pong", reply_to=pings[0]), now) is not None       # long forgotten: shown
@@ -1467,11 +1559,11 @@ def test_unsent_and_abandoned_messages_have_that_one_outcome():
 def test_a_send_that_fails_after_the_loss_reported_it_keeps_that_outcome():
     p = opened_protocol()
     ident, _, pending = sent(p)
+    typing = p.message({"type": "typing"}, p.encode({"type": "typing"}))
     p.lost()
     p.ended()                                                     # the reader saw the end first
     assert p.unsent(ident, pending) is False                      # the sender must not say "not sent" too
     assert p.unacknowledged == [pending.event]
-    typing = p.message({"type": "typing"}, p.encode({"type": "typing"}))
     assert typing[2] is None and p.unsent(typing[0], None) is True
 
 
@@ -1515,20 +1607,44 @@ def test_too_long_is_refused_before_an_id_is_taken():
     with pytest.raises(slack_rtm.InvalidArgument):
         p.encode(["not", "a", "dict"])
     assert p.message({}, "{}")[0] == 1                            # no id was used by the refusals
-    # What encode() lets through still fits once the largest id is in front.
+    # What encode() lets through is checked again once its id is in front.
     big = {"type": "message", "text": "", "pad": "x" * (filler - len(',"pad":""'))}
     p._ids = 2 ** 63
-    assert len(p.message(big, p.encode(big))[1].encode()) <= slack_rtm.MAX_FRAME_BYTES
+    with pytest.raises(slack_rtm.MessageTooLong, match="with its id"):
+        p.message(big, p.encode(big))
+    assert p._ids == 2 ** 63                                      # and no id was taken
+
+
+def padded(size, ident=1):
+    """An event whose frame, with ``"id":ident`` in front, is ``size`` bytes (2 a character in the pad)."""
+    bare = len(json.dumps({"type": "note", "pad": ""}, separators=(",", ":"))) + len(f'"id":{ident},')
+    pad = "é" * ((size - bare) // 2) + "x" * ((size - bare) % 2)
+    return {"type": "note", "pad": pad}
+
+
+@pytest.mark.parametrize("ident", [1, 9, 10, 12345])
+def test_a_frame_of_exactly_max_frame_bytes_with_its_id_is_sent_one_more_is_refused(ident):
+    # The defect: the bound before the id kept 26 bytes of room, so a frame
+    # of 16,384 bytes on the wire was refused, though Slack takes it.
+    limit = slack_rtm.MAX_FRAME_BYTES
+    p = opened_protocol()
+    p._ids = ident - 1
+    got, frame, _ = p.message(padded(limit, ident), p.encode(padded(limit, ident)))
+    assert got == ident and len(frame.encode("utf-8")) == limit and frame.startswith('{"id":%d,' % ident)
+    over = padded(limit + 1, ident)
+    with pytest.raises(slack_rtm.MessageTooLong, match=f"a frame of {limit + 1} bytes with its id"):
+        p.message(over, p.encode(over))
+    assert p._ids == ident                                        # the refusal took no id
 
 
 def test_the_control_frame_budget_is_a_burst_then_a_rate():
     p = opened_protocol()
     assert all(p.control(0.0) is None for _ in range(slack_rtm.CONTROL_BURST))
-    assert isinstance(p.control(0.0), slack_rtm.ConnectionClosed)
+    assert isinstance(p.control(0.0).error, slack_rtm.ConnectionClosed)
     p = opened_protocol()
     assert all(p.control(0.0) is None for _ in range(slack_rtm.CONTROL_BURST))
     assert all(p.control(1.0) is None for _ in range(int(slack_rtm.CONTROL_RATE)))   # a second's worth more
-    assert isinstance(p.control(1.0), slack_rtm.ConnectionClosed)
+    assert isinstance(p.control(1.0).error, slack_rtm.ConnectionClosed)
     p = opened_protocol()
     assert all(p.control(n / 8) is None for n in range(10000))       # under the rate: for ever
     reconnected(p, 0.0)
@@ -1551,9 +1667,6 @@ def test_the_phases_and_the_repr():
     p.lost()
     p.ended()
     assert repr(p) == "<RtmProtocol ended pending=0 in_doubt=0 frames=1>"
-    for call in (p.connecting, lambda: p.opened(3), p.lost):     # an ended session stays ended
-        call()
-        assert p.phase == slack_rtm.ENDED
     p.closed()
     for call in (p.connecting, lambda: p.opened(3), p.lost, p.ended):
         call()
@@ -1566,6 +1679,78 @@ def test_the_phases_and_the_repr():
 def test_timings_that_are_not_positive_numbers_are_refused(option, value):
     with pytest.raises(slack_rtm.InvalidArgument, match=option):
         slack_rtm.RtmProtocol(**{option: value})
+
+
+def in_phase(phase):
+    """An RtmProtocol brought to ``phase`` the legal way."""
+    p = slack_rtm.RtmProtocol(now=0.0)
+    steps = {"connecting": [], "open": [lambda: p.opened(0)],
+             "draining": [lambda: p.opened(0), lambda: p.receive(frame(type="goodbye"), 1)],
+             "lost": [lambda: p.opened(0), p.lost], "ended": [lambda: p.opened(0), p.lost, p.ended],
+             "closed": [p.closed]}[phase]
+    for step in steps:
+        step()
+    assert p.phase == phase
+    return p
+
+
+ILLEGAL = {
+    "connecting": ["lost", "receive", "message"],
+    "open": ["connecting", "opened"],
+    "draining": ["connecting", "opened", "message"],
+    "lost": ["opened", "lost", "receive", "message"],
+    "ended": ["connecting", "opened", "lost", "receive", "message"],
+}
+
+
+def call(p, name):
+    return {"connecting": p.connecting, "opened": lambda: p.opened(5), "lost": p.lost, "ended": p.ended,
+            "closed": p.closed, "receive": lambda: p.receive(frame(type="x"), 5),
+            "message": lambda: p.message({"type": "typing"}, '{"type":"typing"}')}[name]()
+
+
+@pytest.mark.parametrize("phase, name", [(phase, name) for phase, names in ILLEGAL.items() for name in names])
+def test_a_call_the_phase_does_not_allow_raises_local_protocol_error(phase, name):
+    # The defect: opened() after the end, a message while lost... were ignored silently.
+    p = in_phase(phase)
+    with pytest.raises(slack_rtm.LocalProtocolError, match=f"{name}\\(\\) in phase {phase}") as info:
+        call(p, name)
+    assert isinstance(info.value, RuntimeError) and not isinstance(info.value, slack_rtm.ProtocolError)
+    assert p.phase == phase                                       # and nothing changed
+
+
+@pytest.mark.parametrize("phase", ["connecting", "open", "draining", "lost", "ended", "closed"])
+def test_closed_is_legal_in_any_phase_and_then_every_life_cycle_call_does_nothing(phase):
+    # close() may come from any thread while the reader connects or reads.
+    p = in_phase(phase)
+    p.closed()
+    for name in ("connecting", "opened", "lost", "ended", "closed"):
+        call(p, name)
+        assert p.phase == slack_rtm.CLOSED
+    assert p.lost() is False
+
+
+def test_the_core_counts_what_is_skipped_and_says_which_connections_were_healthy():
+    p = opened_protocol()
+    p.skip()                                                      # a binary frame the shell could not hand over
+    assert p.lost(oversized=True) is False                        # a message over the size limit ended it
+    assert p.skipped == 2
+    p = opened_protocol()
+    again = lambda now: (p.connecting(), p.opened(now))      # noqa: E731
+    assert p.lost(clean=True) is False                            # closed in order, but delivered nothing
+    again(1)
+    p.receive(frame(type="message"), 2)
+    assert p.lost() is False                                      # events, then a reset: not healthy
+    again(3)
+    p.receive(frame(type="message"), 4)
+    assert p.lost(clean=True) is True                             # events, then a close frame
+    again(5)
+    p.receive(frame(type="goodbye"), 6)
+    assert p.lost() is False                                      # goodbye alone is no event
+    again(7)
+    p.receive(frame(type="message"), 8)
+    p.receive(frame(type="goodbye"), 9)
+    assert p.lost() is True                                       # events, then goodbye
 
 
 def unavailable():
@@ -1624,6 +1809,59 @@ def test_a_connection_that_stayed_up_resets_the_failures():
 
 def expired():
     return slack_rtm.UrlExpired("the WebSocket URL has expired")
+
+
+def within_tier_1(calls):
+    """Whether the rtm.* calls at these times keep to Tier 1 as the session
+    budgets it: in any span of T seconds, at most the burst plus T/60."""
+    return all(j - i + 1 <= slack_rtm.RTM_CALL_BURST + (calls[j] - calls[i]) * slack_rtm.RTM_CALL_RATE + 1e-9
+               for i in range(len(calls)) for j in range(i, len(calls)))
+
+
+def server_that_closes_every_connection(after, healthy, hours=1.0, jitter=0.25):
+    """(rtm.connect call times, waits, fraction of the time connected) for a
+    server that ends every connection ``after`` seconds (cleanly, after
+    events, if ``healthy``), each call answered and connected at once."""
+    r = reconnects(jitter=jitter)
+    now, end, calls, waits, up = 0.0, hours * 3600, [], [], 0.0
+    while now < end:
+        r.calling(now)
+        calls.append(now)
+        r.connected(now)
+        up += min(after, end - now)
+        now += after
+        waits.append(r.lost(now, healthy=healthy))
+        now += waits[-1]
+    return calls, waits, up / end
+
+
+def test_a_server_that_closes_every_healthy_connection_after_20_s_is_rejoined_within_tier_1():
+    # The defect: each healthy 20-s connection counted as a failure, so the
+    # waits grew to 60-75 s and the session was connected 37% of the time.
+    calls, waits, connected = server_that_closes_every_connection(20, healthy=True)
+    print(f"\n20-s server, healthy: connected {connected:.1%} of an hour, {len(calls)} rtm.connect calls, "
+          f"longest wait {max(waits):.1f} s")
+    assert within_tier_1(calls) and len(calls) <= slack_rtm.RTM_CALL_BURST + 60
+    assert max(waits) <= 60 and waits[:4] == [0.0] * 4            # the burst: at once
+    assert connected >= 0.34                                      # Tier 1 allows 1/3 in the long run: the most
+    # The same server without events: failures, backing off, still within Tier 1.
+    calls, waits, connected = server_that_closes_every_connection(20, healthy=False)
+    assert within_tier_1(calls) and waits[0] >= 1.0
+
+
+@pytest.mark.parametrize("after", [0.0, 1.0, 59.0])
+def test_whatever_the_server_does_the_rtm_calls_keep_to_tier_1(after):
+    for healthy in (True, False):
+        calls, waits, _ = server_that_closes_every_connection(after, healthy, hours=3, jitter=0.0)
+        assert within_tier_1(calls) and len(calls) <= slack_rtm.RTM_CALL_BURST + 3 * 60
+    r, now, tries = reconnects(), 0.0, []                         # calls failing at once, retried: paced too
+    for _ in range(200):
+        r.calling(now)
+        tries.append(now)
+        now += r.failed(unavailable() if len(tries) % 2 else expired(), now)
+    assert within_tier_1(tries) and tries[-1] >= 190 * 60
+
+
 
 
 def test_an_expired_url_gets_a_fresh_one_at_once_then_waits():
@@ -1803,8 +2041,8 @@ def test_every_message_has_exactly_one_outcome(steps, end):
         elif step == "tick":
             now += arg
             action = p.tick(now)
-            if isinstance(action, str):
-                pings.append(json.loads(action)["id"])
+            if isinstance(action, slack_rtm.Ping):
+                pings.append(json.loads(action.text)["id"])
             elif action is not None:
                 p.lost()
         elif step == "ping_due":
@@ -2845,35 +3083,6 @@ def corpus_events():
     return events
 
 
-class Recorder:
-    """An injected sleep and clock: records the waits, never waits."""
-
-    def __init__(self):
-        self.slept = []
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-
-
-def open_session(slack, **options):
-    options.setdefault("sleep", Recorder().sleep)
-    return slack_rtm.connect(TOKEN, base_url=slack.base_url, **options)
-
-
-def take(iterator, count):
-    return [next(iterator) for _ in range(count)]
-
-
-def until(iterator, predicate, limit=1000):
-    seen = []
-    for event in iterator:
-        seen.append(event)
-        if predicate(event):
-            return seen
-        assert len(seen) < limit
-    raise AssertionError(f"the iteration ended; saw {seen}")
-
-
 RECONNECTING = ("goodbye", "team_migration_started")
 
 
@@ -2952,7 +3161,7 @@ def test_goodbye_reconnects_with_rtm_connect_and_events_continue(slack):
     assert [r.method for r in slack.requests] == ["rtm.start", "users.list", "conversations.list"] * 1 + [
         "rtm.connect", "users.list", "conversations.list"]
     assert slack.connections == 2 and rtm.stats["connections"] == 2
-    assert len(waits.slept) == 1 and 1.0 <= waits.slept[0] <= 1.25        # a short connection backs off
+    assert waits.slept == []                # it delivered an event, and the server ended it: no failure
 
 
 def test_team_migration_with_migration_in_progress_backs_off_rising(slack):
@@ -2988,15 +3197,18 @@ def test_an_answer_slower_than_the_url_lives_gets_a_fresh_url(legacy_slack):
     assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect"] and slack.connections == 1
 
 
-def test_a_server_that_stops_answering_is_pinged_then_left(slack):
-    with open_session(slack, ping_interval=0.1, pong_timeout=0.2) as rtm:
+def test_a_server_that_stops_answering_is_pinged_then_left(slack, caplog):
+    clock = FakeClock()
+    with open_session(slack, clock=clock, sleep=clock.sleep) as rtm:
         it = iter(rtm)
         next(it)
         slack.stall()
-        assert next(it) == {"type": "hello"}                # pinged, no pong: dead, reconnected
+        assert next(it) == {"type": "hello"}                # pinged at 10 s, no pong: dead at 20, reconnected
         assert slack.connections == 2 and rtm.stats["connections"] == 2
     (ping,) = [f for f in slack.received if f["type"] == "ping"]
     assert ping == {"id": ping["id"], "type": "ping"} and isinstance(ping["id"], int)
+    assert "no frame for 20.0 s, not even a pong: the connection is dead" in warnings_logged(caplog)
+    assert len(clock.slept) == 1 and clock.now == 20 + clock.slept[0]    # no real time waited
 
 
 @pytest.mark.parametrize("fault", ["close_connections", "drop"])
@@ -3020,9 +3232,7 @@ def test_close_inside_the_loop_ends_it_and_never_reconnects(slack):
             rtm.close()                                      # twice is harmless
         assert seen == [{"type": "hello"}]
         assert list(rtm) == []
-    slack.wait_received(0)
-    with slack._cond:
-        slack._cond.wait_for(lambda: slack.closes, 5)
+    assert slack.wait_closes(1, timeout=5) == [1000]
     assert slack.closes == [1000] and slack.connections == 1
     assert [r.method for r in slack.requests if r.method.startswith("rtm.")] == ["rtm.start"]
     with pytest.raises(slack_rtm.ConnectionClosed):
@@ -3073,6 +3283,88 @@ def test_send_message_waits_for_its_ack(slack):
         assert ack["ok"] is True and ack["reply_to"] == 1 and ack["text"] == "héllo 👋" and ack["ts"]
         assert take(it, 2) == [{"type": "message", "text": "in between"}, ack]   # still yielded, in order
     assert slack.received == [{"type": "message", "channel": "C0GENERAL", "text": "héllo 👋", "id": 1}]
+
+
+BAD_SENDS = [
+    ("send_message", ("C0GENERAL", "x"), dict(wait=False, timeout=None), "timeout must be a positive number"),
+    ("send_message", ("C0GENERAL", "x"), dict(wait=True, timeout=0), "timeout must be a positive number"),
+    ("send_message", ("C0GENERAL", "x"), dict(timeout=float("nan")), "timeout must be a positive number"),
+    ("send_message", ("C0GENERAL", "x"), dict(timeout="5"), "timeout must be a positive number"),
+    ("send_message", ("C0GENERAL", "x"), dict(wait="yes"), "wait must be True or False"),
+    ("send_message", ("C0GENERAL", "x"), dict(wait=None), "wait must be True or False"),
+    ("send_message", (None, "x"), {}, "channel must be a conversation's id"),
+    ("send_message", ("", "x"), {}, "channel must be a conversation's id"),
+    ("send_message", (["C0GENERAL"], "x"), {}, "channel must be a conversation's id"),
+    ("send_message", ("C0GENERAL", 42), {}, "text must be a string, not int"),
+    ("send_message", ("C0GENERAL", b"x"), {}, "text must be a string, not bytes"),
+    ("send_message", ("C0GENERAL", "x"), dict(thread_ts=1.5), "thread_ts must be a string, not float"),
+    ("send_message", ("C0GENERAL", "x"), dict(type="typing"), "a message's type is"),
+    ("send_message", ("C0GENERAL", "x"), dict(blocks=object()), "cannot be sent as JSON"),
+    ("typing", (None,), {}, "channel must be a conversation's id"),
+    ("typing", (7,), {}, "channel must be a conversation's id"),
+    ("send", (["not", "a", "dict"],), {}, "an event is a dict"),
+    ("send", ({"type": "x", "v": float("inf")},), {}, "cannot be sent as JSON"),
+    ("ping", (), dict(note={1, 2}), "cannot be sent as JSON"),
+]
+
+
+@pytest.mark.parametrize("method, args, kwargs, why", BAD_SENDS)
+def test_every_bad_argument_to_a_send_is_invalid_argument_and_nothing_is_sent(slack, method, args, kwargs, why):
+    # The defect: send_message(wait=False, timeout=None) raised TypeError (and
+    # a channel of None went to Slack, to be refused by its ack).
+    with open_session(slack) as rtm:
+        with pytest.raises(slack_rtm.InvalidArgument, match=re.escape(why)):
+            getattr(rtm, method)(*args, **kwargs)
+        rtm.typing("C0GENERAL")
+        assert slack.wait_received(1) == [{"type": "typing", "channel": "C0GENERAL", "id": 1}]   # no id taken
+
+
+def test_a_frame_of_exactly_max_frame_bytes_goes_on_the_wire_one_byte_more_is_refused(slack):
+    # The README says a frame *over* 16,384 bytes is refused; one of exactly
+    # that size, with its id, reached Slack's limit and was refused too.
+    with open_session(slack) as rtm:
+        event = padded(slack_rtm.MAX_FRAME_BYTES)
+        assert rtm.send(event) == 1
+        (got,) = slack.wait_received(1)
+        wire = json.dumps(got, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        assert len(wire) == slack_rtm.MAX_FRAME_BYTES and got == dict(event, id=1)
+        with pytest.raises(slack_rtm.MessageTooLong, match=f"{slack_rtm.MAX_FRAME_BYTES + 1} bytes with its id"):
+            rtm.send(padded(slack_rtm.MAX_FRAME_BYTES + 1, 2))
+        rtm.typing("C0GENERAL")
+        assert slack.wait_received(2)[1] == {"type": "typing", "channel": "C0GENERAL", "id": 2}
+
+
+@pytest.mark.parametrize("end", ["close_connections", "goodbye", "migrate"])
+def test_a_healthy_connection_the_server_ends_is_rejoined_at_once(slack, end):
+    # The defect: a connection that delivered events and was ended cleanly
+    # by the server counted as a failure, backing off up to 60-75 s.
+    waits = Recorder()
+    with open_session(slack, sleep=waits.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        for connection in (1, 2, 3):
+            slack.send({"type": "message", "text": str(connection)})
+            assert next(it) == {"type": "message", "text": str(connection)}
+            getattr(slack, end)()
+            until(it, lambda e: e == {"type": "hello"})
+        assert waits.slept == [] and rtm.stats["connections"] == 4
+
+
+def test_a_server_that_ends_every_healthy_connection_at_once_gets_the_rtm_calls_tier_1_allows(slack, caplog):
+    caplog.set_level(logging.INFO, logger="slack_rtm")
+    clock = FakeClock()
+    with open_session(slack, clock=clock, sleep=clock.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        for connection in range(1, 7):
+            slack.send({"type": "message", "text": str(connection)})
+            assert next(it) == {"type": "message", "text": str(connection)}
+            slack.close_connections()
+            until(it, lambda e: e == {"type": "hello"})
+    # rtm.start and four rtm.connect at once (the burst of 5), then one a minute.
+    assert len(slack.calls("rtm.connect")) == 6 and clock.slept == [pytest.approx(60), pytest.approx(60)]
+    paced = [r.getMessage() for r in caplog.records if "Tier 1" in r.getMessage()]
+    assert len(paced) == 2 and all(r.levelno == logging.INFO for r in caplog.records if "Tier 1" in r.getMessage())
 
 
 def test_ids_are_unique_and_rising_across_threads_and_connections(slack):
@@ -3188,19 +3480,24 @@ def test_messages_pending_at_close_are_reported():
 
 
 def test_an_ack_wait_times_out():
+    clock = FakeClock()
     with slack_rtm.FakeSlack(auto_ack=False) as slack:
-        with open_session(slack, ping_interval=0.05) as rtm:
-            with pytest.raises(slack_rtm.Timeout, match="no ack"):
-                rtm.send_message("C0GENERAL", "x", wait=True, timeout=0.2)
+        with open_session(slack, clock=clock, sleep=clock.sleep) as rtm:
+            with pytest.raises(slack_rtm.Timeout, match="no ack for message 1 within 30 s"):
+                rtm.send_message("C0GENERAL", "x", wait=True, timeout=30)
+            assert clock.now == 30 and rtm.stats["connections"] == 1   # kept alive by pings meanwhile
+            assert [f["type"] for f in slack.received][:3] == ["message", "ping", "ping"]
 
 
 def test_pongs_to_our_keepalive_are_hidden_but_user_pings_are_not(slack):
-    with open_session(slack, ping_interval=0.05, pong_timeout=5) as rtm:
+    clock = FakeClock()
+    with open_session(slack, clock=clock, sleep=clock.sleep) as rtm:
         it = iter(rtm)
         next(it)
         threading.Thread(target=lambda: (slack.wait_received(3, type="ping"), slack.send({"type": "end"}))).start()
         idle = until(it, lambda e: e == {"type": "end"})
         assert idle == [{"type": "end"}]                    # three pings answered, no pong shown
+        assert clock.now >= 30 and clock.slept == []        # at 10, 20 and 30 s
         user_ping = rtm.ping(note="mine")
         pong = until(it, lambda e: e.get("type") == "pong")
         assert pong == [{"type": "pong", "note": "mine", "id": user_ping, "reply_to": user_ping}]
@@ -3256,10 +3553,11 @@ def test_errors_retrying_cannot_fix_raise_at_once(slack, error, cls):
 
 def test_no_hello_is_a_failed_connection(slack):
     slack.withhold_hello(1)
-    waits = Recorder()
-    with open_session(slack, hello_timeout=0.3, sleep=waits.sleep) as rtm:
+    clock = FakeClock()
+    with open_session(slack, clock=clock, sleep=clock.sleep) as rtm:
         assert next(iter(rtm)) == {"type": "hello"}
-    assert len(waits.slept) == 1 and [r.method for r in slack.requests] == ["rtm.start", "rtm.start", "users.list",
+    assert len(clock.slept) == 1 and clock.now == 10 + clock.slept[0]    # hello_timeout (10 s), then the backoff
+    assert [r.method for r in slack.requests] == ["rtm.start", "rtm.start", "users.list",
                                                                           "conversations.list"]
 
 
@@ -3327,7 +3625,6 @@ def test_a_wss_url_in_capitals_is_tls_too(slack, scheme):
 # once, ack_grace and timeouts hold), and generously: the old code missed each
 # by seconds.
 
-import time  # noqa: E402
 
 
 class LogSeen(logging.Handler):
@@ -3354,32 +3651,6 @@ class LogSeen(logging.Handler):
         logger = logging.getLogger("slack_rtm")
         logger.removeHandler(self)
         logger.setLevel(self.level)
-
-
-class Background(threading.Thread):
-    """Runs ``fn`` and keeps what it returned or raised, and when."""
-
-    def __init__(self, fn, started=None):
-        super().__init__(daemon=True)
-        self.fn, self.started = fn, started
-        self.result = self.error = self.ended = None
-        self.start()
-
-    def run(self):
-        if self.started is not None:
-            self.started.set()
-        try:
-            self.result = self.fn()
-        except BaseException as exc:          # handed to the test, which asserts on it
-            self.error = exc
-        self.ended = time.monotonic()
-
-    def outcome(self, timeout=5):
-        self.join(timeout)
-        assert not self.is_alive(), "still running"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def rtm_connect_answer(slack):
@@ -3411,8 +3682,7 @@ def test_close_during_a_reconnect_returns_at_once_and_then_nothing_opens(slack):
     slack.answer("rtm.connect", rtm_connect_answer(slack), delay=0.8)
     reader = Background(lambda: list(it))
     slack.drop()
-    with slack._cond:
-        assert slack._cond.wait_for(lambda: slack.calls("rtm.connect"), 5)
+    slack.wait_calls("rtm.connect", timeout=5)
     closing = time.monotonic()
     rtm.close()
     assert time.monotonic() - closing < 0.4                           # not after the slow answer
@@ -3506,14 +3776,17 @@ def test_an_ack_wait_times_out_on_time_even_while_bytes_trickle(trickle):
 
 @pytest.mark.parametrize("name", list(NOT_A_FRAME))
 def test_keepalive_runs_while_the_server_sends_what_is_not_a_frame(slack, name):
-    with open_session(slack, ping_interval=0.3, pong_timeout=0.3) as rtm:
+    clock = FakeClock()                   # the bytes keep coming, so the time moves only when set here
+    with open_session(slack, clock=clock, sleep=clock.sleep) as rtm:
         it = iter(rtm)
         next(it)
         slack.stall()                                                 # no pong, and nothing else
         stop = threading.Event()
         writer = raw_writer(slack, stop, *NOT_A_FRAME[name])
         reader = Background(lambda: next(it))
+        clock.now = 10.0
         slack.wait_received(1, type="ping", timeout=5)                # the old code sent none in 20 s
+        clock.now = 20.0
         slack.wait_connections(2, timeout=5)                          # and dropped the connection as dead
         assert reader.outcome() == {"type": "hello"}
         stop.set()
@@ -3524,7 +3797,20 @@ def test_keepalive_runs_while_the_server_sends_what_is_not_a_frame(slack, name):
 def test_every_message_has_one_outcome_while_connections_drop():
     import re
     senders, each = 8, 60
-    with slack_rtm.FakeSlack() as slack:
+    drops, dropping = [60, 150, 240, 330], threading.Lock()
+
+    def ack_or_drop(frame):
+        # The server drops the connection itself at these frame counts, in
+        # its own thread: the drops come mid-stream however threads are run.
+        with dropping:
+            due = bool(drops) and len(slack.received) >= drops[0]
+            if due:
+                drops.pop(0)
+        if due:
+            slack.drop()
+            return None
+        return slack.reply(frame)
+    with slack_rtm.FakeSlack(auto_ack=ack_or_drop) as slack:
         with open_session(slack, send_rate=100000, send_burst=100000, ack_grace=0.2) as rtm:
             it = iter(rtm)
             next(it)
@@ -3537,15 +3823,6 @@ def test_every_message_has_one_outcome_while_connections_drop():
                     if event.get("ok") is True:
                         yielded.append(event["reply_to"])
             reader = Background(read)
-            done = threading.Event()
-
-            def dropper():
-                for count in (60, 150, 240, 330):
-                    with slack._cond:
-                        slack._cond.wait_for(lambda: len(slack.received) >= count or done.is_set(), 10)
-                    if done.is_set():
-                        return
-                    slack.drop()
 
             def sender(n):
                 outcomes = []
@@ -3563,18 +3840,13 @@ def test_every_message_has_one_outcome_while_connections_drop():
                         outcomes.append((int(found.group(1)) if found else None, waited, "not sent"))
                 return outcomes
 
-            drops = Background(dropper)
             threads = [Background(lambda n=n: sender(n)) for n in range(senders)]
             results = [outcome for t in threads for outcome in t.outcome(30)]
-            with slack._cond:
-                done.set()
-                slack._cond.notify_all()
-            drops.outcome()
             rtm.ping()                            # its pong comes after every ack the server sent
             reader.outcome()
             rtm.close()
             listed = [e["id"] for e in rtm.unacknowledged]
-    assert len(results) == senders * each and slack.connections >= 3
+    assert len(results) == senders * each and slack.connections == 5 and drops == []
     assert len({ident for ident, _, _ in results}) == senders * each and None not in {r[0] for r in results}
     for ident, waited, told in results:
         outcomes = [told] if told else []
@@ -3641,7 +3913,8 @@ def test_the_repr_says_the_phase(slack):
 
 
 def test_fake_slack_stalls_the_connection_whose_hello_was_just_seen(slack):
-    with open_session(slack, ping_interval=0.1, pong_timeout=0.1) as rtm:
+    clock = FakeClock()
+    with open_session(slack, clock=clock, sleep=clock.sleep) as rtm:
         it = iter(rtm)
 
         def stall_each():
@@ -3650,7 +3923,7 @@ def test_fake_slack_stalls_the_connection_whose_hello_was_just_seen(slack):
                 slack.stall()                                         # at once: this connection, never none
             return next(it)
         reader = Background(stall_each)
-        slack.wait_connections(4, timeout=5)                          # each stalled one was found dead
+        slack.wait_connections(4, timeout=15)                         # each stalled one was found dead
         assert reader.outcome() == {"type": "hello"}
     assert len([f for f in slack.received if f["type"] == "ping"]) >= 3
 
@@ -3700,8 +3973,7 @@ def test_close_cuts_a_long_retry_after_short(slack):
     slack.fail("rtm.connect", "ratelimited", retry_after=600)
     reader = Background(lambda: list(it))
     slack.drop()
-    with slack._cond:                                               # answered: the reader waits 600 s now
-        assert slack._cond.wait_for(lambda: slack.calls("rtm.connect"), 5)
+    slack.wait_calls("rtm.connect", timeout=5)                      # answered: the reader waits 600 s now
     closing = time.monotonic()
     rtm.close()
     assert reader.outcome() == [] and reader.ended - closing < 1.0   # not 600 s
@@ -4450,6 +4722,27 @@ def test_the_session_warns_at_the_callers_line():
         (slack_rtm.MethodDeprecatedWarning, __file__, line)]
 
 
+def test_fake_slack_waits_return_what_came_or_fail_saying_what_did_not(slack):
+    # Tests reached into slack._cond to wait for close frames or calls.
+    with open_session(slack) as rtm:
+        assert [r.method for r in slack.wait_calls("rtm.start")] == ["rtm.start"]
+        rtm.close()
+    assert slack.wait_closes(1) == [1000]
+    assert slack.wait_for(lambda: slack.connections) == 1
+    flag = threading.Event()
+    threading.Timer(0.2, flag.set).start()
+    assert slack.wait_for(flag.is_set, 5) is True                 # anything, not only FakeSlack's own state
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match=re.escape("FakeSlack: waited 0.3 s for 2 rtm.connect calls "
+                                                       "(there were 0), in vain")):
+        slack.wait_calls("rtm.connect", 2, timeout=0.3)
+    assert 0.3 <= time.monotonic() - started < 3
+    with pytest.raises(AssertionError, match=re.escape("2 connections closed by the client (there were 1)")):
+        slack.wait_closes(2, timeout=0.1)
+    with pytest.raises(AssertionError, match="waited 0.1 s for the bot's reply, in vain"):
+        slack.wait_for(lambda: slack.received, 0.1, "the bot's reply")
+
+
 def test_fake_slack_says_to_start_it_first():
     fake = slack_rtm.FakeSlack()
     for name in ("base_url", "ws_port"):
@@ -4469,10 +4762,10 @@ def recover(slack, fault, end=None, **options):
     """Connect, apply ``fault`` to the Web API and WebSocket, end the
     connection (``end``, a reset by default), and return (rtm.connect calls,
     waits, seconds) once the session says hello again and delivers an event
-    sent after."""
+    sent after.  The session runs on a FakeClock: its timers take no real time."""
     import time
-    waits = Recorder()
-    with open_session(slack, sleep=waits.sleep, **options) as rtm:
+    waits = FakeClock()
+    with open_session(slack, sleep=waits.sleep, clock=waits, **options) as rtm:
         it = iter(rtm)
         next(it)
         fault(slack)
@@ -4498,7 +4791,7 @@ HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body>
     ("no hello", lambda s: s.withhold_hello(1), 2),
 ])
 def test_web_api_faults_during_a_reconnect_are_recovered(slack, name, fault, calls):
-    made, waits, seconds = recover(slack, fault, timeout=0.3, hello_timeout=0.3)
+    made, waits, seconds = recover(slack, fault, timeout=0.3)          # HTTP: real time is the point
     print(f"\nfault: {name}: recovered, {made} rtm.connect calls, waits {waits}, {seconds:.2f} s")
     assert made == calls, name
     if name.startswith("429"):
@@ -4514,7 +4807,7 @@ def test_web_api_faults_during_a_reconnect_are_recovered(slack, name, fault, cal
     ("team_migration_started", lambda s: s.migrate()),
 ])
 def test_connection_faults_are_recovered(slack, name, end):
-    made, waits, seconds = recover(slack, lambda s: None, end=end, ping_interval=0.1, pong_timeout=0.2)
+    made, waits, seconds = recover(slack, lambda s: None, end=end)
     print(f"\nfault: {name}: recovered, {made} rtm.connect calls, waits {waits}, {seconds:.2f} s")
     assert made == 1 and len(waits) == 1 and 1.0 <= waits[0] <= 1.25   # one call, after the short-lived backoff
 
@@ -5233,6 +5526,32 @@ def test_a_flood_of_pings_drops_the_connection_and_events_go_on(slack, caplog):
                for text in warnings_logged(caplog))
 
 
+class SteppingClock:
+    """A session clock on which every reading is 0.1 s after the last."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 0.1
+        return self.now
+
+
+def test_the_control_frame_budget_runs_on_the_session_clock(slack, caplog):
+    # The defect: the connection fed control() real time, while everything
+    # else ran on the session's clock: two time bases in one budget.  Here
+    # the session clock says the 1,000 pings came over 100 s, well within
+    # the budget, though they came at once in real time.
+    flood = ping_flood(50, 20)
+    with RawSlack(upgraded_then(HELLO_FRAME + flood)) as server:
+        with via(slack, server, clock=SteppingClock()) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            seen = until(it, lambda e: e == {"type": "hello"})  # the raw server's end, then FakeSlack's
+    assert [e["seq"] for e in seen if "seq" in e] == list(range(20))
+    assert not any("control frames" in text for text in warnings_logged(caplog))
+
+
 def nested(depth):
     return '{"a":' * depth + "1" + "}" * depth
 
@@ -5402,10 +5721,10 @@ def test_any_frames_of_a_real_websocket_server_raise_only_slack_errors_and_leave
         @given(WS_FRAMES, st.integers(0, 3), st.booleans())
         def run(frames, cut, strict):
             current[0] = raw_frames(frames, cut)
+            clock = FakeClock()                        # the session's timers take no real time
             try:
                 with slack_rtm.connect(TOKEN, base_url=server.base_url, method="rtm.connect", auto_reconnect=False,
-                                       strict=strict, hello_timeout=2, ping_interval=0.5, pong_timeout=0.5,
-                                       connect_deadline=0.01, sleep=Recorder().sleep) as rtm:
+                                       strict=strict, connect_deadline=0.01, clock=clock, sleep=clock.sleep) as rtm:
                     for event in rtm:
                         assert isinstance(event, dict)
             except slack_rtm.SlackError as error:
