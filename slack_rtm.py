@@ -1226,10 +1226,11 @@ def _start_oddity(answer: _Json) -> Optional[str]:
 # channels (SLACK.md).  A client builds the team from the Web API (users.list,
 # conversations.list) and keeps it current from events, as slack-ruby-client
 # 2.x's Store and wee-slack do.  TeamState is that, as a pure object: it is
-# filled from an RtmStart or from pages, and apply(event) updates it.  It
-# holds the same data classes as RtmStart, adopting their dicts (nothing is
-# copied from a page; what comes in an event is copied, as the event itself
-# is handed to the user untouched).
+# filled from an RtmStart or from pages, and apply(event) updates it; the
+# Web API calls that fill it are the I/O shell's (_TeamLoader, load_team).
+# It holds the same data classes as RtmStart, adopting the dicts of a page
+# (nothing copied); an RtmStart's objects and what comes in an event are
+# copied, as the answer and the event stay what Slack sent.
 #
 # Every event costs O(1): dicts by id and by name, updated in place.  A
 # conversation's ``members`` (Slack's list, carried by rtm.start's channels
@@ -1344,7 +1345,7 @@ _CONVERSATION_TYPES = {"channels": "public_channel", "groups": "private_channel"
 #: The data class of each kind of conversation.
 _CONVERSATION_CLASSES: Dict[str, Type[_AnyConversation]] = {"channels": Channel, "groups": Group, "mpims": Mpim,
                                                              "ims": Im}
-#: What TeamState.load can load: users.list, and conversations.list's types.
+#: What load_team can load: users.list, and conversations.list's types.
 TEAM_PARTS: FrozenSet[str] = frozenset(("users",) + tuple(_CONVERSATION_TYPES))
 #: Page sizes.  users.list: Slack's page recommends no more than 200 a page.
 #: conversations.list takes up to 999 ("an integer under 1000"): fewer pages
@@ -1387,7 +1388,7 @@ class TeamState:
 
     Build it with ``TeamState.from_start(start)`` (an rtm.start answer that
     carries the lists, or the short one, which gives team and self), fill
-    it from the Web API with ``load(token)`` or from saved pages with
+    it from the Web API with ``load_team(token)`` or from saved pages with
     ``add_users(members)`` / ``add_conversations(channels)``, and keep it
     current with ``apply(event)`` for every event, before the event is used.
 
@@ -4445,7 +4446,7 @@ class Session:
         """Run the team load to its end (or for ``timeout`` seconds), keeping the frames that come
         meanwhile for the iteration (up to ``max_buffer``); the TeamState's ``complete`` says if it got all."""
         end = self._clock() + (math.inf if timeout is None else timeout)
-        while self._team.step() and self._proto.phase == OPEN and self._clock() < end:
+        while self._team.step() and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
             self._read_lock.acquire()
             self._turn(until=min(self._team.due() or end, end), keep=True)
         return self.team
@@ -4759,7 +4760,10 @@ def connect(token: str, **options: Any) -> Session:
     the WebSocket too; a pool given as ``http`` serves the Web API calls
     only, so give the WebSocket the same settings through them.
     ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
-    room on the socket.  Other keywords are rtm.start's arguments
+    room on the socket.  ``team`` ("all", a subset of TEAM_PARTS, or None)
+    and ``presence`` (False): what the session's TeamState loads, a page at
+    a time between frames after connect() returns (see wait_team).
+    Other keywords are rtm.start's arguments
     (simple_latest, no_unreads, mpim_aware, presence_sub, ...).
     """
     return Session(token, **options)

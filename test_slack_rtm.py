@@ -2844,13 +2844,18 @@ def test_a_rate_limited_team_load_never_holds_connect_nor_the_events(slack):
     assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1
 
 
-@pytest.mark.parametrize("storm", [False, True], ids=["slow pages", "429 storm"])
-def test_close_stops_the_team_load_at_once(slack, storm):
+@pytest.mark.parametrize("storm,refresh", [(False, False), (True, False), (False, True)],
+                         ids=["slow pages", "429 storm", "a reconnect's refresh"])
+def test_close_stops_the_team_load_at_once(slack, storm, refresh):
+    rtm = open_session(slack, method="rtm.connect") if refresh else None
+    if refresh:
+        assert rtm.wait_team().complete and len(slack.calls("users.list")) == 1
+        slack.goodbye()                                  # the reconnect loads the (small) team again
     if storm:
         slack.fail("users.list", "ratelimited", retry_after=30, times=100)
     else:
         script_endless_users(slack, 200, delay=0.2)
-    rtm = open_session(slack, method="rtm.connect")
+    rtm = rtm or open_session(slack, method="rtm.connect")
     ended = threading.Event()
 
     def iterate():
@@ -2859,7 +2864,7 @@ def test_close_stops_the_team_load_at_once(slack, storm):
         ended.set()
     reader = threading.Thread(target=iterate)
     reader.start()
-    wait_for(lambda: len(slack.calls("users.list")) >= (1 if storm else 3))
+    wait_for(lambda: len(slack.calls("users.list")) >= (1 if storm else 3) + refresh)
     rtm.close()
     calls = len(slack.calls("users.list"))
     closed = time.monotonic()

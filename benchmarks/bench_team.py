@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import slack_rtm  # noqa: E402
-from bench_rtm_start import _conversation, _user, retained  # noqa: E402
+from bench_rtm_start import _conversation, _user, make_answer, retained  # noqa: E402
 
 TOKEN = "xoxb-bench"
 
@@ -204,15 +204,54 @@ def bench_apply(args):
         print(f"    {name:32s} {a * 1e9:8.0f} {b * 1e9:8.0f}   ({b / a:.2f}x)")
 
 
+def slow_users(slack, pages, delay):
+    """users.list answers ``pages`` pages of one user each, ``delay`` seconds a page."""
+    for n in range(pages):
+        cursor = f"p{n + 1}" if n + 1 < pages else ""
+        slack.answer("users.list", {"ok": True, "members": [{"id": f"U{n:08d}", "name": f"u{n}"}],
+                                    "response_metadata": {"next_cursor": cursor}}, delay=delay)
+
+
+def bench_first_event(args):
+    print(f"(c) seconds from connect() to the first events while users.list takes {args.page_delay} s a page")
+    for pages in (10, 100):
+        with slack_rtm.FakeSlack(rtm_start="short") as slack:
+            slow_users(slack, pages, args.page_delay)
+            slack.on_connect({"type": "message", "text": "first"})
+            started = time.perf_counter()
+            with slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", team="users") as rtm:
+                connected = time.perf_counter() - started
+                it = iter(rtm)
+                next(it)
+                hello = time.perf_counter() - started
+                next(it)
+                first = time.perf_counter() - started
+        print(f"    {pages:3d} pages: connect() returned {connected:6.2f}, hello yielded {hello:6.2f}, "
+              f"the first message {first:6.2f}")
+
+
+def bench_from_start(args):
+    answer = json.dumps(make_answer(users=args.users)).encode()
+    start = slack_rtm.RtmStart.from_json(answer)
+    answer_size = retained(lambda: slack_rtm.RtmStart.from_json(answer))
+    state_size = retained(lambda: slack_rtm.TeamState.from_start(start))
+    took = cpu(lambda: slack_rtm.TeamState.from_start(start), args.repeat)
+    print(f"(d) TeamState.from_start of a {args.users}-user rtm.start: the answer retains {answer_size / 1e6:.1f} MB, "
+          f"the state {state_size / 1e6:.1f} MB more ({state_size / answer_size:.2f}x); {took * 1e3:.0f} ms")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--users", type=int, default=20000)
     parser.add_argument("--conversations", type=int, default=10000)
+    parser.add_argument("--page-delay", type=float, default=1.0)
+    parser.add_argument("--only", default="abcd", help="which parts to run (default: abcd)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}")
-    bench_load(args)
-    bench_apply(args)
+    for part, bench in zip("abcd", (bench_load, bench_apply, bench_first_event, bench_from_start)):
+        if part in args.only:
+            bench(args)
 
 
 if __name__ == "__main__":
