@@ -4428,7 +4428,6 @@ class Session:
         error (a SlackError) when reconnecting gives up; ProtocolError when
         ``strict`` and a frame is not a JSON object."""
         while True:
-            self._team.step()                     # the team load's next page, if due: one between two frames
             if self._buffer.frames or self._proto.phase in (ENDED, CLOSED):
                 with self._lock:
                     if self._proto.phase == CLOSED:
@@ -4437,6 +4436,7 @@ class Session:
                         return self._team.apply(self._buffer.take())
                     if self._proto.phase == ENDED:
                         raise StopIteration
+            self._team.step()                     # the team load's next page, if due: one before each read
             self._read_lock.acquire()
             event = self._turn(until=self._team.due())        # wakes for the load's next page
             if event is not None and self._proto.phase != CLOSED:

@@ -2815,7 +2815,7 @@ def test_endless_pages_hold_neither_connect_nor_the_events(slack, monkeypatch, c
         assert rtm.team.incomplete == "loading" and slack.calls("users.list") == []        # returned at hello
         it = iter(rtm)
         assert [e.get("text") for e in take(it, 5)] == [None, "0", "1", "2", "3"]
-        assert len(slack.calls("users.list")) >= 5             # a page before each frame: events cannot starve it
+        assert len(slack.calls("users.list")) >= 4             # a page before each read: events cannot starve it
         assert [e.get("text") for e in take(it, 26)] == [str(n) for n in range(4, 30)]
         assert len(slack.calls("users.list")) == 15
         assert rtm.wait_team() is rtm.team and rtm.team.incomplete == "stopped after 15 pages (max_pages)"

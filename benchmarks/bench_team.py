@@ -215,7 +215,7 @@ def slow_users(slack, pages, delay):
 def bench_first_event(args):
     print(f"(c) seconds from connect() to the first events while users.list takes {args.page_delay} s a page")
     for pages in (10, 100):
-        with slack_rtm.FakeSlack(rtm_start="short") as slack:
+        with slack_rtm.FakeSlack(tokens=[TOKEN], rtm_start="short") as slack:
             slow_users(slack, pages, args.page_delay)
             slack.on_connect({"type": "message", "text": "first"})
             started = time.perf_counter()
@@ -231,7 +231,7 @@ def bench_first_event(args):
 
 
 def bench_from_start(args):
-    answer = json.dumps(make_answer(users=args.users)).encode()
+    answer = make_answer(users=args.users)
     start = slack_rtm.RtmStart.from_json(answer)
     answer_size = retained(lambda: slack_rtm.RtmStart.from_json(answer))
     state_size = retained(lambda: slack_rtm.TeamState.from_start(start))
