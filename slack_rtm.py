@@ -1436,6 +1436,14 @@ class TeamState:
                   f"{len(self._bots)} bots")
         return f"TeamState(team={self.team!r}, self_={self.self_!r}, {counts})"
 
+    def __getstate__(self) -> Dict[str, Any]:
+        # A copy or a pickle is data: no lock to share, no Web API (the lookup holds a token).
+        with self._lock:
+            return dict(self.__dict__, _lock=None, lookup=None)
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     @property
     def complete(self) -> bool:
         """True when every list asked for was loaded whole (see ``incomplete``)."""
@@ -2880,12 +2888,14 @@ class _Lookups:
     """A TeamState's lazy lookups (users.info, conversations.info): one try
     each, made while an event waits, so never a sleep: while the method is
     rate limited (its Retry-After) or the id failed in the last
-    LOOKUP_FAILURE_SECONDS, no call is made and the answer is None.  The
+    LOOKUP_FAILURE_SECONDS, no call is made and the answer is None.  Each
+    call is ``_call`` with ``web`` as it is then, ``overrides`` on top.  The
     token stays out of the repr."""
 
-    def __init__(self, token: str, web: _Json, clock: _Clock) -> None:
+    def __init__(self, token: str, web: _Json, clock: _Clock, overrides: Optional[_Json] = None) -> None:
         _check_token(token)
-        self._token, self._web, self._clock = token, dict(web, retry=False), clock
+        self._token, self._web, self._clock = token, web, clock
+        self._overrides = dict(overrides or {}, retry=False)
         self._failed: Dict[str, float] = {}        # id -> when it may be asked again
         self._paused: Dict[str, float] = {}        # method -> when its rate limit ends
 
@@ -2897,7 +2907,7 @@ class _Lookups:
         if now < self._paused.get(method, now) or now < self._failed.get(key, now):
             return None
         try:
-            answer: _Json = _call(method, self._token, args, **self._web)
+            answer: _Json = _call(method, self._token, args, **dict(self._web, **self._overrides))
             return answer
         except RateLimited as error:
             wait = error.retry_after if error.retry_after is not None else LOOKUP_RATE_LIMIT_SECONDS
@@ -2909,13 +2919,25 @@ class _Lookups:
         return None
 
 
+def _team_lists(parts: FrozenSet[str], limit: Optional[int], args: _Json) -> List[Tuple[str, str, int, _Json]]:
+    """(method, list key, page size, arguments) of each list a load of
+    ``parts`` pages through: users.list, then one conversations.list for
+    every type of conversation wanted (archived ones included)."""
+    types = ",".join(_CONVERSATION_TYPES[p] for p in sorted(parts) if p in _CONVERSATION_TYPES)
+    lists = [("users.list", "members", limit or USERS_LIST_LIMIT, dict(args))] if "users" in parts else []
+    if types:
+        lists.append(("conversations.list", "channels", limit or CONVERSATIONS_LIST_LIMIT, dict(args, types=types)))
+    return lists
+
+
 class _TeamLoader:
     """Fills a TeamState from users.list and conversations.list, one page a
     step(), so that a session loads between events and can stop at once.
 
     ``due(now)`` is when the next page may be fetched (None: the load is
-    over); ``step()`` fetches it with one _call (``web``, passed on as it
-    is, with retry off) and adds its items, so names resolve as pages come.
+    over); ``step()`` fetches it with one _call (``web`` as it is then, with
+    ``overrides`` on top, retry off and at most TEAM_PAGE_BYTES a page) and
+    adds its items, so names resolve as pages come.
     A retryable failure is never slept on: ``policy`` schedules the next try
     (a 429's Retry-After), for up to its ``deadline`` of failures in a row.
     The load stops, the state's ``incomplete`` saying why, at a bound
@@ -2928,24 +2950,20 @@ class _TeamLoader:
                  limit: Optional[int] = None, args: Optional[_Json] = None, replace: bool = False,
                  policy: Optional[Retry] = None,
                  bounds: Tuple[int, int, float] = (TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS),
-                 clock: _Clock = time.monotonic, closing: Optional[threading.Event] = None) -> None:
+                 clock: _Clock = time.monotonic, closing: Optional[threading.Event] = None,
+                 overrides: Optional[_Json] = None) -> None:
         _check_token(token)
         self.state, self.parts, self._token, self._policy = state, parts, token, policy
-        self._web = dict(web, retry=False, max_response_size=min(web.get("max_response_size", TEAM_PAGE_BYTES),
-                                                                  TEAM_PAGE_BYTES))
+        self._web, self._overrides = web, dict(overrides or {}, retry=False)
+        self._pool: "Optional[urllib3.PoolManager]" = None
         self._bounds, self._clock, self._closing = bounds, clock, closing
-        types = ",".join(_CONVERSATION_TYPES[p] for p in sorted(parts) if p in _CONVERSATION_TYPES)
-        self._lists: List[Tuple[str, str, int, _Json]] = (
-            [("users.list", "members", limit or USERS_LIST_LIMIT, dict(args or {}))] * ("users" in parts)
-            + [("conversations.list", "channels", limit or CONVERSATIONS_LIST_LIMIT,
-                dict(args or {}, types=types))] * bool(types))
+        self._lists = _team_lists(parts, limit, args or {})
         self.fresh = TeamState(team=state.team, self_=state.self_, presence=state.presence) if replace else None
         self._cursor: Optional[str] = None
         self._seen: Set[str] = set()
         self.pages = self.items = self._failures = 0
         self._failing_since: Optional[float] = None
         self._started = self._next = clock()
-        self._own_pool = False
         if self._lists:
             state.incomplete = "loading"
 
@@ -2964,7 +2982,7 @@ class _TeamLoader:
             return self._stop(why, logging.DEBUG if why == _CLOSED_LOAD else logging.WARNING)
         method, key, limit, args = self._lists[0]
         try:
-            page = _call(method, self._token, dict(args, limit=limit, cursor=self._cursor), **self._pool())
+            page = _call(method, self._token, dict(args, limit=limit, cursor=self._cursor), **self._options())
             items = _page_items(method, page, key)
         except SlackError as error:
             if not self._retry(method, error, now):
@@ -3037,12 +3055,16 @@ class _TeamLoader:
             self._seen.add(cursor)
             self._cursor = cursor
 
-    def _pool(self) -> _Json:
-        if self._web["http"] is None:            # one pool for all pages, made as api_pages makes its own
-            self._web["http"] = make_pool(_join_url(self._web["base_url"], "users.list"),
-                                          **{k: self._web[k] for k in ("proxy", "ssl_context", "ca_certs")})
-            self._own_pool = True
-        return self._web
+    def _options(self) -> _Json:
+        """_call's options for a page."""
+        options = dict(self._web, **self._overrides)
+        options["max_response_size"] = min(options.get("max_response_size", TEAM_PAGE_BYTES), TEAM_PAGE_BYTES)
+        if options["http"] is None:              # one pool for all pages, made as api_pages makes its own
+            if self._pool is None:
+                self._pool = make_pool(_join_url(options["base_url"], "users.list"),
+                                       **{k: options[k] for k in ("proxy", "ssl_context", "ca_certs")})
+            options["http"] = self._pool
+        return options
 
     def _stop(self, why: Optional[str], level: int) -> None:
         """The load is over: ``why`` None when it got everything."""
@@ -3055,9 +3077,9 @@ class _TeamLoader:
         self.state.incomplete = why
         if why is not None:
             log.log(level, "the team load %s; the team state is incomplete", why)
-        if self._own_pool:
-            self._web["http"].clear()
-            self._web["http"], self._own_pool = None, False
+        if self._pool is not None:
+            self._pool.clear()
+            self._pool = None
 
 
 #: The load's ``incomplete`` once its session was closed.
@@ -4217,9 +4239,9 @@ class _TeamKeeper:
     def __init__(self, token: str, web: _Json, team: Union[str, Iterable[str], None], presence: bool,
                  clock: _Clock, closing: threading.Event) -> None:
         self.token, self.parts, self.presence = token, _team_parts(team), presence
-        self.clock, self.closing = clock, closing
-        # A page is one try of at most TEAM_PAGE_TIMEOUT: what a frame waits at most.
-        self.web = dict(web, timeout=min(web["timeout"], TEAM_PAGE_TIMEOUT))
+        self.clock, self.closing, self.web = clock, closing, web
+        # A page, or a lazy lookup, is one try of at most TEAM_PAGE_TIMEOUT: what a frame waits at most.
+        self.overrides = {"timeout": min(web["timeout"], TEAM_PAGE_TIMEOUT)}
         self.state: Optional[TeamState] = None
         self.loader: Optional[_TeamLoader] = None
         self.stepping = threading.Lock()          # one page at a time, whichever thread steps
@@ -4239,14 +4261,14 @@ class _TeamKeeper:
         loading again what the gap may have changed.  No I/O here."""
         state, again = self.state, self.state is not None
         if state is None:
-            lookup = _Lookups(self.token, self.web, self.clock)
+            lookup = _Lookups(self.token, self.web, self.clock, self.overrides)
             state = self.state = TeamState.from_start(start, presence=self.presence, lookup=lookup)
             parts = frozenset() if start.__dict__.get("users") else self.parts
         else:
             parts = self.parts if len(state.users) <= REFRESH_USERS_UP_TO else self.parts - {"users"}
         self.loader = _TeamLoader(state, self.token, self.web, parts, replace=again, policy=Retry(),
                                   bounds=(TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS), clock=self.clock,
-                                  closing=self.closing) if parts else None
+                                  closing=self.closing, overrides=self.overrides) if parts else None
 
     def due(self) -> Optional[float]:
         """When the load's next page is due (the clock's time), or None."""

@@ -842,6 +842,10 @@ def test_the_start_stays_the_answer_slack_sent_whatever_the_state_applies(path):
     changed = [state.apply(event) for event in ALL_EVENTS + mutating_events(answer)]
     assert any(changed) and state.team.name == "renamed" and state.self_.prefs["p"] == 2
     assert start.to_dict() == answer
+    state.lookup = lambda method, key, args: None
+    copied = pickle.loads(pickle.dumps(state))                       # data only: no lock shared, no Web API
+    assert not copied.can_fetch and [u.to_dict() for u in copied.users] == [u.to_dict() for u in state.users]
+    assert copied.apply({"type": "team_rename", "name": "again"}) and state.team.name == "renamed"
     if answer.get("users"):
         first = answer["users"][0]["id"]
         assert state.user(first).name == "renamed-" + first and start.user(first).to_dict() == answer["users"][0]
