@@ -1407,11 +1407,12 @@ class TeamState:
     or error that stopped it; ``complete`` is ``incomplete is None``.
 
     Threads: one thread applies events and adds pages; any thread may read.
-    Each list property (users, bots, conversations, channels, groups,
-    mpims, ims) is a consistent snapshot, taken under the state's lock; a
-    single lookup is atomic.  The objects are the state's own: apply()
-    changes them in place, so an object read from another thread may show
-    a change half made (a rename's name before its other keys).
+    Every change (apply, add_*, a page) and every read takes the state's
+    lock: each list property (users, bots, conversations, channels, groups,
+    mpims, ims) is a consistent snapshot, and a lookup sees an event whole
+    or not at all.  The objects are the state's own, and apply() changes
+    them in place: keep what you need of one, not the object, to compare
+    it later.
     """
 
     def __init__(self, *, team: Optional[Team] = None, self_: Optional[Self] = None, presence: bool = False,
@@ -1518,18 +1519,25 @@ class TeamState:
 
     # -- lookups ----------------------------------------------------------
 
+    # Each lookup takes the lock: an event applied meanwhile by another
+    # thread is seen whole or not at all (a rename forgets, then puts back).
+
     def user(self, user_id: Optional[str]) -> Optional[User]:
-        return self._users.get(user_id) if type(user_id) is str else None
+        with self._lock:
+            return self._users.get(user_id) if type(user_id) is str else None
 
     def user_by_name(self, name: Optional[str]) -> Optional[User]:
-        return self._user_names.get(_bare(name, "@")) if type(name) is str else None
+        with self._lock:
+            return self._user_names.get(_bare(name, "@")) if type(name) is str else None
 
     def bot(self, bot_id: Optional[str]) -> Optional[Bot]:
-        return self._bots.get(bot_id) if type(bot_id) is str else None
+        with self._lock:
+            return self._bots.get(bot_id) if type(bot_id) is str else None
 
     def conversation(self, conversation_id: Optional[str]) -> Optional[Union[Channel, Group, Mpim, Im]]:
         """A Channel, Group, Mpim or Im by id."""
-        return self._conversations.get(conversation_id) if type(conversation_id) is str else None
+        with self._lock:
+            return self._conversations.get(conversation_id) if type(conversation_id) is str else None
 
     def _of_kind(self, found: Optional[_AnyConversation], cls: Type[_M_team]) -> Optional[_M_team]:
         return found if type(found) is cls else None
@@ -1553,10 +1561,12 @@ class TeamState:
         return self._of_kind(self.conversation(im_id), Im)
 
     def im_for_user(self, user_id: Optional[str]) -> Optional[Im]:
-        return self._im_by_user.get(user_id) if type(user_id) is str else None
+        with self._lock:
+            return self._im_by_user.get(user_id) if type(user_id) is str else None
 
     def _by_name(self, name: Optional[str]) -> Optional[_AnyConversation]:
-        return self._conversation_names.get(_bare(name, "#")) if type(name) is str else None
+        with self._lock:
+            return self._conversation_names.get(_bare(name, "#")) if type(name) is str else None
 
     # The list properties copy under the lock: another thread may be
     # applying events, and a dict that changes size while it is iterated

@@ -855,6 +855,7 @@ def test_the_lists_are_consistent_snapshots_while_another_thread_applies():
     state = slack_rtm.TeamState(self_=slack_rtm.Self(id="U1"))
     state.add_users([{"id": f"U{i}", "name": f"u{i}"} for i in range(200)])
     state.add_conversations([{"id": f"D{i}", "is_im": True, "user": f"U{i}"} for i in range(200)])
+    state.add_conversations([{"id": "CKEEP", "name": "keep", "is_channel": True}])
     errors, snapshots, done = [], [0], threading.Event()
 
     def read():
@@ -865,6 +866,7 @@ def test_the_lists_are_consistent_snapshots_while_another_thread_applies():
                     assert len({id(o) for o in items}) == len(items)          # no object twice, none half-added
                 channels = state.channels
                 assert all(type(c) is slack_rtm.Channel and c.id.startswith("C") for c in channels)
+                assert state.channel("CKEEP") is not None and state.user_by_name("u5") is not None   # never between
                 snapshots[0] += 1
         except Exception as error:                  # noqa: BLE001  # the reader's failure, reported below
             errors.append(error)
@@ -875,12 +877,14 @@ def test_the_lists_are_consistent_snapshots_while_another_thread_applies():
             for i in range(5):
                 state.apply({"type": "channel_created", "channel": {"id": f"C{round_}x{i}", "name": f"c{round_}x{i}"}})
             state.apply({"type": "team_join", "user": {"id": f"UN{round_}", "name": f"n{round_}"}})
+            state.apply({"type": "channel_rename", "channel": {"id": "CKEEP", "name": f"keep{round_}"}})
+            state.apply({"type": "user_change", "user": {"id": "U5", "name": "u5", "round": round_}})
             for i in range(5):
                 state.apply({"type": "channel_deleted", "channel": f"C{round_}x{i}"})
     finally:
         done.set()
         reader.join(10)
-    assert not errors and snapshots[0] > 0 and state.channels == [] and len(state.users) == 3200
+    assert not errors and snapshots[0] > 0 and [c.id for c in state.channels] == ["CKEEP"] and len(state.users) == 3200
 
 
 ###############################################################################
