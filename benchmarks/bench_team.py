@@ -31,9 +31,10 @@ the same code measured 1.12x-1.52x across runs; best of 3 to 9):
 1.17x in the same interleaved run); retained 81.1 MB decoded dicts, 80.5 MB
 TeamState (0.99x).  (b) 0.2-10 us an event, 2k vs 20k within the noise for
 every type; the state's lock (readers from other threads get consistent
-snapshots) adds about 0.1-0.3 us to an event that changes the state
-(channel_archive 0.63 -> 0.95 us, team_rename 0.58 -> 0.91 us, timeit,
-interleaved), nothing to one that does not (a message: 0.17 us).  (c) 10
+snapshots) adds about 0.2-0.3 us to an event that changes the state
+(channel_archive 0.72 -> 1.04 us, team_rename 0.58 -> 0.91 us, timeit,
+interleaved), nothing to one that does not (a message: 0.29 us), and as
+much to a lookup (user(id) 0.11 -> 0.34 us, channel_by_name 0.42 -> 0.72).  (c) 10
 pages: connect() 0.05 s, hello 0.05 s, the first message 1.06 s; 100
 pages: 0.01 s, 0.01 s, 1.02 s (before: 10.5 s and 104.7 s for all three,
 the whole load).  (d) the answer retains 130.1 MB; the state 27.2 MB more
