@@ -2035,15 +2035,17 @@ def test_one_proxy_carries_the_web_api_call_and_the_websocket(slack, monkeypatch
         with open_session(slack, **options) as rtm:
             assert next(iter(rtm)) == {"type": "hello"}
             assert rtm.send_message("C0GENERAL", "via the proxy", wait=True)["ok"]
+            assert rtm.wait_team().complete                      # the team's lists through the proxy too
     finally:
         proxy.close()
     port = slack.ws_port
     assert proxy.lines[0] == f"POST {slack.base_url}rtm.start HTTP/1.1"
     assert proxy.lines[1] == f"CONNECT 127.0.0.1:{port} HTTP/1.1"
+    assert proxy.lines[2:] == [f"POST {slack.base_url}users.list HTTP/1.1"]    # the lists share one connection
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     with open_session(slack, **({} if how == "environment" else {"proxy": False})) as rtm:
-        assert next(iter(rtm)) == {"type": "hello"}
-    assert len(proxy.lines) == 4                                     # NO_PROXY (or proxy=False) bypasses it
+        assert next(iter(rtm)) == {"type": "hello"} and rtm.wait_team().complete
+    assert len(proxy.lines) == 3                                     # NO_PROXY (or proxy=False) bypasses it
 
 
 def test_the_token_is_in_no_log_record_or_message(slack, caplog):
@@ -3129,7 +3131,7 @@ def test_rtm_connect_required_falls_back_with_a_warning():
         with pytest.warns(slack_rtm.MethodDeprecatedWarning, match="rtm_connect_required"):
             rtm = open_session(slack)
         with rtm:
-            assert next(iter(rtm)) == {"type": "hello"}
+            assert next(iter(rtm)) == {"type": "hello"} and rtm.wait_team().complete
         assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect", "users.list", "conversations.list"]
 
 
@@ -3154,7 +3156,7 @@ def test_no_hello_is_a_failed_connection(slack):
     slack.withhold_hello(1)
     waits = Recorder()
     with open_session(slack, hello_timeout=0.3, sleep=waits.sleep) as rtm:
-        assert next(iter(rtm)) == {"type": "hello"}
+        assert next(iter(rtm)) == {"type": "hello"} and rtm.wait_team().complete
     assert len(waits.slept) == 1 and [r.method for r in slack.requests] == ["rtm.start", "rtm.start", "users.list",
                                                                           "conversations.list"]
 
