@@ -4285,6 +4285,12 @@ class _TeamKeeper:
         loader = self.loader
         return None if loader is None or self.stepping.locked() else loader.due(self.clock())
 
+    def wake(self, end: float = math.inf) -> Optional[float]:
+        """When a read must stop: the load's next page or ``end``, the sooner (None: neither)."""
+        due = self.due()
+        when = end if due is None else min(due, end)
+        return None if when == math.inf else when
+
     def step(self) -> bool:
         """Run the load's next page if it is due; True while the load goes on."""
         loader = self.loader
@@ -4470,7 +4476,7 @@ class Session:
                         raise StopIteration
             self._team.step()                     # the team load's next page, if due: one before each read
             self._read_lock.acquire()
-            event = self._turn(until=self._team.due())        # wakes for the load's next page
+            event = self._turn(until=self._team.wake())       # wakes for the load's next page
             if event is not None and self._proto.phase != CLOSED:
                 return self._team.apply(event)
 
@@ -4480,7 +4486,7 @@ class Session:
         end = self._clock() + (math.inf if timeout is None else timeout)
         while self._team.step() and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
             self._read_lock.acquire()
-            self._turn(until=min(self._team.due() or end, end), keep=True)
+            self._turn(until=self._team.wake(end), keep=True)
         return self.team
 
     def _turn(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:

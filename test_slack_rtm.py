@@ -2820,17 +2820,17 @@ def test_endless_pages_hold_neither_connect_nor_the_events(slack, monkeypatch, c
     caplog.set_level(logging.WARNING)
     monkeypatch.setattr(slack_rtm, "TEAM_MAX_PAGES", 15)
     script_endless_users(slack, 200)
-    slack.on_connect(*({"type": "message", "text": str(n)} for n in range(30)))
+    slack.on_connect(*({"type": "message", "text": str(n)} for n in range(10)))
     with open_session(slack, method="rtm.connect") as rtm:
         assert rtm.team.incomplete == "loading" and slack.calls("users.list") == []        # returned at hello
         it = iter(rtm)
         assert [e.get("text") for e in take(it, 5)] == [None, "0", "1", "2", "3"]
         assert len(slack.calls("users.list")) >= 4             # a page before each read: events cannot starve it
-        assert [e.get("text") for e in take(it, 26)] == [str(n) for n in range(4, 30)]
-        assert len(slack.calls("users.list")) == 15
+        assert [e.get("text") for e in take(it, 6)] == [str(n) for n in range(4, 10)]
+        slack.send({"type": "message", "text": "during"})             # read by wait_team or next: yielded in order
         assert rtm.wait_team() is rtm.team and rtm.team.incomplete == "stopped after 15 pages (max_pages)"
         slack.send({"type": "message", "text": "after"})
-        assert next(it)["text"] == "after"
+        assert [e["text"] for e in take(it, 2)] == ["during", "after"]
     assert len(slack.calls("users.list")) == 15 and slack.calls("conversations.list") == []
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
         "the team load stopped after 15 pages (max_pages); the team state is incomplete"]
@@ -2850,7 +2850,11 @@ def test_a_rate_limited_team_load_never_holds_connect_nor_the_events(slack):
             event = next(it)
             assert event["text"] == str(n) and rtm.team.fetch_user(event["user"]).name == "bob"   # users.info
         assert rtm.team.incomplete == "loading" and rtm.team.user("U0ALICE") is None
-        assert rtm.wait_team(timeout=0.1).incomplete == "loading"
+        for n in range(3):
+            slack.send({"type": "message", "text": f"kept {n}"})        # on the socket when send() returns
+        frames = rtm.stats["frames"]
+        assert rtm.wait_team(timeout=0.2).incomplete == "loading" and rtm.stats["frames"] == frames + 3
+        assert [e["text"] for e in take(it, 3)] == ["kept 0", "kept 1", "kept 2"]          # read by wait_team, kept
     assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1
 
 
