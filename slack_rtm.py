@@ -4287,23 +4287,25 @@ class _TeamKeeper:
 
     def wake(self, end: float = math.inf) -> Optional[float]:
         """When a read must stop: the load's next page or ``end``, the sooner (None: neither)."""
-        due = self.due()
+        due = self.due() if self.loader is not None else None     # no load: the per-frame cost is this test
         when = end if due is None else min(due, end)
         return None if when == math.inf else when
 
     def step(self) -> bool:
         """Run the load's next page if it is due; True while the load goes on."""
         loader = self.loader
-        due = loader.due(self.clock()) if loader is not None else None
+        if loader is None:
+            return False
+        due = loader.due(self.clock())
         if due is not None and due <= self.clock() and self.stepping.acquire(blocking=False):
             try:
-                loader.step()                     # type: ignore[union-attr]  # due is not None: a loader
+                loader.step()
             except SlackError as error:
                 log.warning("the team's users and conversations could not all be loaded (%s); names may be "
                             "missing", error)
             finally:
                 self.stepping.release()
-        if loader is not None and loader.due(self.clock()) is None and self.loader is loader:
+        if loader.due(self.clock()) is None and self.loader is loader:
             self.loader = None
         return self.loader is not None
 
