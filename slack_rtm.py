@@ -5694,7 +5694,7 @@ def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser
     parser.add_argument("--json", action="store_true", help="one JSON object per line, as Slack sent it")
     parser.add_argument("--types", help="only these event types, comma-separated (message,reaction_added)")
     parser.add_argument("--send", nargs="+", metavar=("CHANNEL", "TEXT"),
-                        help="send TEXT to CHANNEL (an id, or a #name with --method start), wait for its ack "
+                        help="send TEXT to CHANNEL (an id, or a #name: the team is loaded first), wait for its ack "
                              "and print its ts; without TEXT, send each line of standard input, over one "
                              "connection")
     parser.add_argument("--connect-timeout", type=_seconds, default=CLI_CONNECT_TIMEOUT, metavar="SECONDS",
