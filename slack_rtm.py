@@ -1289,10 +1289,11 @@ def _start_oddity(answer: _Json) -> Optional[str]:
 # channels (SLACK.md).  A client builds the team from the Web API (users.list,
 # conversations.list) and keeps it current from events, as slack-ruby-client
 # 2.x's Store and wee-slack do.  TeamState is that, as a pure object: it is
-# filled from an RtmStart or from pages, and apply(event) updates it.  It
-# holds the same data classes as RtmStart, adopting their dicts (nothing is
-# copied from a page; what comes in an event is copied, as the event itself
-# is handed to the user untouched).
+# filled from an RtmStart or from pages, and apply(event) updates it; the
+# Web API calls that fill it are the I/O shell's (_TeamLoader, load_team).
+# It holds the same data classes as RtmStart, adopting the dicts of a page
+# (nothing copied); an RtmStart's objects and what comes in an event are
+# copied, as the answer and the event stay what Slack sent.
 #
 # Every event costs O(1): dicts by id and by name, updated in place.  A
 # conversation's ``members`` (Slack's list, carried by rtm.start's channels
@@ -1407,7 +1408,7 @@ _CONVERSATION_TYPES = {"channels": "public_channel", "groups": "private_channel"
 #: The data class of each kind of conversation.
 _CONVERSATION_CLASSES: Dict[str, Type[_AnyConversation]] = {"channels": Channel, "groups": Group, "mpims": Mpim,
                                                              "ims": Im}
-#: What TeamState.load can load: users.list, and conversations.list's types.
+#: What load_team can load: users.list, and conversations.list's types.
 TEAM_PARTS: FrozenSet[str] = frozenset(("users",) + tuple(_CONVERSATION_TYPES))
 #: Page sizes.  users.list: Slack's page recommends no more than 200 a page.
 #: conversations.list takes up to 999 ("an integer under 1000"): fewer pages
@@ -1420,36 +1421,29 @@ CONVERSATIONS_LIST_LIMIT = 999
 LOOKUP_FAILURE_SECONDS = 300.0
 #: How long lazy lookups pause after a 429 that gave no Retry-After.
 LOOKUP_RATE_LIMIT_SECONDS = 60.0
+#: The bounds of a team load (load_team's, a session's).  At the first hit
+#: the load stops with a WARNING, and the state's ``incomplete`` says which.
+#: Pages, all lists together: a 100,000-user Enterprise Grid is 500 pages of
+#: users.list, and its conversations a few hundred more at 999 a page.
+TEAM_MAX_PAGES = 2000
+#: Users and conversations held (a server may send more a page than asked).
+TEAM_MAX_ITEMS = 1000000
+#: Seconds from the first page: that Grid, at Tier 2's ~20 calls a minute,
+#: takes about 40 minutes.
+TEAM_MAX_SECONDS = 3600.0
+#: The largest list page read (bytes): 200 users with full profiles are
+#: about 1 MB, 999 conversations about 2.  With TEAM_MAX_PAGES this bounds
+#: the bytes a load reads.
+TEAM_PAGE_BYTES = 32 << 20
+#: In a session, each page is one request of at most this many seconds (or
+#: the session's ``timeout`` if shorter): the most an event waits for the load.
+TEAM_PAGE_TIMEOUT = 10.0
 
 
-class _WebApi:
-    """How a TeamState calls the Web API: the token and api_call's options.
-    The token stays out of the repr."""
-
-    __slots__ = ("token", "options", "between")
-    token: str
-    options: Dict[str, Any]
-    between: Optional[Callable[[], object]]
-
-    def __init__(self, token: str, options: Dict[str, Any],
-                 between: Optional[Callable[[], object]] = None) -> None:
-        _check_token(token)
-        self.token, self.options, self.between = token, options, between
-
-    def __repr__(self) -> str:
-        return "_WebApi(token hidden)"
-
-    def items(self, method: str, key: str, limit: int, args: _Json) -> Iterator[Any]:
-        for page in api_pages(method, self.token, limit=limit, args=args, **self.options):
-            yield from _page_items(method, page, key, _secrets(self.token, self.options.get("cookie")))
-            if self.between is not None:
-                self.between()
-
-    def once(self, method: str, args: _Json) -> _Json:
-        # A lazy lookup is made while an event waits: one try, no sleeping
-        # on a rate limit (the caller pauses the method instead).
-        answer: _Json = api_call(method, self.token, args=args, **dict(self.options, retry=False))
-        return answer
+#: How a TeamState asks the Web API for one object it does not know (users.info,
+#: conversations.info): ``lookup(method, key, args)`` gives the answer or None.
+#: The I/O shell provides it (load_team, a session); the state never does I/O.
+_Lookup = Callable[[str, str, _Json], Optional[_Json]]
 
 
 class TeamState:
@@ -1457,7 +1451,7 @@ class TeamState:
 
     Build it with ``TeamState.from_start(start)`` (an rtm.start answer that
     carries the lists, or the short one, which gives team and self), fill
-    it from the Web API with ``load(token)`` or from saved pages with
+    it from the Web API with ``load_team(token)`` or from saved pages with
     ``add_users(members)`` / ``add_conversations(channels)``, and keep it
     current with ``apply(event)`` for every event, before the event is used.
 
@@ -1466,56 +1460,96 @@ class TeamState:
     ``im_for_user``, ``bot`` and ``conversation`` (any kind, by id).  Names
     are accepted with or without their sigil ("#general", "@alice").
     ``fetch_user`` / ``fetch_conversation`` ask users.info /
-    conversations.info for an id not yet known (after ``load``), and
-    ``refresh`` loads again what a reconnect may have missed.
+    conversations.info for an id not yet known, through ``lookup`` (given
+    by load_team or a session: ``can_fetch`` says whether there is one).
     ``presence=True`` tracks presence_change and manual_presence_change.
-    The objects are the state's own: apply() changes them in place.
+    The state does no I/O of its own: load_team and a session fill it.
+
+    ``incomplete`` is None when every list asked for was loaded whole (or
+    none was), else why not: "loading" while a load goes on, or the bound
+    or error that stopped it; ``complete`` is ``incomplete is None``.
+
+    Threads: one thread applies events and adds pages; any thread may read.
+    Every change (apply, add_*, a page) and every read takes the state's
+    lock: each list property (users, bots, conversations, channels, groups,
+    mpims, ims) is a consistent snapshot, and a lookup sees an event whole
+    or not at all.  The objects are the state's own, and apply() changes
+    them in place: keep what you need of one, not the object, to compare
+    it later.
     """
 
     def __init__(self, *, team: Optional[Team] = None, self_: Optional[Self] = None, presence: bool = False,
-                 clock: _Clock = time.monotonic) -> None:
+                 lookup: Optional[_Lookup] = None) -> None:
         self.team: Optional[Team] = team
         self.self_: Optional[Self] = self_
         self.presence: bool = presence
+        #: users.info / conversations.info for fetch_user and fetch_conversation (None: none).
+        self.lookup: Optional[_Lookup] = lookup
+        #: None when complete; otherwise why not ("loading", a bound hit, an error).
+        self.incomplete: Optional[str] = None
         self._users: Dict[str, User] = {}
         self._user_names: Dict[str, User] = {}
         self._bots: Dict[str, Bot] = {}
         self._conversations: Dict[str, _AnyConversation] = {}
         self._conversation_names: Dict[str, _AnyConversation] = {}
         self._im_by_user: Dict[str, Im] = {}
-        self._web: Optional[_WebApi] = None
-        self._clock = clock
-        self._failed: Dict[str, float] = {}        # id -> when a lazy lookup may be tried again
-        self._paused: Dict[str, float] = {}        # method -> when its rate limit ends
+        self._lock = threading.Lock()             # held by every change and by the list snapshots
 
     def __repr__(self) -> str:
         counts = (f"{len(self._users)} users, {len(self._conversations)} conversations, "
                   f"{len(self._bots)} bots")
         return f"TeamState(team={self.team!r}, self_={self.self_!r}, {counts})"
 
+    def __getstate__(self) -> Dict[str, Any]:
+        # A copy or a pickle is data: no lock to share, no Web API (the lookup holds a token).
+        with self._lock:
+            return dict(self.__dict__, _lock=None, lookup=None)
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
+    @property
+    def complete(self) -> bool:
+        """True when every list asked for was loaded whole (see ``incomplete``)."""
+        return self.incomplete is None
+
+    @property
+    def can_fetch(self) -> bool:
+        """True when fetch_user / fetch_conversation may ask the Web API."""
+        return self.lookup is not None
+
     # -- building ---------------------------------------------------------
 
     @classmethod
     def from_start(cls, start: RtmStart, *, presence: bool = False,
-                   clock: _Clock = time.monotonic) -> "TeamState":
+                   lookup: Optional[_Lookup] = None) -> "TeamState":
         """The state of an RtmStart: its team, self, and whatever lists it
-        carries (pre-2022 answers).  The start's objects become the state's."""
+        carries (pre-2022 answers).  The state holds copies, so that the
+        start stays the answer Slack sent whatever events change: team and
+        self copied whole, each user, conversation and bot one level deep
+        (what apply() changes in place is an object's own keys)."""
         if not isinstance(start, RtmStart):
             raise InvalidArgument(f"TeamState.from_start needs an RtmStart, not {type(start).__name__}")
-        state = cls(team=start.team, self_=start.self_, presence=presence, clock=clock)
-        state.add_users(start.users)
-        for kind in ("channels", "groups", "mpims", "ims"):
-            for item in _list_of(getattr(start, kind), _Model):
-                state._put_conversation(item)  # type: ignore[arg-type]  # RtmStart._lists: conversations
-        for bot in _list_of(start.bots, Bot):
-            state._put(state._bots, bot)
+        state = cls(team=_copy_model(start.team), self_=_copy_model(start.self_), presence=presence, lookup=lookup)
+        with _GcPaused():
+            state.add_users([dict(user.__dict__) for user in _list_of(start.users, User)])
+            for kind in ("channels", "groups", "mpims", "ims"):
+                state.add_conversations([type(item)._adopt(dict(item.__dict__))  # type: ignore[misc]  # conversations
+                                         for item in _list_of(getattr(start, kind), _Model)])
+            for bot in _list_of(start.bots, Bot):
+                state._put(state._bots, Bot._adopt(dict(bot.__dict__)))
         return state
 
     def add_users(self, members: Iterable[Union[_Json, User]]) -> None:
         """Add (or replace) users: a users.list page's ``members``, dicts or
         Users.  Dicts are adopted, not copied (as from_json does)."""
+        adopted = User._adopt_list([m for m in members if type(m) is dict or type(m) is User])
+        with self._lock:
+            self._add_users(adopted)
+
+    def _add_users(self, adopted: List[User]) -> None:
         users, names = self._users, self._user_names
-        for user in User._adopt_list([m for m in members if type(m) is dict or type(m) is User]):
+        for user in adopted:
             data = user.__dict__                 # _put_user, inlined: the loop of a large team
             user_id, name = data.get("id"), data.get("name")
             if type(user_id) is not str:
@@ -1530,34 +1564,43 @@ class TeamState:
     def add_conversations(self, channels: Iterable[Union[_Json, Channel, Group, Mpim, Im]]) -> None:
         """Add (or replace) conversations: a conversations.list page's
         ``channels``, each made a Channel, Group, Mpim or Im by its flags."""
-        for item in channels:
-            if type(item) is dict and type(item.get("id")) is str:
-                self._put_conversation(_conversation_class(item, Channel)._adopt(item))
-            elif isinstance(item, (_Conversation, Im)) and type(item.__dict__.get("id")) is str:
-                self._put_conversation(item)
+        with self._lock:
+            for item in channels:
+                if type(item) is dict and type(item.get("id")) is str:
+                    self._put_conversation(_conversation_class(item, Channel)._adopt(item))
+                elif isinstance(item, (_Conversation, Im)) and type(item.__dict__.get("id")) is str:
+                    self._put_conversation(item)
 
     def add_bots(self, bots: Iterable[Union[_Json, Bot]]) -> None:
         """Add (or replace) bots: rtm.start's ``bots`` (Bots), bots.info's
         ``bot`` (a dict, adopted)."""
-        for item in bots:
-            bot = Bot._adopt(item) if type(item) is dict else item
-            if type(bot) is Bot and type(bot.__dict__.get("id")) is str:
-                self._put(self._bots, bot)
+        with self._lock:
+            for item in bots:
+                bot = Bot._adopt(item) if type(item) is dict else item
+                if type(bot) is Bot and type(bot.__dict__.get("id")) is str:
+                    self._put(self._bots, bot)
 
     # -- lookups ----------------------------------------------------------
 
+    # Each lookup takes the lock: an event applied meanwhile by another
+    # thread is seen whole or not at all (a rename forgets, then puts back).
+
     def user(self, user_id: Optional[str]) -> Optional[User]:
-        return self._users.get(user_id) if type(user_id) is str else None
+        with self._lock:
+            return self._users.get(user_id) if type(user_id) is str else None
 
     def user_by_name(self, name: Optional[str]) -> Optional[User]:
-        return self._user_names.get(_bare(name, "@")) if type(name) is str else None
+        with self._lock:
+            return self._user_names.get(_bare(name, "@")) if type(name) is str else None
 
     def bot(self, bot_id: Optional[str]) -> Optional[Bot]:
-        return self._bots.get(bot_id) if type(bot_id) is str else None
+        with self._lock:
+            return self._bots.get(bot_id) if type(bot_id) is str else None
 
     def conversation(self, conversation_id: Optional[str]) -> Optional[Union[Channel, Group, Mpim, Im]]:
         """A Channel, Group, Mpim or Im by id."""
-        return self._conversations.get(conversation_id) if type(conversation_id) is str else None
+        with self._lock:
+            return self._conversations.get(conversation_id) if type(conversation_id) is str else None
 
     def _of_kind(self, found: Optional[_AnyConversation], cls: Type[_M_team]) -> Optional[_M_team]:
         return found if type(found) is cls else None
@@ -1581,25 +1624,35 @@ class TeamState:
         return self._of_kind(self.conversation(im_id), Im)
 
     def im_for_user(self, user_id: Optional[str]) -> Optional[Im]:
-        return self._im_by_user.get(user_id) if type(user_id) is str else None
+        with self._lock:
+            return self._im_by_user.get(user_id) if type(user_id) is str else None
 
     def _by_name(self, name: Optional[str]) -> Optional[_AnyConversation]:
-        return self._conversation_names.get(_bare(name, "#")) if type(name) is str else None
+        with self._lock:
+            return self._conversation_names.get(_bare(name, "#")) if type(name) is str else None
+
+    # The list properties copy under the lock: another thread may be
+    # applying events, and a dict that changes size while it is iterated
+    # raises RuntimeError.
 
     @property
     def users(self) -> List[User]:
-        return list(self._users.values())
+        with self._lock:
+            return list(self._users.values())
 
     @property
     def bots(self) -> List[Bot]:
-        return list(self._bots.values())
+        with self._lock:
+            return list(self._bots.values())
 
     @property
     def conversations(self) -> List[Union[Channel, Group, Mpim, Im]]:
-        return list(self._conversations.values())
+        with self._lock:
+            return list(self._conversations.values())
 
     def _kind(self, cls: Type[_M_team]) -> List[_M_team]:
-        return [c for c in self._conversations.values() if type(c) is cls]
+        with self._lock:
+            return [c for c in self._conversations.values() if type(c) is cls]
 
     # Properties in the decorator form (property(lambda ...) reads as Any to a type checker).
     @property
@@ -1715,7 +1768,8 @@ class TeamState:
         if handler is None:
             return False
         name, extra = handler
-        return getattr(self, name)(event, *extra)  # type: ignore[no-any-return]  # every _on_ handler returns bool
+        with self._lock:
+            return getattr(self, name)(event, *extra)  # type: ignore[no-any-return]  # every _on_ handler returns bool
 
     def _on_user(self, event: _Json) -> bool:
         data = _object_copy(event, "user")
@@ -1865,68 +1919,26 @@ class TeamState:
         self.self_.__dict__["manual_presence"] = presence
         return True
 
-    # -- the Web API ------------------------------------------------------
+    # -- replacing parts, and the lazy lookups ------------------------------
 
-    def load(self, token: str, *, team: Union[str, Iterable[str], None] = "all", limit: Optional[int] = None,
-             between: Optional[Callable[[], object]] = None, **web_options: Any) -> "TeamState":
-        """Fill the state from users.list and conversations.list, and keep
-        the token and options for fetch_user / fetch_conversation.
-
-        ``team`` says what to load: "all", None or "none" (nothing: lazy
-        lookups only), or a subset of TEAM_PARTS ("users", "channels",
-        "groups", "mpims", "ims").  Conversations come from one
-        conversations.list (the types wanted, archived ones included) and
-        users from users.list, USERS_LIST_LIMIT and
-        CONVERSATIONS_LIST_LIMIT a page (``limit`` overrides both).
-        ``web_options`` are api_call's (base_url, timeout, retry, proxy...).
-        Each page is one api_call, retried by its policy (a 429 waits its
-        Retry-After); ``between()``, if given, is called after each page (a
-        Session reads its connection there).  Returns the state.
-
-        Cost for a team of 20,000 users and 10,000 conversations: users.list
-        100 pages, conversations.list 11, all Tier 2 (about 20 calls a
-        minute, so about 3 s a call once the first minute's burst is spent):
-        111 calls, about 5.5 minutes, nearly all of it users.list (297 s;
-        conversations.list 30 s).  users.info (Tier 4, 100+ a minute) and
-        conversations.info (Tier 3, 50+ a minute) make team=None plus lazy
-        lookups the choice for a team that large.
-        """
+    def replace(self, fresh: "TeamState", *, team: Union[str, Iterable[str], None] = "all") -> "TeamState":
+        """Put ``team``'s parts of ``fresh`` (a state loaded again, after a
+        reconnect may have missed events) in place of this state's: what was
+        deleted goes, what changed is current; the other parts are kept.
+        Returns this state."""
         parts = _team_parts(team)
-        self._web = _WebApi(token, web_options, between)
-        return self._fill(parts, limit)
-
-    def _fill(self, parts: FrozenSet[str], limit: Optional[int]) -> "TeamState":
-        types = ",".join(_CONVERSATION_TYPES[p] for p in sorted(parts) if p in _CONVERSATION_TYPES)
-        with _GcPaused():                        # why: see _GcPaused; pages of a large team are each small
-            if "users" in parts:
-                self.add_users(self._web.items(  # type: ignore[union-attr]  # load and refresh set _web first
-                    "users.list", "members", limit or USERS_LIST_LIMIT, {}))
-            if types:
-                self.add_conversations(self._web.items(  # type: ignore[union-attr]  # set first, as above
-                    "conversations.list", "channels", limit or CONVERSATIONS_LIST_LIMIT, {"types": types}))
-        return self
-
-    def refresh(self, *, team: Union[str, Iterable[str], None] = "all",
-                limit: Optional[int] = None) -> "TeamState":
-        """Load ``team``'s parts again, with load's token and options, and
-        put them in place of what is held: after events were missed (a
-        reconnect), what was deleted goes and what changed is current.  The
-        other parts are kept.  Until it returns, the old state serves.
-        Returns the state."""
-        parts = _team_parts(team)
-        if self._web is None:
-            raise InvalidArgument("refresh: call load(token, ...) first")
-        fresh = TeamState(team=self.team, self_=self.self_, presence=self.presence, clock=self._clock)
-        fresh._web = self._web
-        fresh._fill(parts, limit)
-        if "users" in parts:
-            self._users, self._user_names = fresh._users, fresh._user_names
         reloaded = {_CONVERSATION_CLASSES[p] for p in parts if p in _CONVERSATION_CLASSES}
-        for item in self._conversations.values():
-            if type(item) not in reloaded and item.__dict__["id"] not in fresh._conversations:
-                fresh._put_conversation(item)
-        self._conversations, self._conversation_names = fresh._conversations, fresh._conversation_names
-        self._im_by_user = fresh._im_by_user
+        with self._lock:
+            if "users" in parts:
+                self._users, self._user_names = fresh._users, fresh._user_names
+            kept = [c for c in self._conversations.values() if type(c) not in reloaded]
+            self._conversations, self._conversation_names, self._im_by_user = {}, {}, {}
+            for item in fresh._conversations.values():
+                if type(item) in reloaded:
+                    self._put_conversation(item)
+            for item in kept:
+                if item.__dict__["id"] not in self._conversations:
+                    self._put_conversation(item)
         return self
 
     def fetch_user(self, user_id: Optional[str]) -> Optional[User]:
@@ -1938,7 +1950,8 @@ class TeamState:
         answer = self._lookup("users.info", user_id, {"user": user_id})
         data = answer.get("user") if answer is not None else None
         if type(data) is dict and data.get("id") == user_id:
-            self._put_user(User._adopt(data))
+            with self._lock:
+                self._put_user(User._adopt(data))
         return self.user(user_id)
 
     def fetch_conversation(self, conversation_id: Optional[str]) -> Optional[Union[Channel, Group, Mpim, Im]]:
@@ -1950,28 +1963,20 @@ class TeamState:
         answer = self._lookup("conversations.info", conversation_id, {"channel": conversation_id})
         data = answer.get("channel") if answer is not None else None
         if type(data) is dict and data.get("id") == conversation_id:
-            self._put_conversation(_conversation_class(data, Channel)._adopt(data))
+            with self._lock:
+                self._put_conversation(_conversation_class(data, Channel)._adopt(data))
         return self.conversation(conversation_id)
 
     def _lookup(self, method: str, key: str, args: _Json) -> Optional[_Json]:
-        """One call of a lazy lookup, or None: while the method is rate
-        limited (its Retry-After) or the id failed in the last
-        LOOKUP_FAILURE_SECONDS, no call is made."""
-        if self._web is None:
-            raise InvalidArgument(f"{method}: call load(token, ...) first (team=None loads nothing)")
-        now = self._clock()
-        if now < self._paused.get(method, now) or now < self._failed.get(key, now):
-            return None
-        try:
-            return self._web.once(method, args)
-        except RateLimited as error:
-            wait = error.retry_after if error.retry_after is not None else LOOKUP_RATE_LIMIT_SECONDS
-            self._paused[method] = now + wait
-            log.info("%s: rate limited; lazy lookups pause for %.0f s", method, wait)
-        except SlackError as error:              # unknown id, no scope, network: not again soon
-            self._failed[key] = now + LOOKUP_FAILURE_SECONDS
-            log.info("%s %s failed: %s", method, key, error)
-        return None
+        if self.lookup is None:
+            raise InvalidArgument(f"{method}: this TeamState has no Web API to ask (load_team or a session gives "
+                                  "it one; team=None loads nothing but still can)")
+        return self.lookup(method, key, args)
+
+
+def _copy_model(obj: Optional[_M_team]) -> Optional[_M_team]:
+    """A copy of a data class and everything in it (None for None)."""
+    return type(obj)._adopt(_plain(obj)) if isinstance(obj, _Model) else obj
 
 
 def _list_of(items: object, cls: Type[_M_team]) -> List[_M_team]:
@@ -2004,15 +2009,6 @@ def _team_parts(team: Union[str, Iterable[str], None]) -> FrozenSet[str]:
         raise InvalidArgument(f"team= takes 'all', 'none' or a subset of {sorted(TEAM_PARTS)}, "
                               f"not {sorted(map(str, parts - TEAM_PARTS))}")
     return parts
-
-
-def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, Iterable[str], None] = "all",
-              limit: Optional[int] = None, presence: bool = False, **web_options: Any) -> TeamState:
-    """A TeamState from the Web API: team and self from ``start`` (an
-    RtmStart, as rtm_connect returns) if given, the rest as TeamState.load
-    says (``team``, ``limit``, api_call's ``web_options``)."""
-    state = TeamState.from_start(start, presence=presence) if start is not None else TeamState(presence=presence)
-    return state.load(token, team=team, limit=limit, **web_options)
 
 
 ###############################################################################
@@ -3141,6 +3137,12 @@ def _next_cursor(page: Mapping[str, Any]) -> Optional[str]:
     return cursor if type(cursor) is str and cursor else None
 
 
+def _cursor_again(method: str, cursor: str, pages: int, secrets: Sequence[str]) -> PaginationError:
+    """The error of a cursor sent a second time (the server's: it may echo a secret)."""
+    return PaginationError(f"{method}: the server sent the cursor {_redact(repr(cursor), secrets)} a second "
+                           f"time, after {pages} pages; stopping rather than fetching them again")
+
+
 def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: Optional[str] = None,
               args: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Iterator[SlackResponse]:
     """Every page (a SlackResponse) of a cursor-paginated method, in order.
@@ -3170,10 +3172,8 @@ def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: O
             cursor = _next_cursor(page)
             if cursor is None:
                 return
-            if cursor in seen:                  # the cursor is the server's: it may echo a secret
-                shown = _redact(repr(cursor), _secrets(token, kwargs.get("cookie")))
-                raise PaginationError(f"{method}: the server sent the cursor {shown} a second time, "
-                                      f"after {pages} pages; stopping rather than fetching them again")
+            if cursor in seen:
+                raise _cursor_again(method, cursor, pages, _secrets(token, kwargs.get("cookie")))
             seen.add(cursor)
     finally:
         if own_pool:
@@ -3199,6 +3199,269 @@ def _page_items(method: str, page: Mapping[str, Any], key: str, secrets: Sequenc
 
 _WEB_OPTIONS = ("base_url", "timeout", "http", "retry", "proxy", "ssl_context", "ca_certs", "allow_http", "cookie",
                 "max_response_size", "user_agent")
+
+
+# The team load: TeamState (above) is the pure state; what fills it from the
+# Web API lives here.  A load is a _TeamLoader, one page a step(), so that a
+# session loads between events, never holds them, and stops when closed;
+# load_team runs one to its end.
+
+class _Lookups:
+    """A TeamState's lazy lookups (users.info, conversations.info): one try
+    each, made while an event waits, so never a sleep: while the method is
+    rate limited (its Retry-After) or the id failed in the last
+    LOOKUP_FAILURE_SECONDS, no call is made and the answer is None.  Each
+    call is ``_call`` with ``web`` as it is then, ``overrides`` on top.  The
+    token stays out of the repr."""
+
+    def __init__(self, token: str, web: _Json, clock: _Clock, overrides: Optional[_Json] = None) -> None:
+        _check_token(token)
+        self._token, self._web, self._clock = token, web, clock
+        self._overrides = dict(overrides or {}, retry=False)
+        self._failed: Dict[str, float] = {}        # id -> when it may be asked again
+        self._paused: Dict[str, float] = {}        # method -> when its rate limit ends
+
+    def __repr__(self) -> str:
+        return "_Lookups(token hidden)"
+
+    def __call__(self, method: str, key: str, args: _Json) -> Optional[_Json]:
+        now = self._clock()
+        if now < self._paused.get(method, now) or now < self._failed.get(key, now):
+            return None
+        try:
+            answer: _Json = _call(method, self._token, args, **dict(self._web, **self._overrides))
+            return answer
+        except RateLimited as error:
+            wait = error.retry_after if error.retry_after is not None else LOOKUP_RATE_LIMIT_SECONDS
+            self._paused[method] = now + wait
+            log.info("%s: rate limited; lazy lookups pause for %.0f s", method, wait)
+        except SlackError as error:              # unknown id, no scope, network: not again soon
+            self._failed[key] = now + LOOKUP_FAILURE_SECONDS
+            log.info("%s %s failed: %s", method, key, error)
+        return None
+
+
+def _team_lists(parts: FrozenSet[str], limit: Optional[int], args: _Json) -> List[Tuple[str, str, int, _Json]]:
+    """(method, list key, page size, arguments) of each list a load of
+    ``parts`` pages through: users.list, then one conversations.list for
+    every type of conversation wanted (archived ones included)."""
+    types = ",".join(_CONVERSATION_TYPES[p] for p in sorted(parts) if p in _CONVERSATION_TYPES)
+    lists = [("users.list", "members", limit or USERS_LIST_LIMIT, dict(args))] if "users" in parts else []
+    if types:
+        lists.append(("conversations.list", "channels", limit or CONVERSATIONS_LIST_LIMIT, dict(args, types=types)))
+    return lists
+
+
+class _TeamLoader:
+    """Fills a TeamState from users.list and conversations.list, one page a
+    step(), so that a session loads between events and can stop at once.
+
+    ``due(now)`` is when the next page may be fetched (None: the load is
+    over); ``step()`` fetches it with one _call (``web`` as it is then, with
+    ``overrides`` on top, retry off and at most TEAM_PAGE_BYTES a page) and
+    adds its items, so names resolve as pages come.
+    A retryable failure is never slept on: ``policy`` schedules the next try
+    (a 429's Retry-After), for up to its ``deadline`` of failures in a row.
+    The load stops, the state's ``incomplete`` saying why, at a bound
+    (``bounds``: pages, items, seconds; a WARNING), when ``closing`` is set,
+    or at an error not retried (which step() raises).  With ``replace`` (a
+    refresh) the pages fill ``fresh``, which takes the place of those parts
+    at the end; events go to both meanwhile (the keeper applies them)."""
+
+    def __init__(self, state: TeamState, token: str, web: _Json, parts: FrozenSet[str], *,
+                 limit: Optional[int] = None, args: Optional[_Json] = None, replace: bool = False,
+                 policy: Optional[Retry] = None,
+                 bounds: Tuple[int, int, float] = (TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS),
+                 clock: _Clock = time.monotonic, closing: Optional[threading.Event] = None,
+                 overrides: Optional[_Json] = None) -> None:
+        _check_token(token)
+        self.state, self.parts, self._token, self._policy = state, parts, token, policy
+        self._web, self._overrides = web, dict(overrides or {}, retry=False)
+        self._pool: "Optional[urllib3.PoolManager]" = None
+        self._bounds, self._clock, self._closing = bounds, clock, closing
+        self._lists = _team_lists(parts, limit, args or {})
+        self.fresh = TeamState(team=state.team, self_=state.self_, presence=state.presence) if replace else None
+        self._cursor: Optional[str] = None
+        self._seen: Set[str] = set()
+        self.pages = self.items = self._failures = 0
+        self._failing_since: Optional[float] = None
+        self._started = self._next = clock()
+        if self._lists:
+            state.incomplete = "loading"
+
+    def due(self, now: float) -> Optional[float]:
+        """When the next page may be fetched (the clock's time), or None."""
+        return self._next if self._lists else None
+
+    def step(self) -> None:
+        """Fetch the next page and add its items; or stop, at a bound or
+        when closing.  Raises the SlackError that ended the load, if one did."""
+        if not self._lists:
+            return
+        now = self._clock()
+        why = self._bound(now)
+        if why is not None:
+            return self._stop(why, logging.DEBUG if why == _CLOSED_LOAD else logging.WARNING)
+        method, key, limit, args = self._lists[0]
+        try:
+            page = _call(method, self._token, dict(args, limit=limit, cursor=self._cursor), **self._options())
+            items = _page_items(method, page, key, self._secrets())
+        except SlackError as error:
+            if not self._retry(method, error, now):
+                self._stop(f"{method} failed: {error}", logging.DEBUG)
+                raise
+            return
+        self._add(key, items, now)
+        self._advance(method, page)
+
+    def _add(self, key: str, items: List[Any], now: float) -> None:
+        self.pages, self.items, self._failures, self._failing_since = self.pages + 1, self.items + len(items), 0, None
+        target = self.fresh if self.fresh is not None else self.state
+        with _GcPaused():                        # why: see _GcPaused; a page of a large team is many dicts
+            (target.add_users if key == "members" else target.add_conversations)(items)
+        self._next = now                         # the next page is due at once
+
+    def run(self, sleep: Callable[[float], object]) -> TeamState:
+        """Every step, sleeping until each is due; returns the state."""
+        with _GcPaused():                        # one collection after the load, not one per page
+            while True:
+                due = self.due(self._clock())
+                if due is None:
+                    return self.state
+                if due > self._clock():
+                    sleep(due - self._clock())
+                self.step()
+
+    def _bound(self, now: float) -> Optional[str]:
+        max_pages, max_items, max_seconds = self._bounds
+        if self._closing is not None and self._closing.is_set():
+            return _CLOSED_LOAD
+        if self.pages >= max_pages:
+            return f"stopped after {self.pages} pages (max_pages)"
+        if self.items >= max_items:
+            return f"stopped after {self.items} users and conversations (max_items)"
+        if now - self._started >= max_seconds:
+            return f"stopped after {now - self._started:.0f} s (max_seconds)"
+        return None
+
+    def _retry(self, method: str, error: SlackError, now: float) -> bool:
+        """Schedule the page again if the policy says so, within the bounds."""
+        policy = self._policy
+        wait = policy.delay(self._failures, error) if policy is not None else None
+        if self._failing_since is None:
+            self._failing_since = now
+        if policy is None or wait is None or now + wait - self._failing_since > policy.deadline:
+            return False
+        self._failures += 1
+        self._next = now + wait
+        if now + wait - self._started >= self._bounds[2]:
+            self._stop(f"stopped: {method} failed ({error}) and the next try is past max_seconds", logging.WARNING)
+        else:
+            log.info("%s: %s; the team load goes on in %.1f s", method, error, wait)
+        return True
+
+    def _advance(self, method: str, page: _Json) -> None:
+        cursor = _next_cursor(page)
+        if cursor is None:
+            self._lists.pop(0)
+            self._cursor = None
+            self._seen.clear()
+            if not self._lists:
+                self._stop(None, logging.DEBUG)
+        elif cursor in self._seen:
+            error = _cursor_again(method, cursor, len(self._seen) + 1, self._secrets())
+            self._stop(f"{method} failed: {error}", logging.DEBUG)
+            raise error
+        else:
+            self._seen.add(cursor)
+            self._cursor = cursor
+
+    def _secrets(self) -> Tuple[str, ...]:
+        return _secrets(self._token, self._web.get("cookie"))
+
+    def _options(self) -> _Json:
+        """_call's options for a page."""
+        options = dict(self._web, **self._overrides)
+        options["max_response_size"] = min(options.get("max_response_size", TEAM_PAGE_BYTES), TEAM_PAGE_BYTES)
+        if options["http"] is None:              # one pool for all pages, made as api_pages makes its own
+            if self._pool is None:
+                self._pool = make_pool(_join_url(options["base_url"], "users.list"),
+                                       **{k: options[k] for k in ("proxy", "ssl_context", "ca_certs")})
+            options["http"] = self._pool
+        return options
+
+    def _stop(self, why: Optional[str], level: int) -> None:
+        """The load is over: ``why`` None when it got everything."""
+        self._lists = []
+        if self.fresh is not None and why is None:
+            self.state.replace(self.fresh, team=self.parts)
+        elif self.fresh is not None:             # what did come is newer than what is held; nothing goes
+            self.state.add_users(self.fresh.users)
+            self.state.add_conversations(self.fresh.conversations)
+        self.state.incomplete = why
+        if why is not None:
+            log.log(level, "the team load %s; the team state is incomplete", why)
+        if self._pool is not None:
+            self._pool.clear()
+            self._pool = None
+
+
+#: The load's ``incomplete`` once its session was closed.
+_CLOSED_LOAD = "stopped: the session was closed"
+
+
+def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, Iterable[str], None] = "all",
+              limit: Optional[int] = None, presence: bool = False, state: Optional[TeamState] = None,
+              max_pages: int = TEAM_MAX_PAGES, max_items: int = TEAM_MAX_ITEMS,
+              max_seconds: float = TEAM_MAX_SECONDS, clock: _Clock = time.monotonic,
+              **web_options: Any) -> TeamState:
+    """A TeamState from the Web API, its lazy lookups (fetch_user,
+    fetch_conversation) asking with this token and these options.
+
+    Team and self come from ``start`` (an RtmStart, as rtm_connect returns)
+    if given.  ``team`` says what to load: "all", None or "none" (nothing:
+    lazy lookups only), or a subset of TEAM_PARTS ("users", "channels",
+    "groups", "mpims", "ims").  Conversations come from one
+    conversations.list (the types wanted, archived ones included) and users
+    from users.list, USERS_LIST_LIMIT and CONVERSATIONS_LIST_LIMIT a page
+    (``limit`` overrides both).  ``web_options`` are api_call's (base_url,
+    timeout, retry, proxy...); ``retry`` is applied to each page (a 429
+    waits its Retry-After).  With ``state``, that state is loaded again and
+    the parts loaded take the place of its own: after a reconnect, what was
+    deleted goes and what changed is current (until it returns, the old
+    state serves).
+
+    Bounds: ``max_pages`` (2,000, all lists together), ``max_items``
+    (1,000,000 users and conversations), ``max_seconds`` (3,600, on
+    ``clock``); at the first one hit the load stops with a logged WARNING
+    and the state's ``incomplete`` says which.  An error the retry policy
+    gives up on is raised.
+
+    Cost for a team of 20,000 users and 10,000 conversations: users.list
+    100 pages, conversations.list 11, all Tier 2 (about 20 calls a
+    minute, so about 3 s a call once the first minute's burst is spent):
+    111 calls, about 5.5 minutes, nearly all of it users.list.  users.info
+    (Tier 4, 100+ a minute) and conversations.info (Tier 3, 50+ a minute)
+    make team=None plus lazy lookups the choice for a team that large.
+    """
+    parts = _team_parts(team)
+    web: _Json = dict(base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None,
+                      ssl_context=None, ca_certs=None, allow_http=False)
+    slack_args = {k: v for k, v in web_options.items() if k not in web and k not in _CALL_OPTIONS}
+    web.update((k, v) for k, v in web_options.items() if k not in slack_args)
+    policy = Retry() if web["retry"] is True else web["retry"] or None
+    replace = state is not None
+    if state is None:
+        state = TeamState.from_start(start, presence=presence) if start is not None else TeamState(presence=presence)
+    state.lookup = _Lookups(token, web, clock)
+    loader = _TeamLoader(state, token, web, parts, limit=limit, args=slack_args, replace=replace, policy=policy,
+                         bounds=(max_pages, max_items, max_seconds), clock=clock)
+    return loader.run(policy.sleep if policy else time.sleep)
+
+
+#: _call's options that load_team has no default for; any other keyword is
+#: one of Slack's arguments, sent with every page (as api_pages does).
+_CALL_OPTIONS = ("as_json", "cookie", "max_response_size", "user_agent")
 
 
 def _web_options(options: Mapping[str, Any]) -> Dict[str, Any]:
@@ -4513,52 +4776,77 @@ REFRESH_USERS_UP_TO = 1000
 
 class _TeamKeeper:
     """A session's TeamState: made at the first hello, from the rtm.start
-    answer when it carries the lists (before 2022) and otherwise from the
-    Web API; after each reconnect, what the gap may have changed is loaded
-    again (the conversations, one conversations.list run, and the users of
-    a team of at most REFRESH_USERS_UP_TO).  Between pages, ``drain()``
-    reads the connection, so the keepalive runs and events wait, in order,
-    in the session's buffer.  A load that fails is logged and leaves the
-    state as it was: names are a help, the session goes on without them."""
+    answer when it carries the lists (before 2022) and otherwise loaded from
+    the Web API; after each reconnect, what the gap may have changed is
+    loaded again (the conversations, and the users of a team of at most
+    REFRESH_USERS_UP_TO).  The load is a _TeamLoader that the iterating
+    thread steps between frames: ``step()`` runs one page when it is due,
+    ``due()`` says when the read must wake for the next.  A load that fails
+    is logged and leaves the state incomplete: names are a help, the
+    session goes on without them."""
 
     def __init__(self, token: str, web: _Json, team: Union[str, Iterable[str], None], presence: bool,
-                 clock: _Clock) -> None:
-        self.token, self.web, self.parts, self.presence = token, web, _team_parts(team), presence
-        self.clock = clock
+                 clock: _Clock, closing: threading.Event) -> None:
+        self.token, self.parts, self.presence = token, _team_parts(team), presence
+        self.clock, self.closing, self.web = clock, closing, web
+        # A page, or a lazy lookup, is one try of at most TEAM_PAGE_TIMEOUT: what a frame waits at most.
+        self.overrides = {"timeout": min(web["timeout"], TEAM_PAGE_TIMEOUT)}
         self.state: Optional[TeamState] = None
+        self.loader: Optional[_TeamLoader] = None
+        self.stepping = threading.Lock()          # one page at a time, whichever thread steps
 
     def apply(self, event: _Json) -> _Json:
-        """The event, once the state shows what it describes."""
+        """The event, once the state shows what it describes (and the state
+        being loaded again, so that the refresh does not lose it)."""
         if self.state is not None:
             self.state.apply(event)
+            fresh = self.loader.fresh if self.loader is not None else None
+            if fresh is not None:
+                fresh.apply(event)
         return event
 
-    def connected(self, start: RtmStart, proto: RtmProtocol, step: Callable[..., Optional[_Json]]) -> None:
-        """The connection is up: build the state or refresh it, reading the
-        connection with ``step(until)`` between pages while ``proto`` is open."""
-        def drain() -> None:                      # into the session's buffer, yielded after the load
-            for _ in range(_READ_CHUNK):
-                frames = proto.frames
-                if proto.phase != OPEN:
-                    return
-                step(until=self.clock(), keep=True)
-                if proto.frames == frames:
-                    return
-        options = dict({k: v for k, v in self.web.items() if k != "cancel"}, retry=True, between=drain)
-        try:
-            if self.state is None:
-                self.state = TeamState.from_start(start, presence=self.presence)
-                carried = bool(start.__dict__.get("users"))
-                self.state.load(self.token, team=None if carried else self.parts, **options)
-            elif self.parts and self.state._web is not None:
-                parts = self.parts if len(self.state._users) <= REFRESH_USERS_UP_TO else self.parts - {"users"}
-                self.state._web.between = drain
-                self.state.refresh(team=parts)
-        except SlackError as error:
-            log.warning("the team's users and conversations could not be loaded (%s); names may be missing",
-                        error)
-        if self.state is not None and self.state._web is not None:
-            self.state._web.between = None
+    def connected(self, start: RtmStart) -> None:
+        """The connection is up: make the state and start its load, or start
+        loading again what the gap may have changed.  No I/O here."""
+        state, again = self.state, self.state is not None
+        if state is None:
+            lookup = _Lookups(self.token, self.web, self.clock, self.overrides)
+            state = self.state = TeamState.from_start(start, presence=self.presence, lookup=lookup)
+            parts = frozenset() if start.__dict__.get("users") else self.parts
+        else:
+            parts = self.parts if len(state.users) <= REFRESH_USERS_UP_TO else self.parts - {"users"}
+        self.loader = _TeamLoader(state, self.token, self.web, parts, replace=again, policy=Retry(),
+                                  bounds=(TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS), clock=self.clock,
+                                  closing=self.closing, overrides=self.overrides) if parts else None
+
+    def due(self) -> Optional[float]:
+        """When the load's next page is due (the clock's time), or None."""
+        loader = self.loader
+        return None if loader is None or self.stepping.locked() else loader.due(self.clock())
+
+    def wake(self, end: float = math.inf) -> Optional[float]:
+        """When a read must stop: the load's next page or ``end``, the sooner (None: neither)."""
+        due = self.due() if self.loader is not None else None     # no load: the per-frame cost is this test
+        when = end if due is None else min(due, end)
+        return None if when == math.inf else when
+
+    def step(self) -> bool:
+        """Run the load's next page if it is due; True while the load goes on."""
+        loader = self.loader
+        if loader is None:
+            return False
+        due = loader.due(self.clock())
+        if due is not None and due <= self.clock() and self.stepping.acquire(blocking=False):
+            try:
+                loader.step()
+            except SlackError as error:
+                log.warning("the team's users and conversations could not all be loaded (%s); names may be "
+                            "missing", error)
+            finally:
+                self.stepping.release()
+        if loader.due(self.clock()) is None and self.loader is loader:
+            self.loader = None
+        return self.loader is not None
 
 
 class _Buffer:
@@ -4718,7 +5006,7 @@ class Session:
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
                                      hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
                                      sleep=self._sleep, closing=self._closing)
-        self._team = _TeamKeeper(token, web, team, presence, clock)
+        self._team = _TeamKeeper(token, web, team, presence, clock, self._closing)
         self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -4774,7 +5062,7 @@ class Session:
             self._proto.opened(self._clock())
             self._buffer.put(hello, 0)
             self._cond.notify_all()
-        self._team.connected(start, self._proto, self._step)
+        self._team.connected(start)
 
     # -- reading ----------------------------------------------------------
 
@@ -4796,10 +5084,20 @@ class Session:
                         return self._team.apply(self._buffer.take())
                     if self._proto.phase == ENDED:
                         raise StopIteration
+            self._team.step()                     # the team load's next page, if due: one before each read
             self._read_lock.acquire()
-            event = self._turn()
+            event = self._turn(until=self._team.wake())       # wakes for the load's next page
             if event is not None and self._proto.phase != CLOSED:
                 return self._team.apply(event)
+
+    def wait_team(self, timeout: Optional[float] = None) -> TeamState:
+        """Run the team load to its end (or for ``timeout`` seconds), keeping the frames that come
+        meanwhile for the iteration (up to ``max_buffer``); the TeamState's ``complete`` says if it got all."""
+        end = self._clock() + (math.inf if timeout is None else timeout)
+        while self._team.step() and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
+            self._read_lock.acquire()
+            self._turn(until=self._team.wake(end), keep=True)
+        return self.team
 
     def _turn(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
         """A step with the read lock, which the caller took (see _Turns)."""
@@ -5084,12 +5382,14 @@ def connect(token: str, **options: Any) -> Session:
     WebSocket the same settings through them.
     ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
     room on the socket.  close() aborts a Web API call in flight (with your
-    own ``http`` pool, once its headers are in).  Other keywords are
-    rtm.start's arguments (simple_latest, no_unreads, mpim_aware,
-    presence_sub, ...); any other raises InvalidArgument before any I/O,
-    naming the option meant when it looks like a misspelt one
-    (``auto_reconect=``).  An argument of rtm.start not named here goes in
-    ``rtm_args={...}``, as it is.
+    own ``http`` pool, once its headers are in).  ``team`` ("all", a subset
+    of TEAM_PARTS, or None) and ``presence`` (False): what the session's
+    TeamState loads, a page at a time between frames after connect()
+    returns (see wait_team).  Other keywords are rtm.start's arguments
+    (simple_latest, no_unreads, mpim_aware, presence_sub, ...); any other
+    raises InvalidArgument before any I/O, naming the option meant when it
+    looks like a misspelt one (``auto_reconect=``).  An argument of
+    rtm.start not named here goes in ``rtm_args={...}``, as it is.
     """
     return Session(token, **options)
 
@@ -5967,7 +6267,7 @@ class _Names:
         # A state that was never loaded (no Web API to ask) knows what it knows.
         if self.team is None:
             return None
-        return fetch(self.team, key) if self.team._web is not None else known(self.team, key)
+        return fetch(self.team, key) if self.team.can_fetch else known(self.team, key)
 
 
 def _clock_of(event: _Json, now: Optional[float] = None) -> str:
@@ -6038,7 +6338,7 @@ def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser
     parser.add_argument("--json", action="store_true", help="one JSON object per line, as Slack sent it")
     parser.add_argument("--types", help="only these event types, comma-separated (message,reaction_added)")
     parser.add_argument("--send", nargs="+", metavar=("CHANNEL", "TEXT"),
-                        help="send TEXT to CHANNEL (an id, or a #name with --method start), wait for its ack "
+                        help="send TEXT to CHANNEL (an id, or a #name: the team is loaded first), wait for its ack "
                              "and print its ts; without TEXT, send each line of standard input, over one "
                              "connection")
     parser.add_argument("--connect-timeout", type=_seconds, default=CLI_CONNECT_TIMEOUT, metavar="SECONDS",
@@ -6182,8 +6482,8 @@ def _conversation(team: Optional[TeamState], given: str) -> str:
         raise InvalidArgument(f"--send: no one named {given} with a DM open on this team: check the name, "
                               "or give the DM's id (D...)")
     name = "#" + given.lstrip("#")
-    if team is None or not team.conversations:
-        raise InvalidArgument(f"--send: the team's channels could not be listed to find {name} in: give the "
+    if team is None or not team.conversations or not team.complete:
+        raise InvalidArgument(f"--send: the team's channels could not all be listed to find {name} in: give the "
                               "channel's id (C..., G... or D...)")
     raise InvalidArgument(f"--send: no channel named {name} on this team: check the name, or give the "
                           "channel's id (C..., G... or D...)")
@@ -6205,7 +6505,8 @@ def _lines(stream: Iterable[bytes]) -> Iterator[str]:
 def _send(rtm: Session, args: "argparse.Namespace", out: TextIO) -> None:
     """--send: one TEXT, or each line of standard input, all over this one
     connection; prints each ack's ts."""
-    channel = _conversation(rtm.team, args.send[0])
+    given = args.send[0]                             # a name needs the team's lists: the load is run to its end
+    channel = _conversation(rtm.team if _is_conversation_id(given) else rtm.wait_team(), given)
     if not args.send[1:] and sys.stdin.isatty():     # or a user at a terminal sees nothing and waits
         print(f"slack-rtm: type the messages for {args.send[0]}, one a line; Ctrl-D to end", file=sys.stderr)
     printing = True

@@ -789,11 +789,11 @@ def test_from_start_keeps_every_object_and_both_name_forms():
     for user in start.users:
         assert state.user_by_name("@" + user.name) is state.user_by_name(user.name) is state.user(user.id)
         assert start.user_by_name("@" + user.name) is user
-    for channel in start.channels:
-        assert state.channel_by_name("#" + channel.name) is state.channel(channel.id) is start.channel_by_name(
-            "#" + channel.name)
+    for channel in start.channels:                                   # the state's own copies: equal, not the same
+        assert state.channel_by_name("#" + channel.name) is state.channel(channel.id)
+        assert state.channel(channel.id) == start.channel_by_name("#" + channel.name) is channel
     for group in start.groups:
-        assert state.group_by_name("#" + group.name) is state.group(group.id) is start.group_by_name("#" + group.name)
+        assert state.group_by_name("#" + group.name) is state.group(group.id) == start.group_by_name("#" + group.name)
         assert state.channel(group.id) is None and state.channel_by_name(group.name) is None
     assert start.channel_by_name("##general") is None and state.channel_by_name("##general") is None
     assert state.user_by_name("#" + start.users[0].name) is None      # each kind its own sigil
@@ -917,6 +917,82 @@ def test_apply_takes_anything():
                   {"type": "channel_rename", "channel": {"id": ["x"], "name": "n"}}):
         assert state.apply(event) is False
     assert "TeamState(team=None" in repr(state)
+
+
+def mutating_events(answer):
+    """Events that change the team, self, a user, a channel, a group, an im
+    and a bot of an rtm.start answer, by the ids it carries."""
+    events = [{"type": "team_rename", "name": "renamed"}, {"type": "team_domain_change", "domain": "d2"},
+              {"type": "team_pref_change", "name": "p", "value": [1]}, {"type": "pref_change", "name": "p", "value": 2},
+              {"type": "manual_presence_change", "presence": "away"}]
+    for user in answer.get("users", [])[:3]:
+        events += [{"type": "user_change", "user": dict(user, name="renamed-" + user["id"], real_name="R")},
+                   {"type": "presence_change", "user": user["id"], "presence": "away"}]
+    for kind in ("channels", "groups", "ims", "mpims"):
+        for item in answer.get(kind, [])[:3]:
+            cid = item["id"]
+            events += [{"type": "channel_rename", "channel": {"id": cid, "name": "r-" + cid, "created": 1}},
+                       {"type": "channel_archive", "channel": cid}, {"type": "group_close", "channel": cid},
+                       {"type": "channel_marked", "channel": cid, "ts": "9.9"}, {"type": "channel_left", "channel": cid},
+                       {"type": "member_joined_channel", "channel": cid, "user": "U0NEW"},
+                       {"type": "channel_joined", "channel": {"id": cid, "name": "j", "members": ["U0X"]}},
+                       {"type": "channel_deleted", "channel": cid}]
+    for bot in answer.get("bots", [])[:2]:
+        events.append({"type": "bot_changed", "bot": dict(bot, name="renamed-bot")})
+    return events
+
+
+@pytest.mark.parametrize("path", corpus("rtm_start/*_ok*.json") + corpus("rtm_connect/*_ok*.json"))
+def test_the_start_stays_the_answer_slack_sent_whatever_the_state_applies(path):
+    answer = json.loads(read(path))
+    start = slack_rtm.RtmStart.from_json(json.dumps(answer))
+    state = slack_rtm.TeamState.from_start(start, presence=True)
+    changed = [state.apply(event) for event in ALL_EVENTS + mutating_events(answer)]
+    assert any(changed) and state.team.name == "renamed" and state.self_.prefs["p"] == 2
+    assert start.to_dict() == answer
+    state.lookup = lambda method, key, args: None
+    copied = pickle.loads(pickle.dumps(state))                       # data only: no lock shared, no Web API
+    assert not copied.can_fetch and [u.to_dict() for u in copied.users] == [u.to_dict() for u in state.users]
+    assert copied.apply({"type": "team_rename", "name": "again"}) and state.team.name == "renamed"
+    if answer.get("users"):
+        first = answer["users"][0]["id"]
+        assert state.user(first).name == "renamed-" + first and start.user(first).to_dict() == answer["users"][0]
+
+
+def test_the_lists_are_consistent_snapshots_while_another_thread_applies():
+    state = slack_rtm.TeamState(self_=slack_rtm.Self(id="U1"))
+    state.add_users([{"id": f"U{i}", "name": f"u{i}"} for i in range(200)])
+    state.add_conversations([{"id": f"D{i}", "is_im": True, "user": f"U{i}"} for i in range(200)])
+    state.add_conversations([{"id": "CKEEP", "name": "keep", "is_channel": True}])
+    errors, snapshots, done = [], [0], threading.Event()
+
+    def read():
+        try:
+            while not done.is_set():
+                for name in ("channels", "groups", "mpims", "ims", "users", "conversations", "bots"):
+                    items = getattr(state, name)
+                    assert len({id(o) for o in items}) == len(items)          # no object twice, none half-added
+                channels = state.channels
+                assert all(type(c) is slack_rtm.Channel and c.id.startswith("C") for c in channels)
+                assert state.channel("CKEEP") is not None and state.user_by_name("u5") is not None   # never between
+                snapshots[0] += 1
+        except Exception as error:                  # noqa: BLE001  # the reader's failure, reported below
+            errors.append(error)
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for round_ in range(3000):
+            for i in range(5):
+                state.apply({"type": "channel_created", "channel": {"id": f"C{round_}x{i}", "name": f"c{round_}x{i}"}})
+            state.apply({"type": "team_join", "user": {"id": f"UN{round_}", "name": f"n{round_}"}})
+            state.apply({"type": "channel_rename", "channel": {"id": "CKEEP", "name": f"keep{round_}"}})
+            state.apply({"type": "user_change", "user": {"id": "U5", "name": "u5", "round": round_}})
+            for i in range(5):
+                state.apply({"type": "channel_deleted", "channel": f"C{round_}x{i}"})
+    finally:
+        done.set()
+        reader.join(10)
+    assert not errors and snapshots[0] > 0 and [c.id for c in state.channels] == ["CKEEP"] and len(state.users) == 3200
 
 
 ###############################################################################
@@ -2331,15 +2407,17 @@ def test_one_proxy_carries_the_web_api_call_and_the_websocket(slack, monkeypatch
         with open_session(slack, **options) as rtm:
             assert next(iter(rtm)) == {"type": "hello"}
             assert rtm.send_message("C0GENERAL", "via the proxy", wait=True)["ok"]
+            assert rtm.wait_team().complete                      # the team's lists through the proxy too
     finally:
         proxy.close()
     port = slack.ws_port
     assert proxy.lines[0] == f"POST {slack.base_url}rtm.start HTTP/1.1"
     assert proxy.lines[1] == f"CONNECT 127.0.0.1:{port} HTTP/1.1"
+    assert proxy.lines[2:] == [f"POST {slack.base_url}users.list HTTP/1.1"]    # the lists share one connection
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     with open_session(slack, **({} if how == "environment" else {"proxy": False})) as rtm:
-        assert next(iter(rtm)) == {"type": "hello"}
-    assert len(proxy.lines) == 4                                     # NO_PROXY (or proxy=False) bypasses it
+        assert next(iter(rtm)) == {"type": "hello"} and rtm.wait_team().complete
+    assert len(proxy.lines) == 3                                     # NO_PROXY (or proxy=False) bypasses it
 
 
 def test_the_token_is_in_no_log_record_or_message(slack, caplog):
@@ -2837,7 +2915,7 @@ def test_load_team_from_the_web_api_with_slacks_limits(slack):
     assert users.args == {"limit": "200"}
     assert conversations.args == {"types": "public_channel,private_channel,im,mpim", "limit": "999"}
     assert state.apply({"type": "channel_rename", "channel": {"id": "C0GENERAL", "name": "lobby"}})
-    assert state.channel_by_name("lobby").id == "C0GENERAL" and "xoxb" not in repr(state) + repr(state._web)
+    assert state.channel_by_name("lobby").id == "C0GENERAL" and "xoxb" not in repr(state) + repr(state.lookup)
 
 
 def test_load_team_loads_what_team_says(slack):
@@ -2850,7 +2928,8 @@ def test_load_team_loads_what_team_says(slack):
     assert slack_rtm.load_team(TOKEN, team="none", base_url=slack.base_url).users == []
     with pytest.raises(slack_rtm.InvalidArgument, match=r"team= takes 'all', 'none' or a subset .*not \['chanels'\]"):
         slack_rtm.load_team(TOKEN, team={"chanels"}, base_url=slack.base_url)
-    with pytest.raises(slack_rtm.InvalidArgument, match="call load"):
+    assert nothing.can_fetch and not slack_rtm.TeamState().can_fetch and nothing.complete
+    with pytest.raises(slack_rtm.InvalidArgument, match="users.info: this TeamState has no Web API to ask"):
         slack_rtm.TeamState().fetch_user("U0ALICE")
 
 
@@ -2862,24 +2941,22 @@ def test_refresh_replaces_the_parts_it_loads_again(slack):
     slack.team["channels"][0] = dict(slack.team["channels"][0], name="lobby")
     slack.team["users"].append({"id": "U0CAROL", "name": "carol"})
     before = len(slack.requests)
-    assert state.refresh(team={"channels"}) is state
+    assert slack_rtm.load_team(TOKEN, state=state, team={"channels"}, base_url=slack.base_url) is state
     assert [r.method for r in slack.requests[before:]] == ["conversations.list"]
     assert slack.requests[-1].args["types"] == "public_channel"
     assert state.channel("C0RANDOM") is None and state.channel_by_name("random") is None
     assert state.channel_by_name("#lobby").id == "C0GENERAL" and general.name == "general"     # a new object
     assert state.im_for_user("U0BOB").id == "D0BOB" and state.group_by_name("secret").id == "G0SECRET"
     assert state.user("U0CAROL") is None
-    state.refresh()
+    slack_rtm.load_team(TOKEN, state=state, base_url=slack.base_url)
     assert state.user_by_name("carol").id == "U0CAROL" and state.im_for_user("U0BOB") is None
     check_state(state)
-    with pytest.raises(slack_rtm.InvalidArgument, match="refresh: call load"):
-        slack_rtm.TeamState().refresh()
 
 
 def test_lazy_lookups_are_cached_and_rate_limit_aware():
     clock = FakeClock()
     with slack_rtm.FakeSlack() as slack:
-        state = slack_rtm.TeamState(clock=clock).load(TOKEN, team=None, base_url=slack.base_url)
+        state = slack_rtm.load_team(TOKEN, team=None, clock=clock, base_url=slack.base_url)
         slack.fail("users.info", "ratelimited", retry_after=30)
         assert state.fetch_user("U0ALICE") is None                    # rate limited: no sleep, no user
         assert state.fetch_user("U0BOB") is None                      # users.info paused: no call
@@ -3056,6 +3133,74 @@ def test_a_tls_handshake_cut_short_is_a_retryable_transport_error_and_retried():
     assert clock.slept == [1, 2, 4] and len(eof.connections) == 4            # retried until the deadline
 
 
+class CursorServer(RawServer):
+    """A loopback Web API whose every users.list page has one member and a
+    new cursor, forever; ``before(n)`` runs as the n-th request comes."""
+
+    def __init__(self, before=lambda n: None):
+        super().__init__()
+        outer = self
+
+        class Handler(self.server.RequestHandlerClass):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                outer.requests.append(self.rfile.read(length))
+                before(len(outer.requests))
+                n = len(outer.requests)
+                body = json.dumps({"ok": True, "members": [{"id": f"U{n}", "name": f"u{n}"}] * 2,
+                                   "response_metadata": {"next_cursor": f"page{n}"}}).encode()
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(body), body))          # one write: no delayed ACK between head and body
+        self.server.RequestHandlerClass = Handler
+
+
+def test_a_server_sending_new_cursors_forever_is_read_within_the_bounds(caplog):
+    caplog.set_level(logging.WARNING)
+    with CursorServer() as server:
+        options = dict(team="users", base_url=server.base_url, allow_http=True)
+        state = slack_rtm.load_team(TOKEN, max_pages=12, **options)
+        assert len(server.requests) == 12 and len(state.users) == 12 and state.user_by_name("u12").id == "U12"
+        assert not state.complete and state.incomplete == "stopped after 12 pages (max_pages)"
+        assert any(r.levelno == logging.WARNING and "max_pages" in r.getMessage() for r in caplog.records)
+        state = slack_rtm.load_team(TOKEN, max_items=9, **options)          # two members a page
+        assert len(server.requests) == 12 + 5 and state.incomplete.endswith("10 users and conversations (max_items)")
+    clock = FakeClock()
+    with CursorServer(before=lambda n: setattr(clock, "now", clock.now + 100)) as server:   # 100 s a page
+        state = slack_rtm.load_team(TOKEN, max_seconds=1000, clock=clock, **dict(options, base_url=server.base_url))
+        assert len(server.requests) == 10 and state.incomplete == "stopped after 1000 s (max_seconds)"
+    assert slack_rtm.TEAM_MAX_PAGES * slack_rtm.USERS_LIST_LIMIT >= 2 * 100000      # a Grid's users fit twice
+    assert slack_rtm.TEAM_MAX_SECONDS >= (500 + 200) / 20 * 60                       # 700 Tier 2 pages
+
+
+def loader_web(slack):
+    return dict(base_url=slack.base_url, timeout=5.0, http=None, retry=False, proxy=None, ssl_context=None,
+                ca_certs=None, allow_http=True, cookie=None, max_response_size=1 << 20, user_agent=None)
+
+
+def test_the_session_load_schedules_a_retry_after_and_never_calls_before_it():
+    clock, closing = FakeClock(), threading.Event()
+    start = slack_rtm.RtmStart.from_json(json.dumps({"ok": True, "url": "wss://x/", "self": {"id": "U0BOT"},
+                                                     "team": {"id": "T0FAKE"}}))
+    with slack_rtm.FakeSlack() as slack:
+        slack.fail("users.list", "ratelimited", retry_after=30, times=2)
+        keeper = slack_rtm._TeamKeeper(TOKEN, loader_web(slack), "users", False, clock, closing)
+        keeper.connected(start)
+        assert keeper.due() == 0.0 and keeper.state.incomplete == "loading"
+        assert keeper.step() and len(slack.calls("users.list")) == 1 and keeper.due() == 30.0   # scheduled, not slept
+        clock.now = 29.9
+        assert keeper.step() and len(slack.calls("users.list")) == 1                             # not due: no call
+        assert keeper.state.fetch_user("U0ALICE").name == "alice"                               # the lazy lookup meanwhile
+        clock.now = 30.0
+        assert keeper.step() and len(slack.calls("users.list")) == 2 and keeper.due() == 60.0
+        clock.now = 60.0
+        assert not keeper.step() and keeper.due() is None and keeper.state.complete
+        assert len(keeper.state.users) == 3 and clock.slept == []
+        keeper.connected(start)                                      # a reconnect loads again, until closed
+        closing.set()
+        assert not keeper.step() and len(slack.calls("users.list")) == 3                         # none after close
+        assert keeper.state.incomplete == "stopped: the session was closed" and len(keeper.state.users) == 3
+
+
 ###############################################################################
 # The RTM session against FakeSlack ###########################################
 ###############################################################################
@@ -3111,7 +3256,7 @@ def test_a_session_token_connects_with_its_cookie_on_both_halves_and_not_without
     with slack_rtm.FakeSlack(tokens=(token,), cookies={token: cookie}, rtm_start="short") as slack:
         with slack_rtm.connect(token, cookie=cookie, base_url=slack.base_url, sleep=Recorder().sleep) as rtm:
             assert next(iter(rtm)) == {"type": "hello"}
-            assert rtm.team.user_by_name("alice").id == "U0ALICE"
+            assert rtm.wait_team().user_by_name("alice").id == "U0ALICE"
             shown = [repr(rtm), repr(rtm.start), repr(rtm.team), str(rtm.stats)]
         sent = "d=xoxd-a%2Fb%2Bc%3D%3D"                       # URL-encoded, as a browser sends it
         assert [r.headers.get("Cookie") for r in slack.requests] == [sent] * 3    # rtm.start and the two lists
@@ -3140,6 +3285,7 @@ def test_method_rtm_connect_is_light_and_the_team_comes_from_the_web_api(slack):
     del slack.requests[:]
     with open_session(slack, method="rtm.connect") as rtm:
         assert next(iter(rtm)) == {"type": "hello"}
+        assert rtm.wait_team() is rtm.team and rtm.team.complete
         assert rtm.team.user_by_name("@alice").id == "U0ALICE" and rtm.team.channel_by_name("#general")
     assert [r.method for r in slack.requests] == ["rtm.connect", "users.list", "conversations.list"]
 
@@ -3195,6 +3341,94 @@ def test_an_answer_slower_than_the_url_lives_gets_a_fresh_url(legacy_slack):
         assert next(iter(rtm)) == {"type": "hello"}
         assert len(rtm.start.users) == 3                      # the team data of rtm.start, kept
     assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect"] and slack.connections == 1
+
+
+def script_endless_users(slack, pages, delay=0.0):
+    """users.list pages, each with a new cursor, ``pages`` of them (more than any bound tested)."""
+    for n in range(pages):
+        slack.answer("users.list", {"ok": True, "members": [{"id": f"U{n}", "name": f"u{n}"}],
+                                    "response_metadata": {"next_cursor": f"page{n}"}}, delay=delay)
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the condition never came true"
+        threading.Event().wait(0.005)
+
+
+def test_endless_pages_hold_neither_connect_nor_the_events(slack, monkeypatch, caplog):
+    caplog.set_level(logging.WARNING)
+    monkeypatch.setattr(slack_rtm, "TEAM_MAX_PAGES", 15)
+    script_endless_users(slack, 200)
+    slack.on_connect(*({"type": "message", "text": str(n)} for n in range(10)))
+    with open_session(slack, method="rtm.connect") as rtm:
+        assert rtm.team.incomplete == "loading" and slack.calls("users.list") == []        # returned at hello
+        it = iter(rtm)
+        assert [e.get("text") for e in take(it, 5)] == [None, "0", "1", "2", "3"]
+        assert len(slack.calls("users.list")) >= 4             # a page before each read: events cannot starve it
+        assert [e.get("text") for e in take(it, 6)] == [str(n) for n in range(4, 10)]
+        slack.send({"type": "message", "text": "during"})             # read by wait_team or next: yielded in order
+        assert rtm.wait_team() is rtm.team and rtm.team.incomplete == "stopped after 15 pages (max_pages)"
+        slack.send({"type": "message", "text": "after"})
+        assert [e["text"] for e in take(it, 2)] == ["during", "after"]
+    assert len(slack.calls("users.list")) == 15 and slack.calls("conversations.list") == []
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "the team load stopped after 15 pages (max_pages); the team state is incomplete"]
+
+
+def test_a_rate_limited_team_load_never_holds_connect_nor_the_events(slack):
+    slack.fail("users.list", "ratelimited", retry_after=30, times=100)
+    slack.on_connect({"type": "message", "text": "first"})
+    started = time.monotonic()
+    with open_session(slack, method="rtm.connect") as rtm:
+        it = iter(rtm)
+        assert take(it, 2) == [{"type": "hello"}, {"type": "message", "text": "first"}]
+        assert time.monotonic() - started < 5                  # not the 30 s of the Retry-After
+        for n in range(50):
+            slack.send({"type": "message", "text": str(n), "user": "U0BOB"})
+        for n in range(50):
+            event = next(it)
+            assert event["text"] == str(n) and rtm.team.fetch_user(event["user"]).name == "bob"   # users.info
+        assert rtm.team.incomplete == "loading" and rtm.team.user("U0ALICE") is None
+        for n in range(3):
+            slack.send({"type": "message", "text": f"kept {n}"})        # on the socket when send() returns
+        frames = rtm.stats["frames"]
+        assert rtm.wait_team(timeout=0.2).incomplete == "loading" and rtm.stats["frames"] == frames + 3
+        assert [e["text"] for e in take(it, 3)] == ["kept 0", "kept 1", "kept 2"]          # read by wait_team, kept
+    assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1
+
+
+@pytest.mark.parametrize("storm,refresh", [(False, False), (True, False), (False, True)],
+                         ids=["slow pages", "429 storm", "a reconnect's refresh"])
+def test_close_stops_the_team_load_at_once(slack, storm, refresh):
+    rtm = open_session(slack, method="rtm.connect") if refresh else None
+    if refresh:
+        assert rtm.wait_team().complete and len(slack.calls("users.list")) == 1
+        slack.goodbye()                                  # the reconnect loads the (small) team again
+    if storm:
+        slack.fail("users.list", "ratelimited", retry_after=30, times=100)
+    else:
+        script_endless_users(slack, 200, delay=0.2)
+    rtm = rtm or open_session(slack, method="rtm.connect")
+    ended = threading.Event()
+
+    def iterate():
+        for _ in rtm:
+            pass
+        ended.set()
+    reader = threading.Thread(target=iterate)
+    reader.start()
+    wait_for(lambda: len(slack.calls("users.list")) >= (1 if storm else 3) + refresh)
+    rtm.close()
+    calls = len(slack.calls("users.list"))
+    closed = time.monotonic()
+    assert ended.wait(5) and time.monotonic() - closed < 1.0
+    reader.join(5)
+    assert len(slack.calls("users.list")) == calls and rtm.team.incomplete in ("loading", _CLOSED)
+
+
+_CLOSED = "stopped: the session was closed"
 
 
 def test_a_server_that_stops_answering_is_pinged_then_left(slack, caplog):
@@ -3530,7 +3764,7 @@ def test_rtm_connect_required_falls_back_with_a_warning():
         with pytest.warns(slack_rtm.MethodDeprecatedWarning, match="rtm_connect_required"):
             rtm = open_session(slack)
         with rtm:
-            assert next(iter(rtm)) == {"type": "hello"}
+            assert next(iter(rtm)) == {"type": "hello"} and rtm.wait_team().complete
         assert [r.method for r in slack.requests] == ["rtm.start", "rtm.connect", "users.list", "conversations.list"]
 
 
@@ -3555,7 +3789,7 @@ def test_no_hello_is_a_failed_connection(slack):
     slack.withhold_hello(1)
     clock = FakeClock()
     with open_session(slack, clock=clock, sleep=clock.sleep) as rtm:
-        assert next(iter(rtm)) == {"type": "hello"}
+        assert next(iter(rtm)) == {"type": "hello"} and rtm.wait_team().complete
     assert len(clock.slept) == 1 and clock.now == 10 + clock.slept[0]    # hello_timeout (10 s), then the backoff
     assert [r.method for r in slack.requests] == ["rtm.start", "rtm.start", "users.list",
                                                                           "conversations.list"]

@@ -1,6 +1,7 @@
 """What loading a large team from the Web API costs, and what an event costs.
 
     python benchmarks/bench_team.py [--repeat N] [--users 20000] [--conversations 10000]
+                                    [--page-delay 1.0] [--only abcd]
 
 (a) A FakeSlack in a separate process (so that only the client's work is
 measured) serves a team of 20,000 users with full profiles and 10,000
@@ -10,18 +11,34 @@ conversations.list page by page (200 and 999 a page, slack_rtm's limits);
 the baseline fetches the same pages with one bare urllib3 PoolManager and
 json.loads, and keeps the decoded lists.  CPU time is the client process's
 (time.process_time); memory is what each result retains (tracemalloc).
-Targets: CPU within 1.3x of the baseline, memory no more.
+Targets: CPU within 1.2x of the baseline, memory no more.
 
 (b) TeamState.apply(event) per event type, on a 2,000-user and a 20,000-user
 team (conversations and one channel's member list scaled alike): the cost
 must not grow with the team (O(1)).  Targets are for reading, never asserted.
 
-Measured 2026-12 (Python 3.11, 2 shared cores, best of 5): (a) CPU 314 ms
-bare, 357 ms load_team (1.14x; 1.12x with the deferred collection counted);
-retained 81.1 MB decoded dicts, 80.1 MB TeamState (0.99x).  (b) 0.5-7 us an
-event (user_change and team_join copy a full user: 6.5 us), 2k vs 20k
-within 1.00-1.08x for every type; a join or leave on a 20,000-member list
-0.77 us.
+(c) A session's time from connect() to hello and to the first message while
+users.list takes ``--page-delay`` seconds a page, for 10 and 100 pages: it
+must not grow with the team (the load goes on between frames).
+
+(d) What TeamState.from_start costs on a 20,000-user rtm.start answer (the
+state holds copies, so that the answer stays what Slack sent): the memory
+it retains beyond the answer's, and its CPU time.
+
+Measured 2026-12 (Python 3.11, 2 cores shared with other work, so noisy:
+the same code measured 1.12x-1.52x across runs; best of 3 to 9):
+(a) CPU 503 ms bare, 575 ms load_team (1.14x; the code before the split
+1.17x in the same interleaved run); retained 81.1 MB decoded dicts, 80.5 MB
+TeamState (0.99x).  (b) 0.2-10 us an event, 2k vs 20k within the noise for
+every type; the state's lock (readers from other threads get consistent
+snapshots) adds about 0.2-0.3 us to an event that changes the state
+(channel_archive 0.72 -> 1.04 us, team_rename 0.58 -> 0.91 us, timeit,
+interleaved), nothing to one that does not (a message: 0.29 us), and as
+much to a lookup (user(id) 0.11 -> 0.34 us, channel_by_name 0.42 -> 0.72).  (c) 10
+pages: connect() 0.05 s, hello 0.05 s, the first message 1.06 s; 100
+pages: 0.01 s, 0.01 s, 1.02 s (before: 10.5 s and 104.7 s for all three,
+the whole load).  (d) the answer retains 130.1 MB; the state 27.2 MB more
+(0.21x), 162 ms (sharing the answer's objects, before: 12.0 MB, 93 ms).
 """
 
 import argparse
@@ -36,7 +53,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import slack_rtm  # noqa: E402
-from bench_rtm_start import _conversation, _user, retained  # noqa: E402
+from bench_rtm_start import _conversation, _user, make_answer, retained  # noqa: E402
 
 TOKEN = "xoxb-bench"
 
@@ -204,15 +221,54 @@ def bench_apply(args):
         print(f"    {name:32s} {a * 1e9:8.0f} {b * 1e9:8.0f}   ({b / a:.2f}x)")
 
 
+def slow_users(slack, pages, delay):
+    """users.list answers ``pages`` pages of one user each, ``delay`` seconds a page."""
+    for n in range(pages):
+        cursor = f"p{n + 1}" if n + 1 < pages else ""
+        slack.answer("users.list", {"ok": True, "members": [{"id": f"U{n:08d}", "name": f"u{n}"}],
+                                    "response_metadata": {"next_cursor": cursor}}, delay=delay)
+
+
+def bench_first_event(args):
+    print(f"(c) seconds from connect() to the first events while users.list takes {args.page_delay} s a page")
+    for pages in (10, 100):
+        with slack_rtm.FakeSlack(tokens=[TOKEN], rtm_start="short") as slack:
+            slow_users(slack, pages, args.page_delay)
+            slack.on_connect({"type": "message", "text": "first"})
+            started = time.perf_counter()
+            with slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", team="users") as rtm:
+                connected = time.perf_counter() - started
+                it = iter(rtm)
+                next(it)
+                hello = time.perf_counter() - started
+                next(it)
+                first = time.perf_counter() - started
+        print(f"    {pages:3d} pages: connect() returned {connected:6.2f}, hello yielded {hello:6.2f}, "
+              f"the first message {first:6.2f}")
+
+
+def bench_from_start(args):
+    answer = make_answer(users=args.users)
+    start = slack_rtm.RtmStart.from_json(answer)
+    answer_size = retained(lambda: slack_rtm.RtmStart.from_json(answer))
+    state_size = retained(lambda: slack_rtm.TeamState.from_start(start))
+    took = cpu(lambda: slack_rtm.TeamState.from_start(start), args.repeat)
+    print(f"(d) TeamState.from_start of a {args.users}-user rtm.start: the answer retains {answer_size / 1e6:.1f} MB, "
+          f"the state {state_size / 1e6:.1f} MB more ({state_size / answer_size:.2f}x); {took * 1e3:.0f} ms")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--users", type=int, default=20000)
     parser.add_argument("--conversations", type=int, default=10000)
+    parser.add_argument("--page-delay", type=float, default=1.0)
+    parser.add_argument("--only", default="abcd", help="which parts to run (default: abcd)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}")
-    bench_load(args)
-    bench_apply(args)
+    for part, bench in zip("abcd", (bench_load, bench_apply, bench_first_event, bench_from_start)):
+        if part in args.only:
+            bench(args)
 
 
 if __name__ == "__main__":
