@@ -3448,6 +3448,7 @@ def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, 
     web: _Json = dict(base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None,
                       ssl_context=None, ca_certs=None, allow_http=False)
     slack_args = {k: v for k, v in web_options.items() if k not in web and k not in _CALL_OPTIONS}
+    _refuse_misspelt("load_team", slack_args, _keywords_of(load_team, api_call), hatch=None)
     web.update((k, v) for k, v in web_options.items() if k not in slack_args)
     policy = Retry() if web["retry"] is True else web["retry"] or None
     replace = state is not None

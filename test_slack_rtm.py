@@ -2870,6 +2870,15 @@ def test_a_misspelt_option_is_refused_before_any_request(call):
     assert set(urllib.parse.parse_qs(request[2].decode())) == set(every)
 
 
+def test_load_team_refuses_a_misspelt_option_before_any_request():
+    with RawServer(headers={"Content-Type": "application/json"}, body=b'{"ok": true, "members": []}') as server:
+        for misspelt, meant in MISSPELT_OPTIONS + [({"max_page": 3}, "max_pages=")]:
+            with pytest.raises(slack_rtm.InvalidArgument) as info:
+                slack_rtm.load_team(TOKEN, base_url=server.base_url, allow_http=True, retry=False, **misspelt)
+            assert f"{next(iter(misspelt))}= looks like a misspelt option: did you mean {meant}?" in str(info.value)
+        assert server.requests == []
+
+
 def test_slack_arguments_near_no_option_go_on_the_wire_and_args_sends_any_name():
     with RawServer(headers={"Content-Type": "application/json"}, body=b'{"ok": true, "channels": []}') as server:
         slack_rtm.api_call("conversations.list", TOKEN, base_url=server.base_url, allow_http=True, types="im",
