@@ -3307,6 +3307,8 @@ class _TeamLoader:
             page = _call(method, self._token, dict(args, limit=limit, cursor=self._cursor), **self._options())
             items = _page_items(method, page, key, self._secrets())
         except SlackError as error:
+            if self._closing is not None and self._closing.is_set():      # close() aborted the page
+                return self._stop(_CLOSED_LOAD, logging.DEBUG)
             if not self._retry(method, error, now):
                 self._stop(f"{method} failed: {error}", logging.DEBUG)
                 raise
