@@ -4040,7 +4040,7 @@ def test_keepalive_runs_while_the_server_sends_what_is_not_a_frame(slack, name):
 def test_every_message_has_one_outcome_while_connections_drop():
     import re
     senders, each = 8, 60
-    drops, dropping = [60, 150, 240, 330], threading.Lock()
+    drops, dropping = [40, 100, 160, 220], threading.Lock()
 
     def ack_or_drop(frame):
         # The server drops the connection itself at these frame counts, in
@@ -4089,7 +4089,9 @@ def test_every_message_has_one_outcome_while_connections_drop():
             reader.outcome()
             rtm.close()
             listed = [e["id"] for e in rtm.unacknowledged]
-    assert len(results) == senders * each and slack.connections == 5 and drops == []
+    # Every drop was made; two may meet one connection (the second while the
+    # first's frames are still read), so the connections are 2 to 5.
+    assert len(results) == senders * each and drops == [] and 2 <= slack.connections <= 5
     assert len({ident for ident, _, _ in results}) == senders * each and None not in {r[0] for r in results}
     for ident, waited, told in results:
         outcomes = [told] if told else []
