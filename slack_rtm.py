@@ -4317,14 +4317,15 @@ def _dial(parts: urllib.parse.SplitResult, via: Optional[_Proxy], ssl_context: O
     """A socket connected to the WebSocket URL's host, before ``deadline``:
     through the proxy ``via`` (an HTTP CONNECT tunnel) if given, TLS for
     wss:// (``ssl_context``, or a default one trusting ``ca_certs``).
-    ``opening(sock)`` is told of each socket as it is made.  A connection
-    that cannot be made is a TransportError naming the host and port (no
-    ConnectionClosed: nothing was open)."""
-    import socket
+    ``opening(sock)`` is told of each socket as it is made, before it
+    connects.  A connection that cannot be made is a TransportError naming
+    the host and port (no ConnectionClosed: nothing was open)."""
     host, port = parts.hostname, parts.port or (443 if parts.scheme == "wss" else 80)
     target = (via.host, via.port) if via else (host, port)
     try:
-        sock = socket.create_connection(target, timeout=_left(deadline))
+        sock = _connect_tcp(target, deadline, opening)      # type: ignore[arg-type]  # _check_ws_url: a host
+    except SlackError:                          # opening(): the session was closed
+        raise
     except OSError as exc:                      # refused, unreachable, no such name, or the deadline
         where = f"{'the proxy at ' if via else ''}{_authority(*target)}"   # type: ignore[arg-type]  # a host
         _raise(_foreign(exc, f"WebSocket: could not connect to {where}", secrets))
@@ -4344,6 +4345,31 @@ def _dial(parts: urllib.parse.SplitResult, via: Optional[_Proxy], ssl_context: O
         sock.close()
         raise
     return sock
+
+
+def _connect_tcp(target: Tuple[str, int], deadline: float,
+                 opening: Callable[["socket.socket"], None]) -> "socket.socket":
+    """A TCP connection to ``target`` before ``deadline``, made as
+    socket.create_connection makes one (each address in turn), except that
+    ``opening(sock)`` is told of each socket before it connects: close()
+    can then shut it down, which ends a connect() hanging on a host that
+    drops the SYN at once, instead of after the deadline."""
+    import socket
+    error: Optional[OSError] = None
+    for family, kind, proto, _, address in socket.getaddrinfo(*target, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            opening(sock)
+            sock.settimeout(_left(deadline))
+            sock.connect(address)
+            return sock
+        except SlackError:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("the host name has no address")
 
 
 def _authority(host: str, port: int) -> str:
@@ -4634,7 +4660,7 @@ class _Connector:
         self.team_answer: Optional[_Json] = None
         self.socket: Optional["socket.socket"] = None   # the one being connected, for stop()
         self.first_wait = 0.0                    # before the next connect(), after a loss
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()            # reentrant: close() may come from a signal handler
         self.counts = {"connections": 0, "rtm_calls": 0}
 
     def opening(self, sock: Optional["socket.socket"], done: bool = False) -> None:
@@ -4674,6 +4700,8 @@ class _Connector:
                                               "this app must use rtm.connect (rtm_connect_required)"))
                 method = "rtm.connect"
             except SlackError as error:
+                if self.closing.is_set():       # close() cut the try short: no "trying again" after it
+                    raise self.closing.error(method) from None
                 wait = self.policy.failed(error, self.clock())
                 if wait is None:
                     raise

@@ -15,6 +15,7 @@ import os
 import pathlib
 import pickle
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -3934,6 +3935,48 @@ def test_close_during_a_reconnect_returns_at_once_and_then_nothing_opens(slack):
     with pytest.raises(StopIteration):
         next(it)
     assert slack.connections == 1
+
+
+class FullListener:
+    """A loopback listener whose accept queue is full: a further connect()
+    hangs, its SYN dropped, as to a host that drops packets."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fill = []
+        for _ in range(4):
+            conn = socket.socket()
+            conn.setblocking(False)
+            conn.connect_ex(("127.0.0.1", self.port))
+            self.fill.append(conn)
+        assert select.select([], self.fill[:1], [], 5)[1]      # the first is in: the queue is full
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for conn in self.fill + [self.sock]:
+            conn.close()
+
+
+def test_close_during_a_reconnects_tcp_connect_ends_the_iteration_at_once(slack, caplog):
+    caplog.set_level(logging.INFO)
+    with FullListener() as full:
+        rtm = open_session(slack, method="rtm.connect", team=None)
+        it = iter(rtm)
+        next(it)
+        slack.answer("rtm.connect", connect_answer(f"ws://127.0.0.1:{full.port}/websocket/T1"), times=5)
+        reader = Background(lambda: list(it))
+        slack.drop()
+        wait_for(lambda: rtm._connector.socket is not None)          # the dial hangs (hello_timeout: 10 s)
+        closing = time.monotonic()
+        rtm.close()
+        assert reader.outcome(timeout=3) == [] and reader.ended - closing < 1.0
+    assert not [r for r in caplog.records if "trying again" in r.getMessage()]
+    assert len(slack.calls("rtm.connect")) == 2 and rtm.phase == "closed"
 
 
 def test_close_releases_a_sender_waiting_for_a_reconnect(slack):
