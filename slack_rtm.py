@@ -2582,38 +2582,51 @@ def make_pool(url: str = DEFAULT_BASE_URL, *, proxy: "Union[str, Literal[False],
 
 
 class _Connections:
-    """The connections of a pool that make_pool made, as they open."""
+    """Tells the request being made on each thread (its _Deadline) of the
+    connection and the socket it uses, from a pool that make_pool made.
+    Per thread, not per pool: threads sharing a pool stop only their own
+    requests."""
 
     def __init__(self) -> None:
-        import weakref
-        self._lock = threading.Lock()
-        self._all: "weakref.WeakSet[object]" = weakref.WeakSet()
-        self.deadline: Optional[_Deadline] = None       # of the request being made
+        self._local = threading.local()
 
-    def add(self, connection: object) -> None:
-        """Note a connection about to connect; ConnectionAbortedError if its
-        request was already stopped (it found no socket to shut down)."""
-        with self._lock:
-            self._all.add(connection)
-        if self.deadline is not None and self.deadline.stopped:
+    @property
+    def deadline(self) -> Optional["_Deadline"]:
+        """The deadline of the request this thread is making, if any."""
+        return getattr(self._local, "deadline", None)
+
+    @deadline.setter
+    def deadline(self, deadline: Optional["_Deadline"]) -> None:
+        self._local.deadline = deadline
+
+    def add(self, connection: object, sock: object = None) -> None:
+        """A connection taken for this thread's request, or the socket it
+        just made (shut down at once if the request is stopped);
+        ConnectionAbortedError for a connection taken once the request is
+        stopped, before any I/O."""
+        deadline = self.deadline
+        if deadline is not None and deadline.attach(connection if sock is None else sock) and sock is None:
             raise ConnectionAbortedError("the request was stopped")
-
-    def list(self) -> List[object]:
-        with self._lock:
-            return list(self._all)
 
 
 def _watched_pool(pool_cls: "Type[urllib3.HTTPConnectionPool]",
                   connections: _Connections) -> "Type[urllib3.HTTPConnectionPool]":
-    """A subclass of a urllib3 pool class whose connections join
-    ``connections`` as they start to connect."""
+    """A subclass of a urllib3 pool class whose connections, new or kept
+    alive, join the request of the thread taking them, and whose new
+    sockets join it as soon as they exist, before the TLS handshake."""
     class Connection(pool_cls.ConnectionCls):   # type: ignore[name-defined, misc]  # a base known at run time
-        def connect(self) -> None:
-            connections.add(self)               # first: the deadline can then end a hanging handshake
-            super().connect()
+        def _new_conn(self) -> "socket.socket":
+            sock = super()._new_conn()
+            connections.add(self, sock)         # a stop that came while it connected shuts it down now
+            return sock                         # type: ignore[no-any-return]  # urllib3's, untyped here
 
     class Pool(pool_cls):                       # type: ignore[valid-type, misc]  # a base known at run time
         ConnectionCls = Connection
+
+        def _get_conn(self, timeout: Optional[float] = None) -> object:
+            connection = super()._get_conn(timeout)
+            connections.add(connection)         # before any I/O: a stopped request opens nothing
+            return connection
     return Pool
 
 
@@ -2719,7 +2732,10 @@ class _Cancel(threading.Event):
 
     def __init__(self) -> None:
         super().__init__()
-        self._guard = threading.Lock()
+        # Reentrant, as the Event's own: set() (close()) may come from a
+        # signal handler that interrupted this thread while it held either.
+        self._cond = threading.Condition(threading.RLock())
+        self._guard = threading.RLock()
         self._deadlines: List["_Deadline"] = []
 
     def set(self) -> None:
@@ -2779,9 +2795,10 @@ class _Deadline:
         self._at = None if seconds is None else time.monotonic() + seconds
         self._connections = connections
         self._cancel = cancel
-        self._extra: List[object] = []
-        self._lock = threading.Lock()
+        self._extra: List[object] = []          # connections and sockets of this request alone
+        self._lock = threading.RLock()          # reentrant: close() may come from a signal handler
         self._timer: Optional[threading.Timer] = None
+        self._previous: Optional[_Deadline] = None
 
     @property
     def stopped(self) -> bool:
@@ -2789,7 +2806,7 @@ class _Deadline:
 
     def __enter__(self) -> "_Deadline":
         if self._connections is not None:
-            self._connections.deadline = self
+            self._previous, self._connections.deadline = self._connections.deadline, self
         if self._cancel is not None:
             self._cancel.join(self)
         if self._at is not None:
@@ -2800,7 +2817,8 @@ class _Deadline:
 
     def __exit__(self, *exc: object) -> None:
         if self._connections is not None and self._connections.deadline is self:
-            self._connections.deadline = None
+            self._connections.deadline = self._previous
+        self.done()
         if self._cancel is not None:
             self._cancel.leave(self)
         if self._timer is not None:
@@ -2815,11 +2833,27 @@ class _Deadline:
         return urllib3.Timeout(connect=left, read=left)  # type: ignore[no-any-return]  # the lazy module's
 
     def watch(self, connection: object) -> None:
+        """The connection of a caller's pool, known once the headers are in."""
+        self.attach(connection)
+
+    def attach(self, connection: object) -> bool:
+        """Shut ``connection`` (a urllib3 connection, or a socket) down when
+        this request stops, or now if it is stopped (then True).  Checked
+        and added under the lock that the stop takes: no connection or
+        socket made meanwhile escapes it (no check-then-connect race)."""
         with self._lock:
-            self._extra.append(connection)
             stopped = self.stopped
+            if not stopped:
+                self._extra.append(connection)
         if stopped:
-            _shut_down(connection)
+            _shutdown(connection)
+        return stopped
+
+    def done(self) -> None:
+        """The request is over (its connection may go to another request):
+        a later stop shuts nothing down."""
+        with self._lock:
+            self._extra = []
 
     def _expire(self) -> None:
         self._stop("expired")
@@ -2831,9 +2865,9 @@ class _Deadline:
     def _stop(self, why: str) -> None:
         with self._lock:
             setattr(self, why, True)
-            connections = self._extra + (self._connections.list() if self._connections else [])
+            connections = list(self._extra)
         for connection in connections:
-            _shut_down(connection)
+            _shutdown(connection)
 
     def failure(self, method: str, exc: Optional[BaseException], secrets: Sequence[str]) -> TransportError:
         """Our error for a request that failed with ``exc`` (None: an answer
@@ -2846,11 +2880,14 @@ class _Deadline:
         return _foreign(exc, method, secrets)
 
 
-def _shut_down(connection: object) -> None:
+def _shutdown(connection: object) -> None:
+    """Shut down a socket, or a urllib3 connection's socket, waking every
+    thread waiting on it, from any thread.  The plain socket call: ssl's
+    own would also drop its TLS state."""
     import socket
-    sock = getattr(connection, "sock", None)
+    sock = connection if isinstance(connection, socket.socket) else getattr(connection, "sock", None)
     if isinstance(sock, socket.socket):
-        try:                                    # socket's own shutdown: an SSLSocket's drops its TLS state
+        try:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
         except OSError:                         # closed meanwhile, or detached by the TLS wrapping
             pass
@@ -2989,6 +3026,7 @@ def _post(http: "urllib3.PoolManager", method: str, url: str, headers: Mapping[s
                 _raise(deadline.failure(method, None, secrets))
             raise
         finally:
+            deadline.done()                     # the connection goes back to the pool: no stop may reach it
             if not response.isclosed():         # type: ignore[attr-defined]  # an HTTPResponse, typed as its base
                 response.close()
             response.release_conn()
@@ -4301,16 +4339,6 @@ class _Wire:
         return self.sock.fileno()
 
 
-def _shutdown(sock: "socket.socket") -> None:
-    """Shut a socket down, waking every thread waiting on it, from any thread.
-    The plain socket call: ssl's own would also drop its TLS state."""
-    import socket
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
 def _dial(parts: urllib.parse.SplitResult, via: Optional[_Proxy], ssl_context: Optional["ssl.SSLContext"],
           ca_certs: Optional[str], deadline: float, opening: Callable[["socket.socket"], None],
           user_agent: str, secrets: Sequence[str] = ()) -> "socket.socket":
@@ -4578,7 +4606,12 @@ class _Link:
             _raise(_foreign(exc, "not sent", self.secrets, ConnectionClosed))
 
     def close_politely(self, reason: bytes) -> None:
-        """A close frame (best effort: the connection is dropped next anyway)."""
+        """A close frame (best effort: the connection is dropped next anyway).
+        None while a send holds websocket-client's lock: its holder may be
+        the very thread a signal handler's close() interrupted."""
+        if not self.ws.lock.acquire(blocking=False):
+            return
+        self.ws.lock.release()
         self.wire.send_timeout = _CLOSE_TIMEOUT
         try:
             self.ws.send_close(reason=reason)

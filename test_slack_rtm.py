@@ -3509,6 +3509,63 @@ def test_close_from_a_signal_handler_in_the_reading_thread(slack):
     assert slack.connections == 1
 
 
+class Watchdog:
+    """Fails a test whose main thread hangs (a deadlock): after ``seconds``,
+    a signal whose handler raises interrupts the main thread's wait."""
+
+    def __init__(self, seconds=5.0):
+        import signal
+        self.signal, self.seconds = signal, seconds
+
+    def __enter__(self):
+        def bark(*args):
+            raise AssertionError("deadlocked: the watchdog fired")
+        self.previous = self.signal.signal(self.signal.SIGUSR2, bark)
+        main = threading.get_ident()
+        self.timer = threading.Timer(self.seconds, lambda: self.signal.pthread_kill(main, self.signal.SIGUSR2))
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.timer.cancel()
+        self.timer.join()
+        self.signal.signal(self.signal.SIGUSR2, self.previous)
+
+
+@pytest.mark.parametrize("held", [
+    lambda rtm: rtm._closing._guard, lambda rtm: rtm._closing._cond, lambda rtm: rtm._connector.lock,
+    lambda rtm: rtm._link.ws.lock,
+], ids=["the call's cancel list", "the closing event's own", "the connector's", "websocket-client's send"])
+def test_close_from_a_signal_handler_interrupting_a_lock_holder_returns(slack, held):
+    import signal
+    rtm = open_session(slack, team=None)
+    previous = signal.signal(signal.SIGUSR1, lambda *args: rtm.close())
+    try:
+        with Watchdog():
+            with held(rtm):                                # as the iterating thread holds it around a call
+                signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert rtm.phase == "closed" and list(rtm) == []
+
+
+def test_close_from_a_signal_handler_during_a_web_api_call_ends_it(slack):
+    import signal
+    script_endless_users(slack, 200, delay=0.2)
+    rtm = open_session(slack, method="rtm.connect")
+    previous = signal.signal(signal.SIGUSR1, lambda *args: rtm.close())
+    main = threading.get_ident()
+    Background(lambda: (slack.wait_calls("users.list", 3), signal.pthread_kill(main, signal.SIGUSR1)))
+    try:
+        with Watchdog():
+            rtm.wait_team()                                # pages, on this thread, until the handler closes
+            closed = time.monotonic()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert rtm.phase == "closed" and list(rtm) == []
+    assert len(slack.calls("users.list")) <= 4 and time.monotonic() - closed < 1.0
+
+
 def test_without_auto_reconnect_the_iteration_ends_with_the_connection(slack):
     with open_session(slack, auto_reconnect=False) as rtm:
         it = iter(rtm)
@@ -6088,6 +6145,25 @@ def test_a_stopped_request_opens_no_connection_of_a_pool_make_pool_made(slack):
         with pytest.raises((urllib3.exceptions.HTTPError, OSError)):
             http.request("POST", slack.base_url + "auth.test", retries=False)
     assert deadline.cancelled and slack.requests == []
+
+
+def test_close_aborts_only_the_sessions_own_requests_on_a_shared_pool():
+    with slack_rtm.FakeSlack(rtm_start="short") as slack:
+        pool = slack_rtm.make_pool(slack.base_url, allow_http=True)
+        slack.answer("users.list", {"ok": True, "members": [], "response_metadata": {"next_cursor": ""}}, delay=1.5)
+        slack.answer("auth.test", {"ok": True, "user": "me"}, delay=0.5)
+        rtm = slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", team="users", http=pool)
+        it = iter(rtm)
+        next(it)
+        reader = Background(lambda: list(it))
+        slack.wait_calls("users.list", 1)                            # the session's page is in flight
+        other = Background(lambda: slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, http=pool,
+                                                      retry=False)["user"])
+        slack.wait_calls("auth.test", 1)                             # and another thread's call, on the same pool
+        closing = time.monotonic()
+        rtm.close()
+        assert reader.outcome(timeout=3) == [] and reader.ended - closing < 1.0
+        assert other.outcome(timeout=5) == "me"                      # answered, not aborted by the close()
 
 
 def test_a_reconnect_goes_on_after_a_tls_handshake_cut_short(slack):
