@@ -1273,11 +1273,26 @@ def _start_oddity(answer: _Json) -> Optional[str]:
     url = answer.get("url")
     if url is not None and not isinstance(url, str):
         return f'"url" is a JSON {type(url).__name__}, not a string'
+    fault = _url_fault(url or "")
+    return f'"url" is not a valid URL: {fault}' if fault else None
+
+
+def _url_fault(url: str) -> Optional[str]:
+    """What makes urlsplit refuse ``url``, or None, in words that quote
+    none of it: its port or host may be a token a server echoed (as may
+    urlsplit's ValueError, which quotes the port)."""
     try:
-        parts = urllib.parse.urlsplit(url or "")
-        parts.port, (parts.hostname or "").encode("idna")
-    except ValueError as exc:                  # a bad port or IPv6 literal; UnicodeError: a bad host
-        return f'"url" is not a valid URL ({exc})'
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "it does not parse (a broken IPv6 literal, say)"
+    try:
+        parts.port
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    try:
+        (parts.hostname or "").encode("idna")
+    except UnicodeError:
+        return "its host is not a valid name"
     return None
 
 
@@ -4629,44 +4644,54 @@ class _Link:
 
 def _check_ws_url(url: object, base_url: str, cookie: Optional[str] = None) -> urllib.parse.SplitResult:
     """The parts of a WebSocket URL: wss:// (ws:// only to loopback from a
-    loopback base_url), and with a ``cookie``, a host the cookie may go to."""
-    try:
-        parts = urllib.parse.urlsplit(url if isinstance(url, str) else "")
-        base_host = urllib.parse.urlsplit(base_url).hostname
-        local = _is_loopback(base_host)
-        if parts.hostname and (parts.scheme == "wss" or (parts.scheme == "ws" and local
-                                                         and _is_loopback(parts.hostname))):
-            parts.port                            # a port that is not a number raises here
-            if cookie is not None and not _cookie_may_go(parts.hostname, base_host):
-                raise ProtocolError(f"refusing the WebSocket URL to {parts.hostname!r}: the d cookie goes only "
-                                    f"to the hosts of the base URL's domain ({_domain(base_host or '')})")
-            return parts
-    except ValueError as exc:
-        raise ProtocolError(f"the answer's WebSocket URL is not a URL ({exc})") from None
-    raise ProtocolError(f"refusing WebSocket URL scheme {parts.scheme!r} to {parts.hostname!r}: "
-                        "only wss:// (ws:// only on loopback)")
+    loopback base_url), and with a ``cookie``, a host the cookie may go to.
+    No part of the URL is quoted: its host or port may be a token a server
+    echoed, its path is a ticket."""
+    if not isinstance(url, str):
+        raise ProtocolError("refusing WebSocket URL: the answer has none")
+    fault = _url_fault(url)
+    if fault:
+        raise ProtocolError(f"the answer's WebSocket URL is not a URL: {fault}")
+    parts = urllib.parse.urlsplit(url)
+    base_host = urllib.parse.urlsplit(base_url).hostname
+    local = _is_loopback(base_host)
+    if not (parts.hostname and (parts.scheme == "wss" or (parts.scheme == "ws" and local
+                                                          and _is_loopback(parts.hostname)))):
+        scheme = f"{parts.scheme}://" if parts.scheme in ("ws", "wss", "http", "https") else "another scheme"
+        raise ProtocolError(f"refusing WebSocket URL ({scheme}{'' if parts.hostname else ', no host'}): "
+                            "only wss:// (ws:// only to loopback, from a loopback base_url)")
+    if cookie is not None and not _cookie_may_go(parts.hostname, base_host):
+        scope = _cookie_scope(base_host or "")
+        raise ProtocolError("refusing the WebSocket URL: the d cookie goes only to "
+                            f"{'the hosts of ' if scope in _SLACK_DOMAINS else ''}{scope}, the base URL's")
+    return parts
+
+
+#: Slack's registrable domains (as the Public Suffix List draws them): a
+#: base URL on one of them, or on a host under it (acme.slack.com,
+#: acme.enterprise.slack.com), lets the ``d`` cookie go to every host of
+#: that domain (the WebSocket's wss-primary.slack.com); a base URL on any
+#: other host lets it go to that very host alone.  An explicit list: the
+#: last two labels of a name are no domain (x.example.co.uk's are co.uk).
+_SLACK_DOMAINS = ("slack.com", "slack-gov.com")
 
 
 def _cookie_may_go(host: str, base_host: Optional[str]) -> bool:
     """Whether the ``d`` cookie may go to ``host`` for a base URL on
-    ``base_host``: a host of its domain (wss-primary.slack.com for slack.com
-    or team.slack.com), the host itself if it is an IP address, and only
-    loopback from loopback."""
-    import ipaddress
+    ``base_host``: a host of _cookie_scope(base_host), and only loopback
+    from loopback."""
     host, base = host.lower().rstrip("."), (base_host or "").lower().rstrip(".")
     if _is_loopback(base) or _is_loopback(host):
         return _is_loopback(base) and _is_loopback(host)
-    try:
-        ipaddress.ip_address(base.strip("[]"))
-        return host == base
-    except ValueError:                          # a name: its domain
-        domain = _domain(base)
-        return host == domain or host.endswith("." + domain)
+    scope = _cookie_scope(base)
+    return host == scope or (scope in _SLACK_DOMAINS and host.endswith("." + scope))
 
 
-def _domain(host: str) -> str:
-    """The domain of a host name: its last two labels (slack.com of team.slack.com)."""
-    return ".".join(host.lower().rstrip(".").split(".")[-2:])
+def _cookie_scope(base_host: str) -> str:
+    """Where the cookie goes for a base URL on ``base_host``: the Slack
+    domain it is under (every host of it), else ``base_host`` itself."""
+    base = base_host.lower().rstrip(".")
+    return next((d for d in _SLACK_DOMAINS if base == d or base.endswith("." + d)), base)
 
 
 class _Connector:
@@ -4777,8 +4802,8 @@ class _Connector:
             raise
         self.counts["connections"] += 1
         self.policy.connected(self.clock())
-        log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
-                 self.clock() - fetched)
+        log.info("connected to team %s (%.2f s after the answer)",     # the server's id: it may echo a secret
+                 _quote(start.team and start.team.id, 40, link.secrets), self.clock() - fetched)
         return link, hello, start
 
     def _start_of(self, answer: "SlackResponse", url: Any, method: str) -> RtmStart:

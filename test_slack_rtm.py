@@ -1155,8 +1155,11 @@ def test_an_error_answer_that_is_not_200_names_its_status():
     ({"ok": True, "self": {"id": "U"}, "team": [1, 2]}, '"team" is a JSON list, not an object'),
     ({"ok": True, "self": 5, "team": {"id": "T"}}, '"self" is a JSON int, not an object'),
     ({"ok": True, "url": 5}, '"url" is a JSON int, not a string'),
-    ({"ok": True, "url": "wss://127.0.0.1:99999/ticket-SECRET"}, "not a valid URL (Port out of range"),
+    ({"ok": True, "url": "wss://127.0.0.1:99999/ticket-SECRET"}, "not a valid URL: its port is not a number"),
     ({"ok": True, "url": "wss://127.0.0.1:x/ticket-SECRET"}, "not a valid URL"),
+    ({"ok": True, "url": "wss://127.0.0.1:xoxb-SECRET/ws"}, '"url" is not a valid URL: its port is not a number '
+                                                           "from 0 to 65535"),
+    ({"ok": True, "url": "wss://SECRET\udcff.example/ws"}, '"url" is not a valid URL: its host is not a valid name'),
     ({"ok": True, "url": "wss://[::1/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://a..b/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://\udcff.example/ticket-SECRET"}, "not a valid URL"),
@@ -6234,6 +6237,14 @@ def test_the_new_public_errors_keep_their_bases():
     ("evil-slack.com", "slack.com", False),
     ("slack.com.evil.net", "slack.com", False),
     ("wss-primary.slack.com", "slack-gov.com", False),
+    ("wss-primary.slack-gov.com", "acme.slack-gov.com", True),
+    ("wss-primary.slack.com", "acme.enterprise.slack.com", True),
+    ("wss-primary.slack.com", "enterprise.slack.com", True),
+    ("evil.co.uk", "x.example.co.uk", False),                       # not the last two labels: the host alone
+    ("wss.example.co.uk", "x.example.co.uk", False),
+    ("X.Example.co.uk.", "x.example.co.uk", True),
+    ("wss.example.com", "example.com", False),
+    ("example.com", "api.example.com", False),
     ("localhost", "127.0.0.1", True),
     ("127.0.0.1", "localhost", True),
     ("127.0.0.1", "slack.com", False),
@@ -6285,6 +6296,36 @@ def test_a_websocket_server_echoing_the_token_and_cookie_shows_neither(caplog, a
                     list(rtm)
     assert "<redacted>" in str(info.value)
     assert_secret_free(shown_texts(info.value, caplog))
+
+
+@pytest.mark.parametrize("url", [
+    f"wss://127.0.0.1:{SECRET_TOKEN}/websocket/T1",
+    f"ws://{SECRET_TOKEN}.evil.example/websocket/T1",
+    f"wss://{SECRET_TOKEN}.evil.example/websocket/T1",
+    f"{SECRET_TOKEN}://127.0.0.1/websocket/T1",
+    f"wss://[{SECRET_TOKEN}/websocket/T1",
+], ids=["the port", "the host of a ws:// URL", "a host the cookie may not go to", "the scheme", "an IPv6 host"])
+def test_a_websocket_url_echoing_the_token_is_refused_without_quoting_it(caplog, url):
+    caplog.set_level(logging.DEBUG)
+    with slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}) as slack:
+        slack.answer("rtm.connect", connect_answer(url), times=3)
+        with pytest.raises(slack_rtm.SlackError) as info:       # refused before any I/O: nothing is dialed
+            slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url, method="rtm.connect",
+                              team=None, sleep=Recorder().sleep, connect_deadline=0.01)
+    assert isinstance(info.value, (slack_rtm.InvalidResponse, slack_rtm.ProtocolError))
+    assert_secret_free(shown_texts(info.value, caplog))
+
+
+def test_a_team_id_echoing_the_token_is_logged_redacted(caplog):
+    caplog.set_level(logging.DEBUG)
+    with slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}) as slack:
+        slack.answer("rtm.connect", dict(rtm_connect_answer(slack), team={"id": SECRET_TOKEN}))
+        with slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url, method="rtm.connect",
+                               team=None) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("connected to team '<redacted>'" in text for text in logged)
+    assert_secret_free(logged)
 
 
 def test_an_error_ack_echoing_the_token_raises_an_rtm_error_without_it():
