@@ -456,6 +456,9 @@ class TLSError(TransportError):
 class ConnectionClosed(TransportError):
     """The RTM WebSocket ended (closed by the server, reset, or found dead)."""
 
+    #: True when the server ended it in order, with a close frame.
+    clean: bool = False
+
 
 class UrlExpired(ConnectionClosed):
     """The WebSocket URL was used too late (error frame code 1, or an answer
@@ -4478,10 +4481,6 @@ class _MessageSize:
         ws.frame_buffer.__dict__.pop("recv_length", None)
 
 
-class _ServerClosed(ConnectionClosed):
-    """The server sent a close frame: it ended the connection in order."""
-
-
 class _Link:
     """One RTM connection: websocket-client's WebSocket over a _Wire, the
     size bound, and the fragments of the message being read.  The one place
@@ -4602,7 +4601,9 @@ class _Link:
                 raise refused.error
         elif opcode == _CLOSE:
             code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
-            raise _ServerClosed(f"the server closed the connection (code {code})")
+            error = ConnectionClosed(f"the server closed the connection (code {code})")
+            error.clean = True                  # in order: reconnecting is healthy (see _Reconnects)
+            raise error
         elif opcode == _BINARY and frame.fin and self.parts is None:
             self.size.count = 0                   # a whole message, skipped: the next one counts from zero
             raise ProtocolError(f"a binary frame of {len(frame.data)} bytes; RTM sends text")
@@ -5265,7 +5266,7 @@ class Session:
         log.log(logging.DEBUG if closing else logging.INFO if polite else logging.WARNING, "%s", error)
         with self._cond:
             link, self._link = self._link, None
-            healthy = self._proto.lost(clean=isinstance(error, _ServerClosed),
+            healthy = self._proto.lost(clean=getattr(error, "clean", False),
                                        oversized=isinstance(error, MessageTooLarge))
             if not self.auto_reconnect:
                 self._proto.ended()

@@ -6211,7 +6211,8 @@ def test_jitter_past_the_cap_is_not_said_to_be_a_retry_after(slack, caplog):
     (upgraded_then(ws_text({"type": "error", "error": {"code": 2, "msg": "no"}})), "BadHello"),
     (upgraded_then(ws_text({"type": "error", "error": {"code": 1, "msg": "expired"}})), "UrlExpired"),
     (upgraded_then(b"\x81\x7f" + b"\xff" * 8), "MessageTooLarge"),
-], ids=["refused", "not hello", "expired", "too large"])
+    (upgraded_then(b"\x88\x02\x03\xe8"), "ConnectionClosed"),
+], ids=["refused", "not hello", "expired", "too large", "a close frame before hello"])
 def test_the_errors_a_session_raises_are_public_classes(slack, answer, cls):
     with RawSlack(answer) as server:
         slack.answer("rtm.connect", connect_answer(server.ws_url), times=2)   # an expired URL is tried twice
@@ -6220,6 +6221,7 @@ def test_the_errors_a_session_raises_are_public_classes(slack, answer, cls):
                               connect_deadline=0.01)
     assert type(info.value).__name__ == cls and cls in slack_rtm.__all__
     assert type(info.value) is getattr(slack_rtm, cls)
+    assert getattr(info.value, "clean", False) is (cls == "ConnectionClosed")     # ended in order, or not
 
 
 def test_the_new_public_errors_keep_their_bases():
