@@ -2690,8 +2690,9 @@ _FOREIGN_ERRORS: Tuple[Tuple[str, Optional[Type["TransportError"]]], ...] = (
 
 
 def _foreign_class(exc: BaseException, otherwise: Type[TransportError]) -> Type[TransportError]:
-    """Our class for ``exc``, by _FOREIGN_ERRORS (``otherwise`` for None or no match)."""
-    if any(_is_a(link, "ssl.SSLCertVerificationError") for link in _chain(exc)):
+    """Our class for ``exc``, by _FOREIGN_ERRORS (``otherwise`` for None or no match); a TLSError
+    when a certificate that does not verify is what it was made of (see _wrapped)."""
+    if any(_is_a(link, "ssl.SSLCertVerificationError") for link in _wrapped(exc)):
         return TLSError                         # urllib3 wraps it in its SSLError, MaxRetryError
     for cls in type(exc).__mro__:
         for name, ours in _FOREIGN_ERRORS:
@@ -2708,6 +2709,25 @@ def _is_a(thing: object, name: str, exact: bool = False) -> bool:
     if not isinstance(cls, type):
         return False
     return thing is cls if exact else isinstance(thing, cls)
+
+
+def _wrapped(exc: BaseException) -> List[BaseException]:
+    """``exc`` and what it was made of: its ``raise ... from`` cause, and
+    what urllib3 wraps without one (1.26 and 2.x alike: ``SSLError(e)``,
+    ``ProxyError(message, e)``, MaxRetryError's ``reason``).  Never the
+    __context__: an exception being handled where the call was made (a
+    caller's except block) is no part of this failure."""
+    links: List[BaseException] = []
+    todo: List[object] = [exc]
+    while todo and len(links) < 16:
+        link = todo.pop(0)
+        if not isinstance(link, BaseException) or any(link is seen for seen in links):
+            continue
+        links.append(link)
+        todo.append(link.__cause__)
+        if _is_a(link, "urllib3.exceptions.HTTPError"):
+            todo += [getattr(link, "reason", None), *link.args]
+    return links
 
 
 def _chain(exc: Optional[BaseException]) -> List[BaseException]:

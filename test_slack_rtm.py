@@ -1300,6 +1300,8 @@ def test_one_table_maps_foreign_errors_and_only_a_certificate_is_a_tls_error():
         (wrapped(errors.SSLError(eof), eof), slack_rtm.TransportError),
         (ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed"), slack_rtm.TransportError),
         (ConnectionResetError(104, "reset"), slack_rtm.TransportError),
+        (wrapped(ConnectionRefusedError(111, "refused"), verify), slack_rtm.TransportError),   # only its context
+        (wrapped(errors.ProxyError("Cannot connect to proxy.", errors.SSLError(verify)), eof), slack_rtm.TLSError),
         (websocket.WebSocketTimeoutException("timed out"), slack_rtm.Timeout),
         (websocket.WebSocketConnectionClosedException("lost"), slack_rtm.ConnectionClosed),
         (websocket.WebSocketProtocolException("bad"), slack_rtm.TransportError),
@@ -1310,6 +1312,17 @@ def test_one_table_maps_foreign_errors_and_only_a_certificate_is_a_tls_error():
         assert error.__cause__ is exc                                    # the cause is kept
     on_a_link = slack_rtm._foreign(ConnectionResetError(104, "reset"), "WebSocket", (), slack_rtm.ConnectionClosed)
     assert type(on_a_link) is slack_rtm.ConnectionClosed
+
+
+def test_a_call_made_while_handling_a_certificate_error_keeps_its_own_class():
+    import ssl
+    base_url = f"http://127.0.0.1:{closed_port()}/api/"
+    try:
+        raise ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    except ssl.SSLError:                                  # the caller's except block: the call's context
+        with pytest.raises(slack_rtm.TransportError) as info:
+            slack_rtm.api_call("auth.test", TOKEN, base_url=base_url, retry=False)
+    assert type(info.value) is slack_rtm.TransportError and info.value.retryable      # refused: retryable
 
 
 def test_a_chained_cause_shows_no_secret_in_a_traceback():
