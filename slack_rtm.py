@@ -4797,7 +4797,7 @@ class _Connector:
         if self.policy.paced:
             log.info("%.1f s of it keeps the rtm.* calls within Slack's Tier 1 (a burst of %d, then one a "
                      "minute)", self.policy.paced, RTM_CALL_BURST)
-        if retry_after is not None and wait > self.policy.backoff.cap:
+        if retry_after is not None and retry_after > self.policy.backoff.cap:     # not the Tier 1 pacing
             log.warning("waiting %.0f s, longer than the backoff's cap, as Slack's Retry-After asks", wait)
         self.sleep(wait)
 

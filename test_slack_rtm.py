@@ -4324,6 +4324,22 @@ def test_a_retry_after_over_the_cap_is_honoured_and_logged(slack, caplog):
                for r in caplog.records)
 
 
+def test_a_short_retry_after_paced_past_the_cap_by_tier_1_is_not_said_to_be_slacks(slack, caplog):
+    clock = FakeClock()
+    backoff = slack_rtm.Retry(deadline=float("inf"), base=1.0, cap=10.0, jitter=0)
+    with open_session(slack, sleep=clock.sleep, clock=clock, backoff=backoff, team=None) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        for _ in range(4):                                       # rtm.start and four rtm.connect: the burst
+            slack.close_connections()
+            until(it, lambda e: e == {"type": "hello"})
+        slack.fail("rtm.connect", "ratelimited", retry_after=2)
+        slack.close_connections()
+        until(it, lambda e: e == {"type": "hello"})
+    assert clock.slept[-1] > 10 and clock.slept[-1] == pytest.approx(60)     # the pacing, past the cap
+    assert not [r for r in caplog.records if "longer than the backoff's cap" in r.getMessage()]
+
+
 def test_close_cuts_a_long_retry_after_short(slack):
     backoff = slack_rtm.Retry(deadline=float("inf"), base=0.01, cap=1.0, jitter=0)
     rtm = open_session(slack, sleep=None, backoff=backoff)          # the session's own sleep
