@@ -4725,6 +4725,7 @@ class _Connector:
                  max_message_size: int, clock: _Clock, sleep: Callable[[float], object],
                  closing: _Cancel) -> None:
         _check_token(token)
+        _check_seconds("timeout", web["timeout"])   # a session's sends and pages need a bound: None is none
         _check_base_url(web["base_url"], web["allow_http"])
         _check_ssl_context(web["ssl_context"])
         if isinstance(web["proxy"], str) and web["proxy"]:
@@ -5481,18 +5482,23 @@ def connect(token: str, **options: Any) -> Session:
     ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
     ``ca_certs``, ``allow_http``, ``cookie``, ``user_agent``: as for
     api_call (the User-Agent goes on the WebSocket upgrade too).  The
-    ``cookie`` goes on the upgrade only to a host of the base URL's domain
-    (its last two labels: wss-primary.slack.com for slack.com or
-    team.slack.com; loopback only from a loopback base URL): a WebSocket
-    URL on another host is refused with ProtocolError before any
-    connection, rather than sent the cookie or connected without it.
+    ``cookie`` goes on the upgrade only to a host of the Slack domain the
+    base URL is on (slack.com or slack-gov.com: wss-primary.slack.com for
+    acme.slack.com or acme.enterprise.slack.com), to the base URL's host
+    alone for any other base URL, and to loopback only from a loopback
+    base URL: a WebSocket URL on another host is refused with
+    ProtocolError before any connection, rather than sent the cookie or
+    connected without it.
     ``proxy`` (an http:// URL, or host:port), ``ssl_context`` and
     ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to the WebSocket too;
     a pool given as ``http`` serves the Web API calls only, so give the
     WebSocket the same settings through them.
     ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
-    room on the socket.  close() aborts a Web API call in flight (with your
-    own ``http`` pool, once its headers are in).  ``team`` ("all", a subset
+    room on the socket: a positive number of seconds (None, which means no
+    bound to api_call, raises InvalidArgument here: a session needs a
+    bound).  close() aborts the session's Web API call in flight, and
+    none of another thread's on a shared make_pool pool (with your own
+    ``http`` pool, once its headers are in).  ``team`` ("all", a subset
     of TEAM_PARTS, or None) and ``presence`` (False): what the session's
     TeamState loads, a page at a time between frames after connect()
     returns (see wait_team).  Other keywords are rtm.start's arguments

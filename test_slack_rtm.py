@@ -3101,6 +3101,13 @@ def test_a_proxy_without_a_scheme_carries_the_websocket_with_the_callers_pool(sl
     assert proxy.lines == [f"POST {slack.base_url}auth.test HTTP/1.1", f"CONNECT 127.0.0.1:{slack.ws_port} HTTP/1.1"]
 
 
+@pytest.mark.parametrize("timeout", [None, 0, -1, "30", float("inf"), True])
+def test_a_session_timeout_that_is_no_positive_number_is_refused_before_any_io(slack, timeout):
+    with pytest.raises(slack_rtm.InvalidArgument, match="timeout must be a positive number of seconds"):
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, timeout=timeout)
+    assert slack.requests == []
+
+
 @pytest.mark.parametrize("proxy", ["http://127.0.0.1:port", "socks5://127.0.0.1:1080", "http://:3128"])
 def test_a_proxy_that_does_not_parse_is_refused_before_any_io_by_both_halves(slack, proxy):
     import urllib3
