@@ -1141,8 +1141,8 @@ class RtmStart(_Model):
 
     ``self_`` and ``team`` are always there: an answer without them (every
     recorded one has both) raises InvalidResponse, from from_json,
-    rtm_start, rtm_connect and connect alike; from_dict, as for every data
-    class, takes the dict it is given as it is.  Lists absent from the
+    rtm_start, rtm_connect and connect alike, and InvalidArgument from
+    from_dict (otherwise, as for every data class, lenient).  Lists absent from the
     answer (rtm.connect, or rtm.start since 2022) read as empty and stay
     absent in to_dict().  ``user("U1")``,
     ``user_by_name("alice")``, ``channel(...)``, ``channel_by_name(...)``,
@@ -1183,6 +1183,16 @@ class RtmStart(_Model):
         users = data.get("users")
         with _GcPaused(type(users) is list and len(users) > 1000):
             return super()._adopt(data)
+
+    @classmethod
+    def from_dict(cls: Type[_M_data], data: _Json) -> _M_data:
+        """Build from a decoded answer, which is copied, never changed;
+        InvalidArgument without the ``self`` and ``team`` objects."""
+        for key in ("self", "team"):
+            if isinstance(data, dict) and not isinstance(data.get(key), dict):
+                raise InvalidArgument(f'RtmStart.from_dict: "{key}" is missing or not an object (every '
+                                      "rtm.start and rtm.connect answer has it)")
+        return super().from_dict(data)
 
     @classmethod
     def from_json(cls, data: Union[str, bytes, bytearray], method: str = "rtm.start") -> "RtmStart":

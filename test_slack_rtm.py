@@ -457,6 +457,17 @@ OK_ANSWERS = corpus("rtm_start/*_ok*.json") + corpus("rtm_connect/*_ok*.json")
 ERROR_ANSWERS = corpus("rtm_start/*error*.json") + corpus("rtm_connect/*error*.json")
 
 
+@pytest.mark.parametrize("data, key", [
+    ({"ok": True}, "self"), ({"ok": True, "self": {"id": "U0"}}, "team"),
+    ({"ok": True, "self": {"id": "U0"}, "team": None}, "team"), ({"ok": True, "self": "U0", "team": {}}, "self"),
+])
+def test_rtm_start_from_dict_refuses_an_answer_without_self_and_team(data, key):
+    with pytest.raises(slack_rtm.InvalidArgument, match=f'"{key}" is missing or not an object'):
+        slack_rtm.RtmStart.from_dict(data)
+    start = slack_rtm.RtmStart.from_dict({"self": {"id": "U0"}, "team": {"id": "T0"}})
+    assert start.self_.id == "U0" and start.team.id == "T0"
+
+
 @pytest.mark.parametrize("path", OK_ANSWERS, ids=file_id)
 def test_every_recorded_answer_parses_losslessly(path):
     body = read(path)
