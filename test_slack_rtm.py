@@ -6309,16 +6309,20 @@ def test_the_cookie_goes_on_the_upgrade_to_loopback_and_another_host_is_refused(
     token, cookie = "xoxc-1234-5678-session", "xoxd-abc"
     dialed = []
 
-    def refuse(address, *args, **kwargs):                      # nothing may leave this machine
-        dialed.append(address)
-        raise ConnectionRefusedError(111, "refused")
+    lookup = socket.getaddrinfo
+
+    def refuse(host, *args, **kwargs):                         # nothing may leave this machine
+        if host in ("127.0.0.1", "localhost"):
+            return lookup(host, *args, **kwargs)
+        dialed.append(host)
+        raise socket.gaierror(-2, "refused")
     with slack_rtm.FakeSlack(tokens=(token,), cookies={token: cookie}) as slack:
         options = dict(cookie=cookie, base_url=slack.base_url, method="rtm.connect", team=None,
                        sleep=Recorder().sleep, connect_deadline=0.01)
         with slack_rtm.connect(token, **options) as rtm:
             assert next(iter(rtm)) == {"type": "hello"}
         assert [u.headers.get("Cookie") for u in slack.upgrades] == ["d=xoxd-abc"]
-        monkeypatch.setattr(socket, "create_connection", refuse)
+        monkeypatch.setattr(socket, "getaddrinfo", refuse)
         slack.answer("rtm.connect", connect_answer("wss://wss-primary.slack.com/websocket/T1"))
         with pytest.raises(slack_rtm.ProtocolError, match="cookie goes only to"):
             slack_rtm.connect(token, **options)
