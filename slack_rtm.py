@@ -4395,7 +4395,8 @@ def _dial(parts: urllib.parse.SplitResult, via: Optional[_Proxy], ssl_context: O
     wss:// (``ssl_context``, or a default one trusting ``ca_certs``).
     ``opening(sock)`` is told of each socket as it is made, before it
     connects.  A connection that cannot be made is a TransportError naming
-    the host and port (no ConnectionClosed: nothing was open)."""
+    the port, and the host as _shown_host shows it (no ConnectionClosed:
+    nothing was open)."""
     host, port = parts.hostname, parts.port or (443 if parts.scheme == "wss" else 80)
     target = (via.host, via.port) if via else (host, port)
     try:
@@ -4403,8 +4404,9 @@ def _dial(parts: urllib.parse.SplitResult, via: Optional[_Proxy], ssl_context: O
     except SlackError:                          # opening(): the session was closed
         raise
     except OSError as exc:                      # refused, unreachable, no such name, or the deadline
-        where = f"{'the proxy at ' if via else ''}{_authority(*target)}"   # type: ignore[arg-type]  # a host
-        _raise(_foreign(exc, f"WebSocket: could not connect to {where}", secrets))
+        shown = (f"the proxy at {_authority(*target)}" if via       # type: ignore[arg-type]  # a host: checked
+                 else _authority(_shown_host(host), port))          # type: ignore[arg-type]  # a host: checked
+        _raise(_foreign(exc, f"WebSocket: could not connect to {shown}", secrets))
     try:
         opening(sock)
         if via:
@@ -4446,6 +4448,19 @@ def _connect_tcp(target: Tuple[str, int], deadline: float,
             sock.close()
             error = exc
     raise error or OSError("the host name has no address")
+
+
+def _shown_host(host: str) -> str:
+    """``host`` for a message or a log line when it cannot be a secret
+    that a server echoed into the WebSocket URL (an IP address, a loopback
+    name, a host of Slack's domains); otherwise words naming none of it
+    (redacting would not do: urlsplit lowercases the host, not the token)."""
+    import ipaddress
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return host
+    except ValueError:
+        return host if _is_loopback(host) or _cookie_scope(host) in _SLACK_DOMAINS else "the WebSocket URL's host"
 
 
 def _authority(host: str, port: int) -> str:
@@ -4569,7 +4584,7 @@ class _Link:
             raise
         except (websocket.WebSocketException, OSError) as exc:
             _raise(_foreign(exc, "WebSocket", secrets))
-        log.debug("WebSocket open to %s", parts.hostname)
+        log.debug("WebSocket open to %s", _shown_host(parts.hostname))     # type: ignore[arg-type]  # checked: a host
         return link
 
     def hello(self, control: _OnControl, timeout: float) -> _Json:

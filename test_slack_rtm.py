@@ -6369,6 +6369,15 @@ def test_a_websocket_url_echoing_the_token_is_refused_without_quoting_it(caplog,
     assert_secret_free(shown_texts(info.value, caplog))
 
 
+@pytest.mark.parametrize("host, shown", [
+    ("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("localhost", "localhost"), ("10.1.2.3", "10.1.2.3"),
+    ("wss-primary.slack.com", "wss-primary.slack.com"), ("wss-primary.slack-gov.com", "wss-primary.slack-gov.com"),
+    ("xoxb-1234-abcd.evil.example", "the WebSocket URL's host"), ("evil.example", "the WebSocket URL's host"),
+])
+def test_a_websocket_host_is_named_only_when_it_cannot_be_an_echoed_secret(host, shown):
+    assert slack_rtm._shown_host(host) == shown
+
+
 def test_a_team_id_echoing_the_token_is_logged_redacted(caplog):
     caplog.set_level(logging.DEBUG)
     with slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}) as slack:
