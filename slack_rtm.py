@@ -456,6 +456,9 @@ class TLSError(TransportError):
 class ConnectionClosed(TransportError):
     """The RTM WebSocket ended (closed by the server, reset, or found dead)."""
 
+    #: True when the server ended it in order, with a close frame.
+    clean: bool = False
+
 
 class UrlExpired(ConnectionClosed):
     """The WebSocket URL was used too late (error frame code 1, or an answer
@@ -1138,8 +1141,8 @@ class RtmStart(_Model):
 
     ``self_`` and ``team`` are always there: an answer without them (every
     recorded one has both) raises InvalidResponse, from from_json,
-    rtm_start, rtm_connect and connect alike; from_dict, as for every data
-    class, takes the dict it is given as it is.  Lists absent from the
+    rtm_start, rtm_connect and connect alike, and InvalidArgument from
+    from_dict (otherwise, as for every data class, lenient).  Lists absent from the
     answer (rtm.connect, or rtm.start since 2022) read as empty and stay
     absent in to_dict().  ``user("U1")``,
     ``user_by_name("alice")``, ``channel(...)``, ``channel_by_name(...)``,
@@ -1180,6 +1183,16 @@ class RtmStart(_Model):
         users = data.get("users")
         with _GcPaused(type(users) is list and len(users) > 1000):
             return super()._adopt(data)
+
+    @classmethod
+    def from_dict(cls: Type[_M_data], data: _Json) -> _M_data:
+        """Build from a decoded answer, which is copied, never changed;
+        InvalidArgument without the ``self`` and ``team`` objects."""
+        for key in ("self", "team"):
+            if isinstance(data, dict) and not isinstance(data.get(key), dict):
+                raise InvalidArgument(f'RtmStart.from_dict: "{key}" is missing or not an object (every '
+                                      "rtm.start and rtm.connect answer has it)")
+        return super().from_dict(data)
 
     @classmethod
     def from_json(cls, data: Union[str, bytes, bytearray], method: str = "rtm.start") -> "RtmStart":
@@ -1273,11 +1286,26 @@ def _start_oddity(answer: _Json) -> Optional[str]:
     url = answer.get("url")
     if url is not None and not isinstance(url, str):
         return f'"url" is a JSON {type(url).__name__}, not a string'
+    fault = _url_fault(url or "")
+    return f'"url" is not a valid URL: {fault}' if fault else None
+
+
+def _url_fault(url: str) -> Optional[str]:
+    """What makes urlsplit refuse ``url``, or None, in words that quote
+    none of it: its port or host may be a token a server echoed (as may
+    urlsplit's ValueError, which quotes the port)."""
     try:
-        parts = urllib.parse.urlsplit(url or "")
-        parts.port, (parts.hostname or "").encode("idna")
-    except ValueError as exc:                  # a bad port or IPv6 literal; UnicodeError: a bad host
-        return f'"url" is not a valid URL ({exc})'
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "it does not parse (a broken IPv6 literal, say)"
+    try:
+        parts.port
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    try:
+        (parts.hostname or "").encode("idna")
+    except UnicodeError:
+        return "its host is not a valid name"
     return None
 
 
@@ -2582,38 +2610,51 @@ def make_pool(url: str = DEFAULT_BASE_URL, *, proxy: "Union[str, Literal[False],
 
 
 class _Connections:
-    """The connections of a pool that make_pool made, as they open."""
+    """Tells the request being made on each thread (its _Deadline) of the
+    connection and the socket it uses, from a pool that make_pool made.
+    Per thread, not per pool: threads sharing a pool stop only their own
+    requests."""
 
     def __init__(self) -> None:
-        import weakref
-        self._lock = threading.Lock()
-        self._all: "weakref.WeakSet[object]" = weakref.WeakSet()
-        self.deadline: Optional[_Deadline] = None       # of the request being made
+        self._local = threading.local()
 
-    def add(self, connection: object) -> None:
-        """Note a connection about to connect; ConnectionAbortedError if its
-        request was already stopped (it found no socket to shut down)."""
-        with self._lock:
-            self._all.add(connection)
-        if self.deadline is not None and self.deadline.stopped:
+    @property
+    def deadline(self) -> Optional["_Deadline"]:
+        """The deadline of the request this thread is making, if any."""
+        return getattr(self._local, "deadline", None)
+
+    @deadline.setter
+    def deadline(self, deadline: Optional["_Deadline"]) -> None:
+        self._local.deadline = deadline
+
+    def add(self, connection: object, sock: object = None) -> None:
+        """A connection taken for this thread's request, or the socket it
+        just made (shut down at once if the request is stopped);
+        ConnectionAbortedError for a connection taken once the request is
+        stopped, before any I/O."""
+        deadline = self.deadline
+        if deadline is not None and deadline.attach(connection if sock is None else sock) and sock is None:
             raise ConnectionAbortedError("the request was stopped")
-
-    def list(self) -> List[object]:
-        with self._lock:
-            return list(self._all)
 
 
 def _watched_pool(pool_cls: "Type[urllib3.HTTPConnectionPool]",
                   connections: _Connections) -> "Type[urllib3.HTTPConnectionPool]":
-    """A subclass of a urllib3 pool class whose connections join
-    ``connections`` as they start to connect."""
+    """A subclass of a urllib3 pool class whose connections, new or kept
+    alive, join the request of the thread taking them, and whose new
+    sockets join it as soon as they exist, before the TLS handshake."""
     class Connection(pool_cls.ConnectionCls):   # type: ignore[name-defined, misc]  # a base known at run time
-        def connect(self) -> None:
-            connections.add(self)               # first: the deadline can then end a hanging handshake
-            super().connect()
+        def _new_conn(self) -> "socket.socket":
+            sock = super()._new_conn()
+            connections.add(self, sock)         # a stop that came while it connected shuts it down now
+            return sock                         # type: ignore[no-any-return]  # urllib3's, untyped here
 
     class Pool(pool_cls):                       # type: ignore[valid-type, misc]  # a base known at run time
         ConnectionCls = Connection
+
+        def _get_conn(self, timeout: Optional[float] = None) -> object:
+            connection = super()._get_conn(timeout)
+            connections.add(connection)         # before any I/O: a stopped request opens nothing
+            return connection
     return Pool
 
 
@@ -2659,8 +2700,9 @@ _FOREIGN_ERRORS: Tuple[Tuple[str, Optional[Type["TransportError"]]], ...] = (
 
 
 def _foreign_class(exc: BaseException, otherwise: Type[TransportError]) -> Type[TransportError]:
-    """Our class for ``exc``, by _FOREIGN_ERRORS (``otherwise`` for None or no match)."""
-    if any(_is_a(link, "ssl.SSLCertVerificationError") for link in _chain(exc)):
+    """Our class for ``exc``, by _FOREIGN_ERRORS (``otherwise`` for None or no match); a TLSError
+    when a certificate that does not verify is what it was made of (see _wrapped)."""
+    if any(_is_a(link, "ssl.SSLCertVerificationError") for link in _wrapped(exc)):
         return TLSError                         # urllib3 wraps it in its SSLError, MaxRetryError
     for cls in type(exc).__mro__:
         for name, ours in _FOREIGN_ERRORS:
@@ -2677,6 +2719,25 @@ def _is_a(thing: object, name: str, exact: bool = False) -> bool:
     if not isinstance(cls, type):
         return False
     return thing is cls if exact else isinstance(thing, cls)
+
+
+def _wrapped(exc: BaseException) -> List[BaseException]:
+    """``exc`` and what it was made of: its ``raise ... from`` cause, and
+    what urllib3 wraps without one (1.26 and 2.x alike: ``SSLError(e)``,
+    ``ProxyError(message, e)``, MaxRetryError's ``reason``).  Never the
+    __context__: an exception being handled where the call was made (a
+    caller's except block) is no part of this failure."""
+    links: List[BaseException] = []
+    todo: List[object] = [exc]
+    while todo and len(links) < 16:
+        link = todo.pop(0)
+        if not isinstance(link, BaseException) or any(link is seen for seen in links):
+            continue
+        links.append(link)
+        todo.append(link.__cause__)
+        if _is_a(link, "urllib3.exceptions.HTTPError"):
+            todo += [getattr(link, "reason", None), *link.args]
+    return links
 
 
 def _chain(exc: Optional[BaseException]) -> List[BaseException]:
@@ -2719,7 +2780,10 @@ class _Cancel(threading.Event):
 
     def __init__(self) -> None:
         super().__init__()
-        self._guard = threading.Lock()
+        # Reentrant, as the Event's own: set() (close()) may come from a
+        # signal handler that interrupted this thread while it held either.
+        self._cond = threading.Condition(threading.RLock())
+        self._guard = threading.RLock()
         self._deadlines: List["_Deadline"] = []
 
     def set(self) -> None:
@@ -2779,9 +2843,10 @@ class _Deadline:
         self._at = None if seconds is None else time.monotonic() + seconds
         self._connections = connections
         self._cancel = cancel
-        self._extra: List[object] = []
-        self._lock = threading.Lock()
+        self._extra: List[object] = []          # connections and sockets of this request alone
+        self._lock = threading.RLock()          # reentrant: close() may come from a signal handler
         self._timer: Optional[threading.Timer] = None
+        self._previous: Optional[_Deadline] = None
 
     @property
     def stopped(self) -> bool:
@@ -2789,7 +2854,7 @@ class _Deadline:
 
     def __enter__(self) -> "_Deadline":
         if self._connections is not None:
-            self._connections.deadline = self
+            self._previous, self._connections.deadline = self._connections.deadline, self
         if self._cancel is not None:
             self._cancel.join(self)
         if self._at is not None:
@@ -2800,7 +2865,8 @@ class _Deadline:
 
     def __exit__(self, *exc: object) -> None:
         if self._connections is not None and self._connections.deadline is self:
-            self._connections.deadline = None
+            self._connections.deadline = self._previous
+        self.done()
         if self._cancel is not None:
             self._cancel.leave(self)
         if self._timer is not None:
@@ -2815,11 +2881,27 @@ class _Deadline:
         return urllib3.Timeout(connect=left, read=left)  # type: ignore[no-any-return]  # the lazy module's
 
     def watch(self, connection: object) -> None:
+        """The connection of a caller's pool, known once the headers are in."""
+        self.attach(connection)
+
+    def attach(self, connection: object) -> bool:
+        """Shut ``connection`` (a urllib3 connection, or a socket) down when
+        this request stops, or now if it is stopped (then True).  Checked
+        and added under the lock that the stop takes: no connection or
+        socket made meanwhile escapes it (no check-then-connect race)."""
         with self._lock:
-            self._extra.append(connection)
             stopped = self.stopped
+            if not stopped:
+                self._extra.append(connection)
         if stopped:
-            _shut_down(connection)
+            _shutdown(connection)
+        return stopped
+
+    def done(self) -> None:
+        """The request is over (its connection may go to another request):
+        a later stop shuts nothing down."""
+        with self._lock:
+            self._extra = []
 
     def _expire(self) -> None:
         self._stop("expired")
@@ -2831,9 +2913,9 @@ class _Deadline:
     def _stop(self, why: str) -> None:
         with self._lock:
             setattr(self, why, True)
-            connections = self._extra + (self._connections.list() if self._connections else [])
+            connections = list(self._extra)
         for connection in connections:
-            _shut_down(connection)
+            _shutdown(connection)
 
     def failure(self, method: str, exc: Optional[BaseException], secrets: Sequence[str]) -> TransportError:
         """Our error for a request that failed with ``exc`` (None: an answer
@@ -2846,11 +2928,14 @@ class _Deadline:
         return _foreign(exc, method, secrets)
 
 
-def _shut_down(connection: object) -> None:
+def _shutdown(connection: object) -> None:
+    """Shut down a socket, or a urllib3 connection's socket, waking every
+    thread waiting on it, from any thread.  The plain socket call: ssl's
+    own would also drop its TLS state."""
     import socket
-    sock = getattr(connection, "sock", None)
+    sock = connection if isinstance(connection, socket.socket) else getattr(connection, "sock", None)
     if isinstance(sock, socket.socket):
-        try:                                    # socket's own shutdown: an SSLSocket's drops its TLS state
+        try:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
         except OSError:                         # closed meanwhile, or detached by the TLS wrapping
             pass
@@ -2989,6 +3074,7 @@ def _post(http: "urllib3.PoolManager", method: str, url: str, headers: Mapping[s
                 _raise(deadline.failure(method, None, secrets))
             raise
         finally:
+            deadline.done()                     # the connection goes back to the pool: no stop may reach it
             if not response.isclosed():         # type: ignore[attr-defined]  # an HTTPResponse, typed as its base
                 response.close()
             response.release_conn()
@@ -4301,33 +4387,26 @@ class _Wire:
         return self.sock.fileno()
 
 
-def _shutdown(sock: "socket.socket") -> None:
-    """Shut a socket down, waking every thread waiting on it, from any thread.
-    The plain socket call: ssl's own would also drop its TLS state."""
-    import socket
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
 def _dial(parts: urllib.parse.SplitResult, via: Optional[_Proxy], ssl_context: Optional["ssl.SSLContext"],
           ca_certs: Optional[str], deadline: float, opening: Callable[["socket.socket"], None],
           user_agent: str, secrets: Sequence[str] = ()) -> "socket.socket":
     """A socket connected to the WebSocket URL's host, before ``deadline``:
     through the proxy ``via`` (an HTTP CONNECT tunnel) if given, TLS for
     wss:// (``ssl_context``, or a default one trusting ``ca_certs``).
-    ``opening(sock)`` is told of each socket as it is made.  A connection
-    that cannot be made is a TransportError naming the host and port (no
-    ConnectionClosed: nothing was open)."""
-    import socket
+    ``opening(sock)`` is told of each socket as it is made, before it
+    connects.  A connection that cannot be made is a TransportError naming
+    the port, and the host as _shown_host shows it (no ConnectionClosed:
+    nothing was open)."""
     host, port = parts.hostname, parts.port or (443 if parts.scheme == "wss" else 80)
     target = (via.host, via.port) if via else (host, port)
     try:
-        sock = socket.create_connection(target, timeout=_left(deadline))
+        sock = _connect_tcp(target, deadline, opening)      # type: ignore[arg-type]  # _check_ws_url: a host
+    except SlackError:                          # opening(): the session was closed
+        raise
     except OSError as exc:                      # refused, unreachable, no such name, or the deadline
-        where = f"{'the proxy at ' if via else ''}{_authority(*target)}"   # type: ignore[arg-type]  # a host
-        _raise(_foreign(exc, f"WebSocket: could not connect to {where}", secrets))
+        shown = (f"the proxy at {_authority(*target)}" if via       # type: ignore[arg-type]  # a host: checked
+                 else _authority(_shown_host(host), port))          # type: ignore[arg-type]  # a host: checked
+        _raise(_foreign(exc, f"WebSocket: could not connect to {shown}", secrets))
     try:
         opening(sock)
         if via:
@@ -4344,6 +4423,44 @@ def _dial(parts: urllib.parse.SplitResult, via: Optional[_Proxy], ssl_context: O
         sock.close()
         raise
     return sock
+
+
+def _connect_tcp(target: Tuple[str, int], deadline: float,
+                 opening: Callable[["socket.socket"], None]) -> "socket.socket":
+    """A TCP connection to ``target`` before ``deadline``, made as
+    socket.create_connection makes one (each address in turn), except that
+    ``opening(sock)`` is told of each socket before it connects: close()
+    can then shut it down, which ends a connect() hanging on a host that
+    drops the SYN at once, instead of after the deadline."""
+    import socket
+    error: Optional[OSError] = None
+    for family, kind, proto, _, address in socket.getaddrinfo(*target, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            opening(sock)
+            sock.settimeout(_left(deadline))
+            sock.connect(address)
+            return sock
+        except SlackError:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("the host name has no address")
+
+
+def _shown_host(host: str) -> str:
+    """``host`` for a message or a log line when it cannot be a secret
+    that a server echoed into the WebSocket URL (an IP address, a loopback
+    name, a host of Slack's domains); otherwise words naming none of it
+    (redacting would not do: urlsplit lowercases the host, not the token)."""
+    import ipaddress
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return host
+    except ValueError:
+        return host if _is_loopback(host) or _cookie_scope(host) in _SLACK_DOMAINS else "the WebSocket URL's host"
 
 
 def _authority(host: str, port: int) -> str:
@@ -4409,10 +4526,6 @@ class _MessageSize:
         ws.frame_buffer.__dict__.pop("recv_length", None)
 
 
-class _ServerClosed(ConnectionClosed):
-    """The server sent a close frame: it ended the connection in order."""
-
-
 class _Link:
     """One RTM connection: websocket-client's WebSocket over a _Wire, the
     size bound, and the fragments of the message being read.  The one place
@@ -4471,7 +4584,7 @@ class _Link:
             raise
         except (websocket.WebSocketException, OSError) as exc:
             _raise(_foreign(exc, "WebSocket", secrets))
-        log.debug("WebSocket open to %s", parts.hostname)
+        log.debug("WebSocket open to %s", _shown_host(parts.hostname))     # type: ignore[arg-type]  # checked: a host
         return link
 
     def hello(self, control: _OnControl, timeout: float) -> _Json:
@@ -4533,7 +4646,9 @@ class _Link:
                 raise refused.error
         elif opcode == _CLOSE:
             code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
-            raise _ServerClosed(f"the server closed the connection (code {code})")
+            error = ConnectionClosed(f"the server closed the connection (code {code})")
+            error.clean = True                  # in order: reconnecting is healthy (see _Reconnects)
+            raise error
         elif opcode == _BINARY and frame.fin and self.parts is None:
             self.size.count = 0                   # a whole message, skipped: the next one counts from zero
             raise ProtocolError(f"a binary frame of {len(frame.data)} bytes; RTM sends text")
@@ -4552,7 +4667,12 @@ class _Link:
             _raise(_foreign(exc, "not sent", self.secrets, ConnectionClosed))
 
     def close_politely(self, reason: bytes) -> None:
-        """A close frame (best effort: the connection is dropped next anyway)."""
+        """A close frame (best effort: the connection is dropped next anyway).
+        None while a send holds websocket-client's lock: its holder may be
+        the very thread a signal handler's close() interrupted."""
+        if not self.ws.lock.acquire(blocking=False):
+            return
+        self.ws.lock.release()
         self.wire.send_timeout = _CLOSE_TIMEOUT
         try:
             self.ws.send_close(reason=reason)
@@ -4570,44 +4690,54 @@ class _Link:
 
 def _check_ws_url(url: object, base_url: str, cookie: Optional[str] = None) -> urllib.parse.SplitResult:
     """The parts of a WebSocket URL: wss:// (ws:// only to loopback from a
-    loopback base_url), and with a ``cookie``, a host the cookie may go to."""
-    try:
-        parts = urllib.parse.urlsplit(url if isinstance(url, str) else "")
-        base_host = urllib.parse.urlsplit(base_url).hostname
-        local = _is_loopback(base_host)
-        if parts.hostname and (parts.scheme == "wss" or (parts.scheme == "ws" and local
-                                                         and _is_loopback(parts.hostname))):
-            parts.port                            # a port that is not a number raises here
-            if cookie is not None and not _cookie_may_go(parts.hostname, base_host):
-                raise ProtocolError(f"refusing the WebSocket URL to {parts.hostname!r}: the d cookie goes only "
-                                    f"to the hosts of the base URL's domain ({_domain(base_host or '')})")
-            return parts
-    except ValueError as exc:
-        raise ProtocolError(f"the answer's WebSocket URL is not a URL ({exc})") from None
-    raise ProtocolError(f"refusing WebSocket URL scheme {parts.scheme!r} to {parts.hostname!r}: "
-                        "only wss:// (ws:// only on loopback)")
+    loopback base_url), and with a ``cookie``, a host the cookie may go to.
+    No part of the URL is quoted: its host or port may be a token a server
+    echoed, its path is a ticket."""
+    if not isinstance(url, str):
+        raise ProtocolError("refusing WebSocket URL: the answer has none")
+    fault = _url_fault(url)
+    if fault:
+        raise ProtocolError(f"the answer's WebSocket URL is not a URL: {fault}")
+    parts = urllib.parse.urlsplit(url)
+    base_host = urllib.parse.urlsplit(base_url).hostname
+    local = _is_loopback(base_host)
+    if not (parts.hostname and (parts.scheme == "wss" or (parts.scheme == "ws" and local
+                                                          and _is_loopback(parts.hostname)))):
+        scheme = f"{parts.scheme}://" if parts.scheme in ("ws", "wss", "http", "https") else "another scheme"
+        raise ProtocolError(f"refusing WebSocket URL ({scheme}{'' if parts.hostname else ', no host'}): "
+                            "only wss:// (ws:// only to loopback, from a loopback base_url)")
+    if cookie is not None and not _cookie_may_go(parts.hostname, base_host):
+        scope = _cookie_scope(base_host or "")
+        raise ProtocolError("refusing the WebSocket URL: the d cookie goes only to "
+                            f"{'the hosts of ' if scope in _SLACK_DOMAINS else ''}{scope}, the base URL's")
+    return parts
+
+
+#: Slack's registrable domains (as the Public Suffix List draws them): a
+#: base URL on one of them, or on a host under it (acme.slack.com,
+#: acme.enterprise.slack.com), lets the ``d`` cookie go to every host of
+#: that domain (the WebSocket's wss-primary.slack.com); a base URL on any
+#: other host lets it go to that very host alone.  An explicit list: the
+#: last two labels of a name are no domain (x.example.co.uk's are co.uk).
+_SLACK_DOMAINS = ("slack.com", "slack-gov.com")
 
 
 def _cookie_may_go(host: str, base_host: Optional[str]) -> bool:
     """Whether the ``d`` cookie may go to ``host`` for a base URL on
-    ``base_host``: a host of its domain (wss-primary.slack.com for slack.com
-    or team.slack.com), the host itself if it is an IP address, and only
-    loopback from loopback."""
-    import ipaddress
+    ``base_host``: a host of _cookie_scope(base_host), and only loopback
+    from loopback."""
     host, base = host.lower().rstrip("."), (base_host or "").lower().rstrip(".")
     if _is_loopback(base) or _is_loopback(host):
         return _is_loopback(base) and _is_loopback(host)
-    try:
-        ipaddress.ip_address(base.strip("[]"))
-        return host == base
-    except ValueError:                          # a name: its domain
-        domain = _domain(base)
-        return host == domain or host.endswith("." + domain)
+    scope = _cookie_scope(base)
+    return host == scope or (scope in _SLACK_DOMAINS and host.endswith("." + scope))
 
 
-def _domain(host: str) -> str:
-    """The domain of a host name: its last two labels (slack.com of team.slack.com)."""
-    return ".".join(host.lower().rstrip(".").split(".")[-2:])
+def _cookie_scope(base_host: str) -> str:
+    """Where the cookie goes for a base URL on ``base_host``: the Slack
+    domain it is under (every host of it), else ``base_host`` itself."""
+    base = base_host.lower().rstrip(".")
+    return next((d for d in _SLACK_DOMAINS if base == d or base.endswith("." + d)), base)
 
 
 class _Connector:
@@ -4620,6 +4750,7 @@ class _Connector:
                  max_message_size: int, clock: _Clock, sleep: Callable[[float], object],
                  closing: _Cancel) -> None:
         _check_token(token)
+        _check_seconds("timeout", web["timeout"])   # a session's sends and pages need a bound: None is none
         _check_base_url(web["base_url"], web["allow_http"])
         _check_ssl_context(web["ssl_context"])
         if isinstance(web["proxy"], str) and web["proxy"]:
@@ -4634,7 +4765,7 @@ class _Connector:
         self.team_answer: Optional[_Json] = None
         self.socket: Optional["socket.socket"] = None   # the one being connected, for stop()
         self.first_wait = 0.0                    # before the next connect(), after a loss
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()            # reentrant: close() may come from a signal handler
         self.counts = {"connections": 0, "rtm_calls": 0}
 
     def opening(self, sock: Optional["socket.socket"], done: bool = False) -> None:
@@ -4674,6 +4805,8 @@ class _Connector:
                                               "this app must use rtm.connect (rtm_connect_required)"))
                 method = "rtm.connect"
             except SlackError as error:
+                if self.closing.is_set():       # close() cut the try short: no "trying again" after it
+                    raise self.closing.error(method) from None
                 wait = self.policy.failed(error, self.clock())
                 if wait is None:
                     raise
@@ -4690,7 +4823,7 @@ class _Connector:
         if self.policy.paced:
             log.info("%.1f s of it keeps the rtm.* calls within Slack's Tier 1 (a burst of %d, then one a "
                      "minute)", self.policy.paced, RTM_CALL_BURST)
-        if retry_after is not None and wait > self.policy.backoff.cap:
+        if retry_after is not None and retry_after > self.policy.backoff.cap:     # not the Tier 1 pacing
             log.warning("waiting %.0f s, longer than the backoff's cap, as Slack's Retry-After asks", wait)
         self.sleep(wait)
 
@@ -4716,8 +4849,8 @@ class _Connector:
             raise
         self.counts["connections"] += 1
         self.policy.connected(self.clock())
-        log.info("connected to team %s (%.2f s after the answer)", start.team and start.team.id,
-                 self.clock() - fetched)
+        log.info("connected to team %s (%.2f s after the answer)",     # the server's id: it may echo a secret
+                 _quote(start.team and start.team.id, 40, link.secrets), self.clock() - fetched)
         return link, hello, start
 
     def _start_of(self, answer: "SlackResponse", url: Any, method: str) -> RtmStart:
@@ -5179,7 +5312,7 @@ class Session:
         log.log(logging.DEBUG if closing else logging.INFO if polite else logging.WARNING, "%s", error)
         with self._cond:
             link, self._link = self._link, None
-            healthy = self._proto.lost(clean=isinstance(error, _ServerClosed),
+            healthy = self._proto.lost(clean=getattr(error, "clean", False),
                                        oversized=isinstance(error, MessageTooLarge))
             if not self.auto_reconnect:
                 self._proto.ended()
@@ -5374,18 +5507,23 @@ def connect(token: str, **options: Any) -> Session:
     ``base_url``, ``timeout``, ``http``, ``proxy``, ``ssl_context``,
     ``ca_certs``, ``allow_http``, ``cookie``, ``user_agent``: as for
     api_call (the User-Agent goes on the WebSocket upgrade too).  The
-    ``cookie`` goes on the upgrade only to a host of the base URL's domain
-    (its last two labels: wss-primary.slack.com for slack.com or
-    team.slack.com; loopback only from a loopback base URL): a WebSocket
-    URL on another host is refused with ProtocolError before any
-    connection, rather than sent the cookie or connected without it.
+    ``cookie`` goes on the upgrade only to a host of the Slack domain the
+    base URL is on (slack.com or slack-gov.com: wss-primary.slack.com for
+    acme.slack.com or acme.enterprise.slack.com), to the base URL's host
+    alone for any other base URL, and to loopback only from a loopback
+    base URL: a WebSocket URL on another host is refused with
+    ProtocolError before any connection, rather than sent the cookie or
+    connected without it.
     ``proxy`` (an http:// URL, or host:port), ``ssl_context`` and
     ``ca_certs`` (and HTTPS_PROXY / NO_PROXY) apply to the WebSocket too;
     a pool given as ``http`` serves the Web API calls only, so give the
     WebSocket the same settings through them.
     ``timeout`` (30 s) also bounds a send's wait for a reconnect and for
-    room on the socket.  close() aborts a Web API call in flight (with your
-    own ``http`` pool, once its headers are in).  ``team`` ("all", a subset
+    room on the socket: a positive number of seconds (None, which means no
+    bound to api_call, raises InvalidArgument here: a session needs a
+    bound).  close() aborts the session's Web API call in flight, and
+    none of another thread's on a shared make_pool pool (with your own
+    ``http`` pool, once its headers are in).  ``team`` ("all", a subset
     of TEAM_PARTS, or None) and ``presence`` (False): what the session's
     TeamState loads, a page at a time between frames after connect()
     returns (see wait_team).  Other keywords are rtm.start's arguments

@@ -15,6 +15,7 @@ import os
 import pathlib
 import pickle
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -454,6 +455,17 @@ def test_warnings_ride_on_errors_too():
 
 OK_ANSWERS = corpus("rtm_start/*_ok*.json") + corpus("rtm_connect/*_ok*.json")
 ERROR_ANSWERS = corpus("rtm_start/*error*.json") + corpus("rtm_connect/*error*.json")
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"ok": True}, "self"), ({"ok": True, "self": {"id": "U0"}}, "team"),
+    ({"ok": True, "self": {"id": "U0"}, "team": None}, "team"), ({"ok": True, "self": "U0", "team": {}}, "self"),
+])
+def test_rtm_start_from_dict_refuses_an_answer_without_self_and_team(data, key):
+    with pytest.raises(slack_rtm.InvalidArgument, match=f'"{key}" is missing or not an object'):
+        slack_rtm.RtmStart.from_dict(data)
+    start = slack_rtm.RtmStart.from_dict({"self": {"id": "U0"}, "team": {"id": "T0"}})
+    assert start.self_.id == "U0" and start.team.id == "T0"
 
 
 @pytest.mark.parametrize("path", OK_ANSWERS, ids=file_id)
@@ -1154,8 +1166,11 @@ def test_an_error_answer_that_is_not_200_names_its_status():
     ({"ok": True, "self": {"id": "U"}, "team": [1, 2]}, '"team" is a JSON list, not an object'),
     ({"ok": True, "self": 5, "team": {"id": "T"}}, '"self" is a JSON int, not an object'),
     ({"ok": True, "url": 5}, '"url" is a JSON int, not a string'),
-    ({"ok": True, "url": "wss://127.0.0.1:99999/ticket-SECRET"}, "not a valid URL (Port out of range"),
+    ({"ok": True, "url": "wss://127.0.0.1:99999/ticket-SECRET"}, "not a valid URL: its port is not a number"),
     ({"ok": True, "url": "wss://127.0.0.1:x/ticket-SECRET"}, "not a valid URL"),
+    ({"ok": True, "url": "wss://127.0.0.1:xoxb-SECRET/ws"}, '"url" is not a valid URL: its port is not a number '
+                                                           "from 0 to 65535"),
+    ({"ok": True, "url": "wss://SECRET\udcff.example/ws"}, '"url" is not a valid URL: its host is not a valid name'),
     ({"ok": True, "url": "wss://[::1/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://a..b/ticket-SECRET"}, "not a valid URL"),
     ({"ok": True, "url": "wss://\udcff.example/ticket-SECRET"}, "not a valid URL"),
@@ -1296,6 +1311,8 @@ def test_one_table_maps_foreign_errors_and_only_a_certificate_is_a_tls_error():
         (wrapped(errors.SSLError(eof), eof), slack_rtm.TransportError),
         (ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed"), slack_rtm.TransportError),
         (ConnectionResetError(104, "reset"), slack_rtm.TransportError),
+        (wrapped(ConnectionRefusedError(111, "refused"), verify), slack_rtm.TransportError),   # only its context
+        (wrapped(errors.ProxyError("Cannot connect to proxy.", errors.SSLError(verify)), eof), slack_rtm.TLSError),
         (websocket.WebSocketTimeoutException("timed out"), slack_rtm.Timeout),
         (websocket.WebSocketConnectionClosedException("lost"), slack_rtm.ConnectionClosed),
         (websocket.WebSocketProtocolException("bad"), slack_rtm.TransportError),
@@ -1306,6 +1323,17 @@ def test_one_table_maps_foreign_errors_and_only_a_certificate_is_a_tls_error():
         assert error.__cause__ is exc                                    # the cause is kept
     on_a_link = slack_rtm._foreign(ConnectionResetError(104, "reset"), "WebSocket", (), slack_rtm.ConnectionClosed)
     assert type(on_a_link) is slack_rtm.ConnectionClosed
+
+
+def test_a_call_made_while_handling_a_certificate_error_keeps_its_own_class():
+    import ssl
+    base_url = f"http://127.0.0.1:{closed_port()}/api/"
+    try:
+        raise ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    except ssl.SSLError:                                  # the caller's except block: the call's context
+        with pytest.raises(slack_rtm.TransportError) as info:
+            slack_rtm.api_call("auth.test", TOKEN, base_url=base_url, retry=False)
+    assert type(info.value) is slack_rtm.TransportError and info.value.retryable      # refused: retryable
 
 
 def test_a_chained_cause_shows_no_secret_in_a_traceback():
@@ -3084,6 +3112,13 @@ def test_a_proxy_without_a_scheme_carries_the_websocket_with_the_callers_pool(sl
     assert proxy.lines == [f"POST {slack.base_url}auth.test HTTP/1.1", f"CONNECT 127.0.0.1:{slack.ws_port} HTTP/1.1"]
 
 
+@pytest.mark.parametrize("timeout", [None, 0, -1, "30", float("inf"), True])
+def test_a_session_timeout_that_is_no_positive_number_is_refused_before_any_io(slack, timeout):
+    with pytest.raises(slack_rtm.InvalidArgument, match="timeout must be a positive number of seconds"):
+        slack_rtm.connect(TOKEN, base_url=slack.base_url, timeout=timeout)
+    assert slack.requests == []
+
+
 @pytest.mark.parametrize("proxy", ["http://127.0.0.1:port", "socks5://127.0.0.1:1080", "http://:3128"])
 def test_a_proxy_that_does_not_parse_is_refused_before_any_io_by_both_halves(slack, proxy):
     import urllib3
@@ -3506,6 +3541,63 @@ def test_close_from_a_signal_handler_in_the_reading_thread(slack):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert slack.connections == 1
+
+
+class Watchdog:
+    """Fails a test whose main thread hangs (a deadlock): after ``seconds``,
+    a signal whose handler raises interrupts the main thread's wait."""
+
+    def __init__(self, seconds=5.0):
+        import signal
+        self.signal, self.seconds = signal, seconds
+
+    def __enter__(self):
+        def bark(*args):
+            raise AssertionError("deadlocked: the watchdog fired")
+        self.previous = self.signal.signal(self.signal.SIGUSR2, bark)
+        main = threading.get_ident()
+        self.timer = threading.Timer(self.seconds, lambda: self.signal.pthread_kill(main, self.signal.SIGUSR2))
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.timer.cancel()
+        self.timer.join()
+        self.signal.signal(self.signal.SIGUSR2, self.previous)
+
+
+@pytest.mark.parametrize("held", [
+    lambda rtm: rtm._closing._guard, lambda rtm: rtm._closing._cond, lambda rtm: rtm._connector.lock,
+    lambda rtm: rtm._link.ws.lock,
+], ids=["the call's cancel list", "the closing event's own", "the connector's", "websocket-client's send"])
+def test_close_from_a_signal_handler_interrupting_a_lock_holder_returns(slack, held):
+    import signal
+    rtm = open_session(slack, team=None)
+    previous = signal.signal(signal.SIGUSR1, lambda *args: rtm.close())
+    try:
+        with Watchdog():
+            with held(rtm):                                # as the iterating thread holds it around a call
+                signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert rtm.phase == "closed" and list(rtm) == []
+
+
+def test_close_from_a_signal_handler_during_a_web_api_call_ends_it(slack):
+    import signal
+    script_endless_users(slack, 200, delay=0.2)
+    rtm = open_session(slack, method="rtm.connect")
+    previous = signal.signal(signal.SIGUSR1, lambda *args: rtm.close())
+    main = threading.get_ident()
+    Background(lambda: (slack.wait_calls("users.list", 3), signal.pthread_kill(main, signal.SIGUSR1)))
+    try:
+        with Watchdog():
+            rtm.wait_team()                                # pages, on this thread, until the handler closes
+            closed = time.monotonic()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert rtm.phase == "closed" and list(rtm) == []
+    assert len(slack.calls("users.list")) <= 4 and time.monotonic() - closed < 1.0
 
 
 def test_without_auto_reconnect_the_iteration_ends_with_the_connection(slack):
@@ -3936,6 +4028,48 @@ def test_close_during_a_reconnect_returns_at_once_and_then_nothing_opens(slack):
     assert slack.connections == 1
 
 
+class FullListener:
+    """A loopback listener whose accept queue is full: a further connect()
+    hangs, its SYN dropped, as to a host that drops packets."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fill = []
+        for _ in range(4):
+            conn = socket.socket()
+            conn.setblocking(False)
+            conn.connect_ex(("127.0.0.1", self.port))
+            self.fill.append(conn)
+        assert select.select([], self.fill[:1], [], 5)[1]      # the first is in: the queue is full
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for conn in self.fill + [self.sock]:
+            conn.close()
+
+
+def test_close_during_a_reconnects_tcp_connect_ends_the_iteration_at_once(slack, caplog):
+    caplog.set_level(logging.INFO)
+    with FullListener() as full:
+        rtm = open_session(slack, method="rtm.connect", team=None)
+        it = iter(rtm)
+        next(it)
+        slack.answer("rtm.connect", connect_answer(f"ws://127.0.0.1:{full.port}/websocket/T1"), times=5)
+        reader = Background(lambda: list(it))
+        slack.drop()
+        wait_for(lambda: rtm._connector.socket is not None)          # the dial hangs (hello_timeout: 10 s)
+        closing = time.monotonic()
+        rtm.close()
+        assert reader.outcome(timeout=3) == [] and reader.ended - closing < 1.0
+    assert not [r for r in caplog.records if "trying again" in r.getMessage()]
+    assert len(slack.calls("rtm.connect")) == 2 and rtm.phase == "closed"
+
+
 def test_close_releases_a_sender_waiting_for_a_reconnect(slack):
     rtm = open_session(slack, sleep=None, backoff=slack_rtm.Retry(deadline=float("inf"), base=60, cap=60, jitter=0))
     it = iter(rtm)
@@ -4210,6 +4344,22 @@ def test_a_retry_after_over_the_cap_is_honoured_and_logged(slack, caplog):
                for r in caplog.records)
 
 
+def test_a_short_retry_after_paced_past_the_cap_by_tier_1_is_not_said_to_be_slacks(slack, caplog):
+    clock = FakeClock()
+    backoff = slack_rtm.Retry(deadline=float("inf"), base=1.0, cap=10.0, jitter=0)
+    with open_session(slack, sleep=clock.sleep, clock=clock, backoff=backoff, team=None) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        for _ in range(4):                                       # rtm.start and four rtm.connect: the burst
+            slack.close_connections()
+            until(it, lambda e: e == {"type": "hello"})
+        slack.fail("rtm.connect", "ratelimited", retry_after=2)
+        slack.close_connections()
+        until(it, lambda e: e == {"type": "hello"})
+    assert clock.slept[-1] > 10 and clock.slept[-1] == pytest.approx(60)     # the pacing, past the cap
+    assert not [r for r in caplog.records if "longer than the backoff's cap" in r.getMessage()]
+
+
 def test_close_cuts_a_long_retry_after_short(slack):
     backoff = slack_rtm.Retry(deadline=float("inf"), base=0.01, cap=1.0, jitter=0)
     rtm = open_session(slack, sleep=None, backoff=backoff)          # the session's own sleep
@@ -4391,6 +4541,7 @@ def local(*when):
 ])
 def test_cli_times_carry_the_date_when_not_of_today(ts, clock):
     names = slack_rtm._Names(slack_rtm.TeamState.from_start(slack_rtm.RtmStart.from_dict({
+        "self": {"id": "U0BOT"}, "team": {"id": "T0FAKE"},
         "users": [{"id": "U0ALICE", "name": "alice"}], "channels": [{"id": "C0GENERAL", "name": "general"}]})))
     event = {"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "hi", "ts": ts}
     now = float(local(2026, 12, 2, 9, 30, 0))
@@ -5300,9 +5451,13 @@ def check_start(start, original):
 def test_any_decoded_answer_becomes_a_start_or_a_slack_error(answer):
     try:
         start = slack_rtm.RtmStart.from_dict(answer)
-    except slack_rtm.SlackError:
-        assert not isinstance(answer, dict)
-        return
+    except slack_rtm.InvalidArgument:
+        if not isinstance(answer, dict):
+            return
+        missing = {key: {"id": key} for key in ("self", "team") if not isinstance(answer.get(key), dict)}
+        assert missing                                      # refused only for lacking them
+        answer = dict(answer, **missing)
+        start = slack_rtm.RtmStart.from_dict(answer)
     check_start(start, answer)
 
 
@@ -6049,6 +6204,25 @@ def test_a_stopped_request_opens_no_connection_of_a_pool_make_pool_made(slack):
     assert deadline.cancelled and slack.requests == []
 
 
+def test_close_aborts_only_the_sessions_own_requests_on_a_shared_pool():
+    with slack_rtm.FakeSlack(rtm_start="short") as slack:
+        pool = slack_rtm.make_pool(slack.base_url, allow_http=True)
+        slack.answer("users.list", {"ok": True, "members": [], "response_metadata": {"next_cursor": ""}}, delay=1.5)
+        slack.answer("auth.test", {"ok": True, "user": "me"}, delay=0.5)
+        rtm = slack_rtm.connect(TOKEN, base_url=slack.base_url, method="rtm.connect", team="users", http=pool)
+        it = iter(rtm)
+        next(it)
+        reader = Background(lambda: list(it))
+        slack.wait_calls("users.list", 1)                            # the session's page is in flight
+        other = Background(lambda: slack_rtm.api_call("auth.test", TOKEN, base_url=slack.base_url, http=pool,
+                                                      retry=False)["user"])
+        slack.wait_calls("auth.test", 1)                             # and another thread's call, on the same pool
+        closing = time.monotonic()
+        rtm.close()
+        assert reader.outcome(timeout=3) == [] and reader.ended - closing < 1.0
+        assert other.outcome(timeout=5) == "me"                      # answered, not aborted by the close()
+
+
 def test_a_reconnect_goes_on_after_a_tls_handshake_cut_short(slack):
     with AcceptAndClose() as eof:
         with open_session(slack, method="rtm.connect", team=None) as rtm:
@@ -6091,7 +6265,8 @@ def test_jitter_past_the_cap_is_not_said_to_be_a_retry_after(slack, caplog):
     (upgraded_then(ws_text({"type": "error", "error": {"code": 2, "msg": "no"}})), "BadHello"),
     (upgraded_then(ws_text({"type": "error", "error": {"code": 1, "msg": "expired"}})), "UrlExpired"),
     (upgraded_then(b"\x81\x7f" + b"\xff" * 8), "MessageTooLarge"),
-], ids=["refused", "not hello", "expired", "too large"])
+    (upgraded_then(b"\x88\x02\x03\xe8"), "ConnectionClosed"),
+], ids=["refused", "not hello", "expired", "too large", "a close frame before hello"])
 def test_the_errors_a_session_raises_are_public_classes(slack, answer, cls):
     with RawSlack(answer) as server:
         slack.answer("rtm.connect", connect_answer(server.ws_url), times=2)   # an expired URL is tried twice
@@ -6100,6 +6275,7 @@ def test_the_errors_a_session_raises_are_public_classes(slack, answer, cls):
                               connect_deadline=0.01)
     assert type(info.value).__name__ == cls and cls in slack_rtm.__all__
     assert type(info.value) is getattr(slack_rtm, cls)
+    assert getattr(info.value, "clean", False) is (cls == "ConnectionClosed")     # ended in order, or not
 
 
 def test_the_new_public_errors_keep_their_bases():
@@ -6117,6 +6293,14 @@ def test_the_new_public_errors_keep_their_bases():
     ("evil-slack.com", "slack.com", False),
     ("slack.com.evil.net", "slack.com", False),
     ("wss-primary.slack.com", "slack-gov.com", False),
+    ("wss-primary.slack-gov.com", "acme.slack-gov.com", True),
+    ("wss-primary.slack.com", "acme.enterprise.slack.com", True),
+    ("wss-primary.slack.com", "enterprise.slack.com", True),
+    ("evil.co.uk", "x.example.co.uk", False),                       # not the last two labels: the host alone
+    ("wss.example.co.uk", "x.example.co.uk", False),
+    ("X.Example.co.uk.", "x.example.co.uk", True),
+    ("wss.example.com", "example.com", False),
+    ("example.com", "api.example.com", False),
     ("localhost", "127.0.0.1", True),
     ("127.0.0.1", "localhost", True),
     ("127.0.0.1", "slack.com", False),
@@ -6132,16 +6316,20 @@ def test_the_cookie_goes_on_the_upgrade_to_loopback_and_another_host_is_refused(
     token, cookie = "xoxc-1234-5678-session", "xoxd-abc"
     dialed = []
 
-    def refuse(address, *args, **kwargs):                      # nothing may leave this machine
-        dialed.append(address)
-        raise ConnectionRefusedError(111, "refused")
+    lookup = socket.getaddrinfo
+
+    def refuse(host, *args, **kwargs):                         # nothing may leave this machine
+        if host in ("127.0.0.1", "localhost"):
+            return lookup(host, *args, **kwargs)
+        dialed.append(host)
+        raise socket.gaierror(-2, "refused")
     with slack_rtm.FakeSlack(tokens=(token,), cookies={token: cookie}) as slack:
         options = dict(cookie=cookie, base_url=slack.base_url, method="rtm.connect", team=None,
                        sleep=Recorder().sleep, connect_deadline=0.01)
         with slack_rtm.connect(token, **options) as rtm:
             assert next(iter(rtm)) == {"type": "hello"}
         assert [u.headers.get("Cookie") for u in slack.upgrades] == ["d=xoxd-abc"]
-        monkeypatch.setattr(socket, "create_connection", refuse)
+        monkeypatch.setattr(socket, "getaddrinfo", refuse)
         slack.answer("rtm.connect", connect_answer("wss://wss-primary.slack.com/websocket/T1"))
         with pytest.raises(slack_rtm.ProtocolError, match="cookie goes only to"):
             slack_rtm.connect(token, **options)
@@ -6168,6 +6356,45 @@ def test_a_websocket_server_echoing_the_token_and_cookie_shows_neither(caplog, a
                     list(rtm)
     assert "<redacted>" in str(info.value)
     assert_secret_free(shown_texts(info.value, caplog))
+
+
+@pytest.mark.parametrize("url", [
+    f"wss://127.0.0.1:{SECRET_TOKEN}/websocket/T1",
+    f"ws://{SECRET_TOKEN}.evil.example/websocket/T1",
+    f"wss://{SECRET_TOKEN}.evil.example/websocket/T1",
+    f"{SECRET_TOKEN}://127.0.0.1/websocket/T1",
+    f"wss://[{SECRET_TOKEN}/websocket/T1",
+], ids=["the port", "the host of a ws:// URL", "a host the cookie may not go to", "the scheme", "an IPv6 host"])
+def test_a_websocket_url_echoing_the_token_is_refused_without_quoting_it(caplog, url):
+    caplog.set_level(logging.DEBUG)
+    with slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}) as slack:
+        slack.answer("rtm.connect", connect_answer(url), times=3)
+        with pytest.raises(slack_rtm.SlackError) as info:       # refused before any I/O: nothing is dialed
+            slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url, method="rtm.connect",
+                              team=None, sleep=Recorder().sleep, connect_deadline=0.01)
+    assert isinstance(info.value, (slack_rtm.InvalidResponse, slack_rtm.ProtocolError))
+    assert_secret_free(shown_texts(info.value, caplog))
+
+
+@pytest.mark.parametrize("host, shown", [
+    ("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("localhost", "localhost"), ("10.1.2.3", "10.1.2.3"),
+    ("wss-primary.slack.com", "wss-primary.slack.com"), ("wss-primary.slack-gov.com", "wss-primary.slack-gov.com"),
+    ("xoxb-1234-abcd.evil.example", "the WebSocket URL's host"), ("evil.example", "the WebSocket URL's host"),
+])
+def test_a_websocket_host_is_named_only_when_it_cannot_be_an_echoed_secret(host, shown):
+    assert slack_rtm._shown_host(host) == shown
+
+
+def test_a_team_id_echoing_the_token_is_logged_redacted(caplog):
+    caplog.set_level(logging.DEBUG)
+    with slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}) as slack:
+        slack.answer("rtm.connect", dict(rtm_connect_answer(slack), team={"id": SECRET_TOKEN}))
+        with slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url, method="rtm.connect",
+                               team=None) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("connected to team '<redacted>'" in text for text in logged)
+    assert_secret_free(logged)
 
 
 def test_an_error_ack_echoing_the_token_raises_an_rtm_error_without_it():
