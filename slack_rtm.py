@@ -4237,20 +4237,22 @@ class _Wire:
         return bytes(self._view[pos:stop])
 
     def _read_into(self, start: int, stop: int) -> int:
-        """Read what has come into the buffer at ``start``: its length, 0 at the end."""
+        """Read what has come into the buffer at ``start``: its length, 0 at
+        the end.  Once the deadline has passed, what is readable is still
+        taken (a read that would block raises _DeadlineReached): a deadline
+        that came while a team page was fetched must not leave the frames
+        that came meanwhile unread."""
         while True:
+            late = False
             if not (self._tls and self.sock.pending()):     # type: ignore[attr-defined]  # _tls: an SSLSocket
-                self._wait_readable()
+                late = not self._wait(self._poll, self.deadline)
             try:
                 return self.sock.recv_into(self._view[start:stop])
             except self._again:
-                continue
+                if late:
+                    raise _DeadlineReached("timed out") from None
             except self._want_write:
                 self._wait_select(write=True, deadline=time.monotonic() + self.send_timeout)
-
-    def _wait_readable(self) -> None:
-        if not self._wait(self._poll, self.deadline):
-            raise _DeadlineReached("timed out")
 
     def _wait_select(self, write: bool, deadline: Optional[float]) -> None:
         import select
@@ -4833,14 +4835,16 @@ class _TeamKeeper:
         when = end if due is None else min(due, end)
         return None if when == math.inf else when
 
-    def step(self) -> bool:
-        """Run the load's next page if it is due; True while the load goes on."""
+    def step(self, drain: Callable[[], object] = lambda: None) -> bool:
+        """Run the load's next page if it is due, after ``drain()`` (which
+        reads, and keeps, the frames that came); True while the load goes on."""
         loader = self.loader
         if loader is None:
             return False
         due = loader.due(self.clock())
         if due is not None and due <= self.clock() and self.stepping.acquire(blocking=False):
             try:
+                drain()
                 loader.step()
             except SlackError as error:
                 log.warning("the team's users and conversations could not all be loaded (%s); names may be "
@@ -4859,12 +4863,18 @@ class _Buffer:
     which keeps the team state current), so that a session whose iterator
     nobody reads never fails its senders."""
 
-    __slots__ = ("frames", "size", "max_frames", "max_bytes", "dropped", "dropping")
+    __slots__ = ("frames", "size", "max_frames", "max_bytes", "dropped", "dropping", "largest")
 
-    def __init__(self, max_frames: int, max_bytes: int, dropping: Callable[[_Json], object]) -> None:
+    def __init__(self, max_frames: int, max_bytes: int, dropping: Callable[[_Json], object],
+                 largest: int = MAX_MESSAGE_SIZE) -> None:
         self.frames: Deque[Tuple[_Json, int]] = deque()
         self.size = self.dropped = 0
         self.max_frames, self.max_bytes, self.dropping = max_frames, max_bytes, dropping
+        self.largest = largest                    # the largest frame a read may bring (max_message_size)
+
+    def room(self) -> bool:
+        """True while one frame more, however large, drops none."""
+        return len(self.frames) < self.max_frames and self.size + self.largest <= self.max_bytes
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -4883,6 +4893,17 @@ class _Buffer:
         event, size = self.frames.popleft()
         self.size -= size
         return event
+
+
+def _drain(read: Callable[[], object], proto: "RtmProtocol", buffer: _Buffer) -> None:
+    """Before a team page: ``read()`` (one frame, kept for the iteration,
+    without waiting) again and again while frames come and the buffer has
+    room, so that the page holds no frame that had come (and keepalive goes
+    on: a ping due is sent, a pong read)."""
+    frames = -1
+    while proto.phase == OPEN and proto.frames != frames and buffer.room():
+        frames = proto.frames
+        read()
 
 
 def _skip(error: ProtocolError, strict: bool, secrets: Sequence[str]) -> None:
@@ -5010,7 +5031,7 @@ class Session:
                                      hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
                                      sleep=self._sleep, closing=self._closing)
         self._team = _TeamKeeper(token, web, team, presence, clock, self._closing)
-        self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply)
+        self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply, max_message_size)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
@@ -5087,7 +5108,7 @@ class Session:
                         return self._team.apply(self._buffer.take())
                     if self._proto.phase == ENDED:
                         raise StopIteration
-            self._team.step()                     # the team load's next page, if due: one before each read
+            self._team.step(self._drain)          # the team load's next page, if due: one before each read
             self._read_lock.acquire()
             event = self._turn(until=self._team.wake())       # wakes for the load's next page
             if event is not None and self._proto.phase != CLOSED:
@@ -5097,10 +5118,14 @@ class Session:
         """Run the team load to its end (or for ``timeout`` seconds), keeping the frames that come
         meanwhile for the iteration (up to ``max_buffer``); the TeamState's ``complete`` says if it got all."""
         end = self._clock() + (math.inf if timeout is None else timeout)
-        while self._team.step() and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
+        while self._team.step(self._drain) and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
             self._read_lock.acquire()
             self._turn(until=self._team.wake(end), keep=True)
         return self.team
+
+    def _drain(self) -> None:                    # before a team page: what is readable now, kept
+        self._read_lock.acquire()
+        self._turns.take(lambda: _drain(lambda: self._step(-math.inf, keep=True), self._proto, self._buffer))
 
     def _turn(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
         """A step with the read lock, which the caller took (see _Turns)."""
