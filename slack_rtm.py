@@ -3252,6 +3252,10 @@ def _team_lists(parts: FrozenSet[str], limit: Optional[int], args: _Json) -> Lis
     return lists
 
 
+#: The load's ``incomplete`` once its session was closed.
+_CLOSED_LOAD = "stopped: the session was closed"
+
+
 class _TeamLoader:
     """Fills a TeamState from users.list and conversations.list, one page a
     step(), so that a session loads between events and can stop at once.
@@ -3264,16 +3268,20 @@ class _TeamLoader:
     (a 429's Retry-After), for up to its ``deadline`` of failures in a row.
     The load stops, the state's ``incomplete`` saying why, at a bound
     (``bounds``: pages, items, seconds; a WARNING), when ``closing`` is set,
-    or at an error not retried (which step() raises).  With ``replace`` (a
-    refresh) the pages fill ``fresh``, which takes the place of those parts
-    at the end; events go to both meanwhile (the keeper applies them)."""
+    or at an error not retried (which step() raises); close() stops it from
+    any thread.  With ``replace`` (a refresh) the pages fill ``fresh``,
+    which takes the place of those parts at the end; events go to both
+    meanwhile (the keeper applies them).  A load that gets all its lists
+    leaves the state's ``incomplete`` at ``unfinished`` (None: complete;
+    a refresh of some parts cannot complete what another load left out).
+    ``done`` holds the parts whose lists were loaded whole so far."""
 
     def __init__(self, state: TeamState, token: str, web: _Json, parts: FrozenSet[str], *,
                  limit: Optional[int] = None, args: Optional[_Json] = None, replace: bool = False,
                  policy: Optional[Retry] = None,
                  bounds: Tuple[int, int, float] = (TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS),
                  clock: _Clock = time.monotonic, closing: Optional[threading.Event] = None,
-                 overrides: Optional[_Json] = None) -> None:
+                 overrides: Optional[_Json] = None, unfinished: Optional[str] = None) -> None:
         _check_token(token)
         self.state, self.parts, self._token, self._policy = state, parts, token, policy
         self._web, self._overrides = web, dict(overrides or {}, retry=False)
@@ -3286,6 +3294,8 @@ class _TeamLoader:
         self.pages = self.items = self._failures = 0
         self._failing_since: Optional[float] = None
         self._started = self._next = clock()
+        self._unfinished, self.over = unfinished, not self._lists
+        self.done: Set[str] = set()
         if self._lists:
             state.incomplete = "loading"
 
@@ -3314,7 +3324,8 @@ class _TeamLoader:
                 raise
             return
         self._add(key, items, now)
-        self._advance(method, page)
+        if self._lists:                          # not closed while the page came
+            self._advance(method, page)
 
     def _add(self, key: str, items: List[Any], now: float) -> None:
         self.pages, self.items, self._failures, self._failing_since = self.pages + 1, self.items + len(items), 0, None
@@ -3366,6 +3377,7 @@ class _TeamLoader:
         cursor = _next_cursor(page)
         if cursor is None:
             self._lists.pop(0)
+            self.done |= {"users"} if method == "users.list" else self.parts - {"users"}
             self._cursor = None
             self._seen.clear()
             if not self._lists:
@@ -3394,22 +3406,33 @@ class _TeamLoader:
 
     def _stop(self, why: Optional[str], level: int) -> None:
         """The load is over: ``why`` None when it got everything."""
-        self._lists = []
-        if self.fresh is not None and why is None:
-            self.state.replace(self.fresh, team=self.parts)
-        elif self.fresh is not None:             # what did come is newer than what is held; nothing goes
-            self.state.add_users(self.fresh.users)
-            self.state.add_conversations(self.fresh.conversations)
-        self.state.incomplete = why
-        if why is not None:
-            log.log(level, "the team load %s; the team state is incomplete", why)
-        if self._pool is not None:
-            self._pool.clear()
-            self._pool = None
+        if not self.over:
+            self.over, self._lists = True, []
+            if self.fresh is not None and why is None:
+                self.state.replace(self.fresh, team=self.parts)
+            elif self.fresh is not None:         # what did come is newer than what is held; nothing goes
+                self.state.add_users(self.fresh.users)
+                self.state.add_conversations(self.fresh.conversations)
+            self.state.incomplete = why if why is not None else self._unfinished
+            if why is not None:
+                log.log(level, "the team load %s; the team state is incomplete", why)
+        self._release()
 
+    def close(self, why: str = _CLOSED_LOAD) -> None:
+        """Stop now, ``why`` the state's ``incomplete``: the session was
+        closed, or a reconnect loads the parts again.  From any thread, or a
+        signal handler: no lock is taken (but the pool's); a page in flight
+        is aborted by the session's ``closing``, and its pages in ``fresh``
+        go (the state keeps what it held)."""
+        if not self.over:
+            self.over, self._lists = True, []
+            self.state.incomplete = why
+        self._release()
 
-#: The load's ``incomplete`` once its session was closed.
-_CLOSED_LOAD = "stopped: the session was closed"
+    def _release(self) -> None:
+        pool, self._pool = self._pool, None      # the pool's sockets go now, not when it is collected
+        if pool is not None:
+            pool.clear()
 
 
 def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, Iterable[str], None] = "all",
@@ -4783,22 +4806,29 @@ class _TeamKeeper:
     """A session's TeamState: made at the first hello, from the rtm.start
     answer when it carries the lists (before 2022) and otherwise loaded from
     the Web API; after each reconnect, what the gap may have changed is
-    loaded again (the conversations, and the users of a team of at most
-    REFRESH_USERS_UP_TO).  The load is a _TeamLoader that the iterating
-    thread steps between frames: ``step()`` runs one page when it is due,
-    ``due()`` says when the read must wake for the next.  A load that fails
-    is logged and leaves the state incomplete: names are a help, the
-    session goes on without them."""
+    loaded again: the parts loaded whole (``whole``), the users only for a
+    team of at most REFRESH_USERS_UP_TO.  A reconnect during the first load
+    lets it go on from its cursor, and what it had finished is loaded again
+    after it (``owed``); one during a refresh starts the refresh again.  The
+    state is complete only once every part was loaded whole.  The load is a
+    _TeamLoader that the iterating thread steps between frames: ``step()``
+    runs one page when it is due, ``due()`` says when the read must wake for
+    the next; ``stop()`` ends it (close()).  A load that fails is logged and
+    leaves the state incomplete: names are a help, the session goes on
+    without them."""
 
     def __init__(self, token: str, web: _Json, team: Union[str, Iterable[str], None], presence: bool,
-                 clock: _Clock, closing: threading.Event) -> None:
-        self.token, self.parts, self.presence = token, _team_parts(team), presence
+                 clock: _Clock, closing: threading.Event, drain: Callable[[], object] = lambda: None) -> None:
+        self.token, self.parts, self.presence, self.drain = token, _team_parts(team), presence, drain
         self.clock, self.closing, self.web = clock, closing, web
         # A page, or a lazy lookup, is one try of at most TEAM_PAGE_TIMEOUT: what a frame waits at most.
         self.overrides = {"timeout": min(web["timeout"], TEAM_PAGE_TIMEOUT)}
         self.state: Optional[TeamState] = None
         self.loader: Optional[_TeamLoader] = None
         self.stepping = threading.Lock()          # one page at a time, whichever thread steps
+        self.whole: FrozenSet[str] = frozenset()  # the parts loaded whole by a load that ended
+        self.why: Optional[str] = None            # why the first load did not get them all
+        self.owed: FrozenSet[str] = frozenset()   # loaded again once the first load ends
 
     def apply(self, event: _Json) -> _Json:
         """The event, once the state shows what it describes (and the state
@@ -4813,16 +4843,50 @@ class _TeamKeeper:
     def connected(self, start: RtmStart) -> None:
         """The connection is up: make the state and start its load, or start
         loading again what the gap may have changed.  No I/O here."""
-        state, again = self.state, self.state is not None
+        loader, state = self.loader, self.state
         if state is None:
             lookup = _Lookups(self.token, self.web, self.clock, self.overrides)
             state = self.state = TeamState.from_start(start, presence=self.presence, lookup=lookup)
-            parts = frozenset() if start.__dict__.get("users") else self.parts
+            if start.__dict__.get("users"):      # before 2022: the lists came in the answer
+                self.whole = self.parts
+            else:
+                self._start(state, self.parts, replace=False)
+        elif loader is not None and loader.fresh is None and not loader.over:
+            self.owed = frozenset(loader.done)    # the first load goes on; what it finished comes again after
         else:
-            parts = self.parts if len(state.users) <= REFRESH_USERS_UP_TO else self.parts - {"users"}
-        self.loader = _TeamLoader(state, self.token, self.web, parts, replace=again, policy=Retry(),
+            self._refresh(state, self.whole)
+
+    def _refresh(self, state: TeamState, parts: FrozenSet[str]) -> None:
+        if len(state.users) > REFRESH_USERS_UP_TO:
+            parts -= {"users"}                   # a large team's users: from events and lazy users.info
+        self._start(state, parts, replace=True)
+
+    def _start(self, state: TeamState, parts: FrozenSet[str], replace: bool) -> None:
+        """Start a load of ``parts``, stopping the one it replaces."""
+        old, self.loader = self.loader, None
+        unfinished = None if self.whole >= self.parts else self.why
+        if old is not None:
+            old.close("stopped: loaded again after a reconnect")
+            state.incomplete = unfinished
+        self.loader = _TeamLoader(state, self.token, self.web, parts, replace=replace, policy=Retry(),
                                   bounds=(TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS), clock=self.clock,
-                                  closing=self.closing, overrides=self.overrides) if parts else None
+                                  closing=self.closing, overrides=self.overrides,
+                                  unfinished=unfinished) if parts else None
+
+    def _ended(self, loader: _TeamLoader) -> None:
+        """A load ended: note what the first one got whole; run the refresh it owes."""
+        self.loader = None
+        if loader.fresh is None:
+            self.whole, self.why = frozenset(loader.done), loader.state.incomplete
+        owed, self.owed = self.owed & self.whole, frozenset()
+        if owed:
+            self._refresh(loader.state, owed)
+
+    def stop(self) -> None:
+        """close(): the load ends at once, the state saying so (safe from any thread and a signal handler)."""
+        loader, self.loader, self.owed = self.loader, None, frozenset()
+        if loader is not None:
+            loader.close()
 
     def due(self) -> Optional[float]:
         """When the load's next page is due (the clock's time), or None."""
@@ -4835,7 +4899,7 @@ class _TeamKeeper:
         when = end if due is None else min(due, end)
         return None if when == math.inf else when
 
-    def step(self, drain: Callable[[], object] = lambda: None) -> bool:
+    def step(self) -> bool:
         """Run the load's next page if it is due, after ``drain()`` (which
         reads, and keeps, the frames that came); True while the load goes on."""
         loader = self.loader
@@ -4844,7 +4908,7 @@ class _TeamKeeper:
         due = loader.due(self.clock())
         if due is not None and due <= self.clock() and self.stepping.acquire(blocking=False):
             try:
-                drain()
+                self.drain()
                 loader.step()
             except SlackError as error:
                 log.warning("the team's users and conversations could not all be loaded (%s); names may be "
@@ -4852,7 +4916,7 @@ class _TeamKeeper:
             finally:
                 self.stepping.release()
         if loader.due(self.clock()) is None and self.loader is loader:
-            self.loader = None
+            self._ended(loader)
         return self.loader is not None
 
 
@@ -4893,17 +4957,6 @@ class _Buffer:
         event, size = self.frames.popleft()
         self.size -= size
         return event
-
-
-def _drain(read: Callable[[], object], proto: "RtmProtocol", buffer: _Buffer) -> None:
-    """Before a team page: ``read()`` (one frame, kept for the iteration,
-    without waiting) again and again while frames come and the buffer has
-    room, so that the page holds no frame that had come (and keepalive goes
-    on: a ping due is sent, a pong read)."""
-    frames = -1
-    while proto.phase == OPEN and proto.frames != frames and buffer.room():
-        frames = proto.frames
-        read()
 
 
 def _skip(error: ProtocolError, strict: bool, secrets: Sequence[str]) -> None:
@@ -4961,6 +5014,22 @@ class _Turns:
         """A frame came (called under the lock): the waiting threads look again."""
         if self.waiters:
             self.cond.notify_all()
+
+    def drain(self, read: Callable[[], object], proto: "RtmProtocol", buffer: _Buffer) -> None:
+        """Before a team page, a turn (the read lock, waited for) to
+        ``read()`` (one frame, kept for the iteration, without waiting) again
+        and again while frames come and the buffer has room: the page holds
+        no frame that had come, and keepalive goes on (a ping due is sent,
+        a pong read)."""
+        self.read_lock.acquire()
+        self.take(lambda: self._drain(read, proto, buffer))
+
+    @staticmethod
+    def _drain(read: Callable[[], object], proto: "RtmProtocol", buffer: _Buffer) -> None:
+        frames = -1
+        while proto.phase == OPEN and proto.frames != frames and buffer.room():
+            frames = proto.frames
+            read()
 
 
 class _Throttle:
@@ -5030,7 +5099,8 @@ class Session:
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
                                      hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
                                      sleep=self._sleep, closing=self._closing)
-        self._team = _TeamKeeper(token, web, team, presence, clock, self._closing)
+        self._team = _TeamKeeper(token, web, team, presence, clock, self._closing, lambda: self._turns.drain(
+            lambda: self._step(-math.inf, keep=True), self._proto, self._buffer))   # before each team page
         self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply, max_message_size)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -5108,7 +5178,7 @@ class Session:
                         return self._team.apply(self._buffer.take())
                     if self._proto.phase == ENDED:
                         raise StopIteration
-            self._team.step(self._drain)          # the team load's next page, if due: one before each read
+            self._team.step()                     # the team load's next page, if due: one before each read
             self._read_lock.acquire()
             event = self._turn(until=self._team.wake())       # wakes for the load's next page
             if event is not None and self._proto.phase != CLOSED:
@@ -5118,14 +5188,10 @@ class Session:
         """Run the team load to its end (or for ``timeout`` seconds), keeping the frames that come
         meanwhile for the iteration (up to ``max_buffer``); the TeamState's ``complete`` says if it got all."""
         end = self._clock() + (math.inf if timeout is None else timeout)
-        while self._team.step(self._drain) and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
+        while self._team.step() and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
             self._read_lock.acquire()
             self._turn(until=self._team.wake(end), keep=True)
         return self.team
-
-    def _drain(self) -> None:                    # before a team page: what is readable now, kept
-        self._read_lock.acquire()
-        self._turns.take(lambda: _drain(lambda: self._step(-math.inf, keep=True), self._proto, self._buffer))
 
     def _turn(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
         """A step with the read lock, which the caller took (see _Turns)."""
@@ -5323,6 +5389,7 @@ class Session:
             link.close_politely(b"client closing")
             link.shutdown()                           # wakes a thread blocked reading
         self._connector.stop()
+        self._team.stop()
         # The link is released by the thread that reads: this one, unless
         # another is reading or this close() interrupts a read (a signal).
         if self._read_lock.acquire(blocking=False):

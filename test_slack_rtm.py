@@ -3311,6 +3311,7 @@ def test_goodbye_reconnects_with_rtm_connect_and_events_continue(slack):
         slack.send({"type": "message", "text": "after"})
         assert next(it) == {"type": "message", "text": "after"}
         assert rtm.start.url != first_url and len(rtm.team.users) == 3      # team state kept
+        assert rtm.wait_team().complete
     # The team state came from the Web API; after the reconnect, what the
     # gap may have changed is loaded again (a small team: its users too).
     assert [r.method for r in slack.requests] == ["rtm.start", "users.list", "conversations.list"] * 1 + [
@@ -3461,21 +3462,17 @@ def test_close_stops_the_team_load_at_once(slack, storm, refresh):
     else:
         script_endless_users(slack, 200, delay=0.2)
     rtm = rtm or open_session(slack, method="rtm.connect")
-    ended = threading.Event()
-
-    def iterate():
-        for _ in rtm:
-            pass
-        ended.set()
-    reader = threading.Thread(target=iterate)
-    reader.start()
-    wait_for(lambda: len(slack.calls("users.list")) >= (1 if storm else 3) + refresh)
-    rtm.close()
+    try:
+        reader = Background(lambda: list(rtm))
+        slack.wait_calls("users.list", (1 if storm else 3) + refresh)
+    finally:
+        rtm.close()
     calls = len(slack.calls("users.list"))
     closed = time.monotonic()
-    assert ended.wait(5) and time.monotonic() - closed < 1.0
-    reader.join(5)
-    assert len(slack.calls("users.list")) == calls and rtm.team.incomplete in ("loading", _CLOSED)
+    assert rtm.team.incomplete == _CLOSED                 # said at once, by close()
+    reader.outcome(5)
+    assert reader.ended - closed < 1.0
+    assert len(slack.calls("users.list")) == calls and rtm.team.incomplete == _CLOSED
 
 
 _CLOSED = "stopped: the session was closed"
