@@ -22,6 +22,7 @@ import sys
 import tarfile
 import threading
 import time
+import urllib.parse
 import warnings
 import zipfile
 
@@ -3448,6 +3449,51 @@ def test_a_rate_limited_team_load_never_holds_connect_nor_the_events(slack):
         assert rtm.wait_team(timeout=0.2).incomplete == "loading" and rtm.stats["frames"] == frames + 3
         assert [e["text"] for e in take(it, 3)] == ["kept 0", "kept 1", "kept 2"]          # read by wait_team, kept
     assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1
+
+
+def script_users(slack, first, count, size=150, last=False):
+    """users.list pages ``first`` to ``first + count - 1`` of ``size`` users; the last one ends the list if ``last``."""
+    for n in range(first, first + count):
+        end = last and n == first + count - 1
+        slack.answer("users.list", {"ok": True, "members": [{"id": f"U{n}x{i}", "name": f"u{n}x{i}"} for i in range(size)],
+                                    "response_metadata": {"next_cursor": "" if end else f"p{n + 1}"}})
+
+
+def test_a_reconnect_during_the_first_load_lets_it_go_on_from_its_cursor(slack):
+    script_users(slack, 0, 8)
+    slack.fail("users.list", "ratelimited", retry_after=5)
+    script_users(slack, 8, 4, last=True)
+    clock = FakeClock()
+    with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        assert rtm.wait_team(timeout=1).incomplete == "loading" and len(rtm.team.users) == 1200   # the 429 waits
+        slack.goodbye()
+        assert until(it, lambda e: e["type"] == "hello")[-2:] == [{"type": "goodbye"}, {"type": "hello"}]
+        assert rtm.team.incomplete == "loading" and len(rtm.team.users) == 1200
+        assert rtm.wait_team().complete and len(rtm.team.users) == 1800
+    cursors = [dict(urllib.parse.parse_qsl(r.body.decode())).get("cursor") for r in slack.calls("users.list")]
+    assert cursors == [None] + [f"p{n}" for n in range(1, 9)] + [f"p{n}" for n in range(8, 12)]   # p8: the 429
+    assert len(slack.calls("conversations.list")) == 1   # nothing was loaded whole before the gap: no refresh
+
+
+def test_a_reconnect_during_a_refresh_starts_it_again_and_never_says_complete_early(slack):
+    clock = FakeClock()
+    with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"} and rtm.wait_team().complete
+        slack.fail("users.list", "ratelimited", retry_after=5)
+        slack.goodbye()
+        assert until(it, lambda e: e["type"] == "hello")[-1] == {"type": "hello"}
+        assert rtm.wait_team(timeout=1).incomplete == "loading"     # the refresh waits out its 429
+        slack.fail("users.list", "ratelimited", retry_after=5)
+        slack.goodbye()
+        assert until(it, lambda e: e["type"] == "hello")[-1] == {"type": "hello"}
+        assert rtm.team.incomplete == "loading"
+        assert rtm.wait_team().complete and len(rtm.team.users) == 3
+    methods = [r.method for r in slack.requests]
+    assert methods == ["rtm.connect", "users.list", "conversations.list"] + [
+        "rtm.connect", "users.list"] + ["rtm.connect", "users.list", "users.list", "conversations.list"]
 
 
 @pytest.mark.parametrize("storm,refresh", [(False, False), (True, False), (False, True)],
