@@ -16,6 +16,7 @@ the first call that needs them, so a vendored copy can parse saved answers with
 neither installed.
 """
 
+import copy
 import dataclasses
 import difflib
 import functools
@@ -1501,12 +1502,25 @@ class TeamState:
         return f"TeamState(team={self.team!r}, self_={self.self_!r}, {counts})"
 
     def __getstate__(self) -> Dict[str, Any]:
-        # A copy or a pickle is data: no lock to share, no Web API (the lookup holds a token).
+        # A copy or a pickle is data: no lock to share, no Web API (the lookup
+        # holds a token).  It is copied whole under the lock: apply() changes
+        # the objects in place, and another thread may be applying events.
         with self._lock:
-            return dict(self.__dict__, _lock=None, lookup=None)
+            state: Dict[str, Any] = copy.deepcopy(dict(self.__dict__, _lock=None, lookup=None))
+            return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state, _lock=threading.Lock())
+
+    def __copy__(self) -> "TeamState":
+        """An independent state (copy.copy and copy.deepcopy alike): events
+        applied to the copy change nothing in this one."""
+        copied = type(self).__new__(type(self))
+        copied.__setstate__(self.__getstate__())
+        return copied
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "TeamState":
+        return self.__copy__()
 
     @property
     def complete(self) -> bool:
@@ -1927,10 +1941,14 @@ class TeamState:
         deleted goes, what changed is current; the other parts are kept.
         Returns this state."""
         parts = _team_parts(team)
+        if fresh is self:
+            return self
         reloaded = {_CONVERSATION_CLASSES[p] for p in parts if p in _CONVERSATION_CLASSES}
-        with self._lock:
+        # Both locks (fresh's first, always): another thread may be applying
+        # events to both.  The dicts are copied: each state keeps its own.
+        with fresh._lock, self._lock:
             if "users" in parts:
-                self._users, self._user_names = fresh._users, fresh._user_names
+                self._users, self._user_names = dict(fresh._users), dict(fresh._user_names)
             kept = [c for c in self._conversations.values() if type(c) not in reloaded]
             self._conversations, self._conversation_names, self._im_by_user = {}, {}, {}
             for item in fresh._conversations.values():

@@ -996,6 +996,37 @@ def test_the_lists_are_consistent_snapshots_while_another_thread_applies():
     assert not errors and snapshots[0] > 0 and [c.id for c in state.channels] == ["CKEEP"] and len(state.users) == 3200
 
 
+def small_team():
+    state = seeded_state({"user": "U1", "channel": "C1"})
+    state.add_conversations([{"id": "C2", "name": "two", "is_channel": True, "members": ["U1"]}])
+    return state
+
+
+@pytest.mark.parametrize("how", [copy.copy, copy.deepcopy, lambda s: pickle.loads(pickle.dumps(s))],
+                         ids=["copy", "deepcopy", "pickle"])
+def test_a_copied_team_state_is_independent_of_the_original(how):
+    state = small_team()
+    copied = how(state)
+    assert copied.apply({"type": "user_change", "user": {"id": "U1", "name": "renamed"}})
+    assert copied.apply({"type": "member_left_channel", "channel": "C2", "user": "U1"})
+    assert copied.apply({"type": "team_join", "user": {"id": "U9", "name": "new"}})
+    assert state.user("U1").name == "someone" and state.user_by_name("renamed") is None
+    assert list(state.channel("C2").members) == ["U1"] and state.user("U9") is None
+    assert state.apply({"type": "channel_rename", "channel": {"id": "C1", "name": "renamed-too"}})
+    assert copied.channel("C1").name == "old-name" and copied.user("U1").name == "renamed"
+    assert copied.channel_by_name("renamed-too") is None and not copied.can_fetch
+
+
+def test_replace_leaves_the_fresh_state_its_own():
+    state, fresh = small_team(), small_team()
+    fresh.add_users([{"id": "U2", "name": "two"}])
+    assert state.replace(fresh, team="users") is state and state.user("U2").name == "two"
+    fresh.apply({"type": "team_join", "user": {"id": "U3", "name": "three"}})    # the same dicts no more
+    state.apply({"type": "team_join", "user": {"id": "U4", "name": "four"}})
+    assert state.user("U3") is None and fresh.user("U4") is None
+    assert state.replace(state) is state and len(state.users) == 4
+
+
 ###############################################################################
 # Pure core ###################################################################
 ###############################################################################
