@@ -1433,9 +1433,13 @@ TEAM_MAX_ITEMS = 1000000
 #: takes about 40 minutes.
 TEAM_MAX_SECONDS = 3600.0
 #: The largest list page read (bytes): 200 users with full profiles are
-#: about 1 MB, 999 conversations about 2.  With TEAM_MAX_PAGES this bounds
-#: the bytes a load reads.
+#: about 1 MB, 999 conversations about 2.
 TEAM_PAGE_BYTES = 32 << 20
+#: The bytes of all the answers of one load (bodies, as decoded): that Grid
+#: is about 500 MB.  Checked after each page, so a load reads at most one
+#: page (TEAM_PAGE_BYTES) more; a page count or an item count cannot bound
+#: memory when one member of a page may be 30 MB.
+TEAM_MAX_BYTES = 1 << 30
 #: In a session, each page is one request of at most this many seconds (or
 #: the session's ``timeout`` if shorter): the most an event waits for the load.
 TEAM_PAGE_TIMEOUT = 10.0
@@ -3041,10 +3045,11 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
           http: "Optional[urllib3.PoolManager]", retry: Union[Retry, bool], proxy: "Union[str, Literal[False], None]",
           ssl_context: "Optional[ssl.SSLContext]", ca_certs: Optional[str], allow_http: bool, as_json: bool = False,
           cookie: Optional[str] = None, max_response_size: int = MAX_RESPONSE_SIZE,
-          user_agent: Optional[str] = None, cancel: Optional[_Cancel] = None) -> SlackResponse:
+          user_agent: Optional[str] = None, cancel: Optional[_Cancel] = None,
+          measure: Optional[Callable[[int], object]] = None) -> SlackResponse:
     """The answer of a call (a SlackResponse), retried as ``retry`` says;
     ``cancel`` (a session's) stops it, the request in flight and the retry
-    sleeps too, when set."""
+    sleeps too, when set; ``measure`` is told the size of each body read."""
     _check_base_url(base_url, allow_http)
     _check_bounds(timeout, max_response_size)
     url, headers, body = build_request(method, token, args, base_url=base_url, as_json=as_json, cookie=cookie,
@@ -3069,6 +3074,8 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
         status, answer_headers, data = _post(http,  # type: ignore[arg-type]  # not None: made or checked above
                                              method, url, headers, body, timeout, max_response_size, secrets,
                                              cancel)
+        if measure is not None:
+            measure(len(data))
         answer = decode_response(method, status, answer_headers, data, secrets=secrets)
         why = _start_oddity(answer) if method in _RTM_METHODS else None
         if why:
@@ -3285,7 +3292,7 @@ class _TeamLoader:
     A retryable failure is never slept on: ``policy`` schedules the next try
     (a 429's Retry-After), for up to its ``deadline`` of failures in a row.
     The load stops, the state's ``incomplete`` saying why, at a bound
-    (``bounds``: pages, items, seconds; a WARNING), when ``closing`` is set,
+    (``bounds``: pages, items, seconds, bytes of answers; a WARNING), when ``closing`` is set,
     or at an error not retried (which step() raises); close() stops it from
     any thread.  With ``replace`` (a refresh) the pages fill ``fresh``,
     which takes the place of those parts at the end; events go to both
@@ -3297,7 +3304,8 @@ class _TeamLoader:
     def __init__(self, state: TeamState, token: str, web: _Json, parts: FrozenSet[str], *,
                  limit: Optional[int] = None, args: Optional[_Json] = None, replace: bool = False,
                  policy: Optional[Retry] = None,
-                 bounds: Tuple[int, int, float] = (TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS),
+                 bounds: Tuple[int, int, float, int] = (TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS,
+                                                        TEAM_MAX_BYTES),
                  clock: _Clock = time.monotonic, closing: Optional[threading.Event] = None,
                  overrides: Optional[_Json] = None, unfinished: Optional[str] = None) -> None:
         _check_token(token)
@@ -3309,7 +3317,7 @@ class _TeamLoader:
         self.fresh = TeamState(team=state.team, self_=state.self_, presence=state.presence) if replace else None
         self._cursor: Optional[str] = None
         self._seen: Set[str] = set()
-        self.pages = self.items = self._failures = 0
+        self.pages = self.items = self.bytes = self._failures = 0
         self._failing_since: Optional[float] = None
         self._started = self._next = clock()
         self._unfinished, self.over = unfinished, not self._lists
@@ -3364,13 +3372,15 @@ class _TeamLoader:
                 self.step()
 
     def _bound(self, now: float) -> Optional[str]:
-        max_pages, max_items, max_seconds = self._bounds
+        max_pages, max_items, max_seconds, max_bytes = self._bounds
         if self._closing is not None and self._closing.is_set():
             return _CLOSED_LOAD
         if self.pages >= max_pages:
             return f"stopped after {self.pages} pages (max_pages)"
         if self.items >= max_items:
             return f"stopped after {self.items} users and conversations (max_items)"
+        if self.bytes >= max_bytes:
+            return f"stopped after {self.bytes:,} bytes of answers (max_bytes)"
         if now - self._started >= max_seconds:
             return f"stopped after {now - self._started:.0f} s (max_seconds)"
         return None
@@ -3411,10 +3421,14 @@ class _TeamLoader:
     def _secrets(self) -> Tuple[str, ...]:
         return _secrets(self._token, self._web.get("cookie"))
 
+    def _measure(self, size: int) -> None:
+        self.bytes += size                       # every answer read, a failed try's too
+
     def _options(self) -> _Json:
         """_call's options for a page."""
         options = dict(self._web, **self._overrides)
         options["max_response_size"] = min(options.get("max_response_size", TEAM_PAGE_BYTES), TEAM_PAGE_BYTES)
+        options["measure"] = self._measure
         if options["http"] is None:              # one pool for all pages, made as api_pages makes its own
             if self._pool is None:
                 self._pool = make_pool(_join_url(options["base_url"], "users.list"),
@@ -3456,7 +3470,8 @@ class _TeamLoader:
 def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, Iterable[str], None] = "all",
               limit: Optional[int] = None, presence: bool = False, state: Optional[TeamState] = None,
               max_pages: int = TEAM_MAX_PAGES, max_items: int = TEAM_MAX_ITEMS,
-              max_seconds: float = TEAM_MAX_SECONDS, clock: _Clock = time.monotonic,
+              max_seconds: float = TEAM_MAX_SECONDS, max_bytes: int = TEAM_MAX_BYTES,
+              clock: _Clock = time.monotonic, args: Optional[Mapping[str, Any]] = None,
               **web_options: Any) -> TeamState:
     """A TeamState from the Web API, its lazy lookups (fetch_user,
     fetch_conversation) asking with this token and these options.
@@ -3469,14 +3484,19 @@ def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, 
     from users.list, USERS_LIST_LIMIT and CONVERSATIONS_LIST_LIMIT a page
     (``limit`` overrides both).  ``web_options`` are api_call's (base_url,
     timeout, retry, proxy...); ``retry`` is applied to each page (a 429
-    waits its Retry-After).  With ``state``, that state is loaded again and
+    waits its Retry-After).  Any other keyword, and what ``args`` holds (a
+    mapping: the way to send an argument named like an option), is one of
+    Slack's arguments, sent with every page (``team_id`` on a Grid), as
+    api_call sends them; a keyword close to an option raises
+    InvalidArgument before any request.  With ``state``, that state is loaded again and
     the parts loaded take the place of its own: after a reconnect, what was
     deleted goes and what changed is current (until it returns, the old
     state serves).
 
     Bounds: ``max_pages`` (2,000, all lists together), ``max_items``
     (1,000,000 users and conversations), ``max_seconds`` (3,600, on
-    ``clock``); at the first one hit the load stops with a logged WARNING
+    ``clock``), ``max_bytes`` (1 GiB of answers, checked after each page);
+    at the first one hit the load stops with a logged WARNING
     and the state's ``incomplete`` says which.  An error the retry policy
     gives up on is raised.
 
@@ -3491,15 +3511,16 @@ def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, 
     web: _Json = dict(base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None,
                       ssl_context=None, ca_certs=None, allow_http=False)
     slack_args = {k: v for k, v in web_options.items() if k not in web and k not in _CALL_OPTIONS}
-    _refuse_misspelt("load_team", slack_args, _keywords_of(load_team, api_call), hatch=None)
+    _refuse_misspelt("load_team", slack_args, _keywords_of(load_team, api_call))
     web.update((k, v) for k, v in web_options.items() if k not in slack_args)
+    slack_args = dict(args or {}, **slack_args)
     policy = Retry() if web["retry"] is True else web["retry"] or None
     replace = state is not None
     if state is None:
         state = TeamState.from_start(start, presence=presence) if start is not None else TeamState(presence=presence)
     state.lookup = _Lookups(token, web, clock)
     loader = _TeamLoader(state, token, web, parts, limit=limit, args=slack_args, replace=replace, policy=policy,
-                         bounds=(max_pages, max_items, max_seconds), clock=clock)
+                         bounds=(max_pages, max_items, max_seconds, max_bytes), clock=clock)
     return loader.run(policy.sleep if policy else time.sleep)
 
 
@@ -4887,8 +4908,8 @@ class _TeamKeeper:
             old.close("stopped: loaded again after a reconnect")
             state.incomplete = unfinished
         self.loader = _TeamLoader(state, self.token, self.web, parts, replace=replace, policy=Retry(),
-                                  bounds=(TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS), clock=self.clock,
-                                  closing=self.closing, overrides=self.overrides,
+                                  bounds=(TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS, TEAM_MAX_BYTES),
+                                  clock=self.clock, closing=self.closing, overrides=self.overrides,
                                   unfinished=unfinished) if parts else None
 
     def _ended(self, loader: _TeamLoader) -> None:

@@ -2923,6 +2923,31 @@ def test_slack_arguments_near_no_option_go_on_the_wire_and_args_sends_any_name()
                       b"retries=2&types=im&exclude_archived=true"]
 
 
+def test_load_team_sends_args_and_other_keywords_to_slack_with_every_page():
+    with RawServer(headers={"Content-Type": "application/json"}, body=b'{"ok": true, "members": []}') as server:
+        slack_rtm.load_team(TOKEN, team="users", base_url=server.base_url, allow_http=True, retry=False,
+                            include_locale=True, args={"team_id": "T1", "timeout": 7, "limit": 5})
+        with pytest.raises(slack_rtm.InvalidArgument, match=r"did you mean timeout=\? To send 'timout' to Slack "
+                                                            r"as it is, give it in args=\{\.\.\.\}"):
+            slack_rtm.load_team(TOKEN, team="users", base_url=server.base_url, allow_http=True, timout=5)
+    (request,) = server.requests
+    assert urllib.parse.parse_qs(request[2].decode()) == {"team_id": ["T1"], "timeout": ["7"], "limit": ["200"],
+                                                          "include_locale": ["true"]}
+
+
+def test_the_bytes_of_a_load_are_bounded(slack, caplog):
+    caplog.set_level(logging.WARNING)
+    script_endless_users(slack, 50)
+    page = len(json.dumps({"ok": True, "members": [{"id": "U10", "name": "u10"}],
+                           "response_metadata": {"next_cursor": "page10"}}))
+    state = slack_rtm.load_team(TOKEN, team="users", base_url=slack.base_url, max_bytes=10 * page)
+    assert 9 <= len(slack.calls("users.list")) <= 11 and len(state.users) == len(slack.calls("users.list"))
+    read = int(re.fullmatch(r"stopped after ([\d,]+) bytes of answers \(max_bytes\)", state.incomplete)
+               .group(1).replace(",", ""))
+    assert 10 * page <= read < 11 * page + 20
+    assert warnings_logged(caplog) == [f"the team load {state.incomplete}; the team state is incomplete"]
+
+
 def test_fake_conversations_list_filters_and_refuses_as_slack_does(slack):
     def names(**args):
         return [c.get("name", c["id"]) for c in slack_rtm.api_items("conversations.list", TOKEN, "channels",
