@@ -3162,10 +3162,30 @@ def _next_cursor(page: Mapping[str, Any]) -> Optional[str]:
     return cursor if type(cursor) is str and cursor else None
 
 
-def _cursor_again(method: str, cursor: str, pages: int, secrets: Sequence[str]) -> PaginationError:
-    """The error of a cursor sent a second time (the server's: it may echo a secret)."""
-    return PaginationError(f"{method}: the server sent the cursor {_redact(repr(cursor), secrets)} a second "
-                           f"time, after {pages} pages; stopping rather than fetching them again")
+class _Cursor:
+    """Where the next page of a list starts: ``value`` (None for the first
+    page), stepped past each page by ``advance``, the one cursor loop of
+    api_pages and the team load."""
+
+    __slots__ = ("method", "value", "pages", "_seen")
+
+    def __init__(self, method: str, cursor: Optional[str] = None) -> None:
+        self.method, self.value, self.pages = method, cursor, 0
+        self._seen = {cursor} if cursor else set()
+
+    def advance(self, page: Mapping[str, Any], secrets: Sequence[str]) -> bool:
+        """Step past ``page``: True when another page follows.  A cursor the
+        server sends a second time raises PaginationError (its text
+        redacted: the server may echo a secret) rather than loop."""
+        self.pages += 1
+        cursor = self.value = _next_cursor(page)
+        if cursor is None:
+            return False
+        if cursor in self._seen:
+            raise PaginationError(f"{self.method}: the server sent the cursor {_redact(repr(cursor), secrets)} a "
+                                  f"second time, after {self.pages} pages; stopping rather than fetching them again")
+        self._seen.add(cursor)
+        return True
 
 
 def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: Optional[str] = None,
@@ -3182,8 +3202,7 @@ def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: O
     fetched as they are read, over one connection pool (``http`` if given).
     """
     _refuse_misspelt(method, kwargs, _keywords_of(api_call, api_pages))
-    seen = {cursor} if cursor else set()
-    pages = 0
+    steps = _Cursor(method, cursor)
     own_pool = kwargs.get("http") is None
     if own_pool:                                # one pool for all pages, made as api_call makes its own
         kwargs["http"] = make_pool(_join_url(kwargs.get("base_url", DEFAULT_BASE_URL), method),
@@ -3191,15 +3210,10 @@ def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: O
                                       for k in ("proxy", "ssl_context", "ca_certs")})
     try:
         while True:
-            page = api_call(method, token, args=dict(args or {}, limit=limit, cursor=cursor), **kwargs)
+            page = api_call(method, token, args=dict(args or {}, limit=limit, cursor=steps.value), **kwargs)
             yield page
-            pages += 1
-            cursor = _next_cursor(page)
-            if cursor is None:
+            if not steps.advance(page, _secrets(token, kwargs.get("cookie"))):
                 return
-            if cursor in seen:
-                raise _cursor_again(method, cursor, pages, _secrets(token, kwargs.get("cookie")))
-            seen.add(cursor)
     finally:
         if own_pool:
             kwargs["http"].clear()
@@ -3315,8 +3329,7 @@ class _TeamLoader:
         self._bounds, self._clock, self._closing = bounds, clock, closing
         self._lists = _team_lists(parts, limit, args or {})
         self.fresh = TeamState(team=state.team, self_=state.self_, presence=state.presence) if replace else None
-        self._cursor: Optional[str] = None
-        self._seen: Set[str] = set()
+        self._cursor = _Cursor(self._lists[0][0] if self._lists else "")
         self.pages = self.items = self.bytes = self._failures = 0
         self._failing_since: Optional[float] = None
         self._started = self._next = clock()
@@ -3340,7 +3353,7 @@ class _TeamLoader:
             return self._stop(why, logging.DEBUG if why == _CLOSED_LOAD else logging.WARNING)
         method, key, limit, args = self._lists[0]
         try:
-            page = _call(method, self._token, dict(args, limit=limit, cursor=self._cursor), **self._options())
+            page = _call(method, self._token, dict(args, limit=limit, cursor=self._cursor.value), **self._options())
             items = _page_items(method, page, key, self._secrets())
         except SlackError as error:
             if self._closing is not None and self._closing.is_set():      # close() aborted the page
@@ -3402,21 +3415,17 @@ class _TeamLoader:
         return True
 
     def _advance(self, method: str, page: _Json) -> None:
-        cursor = _next_cursor(page)
-        if cursor is None:
+        try:
+            more = self._cursor.advance(page, self._secrets())
+        except PaginationError as error:
+            self._stop(f"{method} failed: {error}", logging.DEBUG)
+            raise
+        if not more:                             # this list is whole: the next one, or the end
             self._lists.pop(0)
             self.done |= {"users"} if method == "users.list" else self.parts - {"users"}
-            self._cursor = None
-            self._seen.clear()
+            self._cursor = _Cursor(self._lists[0][0] if self._lists else "")
             if not self._lists:
                 self._stop(None, logging.DEBUG)
-        elif cursor in self._seen:
-            error = _cursor_again(method, cursor, len(self._seen) + 1, self._secrets())
-            self._stop(f"{method} failed: {error}", logging.DEBUG)
-            raise error
-        else:
-            self._seen.add(cursor)
-            self._cursor = cursor
 
     def _secrets(self) -> Tuple[str, ...]:
         return _secrets(self._token, self._web.get("cookie"))
