@@ -3417,13 +3417,6 @@ def script_endless_users(slack, pages, delay=0.0):
                                     "response_metadata": {"next_cursor": f"page{n}"}}, delay=delay)
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the condition never came true"
-        threading.Event().wait(0.005)
-
-
 def test_endless_pages_hold_neither_connect_nor_the_events(slack, monkeypatch, caplog):
     caplog.set_level(logging.WARNING)
     monkeypatch.setattr(slack_rtm, "TEAM_MAX_PAGES", 15)
@@ -3499,12 +3492,21 @@ def test_a_rate_limited_team_load_never_holds_connect_nor_the_events(slack):
             event = next(it)
             assert event["text"] == str(n) and rtm.team.fetch_user(event["user"]).name == "bob"   # users.info
         assert rtm.team.incomplete == "loading" and rtm.team.user("U0ALICE") is None
+    assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1
+
+
+def test_wait_team_with_a_timeout_keeps_the_frames_it_read_for_the_iteration(slack):
+    slack.fail("users.list", "ratelimited", retry_after=30, times=100)
+    clock = FakeClock()
+    with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
         for n in range(3):
             slack.send({"type": "message", "text": f"kept {n}"})        # on the socket when send() returns
         frames = rtm.stats["frames"]
-        assert rtm.wait_team(timeout=0.2).incomplete == "loading" and rtm.stats["frames"] == frames + 3
+        assert rtm.wait_team(timeout=5).incomplete == "loading" and rtm.stats["frames"] == frames + 3
+        assert clock.now == 5 and len(slack.calls("users.list")) == 1    # the 429's 30 s are not over
         assert [e["text"] for e in take(it, 3)] == ["kept 0", "kept 1", "kept 2"]          # read by wait_team, kept
-    assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1
 
 
 def script_users(slack, first, count, size=150, last=False):
