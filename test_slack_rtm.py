@@ -3535,6 +3535,19 @@ def test_a_reconnect_during_the_first_load_lets_it_go_on_from_its_cursor(slack):
     assert len(slack.calls("conversations.list")) == 1   # nothing was loaded whole before the gap: no refresh
 
 
+def test_a_refresh_never_makes_a_partial_team_complete(slack, monkeypatch):
+    monkeypatch.setattr(slack_rtm, "TEAM_MAX_PAGES", 2)
+    script_users(slack, 0, 3, size=600)
+    with open_session(slack, method="rtm.connect") as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        assert rtm.wait_team().incomplete == "stopped after 2 pages (max_pages)" and len(rtm.team.users) == 1200
+        slack.goodbye()
+        assert until(it, lambda e: e["type"] == "hello")[-1] == {"type": "hello"}
+        assert rtm.wait_team().incomplete == "stopped after 2 pages (max_pages)" and not rtm.team.complete
+    assert len(slack.calls("users.list")) == 2
+
+
 def test_a_reconnect_during_a_refresh_starts_it_again_and_never_says_complete_early(slack):
     clock = FakeClock()
     with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
