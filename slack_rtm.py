@@ -4956,11 +4956,12 @@ class _TeamKeeper:
         due = loader.due(self.clock())
         if due is not None and due <= self.clock() and self.stepping.acquire(blocking=False):
             try:
-                self.drain()
-                loader.step()
-            except SlackError as error:
-                log.warning("the team's users and conversations could not all be loaded (%s); names may be "
-                            "missing", error)
+                self.drain()                      # what a frame raises (strict) is the caller's, not the load's
+                try:
+                    loader.step()
+                except SlackError as error:
+                    log.warning("the team's users and conversations could not all be loaded (%s); names may be "
+                                "missing", error)
             finally:
                 self.stepping.release()
         if loader.due(self.clock()) is None and self.loader is loader:
