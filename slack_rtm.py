@@ -3345,13 +3345,21 @@ class _TeamLoader:
     def step(self) -> None:
         """Fetch the next page and add its items; or stop, at a bound or
         when closing.  Raises the SlackError that ended the load, if one did."""
-        if not self._lists:
+        lists = self._lists                      # close() puts an empty list in its place, from any thread
+        if not lists:
             return
+        try:
+            self._page(lists)
+        finally:
+            if self.over:                        # closed meanwhile: close() may have left the pool to the step
+                self._release()
+
+    def _page(self, lists: List[Tuple[str, str, int, _Json]]) -> None:
         now = self._clock()
         why = self._bound(now)
         if why is not None:
             return self._stop(why, logging.DEBUG if why == _CLOSED_LOAD else logging.WARNING)
-        method, key, limit, args = self._lists[0]
+        method, key, limit, args = lists[0]
         try:
             page = _call(method, self._token, dict(args, limit=limit, cursor=self._cursor.value), **self._options())
             items = _page_items(method, page, key, self._secrets())
@@ -3363,8 +3371,7 @@ class _TeamLoader:
                 raise
             return
         self._add(key, items, now)
-        if self._lists:                          # not closed while the page came
-            self._advance(method, page)
+        self._advance(lists, method, page)
 
     def _add(self, key: str, items: List[Any], now: float) -> None:
         self.pages, self.items, self._failures, self._failing_since = self.pages + 1, self.items + len(items), 0, None
@@ -3414,17 +3421,17 @@ class _TeamLoader:
             log.info("%s: %s; the team load goes on in %.1f s", method, error, wait)
         return True
 
-    def _advance(self, method: str, page: _Json) -> None:
+    def _advance(self, lists: List[Tuple[str, str, int, _Json]], method: str, page: _Json) -> None:
         try:
             more = self._cursor.advance(page, self._secrets())
         except PaginationError as error:
             self._stop(f"{method} failed: {error}", logging.DEBUG)
             raise
         if not more:                             # this list is whole: the next one, or the end
-            self._lists.pop(0)
+            lists.pop(0)
             self.done |= {"users"} if method == "users.list" else self.parts - {"users"}
-            self._cursor = _Cursor(self._lists[0][0] if self._lists else "")
-            if not self._lists:
+            self._cursor = _Cursor(lists[0][0] if lists else "")
+            if not lists:
                 self._stop(None, logging.DEBUG)
 
     def _secrets(self) -> Tuple[str, ...]:
@@ -3459,16 +3466,18 @@ class _TeamLoader:
                 log.log(level, "the team load %s; the team state is incomplete", why)
         self._release()
 
-    def close(self, why: str = _CLOSED_LOAD) -> None:
+    def close(self, why: str = _CLOSED_LOAD, release: bool = True) -> None:
         """Stop now, ``why`` the state's ``incomplete``: the session was
         closed, or a reconnect loads the parts again.  From any thread, or a
-        signal handler: no lock is taken (but the pool's); a page in flight
-        is aborted by the session's ``closing``, and its pages in ``fresh``
-        go (the state keeps what it held)."""
+        signal handler: no lock is taken; the pool is cleared if
+        ``release`` (no step runs: else the step clears it as it ends; a
+        page in flight is aborted by the session's ``closing``).  The pages
+        in ``fresh`` go (the state keeps what it held)."""
         if not self.over:
-            self.over, self._lists = True, []
+            self.over, self._lists = True, []     # a new list: a step running keeps its own
             self.state.incomplete = why
-        self._release()
+        if release:
+            self._release()
 
     def _release(self) -> None:
         pool, self._pool = self._pool, None      # the pool's sockets go now, not when it is collected
@@ -4931,10 +4940,18 @@ class _TeamKeeper:
             self._refresh(loader.state, owed)
 
     def stop(self) -> None:
-        """close(): the load ends at once, the state saying so (safe from any thread and a signal handler)."""
+        """close(): the load ends at once, the state saying so.  Safe from
+        any thread and a signal handler: the pool is cleared here only when
+        no page is being fetched (its queue's lock may be held), else by the
+        step as it ends."""
         loader, self.loader, self.owed = self.loader, None, frozenset()
-        if loader is not None:
-            loader.close()
+        if loader is not None and self.stepping.acquire(blocking=False):
+            try:
+                loader.close()
+            finally:
+                self.stepping.release()
+        elif loader is not None:
+            loader.close(release=False)
 
     def due(self) -> Optional[float]:
         """When the load's next page is due (the clock's time), or None."""
