@@ -3513,7 +3513,8 @@ def script_users(slack, first, count, size=150, last=False):
     """users.list pages ``first`` to ``first + count - 1`` of ``size`` users; the last one ends the list if ``last``."""
     for n in range(first, first + count):
         end = last and n == first + count - 1
-        slack.answer("users.list", {"ok": True, "members": [{"id": f"U{n}x{i}", "name": f"u{n}x{i}"} for i in range(size)],
+        members = [{"id": f"U{n}x{i}", "name": f"u{n}x{i}"} for i in range(size)]
+        slack.answer("users.list", {"ok": True, "members": members,
                                     "response_metadata": {"next_cursor": "" if end else f"p{n + 1}"}})
 
 
