@@ -1524,7 +1524,8 @@ class TeamState:
         return copied
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> "TeamState":
-        return self.__copy__()
+        copied = memo[id(self)] = self.__copy__()
+        return copied
 
     @property
     def complete(self) -> bool:
@@ -3306,9 +3307,9 @@ class _TeamLoader:
     A retryable failure is never slept on: ``policy`` schedules the next try
     (a 429's Retry-After), for up to its ``deadline`` of failures in a row.
     The load stops, the state's ``incomplete`` saying why, at a bound
-    (``bounds``: pages, items, seconds, bytes of answers; a WARNING), when ``closing`` is set,
-    or at an error not retried (which step() raises); close() stops it from
-    any thread.  With ``replace`` (a refresh) the pages fill ``fresh``,
+    (``bounds``: pages, items, seconds, bytes of answers; a WARNING), when
+    ``closing`` is set, or at an error not retried (which step() raises);
+    close() stops it from any thread.  With ``replace`` (a refresh) the pages fill ``fresh``,
     which takes the place of those parts at the end; events go to both
     meanwhile (the keeper applies them).  A load that gets all its lists
     leaves the state's ``incomplete`` at ``unfinished`` (None: complete;
@@ -4901,6 +4902,9 @@ class _TeamKeeper:
         """The connection is up: make the state and start its load, or start
         loading again what the gap may have changed.  No I/O here."""
         loader, state = self.loader, self.state
+        if loader is not None and loader.over:   # it ended on another thread (wait_team), not yet noted
+            self._ended(loader)
+            loader = self.loader
         if state is None:
             lookup = _Lookups(self.token, self.web, self.clock, self.overrides)
             state = self.state = TeamState.from_start(start, presence=self.presence, lookup=lookup)
@@ -4922,7 +4926,7 @@ class _TeamKeeper:
         """Start a load of ``parts``, stopping the one it replaces."""
         old, self.loader = self.loader, None
         unfinished = None if self.whole >= self.parts else self.why
-        if old is not None:
+        if old is not None and not old.over:
             old.close("stopped: loaded again after a reconnect")
             state.incomplete = unfinished
         self.loader = _TeamLoader(state, self.token, self.web, parts, replace=replace, policy=Retry(),
@@ -5244,7 +5248,7 @@ class Session:
                         return self._team.apply(self._buffer.take())
                     if self._proto.phase == ENDED:
                         raise StopIteration
-            self._team.step()                     # the team load's next page, if due: one before each read
+            self._team.step()                     # if a team page is due: what has come is read, then the page
             self._read_lock.acquire()
             event = self._turn(until=self._team.wake())       # wakes for the load's next page
             if event is not None and self._proto.phase != CLOSED:
