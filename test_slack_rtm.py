@@ -3591,9 +3591,35 @@ def test_close_stops_the_team_load_at_once(slack, storm, refresh):
     reader.outcome(5)
     assert reader.ended - closed < 1.0
     assert len(slack.calls("users.list")) == calls and rtm.team.incomplete == _CLOSED
+    assert http_connections_to(slack) == 0                # the load's pool was cleared, keep-alive and all
 
 
 _CLOSED = "stopped: the session was closed"
+
+
+def test_close_clears_the_pool_of_a_waiting_team_load(slack):
+    script_users(slack, 0, 1, size=1)
+    slack.fail("users.list", "ratelimited", retry_after=30, times=100)
+    clock = FakeClock()
+    rtm = open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep)
+    try:
+        assert rtm.wait_team(timeout=1).incomplete == "loading" and len(slack.calls("users.list")) == 2
+        assert http_connections_to(slack) == 1            # kept alive in the load's pool, for the next page
+    finally:
+        rtm.close()
+    assert rtm.team.incomplete == _CLOSED and http_connections_to(slack) == 0
+
+
+
+
+def http_connections_to(slack):
+    """The TCP connections open to FakeSlack's HTTP port from a client (Linux's /proc/net/tcp)."""
+    if not os.path.exists("/proc/net/tcp"):
+        pytest.skip("no /proc/net/tcp")
+    port = int(slack.base_url.split(":")[2].split("/")[0])
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in rows if int(row[2].split(":")[1], 16) == port and row[3] == "01")   # ESTABLISHED
 
 
 def test_a_server_that_stops_answering_is_pinged_then_left(slack, caplog):
