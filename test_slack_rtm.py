@@ -3561,7 +3561,7 @@ def test_a_reconnect_during_a_refresh_starts_it_again_and_never_says_complete_ea
         slack.fail("users.list", "ratelimited", retry_after=5)
         slack.goodbye()
         assert until(it, lambda e: e["type"] == "hello")[-1] == {"type": "hello"}
-        assert rtm.team.incomplete == "loading"
+        assert rtm.team.incomplete == "loading" and http_connections_to(slack) == 0   # the old one's pool: cleared
         assert rtm.wait_team().complete and len(rtm.team.users) == 3
     methods = [r.method for r in slack.requests]
     assert methods == ["rtm.connect", "users.list", "conversations.list"] + [
