@@ -16,6 +16,7 @@ the first call that needs them, so a vendored copy can parse saved answers with
 neither installed.
 """
 
+import copy
 import dataclasses
 import difflib
 import functools
@@ -1460,9 +1461,13 @@ TEAM_MAX_ITEMS = 1000000
 #: takes about 40 minutes.
 TEAM_MAX_SECONDS = 3600.0
 #: The largest list page read (bytes): 200 users with full profiles are
-#: about 1 MB, 999 conversations about 2.  With TEAM_MAX_PAGES this bounds
-#: the bytes a load reads.
+#: about 1 MB, 999 conversations about 2.
 TEAM_PAGE_BYTES = 32 << 20
+#: The bytes of all the answers of one load (bodies, as decoded): that Grid
+#: is about 500 MB.  Checked after each page, so a load reads at most one
+#: page (TEAM_PAGE_BYTES) more; a page count or an item count cannot bound
+#: memory when one member of a page may be 30 MB.
+TEAM_MAX_BYTES = 1 << 30
 #: In a session, each page is one request of at most this many seconds (or
 #: the session's ``timeout`` if shorter): the most an event waits for the load.
 TEAM_PAGE_TIMEOUT = 10.0
@@ -1529,12 +1534,26 @@ class TeamState:
         return f"TeamState(team={self.team!r}, self_={self.self_!r}, {counts})"
 
     def __getstate__(self) -> Dict[str, Any]:
-        # A copy or a pickle is data: no lock to share, no Web API (the lookup holds a token).
+        # A copy or a pickle is data: no lock to share, no Web API (the lookup
+        # holds a token).  It is copied whole under the lock: apply() changes
+        # the objects in place, and another thread may be applying events.
         with self._lock:
-            return dict(self.__dict__, _lock=None, lookup=None)
+            state: Dict[str, Any] = copy.deepcopy(dict(self.__dict__, _lock=None, lookup=None))
+            return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state, _lock=threading.Lock())
+
+    def __copy__(self) -> "TeamState":
+        """An independent state (copy.copy and copy.deepcopy alike): events
+        applied to the copy change nothing in this one."""
+        copied = type(self).__new__(type(self))
+        copied.__setstate__(self.__getstate__())
+        return copied
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "TeamState":
+        copied = memo[id(self)] = self.__copy__()
+        return copied
 
     @property
     def complete(self) -> bool:
@@ -1955,10 +1974,14 @@ class TeamState:
         deleted goes, what changed is current; the other parts are kept.
         Returns this state."""
         parts = _team_parts(team)
+        if fresh is self:
+            return self
         reloaded = {_CONVERSATION_CLASSES[p] for p in parts if p in _CONVERSATION_CLASSES}
-        with self._lock:
+        # Both locks (fresh's first, always): another thread may be applying
+        # events to both.  The dicts are copied: each state keeps its own.
+        with fresh._lock, self._lock:
             if "users" in parts:
-                self._users, self._user_names = fresh._users, fresh._user_names
+                self._users, self._user_names = dict(fresh._users), dict(fresh._user_names)
             kept = [c for c in self._conversations.values() if type(c) not in reloaded]
             self._conversations, self._conversation_names, self._im_by_user = {}, {}, {}
             for item in fresh._conversations.values():
@@ -3109,10 +3132,11 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
           http: "Optional[urllib3.PoolManager]", retry: Union[Retry, bool], proxy: "Union[str, Literal[False], None]",
           ssl_context: "Optional[ssl.SSLContext]", ca_certs: Optional[str], allow_http: bool, as_json: bool = False,
           cookie: Optional[str] = None, max_response_size: int = MAX_RESPONSE_SIZE,
-          user_agent: Optional[str] = None, cancel: Optional[_Cancel] = None) -> SlackResponse:
+          user_agent: Optional[str] = None, cancel: Optional[_Cancel] = None,
+          measure: Optional[Callable[[int], object]] = None) -> SlackResponse:
     """The answer of a call (a SlackResponse), retried as ``retry`` says;
     ``cancel`` (a session's) stops it, the request in flight and the retry
-    sleeps too, when set."""
+    sleeps too, when set; ``measure`` is told the size of each body read."""
     _check_base_url(base_url, allow_http)
     _check_bounds(timeout, max_response_size)
     url, headers, body = build_request(method, token, args, base_url=base_url, as_json=as_json, cookie=cookie,
@@ -3137,6 +3161,8 @@ def _call(method: str, token: str, args: Mapping[str, Any], *, base_url: str, ti
         status, answer_headers, data = _post(http,  # type: ignore[arg-type]  # not None: made or checked above
                                              method, url, headers, body, timeout, max_response_size, secrets,
                                              cancel)
+        if measure is not None:
+            measure(len(data))
         answer = decode_response(method, status, answer_headers, data, secrets=secrets)
         why = _start_oddity(answer) if method in _RTM_METHODS else None
         if why:
@@ -3223,10 +3249,30 @@ def _next_cursor(page: Mapping[str, Any]) -> Optional[str]:
     return cursor if type(cursor) is str and cursor else None
 
 
-def _cursor_again(method: str, cursor: str, pages: int, secrets: Sequence[str]) -> PaginationError:
-    """The error of a cursor sent a second time (the server's: it may echo a secret)."""
-    return PaginationError(f"{method}: the server sent the cursor {_redact(repr(cursor), secrets)} a second "
-                           f"time, after {pages} pages; stopping rather than fetching them again")
+class _Cursor:
+    """Where the next page of a list starts: ``value`` (None for the first
+    page), stepped past each page by ``advance``, the one cursor loop of
+    api_pages and the team load."""
+
+    __slots__ = ("method", "value", "pages", "_seen")
+
+    def __init__(self, method: str, cursor: Optional[str] = None) -> None:
+        self.method, self.value, self.pages = method, cursor, 0
+        self._seen = {cursor} if cursor else set()
+
+    def advance(self, page: Mapping[str, Any], secrets: Sequence[str]) -> bool:
+        """Step past ``page``: True when another page follows.  A cursor the
+        server sends a second time raises PaginationError (its text
+        redacted: the server may echo a secret) rather than loop."""
+        self.pages += 1
+        cursor = self.value = _next_cursor(page)
+        if cursor is None:
+            return False
+        if cursor in self._seen:
+            raise PaginationError(f"{self.method}: the server sent the cursor {_redact(repr(cursor), secrets)} a "
+                                  f"second time, after {self.pages} pages; stopping rather than fetching them again")
+        self._seen.add(cursor)
+        return True
 
 
 def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: Optional[str] = None,
@@ -3243,8 +3289,7 @@ def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: O
     fetched as they are read, over one connection pool (``http`` if given).
     """
     _refuse_misspelt(method, kwargs, _keywords_of(api_call, api_pages))
-    seen = {cursor} if cursor else set()
-    pages = 0
+    steps = _Cursor(method, cursor)
     own_pool = kwargs.get("http") is None
     if own_pool:                                # one pool for all pages, made as api_call makes its own
         kwargs["http"] = make_pool(_join_url(kwargs.get("base_url", DEFAULT_BASE_URL), method),
@@ -3252,15 +3297,10 @@ def api_pages(method: str, token: str, *, limit: Optional[int] = None, cursor: O
                                       for k in ("proxy", "ssl_context", "ca_certs")})
     try:
         while True:
-            page = api_call(method, token, args=dict(args or {}, limit=limit, cursor=cursor), **kwargs)
+            page = api_call(method, token, args=dict(args or {}, limit=limit, cursor=steps.value), **kwargs)
             yield page
-            pages += 1
-            cursor = _next_cursor(page)
-            if cursor is None:
+            if not steps.advance(page, _secrets(token, kwargs.get("cookie"))):
                 return
-            if cursor in seen:
-                raise _cursor_again(method, cursor, pages, _secrets(token, kwargs.get("cookie")))
-            seen.add(cursor)
     finally:
         if own_pool:
             kwargs["http"].clear()
@@ -3338,6 +3378,10 @@ def _team_lists(parts: FrozenSet[str], limit: Optional[int], args: _Json) -> Lis
     return lists
 
 
+#: The load's ``incomplete`` once its session was closed.
+_CLOSED_LOAD = "stopped: the session was closed"
+
+
 class _TeamLoader:
     """Fills a TeamState from users.list and conversations.list, one page a
     step(), so that a session loads between events and can stop at once.
@@ -3349,17 +3393,22 @@ class _TeamLoader:
     A retryable failure is never slept on: ``policy`` schedules the next try
     (a 429's Retry-After), for up to its ``deadline`` of failures in a row.
     The load stops, the state's ``incomplete`` saying why, at a bound
-    (``bounds``: pages, items, seconds; a WARNING), when ``closing`` is set,
-    or at an error not retried (which step() raises).  With ``replace`` (a
-    refresh) the pages fill ``fresh``, which takes the place of those parts
-    at the end; events go to both meanwhile (the keeper applies them)."""
+    (``bounds``: pages, items, seconds, bytes of answers; a WARNING), when
+    ``closing`` is set, or at an error not retried (which step() raises);
+    close() stops it from any thread.  With ``replace`` (a refresh) the pages fill ``fresh``,
+    which takes the place of those parts at the end; events go to both
+    meanwhile (the keeper applies them).  A load that gets all its lists
+    leaves the state's ``incomplete`` at ``unfinished`` (None: complete;
+    a refresh of some parts cannot complete what another load left out).
+    ``done`` holds the parts whose lists were loaded whole so far."""
 
     def __init__(self, state: TeamState, token: str, web: _Json, parts: FrozenSet[str], *,
                  limit: Optional[int] = None, args: Optional[_Json] = None, replace: bool = False,
                  policy: Optional[Retry] = None,
-                 bounds: Tuple[int, int, float] = (TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS),
+                 bounds: Tuple[int, int, float, int] = (TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS,
+                                                        TEAM_MAX_BYTES),
                  clock: _Clock = time.monotonic, closing: Optional[threading.Event] = None,
-                 overrides: Optional[_Json] = None) -> None:
+                 overrides: Optional[_Json] = None, unfinished: Optional[str] = None) -> None:
         _check_token(token)
         self.state, self.parts, self._token, self._policy = state, parts, token, policy
         self._web, self._overrides = web, dict(overrides or {}, retry=False)
@@ -3367,11 +3416,12 @@ class _TeamLoader:
         self._bounds, self._clock, self._closing = bounds, clock, closing
         self._lists = _team_lists(parts, limit, args or {})
         self.fresh = TeamState(team=state.team, self_=state.self_, presence=state.presence) if replace else None
-        self._cursor: Optional[str] = None
-        self._seen: Set[str] = set()
-        self.pages = self.items = self._failures = 0
+        self._cursor = _Cursor(self._lists[0][0] if self._lists else "")
+        self.pages = self.items = self.bytes = self._failures = 0
         self._failing_since: Optional[float] = None
         self._started = self._next = clock()
+        self._unfinished, self.over = unfinished, not self._lists
+        self.done: Set[str] = set()
         if self._lists:
             state.incomplete = "loading"
 
@@ -3382,15 +3432,23 @@ class _TeamLoader:
     def step(self) -> None:
         """Fetch the next page and add its items; or stop, at a bound or
         when closing.  Raises the SlackError that ended the load, if one did."""
-        if not self._lists:
+        lists = self._lists                      # close() puts an empty list in its place, from any thread
+        if not lists:
             return
+        try:
+            self._page(lists)
+        finally:
+            if self.over:                        # closed meanwhile: close() may have left the pool to the step
+                self._release()
+
+    def _page(self, lists: List[Tuple[str, str, int, _Json]]) -> None:
         now = self._clock()
         why = self._bound(now)
         if why is not None:
             return self._stop(why, logging.DEBUG if why == _CLOSED_LOAD else logging.WARNING)
-        method, key, limit, args = self._lists[0]
+        method, key, limit, args = lists[0]
         try:
-            page = _call(method, self._token, dict(args, limit=limit, cursor=self._cursor), **self._options())
+            page = _call(method, self._token, dict(args, limit=limit, cursor=self._cursor.value), **self._options())
             items = _page_items(method, page, key, self._secrets())
         except SlackError as error:
             if self._closing is not None and self._closing.is_set():      # close() aborted the page
@@ -3400,7 +3458,7 @@ class _TeamLoader:
                 raise
             return
         self._add(key, items, now)
-        self._advance(method, page)
+        self._advance(lists, method, page)
 
     def _add(self, key: str, items: List[Any], now: float) -> None:
         self.pages, self.items, self._failures, self._failing_since = self.pages + 1, self.items + len(items), 0, None
@@ -3421,13 +3479,15 @@ class _TeamLoader:
                 self.step()
 
     def _bound(self, now: float) -> Optional[str]:
-        max_pages, max_items, max_seconds = self._bounds
+        max_pages, max_items, max_seconds, max_bytes = self._bounds
         if self._closing is not None and self._closing.is_set():
             return _CLOSED_LOAD
         if self.pages >= max_pages:
             return f"stopped after {self.pages} pages (max_pages)"
         if self.items >= max_items:
             return f"stopped after {self.items} users and conversations (max_items)"
+        if self.bytes >= max_bytes:
+            return f"stopped after {self.bytes:,} bytes of answers (max_bytes)"
         if now - self._started >= max_seconds:
             return f"stopped after {now - self._started:.0f} s (max_seconds)"
         return None
@@ -3448,29 +3508,30 @@ class _TeamLoader:
             log.info("%s: %s; the team load goes on in %.1f s", method, error, wait)
         return True
 
-    def _advance(self, method: str, page: _Json) -> None:
-        cursor = _next_cursor(page)
-        if cursor is None:
-            self._lists.pop(0)
-            self._cursor = None
-            self._seen.clear()
-            if not self._lists:
-                self._stop(None, logging.DEBUG)
-        elif cursor in self._seen:
-            error = _cursor_again(method, cursor, len(self._seen) + 1, self._secrets())
+    def _advance(self, lists: List[Tuple[str, str, int, _Json]], method: str, page: _Json) -> None:
+        try:
+            more = self._cursor.advance(page, self._secrets())
+        except PaginationError as error:
             self._stop(f"{method} failed: {error}", logging.DEBUG)
-            raise error
-        else:
-            self._seen.add(cursor)
-            self._cursor = cursor
+            raise
+        if not more:                             # this list is whole: the next one, or the end
+            lists.pop(0)
+            self.done |= {"users"} if method == "users.list" else self.parts - {"users"}
+            self._cursor = _Cursor(lists[0][0] if lists else "")
+            if not lists:
+                self._stop(None, logging.DEBUG)
 
     def _secrets(self) -> Tuple[str, ...]:
         return _secrets(self._token, self._web.get("cookie"))
+
+    def _measure(self, size: int) -> None:
+        self.bytes += size                       # every answer read, a failed try's too
 
     def _options(self) -> _Json:
         """_call's options for a page."""
         options = dict(self._web, **self._overrides)
         options["max_response_size"] = min(options.get("max_response_size", TEAM_PAGE_BYTES), TEAM_PAGE_BYTES)
+        options["measure"] = self._measure
         if options["http"] is None:              # one pool for all pages, made as api_pages makes its own
             if self._pool is None:
                 self._pool = make_pool(_join_url(options["base_url"], "users.list"),
@@ -3480,28 +3541,42 @@ class _TeamLoader:
 
     def _stop(self, why: Optional[str], level: int) -> None:
         """The load is over: ``why`` None when it got everything."""
-        self._lists = []
-        if self.fresh is not None and why is None:
-            self.state.replace(self.fresh, team=self.parts)
-        elif self.fresh is not None:             # what did come is newer than what is held; nothing goes
-            self.state.add_users(self.fresh.users)
-            self.state.add_conversations(self.fresh.conversations)
-        self.state.incomplete = why
-        if why is not None:
-            log.log(level, "the team load %s; the team state is incomplete", why)
-        if self._pool is not None:
-            self._pool.clear()
-            self._pool = None
+        if not self.over:
+            self.over, self._lists = True, []
+            if self.fresh is not None and why is None:
+                self.state.replace(self.fresh, team=self.parts)
+            elif self.fresh is not None:         # what did come is newer than what is held; nothing goes
+                self.state.add_users(self.fresh.users)
+                self.state.add_conversations(self.fresh.conversations)
+            self.state.incomplete = why if why is not None else self._unfinished
+            if why is not None:
+                log.log(level, "the team load %s; the team state is incomplete", why)
+        self._release()
 
+    def close(self, why: str = _CLOSED_LOAD, release: bool = True) -> None:
+        """Stop now, ``why`` the state's ``incomplete``: the session was
+        closed, or a reconnect loads the parts again.  From any thread, or a
+        signal handler: no lock is taken; the pool is cleared if
+        ``release`` (no step runs: else the step clears it as it ends; a
+        page in flight is aborted by the session's ``closing``).  The pages
+        in ``fresh`` go (the state keeps what it held)."""
+        if not self.over:
+            self.over, self._lists = True, []     # a new list: a step running keeps its own
+            self.state.incomplete = why
+        if release:
+            self._release()
 
-#: The load's ``incomplete`` once its session was closed.
-_CLOSED_LOAD = "stopped: the session was closed"
+    def _release(self) -> None:
+        pool, self._pool = self._pool, None      # the pool's sockets go now, not when it is collected
+        if pool is not None:
+            pool.clear()
 
 
 def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, Iterable[str], None] = "all",
               limit: Optional[int] = None, presence: bool = False, state: Optional[TeamState] = None,
               max_pages: int = TEAM_MAX_PAGES, max_items: int = TEAM_MAX_ITEMS,
-              max_seconds: float = TEAM_MAX_SECONDS, clock: _Clock = time.monotonic,
+              max_seconds: float = TEAM_MAX_SECONDS, max_bytes: int = TEAM_MAX_BYTES,
+              clock: _Clock = time.monotonic, args: Optional[Mapping[str, Any]] = None,
               **web_options: Any) -> TeamState:
     """A TeamState from the Web API, its lazy lookups (fetch_user,
     fetch_conversation) asking with this token and these options.
@@ -3514,14 +3589,19 @@ def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, 
     from users.list, USERS_LIST_LIMIT and CONVERSATIONS_LIST_LIMIT a page
     (``limit`` overrides both).  ``web_options`` are api_call's (base_url,
     timeout, retry, proxy...); ``retry`` is applied to each page (a 429
-    waits its Retry-After).  With ``state``, that state is loaded again and
+    waits its Retry-After).  Any other keyword, and what ``args`` holds (a
+    mapping: the way to send an argument named like an option), is one of
+    Slack's arguments, sent with every page (``team_id`` on a Grid), as
+    api_call sends them; a keyword close to an option raises
+    InvalidArgument before any request.  With ``state``, that state is loaded again and
     the parts loaded take the place of its own: after a reconnect, what was
     deleted goes and what changed is current (until it returns, the old
     state serves).
 
     Bounds: ``max_pages`` (2,000, all lists together), ``max_items``
     (1,000,000 users and conversations), ``max_seconds`` (3,600, on
-    ``clock``); at the first one hit the load stops with a logged WARNING
+    ``clock``), ``max_bytes`` (1 GiB of answers, checked after each page);
+    at the first one hit the load stops with a logged WARNING
     and the state's ``incomplete`` says which.  An error the retry policy
     gives up on is raised.
 
@@ -3536,15 +3616,16 @@ def load_team(token: str, *, start: Optional[RtmStart] = None, team: Union[str, 
     web: _Json = dict(base_url=DEFAULT_BASE_URL, timeout=DEFAULT_TIMEOUT, http=None, retry=True, proxy=None,
                       ssl_context=None, ca_certs=None, allow_http=False)
     slack_args = {k: v for k, v in web_options.items() if k not in web and k not in _CALL_OPTIONS}
-    _refuse_misspelt("load_team", slack_args, _keywords_of(load_team, api_call), hatch=None)
+    _refuse_misspelt("load_team", slack_args, _keywords_of(load_team, api_call))
     web.update((k, v) for k, v in web_options.items() if k not in slack_args)
+    slack_args = dict(args or {}, **slack_args)
     policy = Retry() if web["retry"] is True else web["retry"] or None
     replace = state is not None
     if state is None:
         state = TeamState.from_start(start, presence=presence) if start is not None else TeamState(presence=presence)
     state.lookup = _Lookups(token, web, clock)
     loader = _TeamLoader(state, token, web, parts, limit=limit, args=slack_args, replace=replace, policy=policy,
-                         bounds=(max_pages, max_items, max_seconds), clock=clock)
+                         bounds=(max_pages, max_items, max_seconds, max_bytes), clock=clock)
     return loader.run(policy.sleep if policy else time.sleep)
 
 
@@ -4323,20 +4404,22 @@ class _Wire:
         return bytes(self._view[pos:stop])
 
     def _read_into(self, start: int, stop: int) -> int:
-        """Read what has come into the buffer at ``start``: its length, 0 at the end."""
+        """Read what has come into the buffer at ``start``: its length, 0 at
+        the end.  Once the deadline has passed, what is readable is still
+        taken (a read that would block raises _DeadlineReached): a deadline
+        that came while a team page was fetched must not leave the frames
+        that came meanwhile unread."""
         while True:
+            late = False
             if not (self._tls and self.sock.pending()):     # type: ignore[attr-defined]  # _tls: an SSLSocket
-                self._wait_readable()
+                late = not self._wait(self._poll, self.deadline)
             try:
                 return self.sock.recv_into(self._view[start:stop])
             except self._again:
-                continue
+                if late:
+                    raise _DeadlineReached("timed out") from None
             except self._want_write:
                 self._wait_select(write=True, deadline=time.monotonic() + self.send_timeout)
-
-    def _wait_readable(self) -> None:
-        if not self._wait(self._poll, self.deadline):
-            raise _DeadlineReached("timed out")
 
     def _wait_select(self, write: bool, deadline: Optional[float]) -> None:
         import select
@@ -4914,22 +4997,29 @@ class _TeamKeeper:
     """A session's TeamState: made at the first hello, from the rtm.start
     answer when it carries the lists (before 2022) and otherwise loaded from
     the Web API; after each reconnect, what the gap may have changed is
-    loaded again (the conversations, and the users of a team of at most
-    REFRESH_USERS_UP_TO).  The load is a _TeamLoader that the iterating
-    thread steps between frames: ``step()`` runs one page when it is due,
-    ``due()`` says when the read must wake for the next.  A load that fails
-    is logged and leaves the state incomplete: names are a help, the
-    session goes on without them."""
+    loaded again: the parts loaded whole (``whole``), the users only for a
+    team of at most REFRESH_USERS_UP_TO.  A reconnect during the first load
+    lets it go on from its cursor, and what it had finished is loaded again
+    after it (``owed``); one during a refresh starts the refresh again.  The
+    state is complete only once every part was loaded whole.  The load is a
+    _TeamLoader that the iterating thread steps between frames: ``step()``
+    runs one page when it is due, ``due()`` says when the read must wake for
+    the next; ``stop()`` ends it (close()).  A load that fails is logged and
+    leaves the state incomplete: names are a help, the session goes on
+    without them."""
 
     def __init__(self, token: str, web: _Json, team: Union[str, Iterable[str], None], presence: bool,
-                 clock: _Clock, closing: threading.Event) -> None:
-        self.token, self.parts, self.presence = token, _team_parts(team), presence
+                 clock: _Clock, closing: threading.Event, drain: Callable[[], object] = lambda: None) -> None:
+        self.token, self.parts, self.presence, self.drain = token, _team_parts(team), presence, drain
         self.clock, self.closing, self.web = clock, closing, web
         # A page, or a lazy lookup, is one try of at most TEAM_PAGE_TIMEOUT: what a frame waits at most.
         self.overrides = {"timeout": min(web["timeout"], TEAM_PAGE_TIMEOUT)}
         self.state: Optional[TeamState] = None
         self.loader: Optional[_TeamLoader] = None
         self.stepping = threading.Lock()          # one page at a time, whichever thread steps
+        self.whole: FrozenSet[str] = frozenset()  # the parts loaded whole by a load that ended
+        self.why: Optional[str] = None            # why the first load did not get them all
+        self.owed: FrozenSet[str] = frozenset()   # loaded again once the first load ends
 
     def apply(self, event: _Json) -> _Json:
         """The event, once the state shows what it describes (and the state
@@ -4944,16 +5034,61 @@ class _TeamKeeper:
     def connected(self, start: RtmStart) -> None:
         """The connection is up: make the state and start its load, or start
         loading again what the gap may have changed.  No I/O here."""
-        state, again = self.state, self.state is not None
+        loader, state = self.loader, self.state
+        if loader is not None and loader.over:   # it ended on another thread (wait_team), not yet noted
+            self._ended(loader)
+            loader = self.loader
         if state is None:
             lookup = _Lookups(self.token, self.web, self.clock, self.overrides)
             state = self.state = TeamState.from_start(start, presence=self.presence, lookup=lookup)
-            parts = frozenset() if start.__dict__.get("users") else self.parts
+            if start.__dict__.get("users"):      # before 2022: the lists came in the answer
+                self.whole = self.parts
+            else:
+                self._start(state, self.parts, replace=False)
+        elif loader is not None and loader.fresh is None and not loader.over:
+            self.owed = frozenset(loader.done)    # the first load goes on; what it finished comes again after
         else:
-            parts = self.parts if len(state.users) <= REFRESH_USERS_UP_TO else self.parts - {"users"}
-        self.loader = _TeamLoader(state, self.token, self.web, parts, replace=again, policy=Retry(),
-                                  bounds=(TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS), clock=self.clock,
-                                  closing=self.closing, overrides=self.overrides) if parts else None
+            self._refresh(state, self.whole)
+
+    def _refresh(self, state: TeamState, parts: FrozenSet[str]) -> None:
+        if len(state.users) > REFRESH_USERS_UP_TO:
+            parts -= {"users"}                   # a large team's users: from events and lazy users.info
+        self._start(state, parts, replace=True)
+
+    def _start(self, state: TeamState, parts: FrozenSet[str], replace: bool) -> None:
+        """Start a load of ``parts``, stopping the one it replaces."""
+        old, self.loader = self.loader, None
+        unfinished = None if self.whole >= self.parts else self.why
+        if old is not None and not old.over:
+            old.close("stopped: loaded again after a reconnect")
+            state.incomplete = unfinished
+        self.loader = _TeamLoader(state, self.token, self.web, parts, replace=replace, policy=Retry(),
+                                  bounds=(TEAM_MAX_PAGES, TEAM_MAX_ITEMS, TEAM_MAX_SECONDS, TEAM_MAX_BYTES),
+                                  clock=self.clock, closing=self.closing, overrides=self.overrides,
+                                  unfinished=unfinished) if parts else None
+
+    def _ended(self, loader: _TeamLoader) -> None:
+        """A load ended: note what the first one got whole; run the refresh it owes."""
+        self.loader = None
+        if loader.fresh is None:
+            self.whole, self.why = frozenset(loader.done), loader.state.incomplete
+        owed, self.owed = self.owed & self.whole, frozenset()
+        if owed:
+            self._refresh(loader.state, owed)
+
+    def stop(self) -> None:
+        """close(): the load ends at once, the state saying so.  Safe from
+        any thread and a signal handler: the pool is cleared here only when
+        no page is being fetched (its queue's lock may be held), else by the
+        step as it ends."""
+        loader, self.loader, self.owed = self.loader, None, frozenset()
+        if loader is not None and self.stepping.acquire(blocking=False):
+            try:
+                loader.close()
+            finally:
+                self.stepping.release()
+        elif loader is not None:
+            loader.close(release=False)
 
     def due(self) -> Optional[float]:
         """When the load's next page is due (the clock's time), or None."""
@@ -4967,21 +5102,24 @@ class _TeamKeeper:
         return None if when == math.inf else when
 
     def step(self) -> bool:
-        """Run the load's next page if it is due; True while the load goes on."""
+        """Run the load's next page if it is due, after ``drain()`` (which
+        reads, and keeps, the frames that came); True while the load goes on."""
         loader = self.loader
         if loader is None:
             return False
         due = loader.due(self.clock())
         if due is not None and due <= self.clock() and self.stepping.acquire(blocking=False):
             try:
-                loader.step()
-            except SlackError as error:
-                log.warning("the team's users and conversations could not all be loaded (%s); names may be "
-                            "missing", error)
+                self.drain()                      # what a frame raises (strict) is the caller's, not the load's
+                try:
+                    loader.step()
+                except SlackError as error:
+                    log.warning("the team's users and conversations could not all be loaded (%s); names may be "
+                                "missing", error)
             finally:
                 self.stepping.release()
         if loader.due(self.clock()) is None and self.loader is loader:
-            self.loader = None
+            self._ended(loader)
         return self.loader is not None
 
 
@@ -4992,12 +5130,18 @@ class _Buffer:
     which keeps the team state current), so that a session whose iterator
     nobody reads never fails its senders."""
 
-    __slots__ = ("frames", "size", "max_frames", "max_bytes", "dropped", "dropping")
+    __slots__ = ("frames", "size", "max_frames", "max_bytes", "dropped", "dropping", "largest")
 
-    def __init__(self, max_frames: int, max_bytes: int, dropping: Callable[[_Json], object]) -> None:
+    def __init__(self, max_frames: int, max_bytes: int, dropping: Callable[[_Json], object],
+                 largest: int = MAX_MESSAGE_SIZE) -> None:
         self.frames: Deque[Tuple[_Json, int]] = deque()
         self.size = self.dropped = 0
         self.max_frames, self.max_bytes, self.dropping = max_frames, max_bytes, dropping
+        self.largest = largest                    # the largest frame a read may bring (max_message_size)
+
+    def room(self) -> bool:
+        """True while one frame more, however large, drops none."""
+        return len(self.frames) < self.max_frames and self.size + self.largest <= self.max_bytes
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -5074,6 +5218,22 @@ class _Turns:
         if self.waiters:
             self.cond.notify_all()
 
+    def drain(self, read: Callable[[], object], proto: "RtmProtocol", buffer: _Buffer) -> None:
+        """Before a team page, a turn (the read lock, waited for) to
+        ``read()`` (one frame, kept for the iteration, without waiting) again
+        and again while frames come and the buffer has room: the page holds
+        no frame that had come, and keepalive goes on (a ping due is sent,
+        a pong read)."""
+        self.read_lock.acquire()
+        self.take(lambda: self._drain(read, proto, buffer))
+
+    @staticmethod
+    def _drain(read: Callable[[], object], proto: "RtmProtocol", buffer: _Buffer) -> None:
+        frames = -1
+        while proto.phase == OPEN and proto.frames != frames and buffer.room():
+            frames = proto.frames
+            read()
+
 
 class _Throttle:
     """The send rate: a _Bucket on the session's clock, taken under the
@@ -5142,8 +5302,9 @@ class Session:
         self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
                                      hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
                                      sleep=self._sleep, closing=self._closing)
-        self._team = _TeamKeeper(token, web, team, presence, clock, self._closing)
-        self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply)
+        self._team = _TeamKeeper(token, web, team, presence, clock, self._closing, lambda: self._turns.drain(
+            lambda: self._step(-math.inf, keep=True), self._proto, self._buffer))   # before each team page
+        self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply, max_message_size)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
@@ -5220,7 +5381,7 @@ class Session:
                         return self._team.apply(self._buffer.take())
                     if self._proto.phase == ENDED:
                         raise StopIteration
-            self._team.step()                     # the team load's next page, if due: one before each read
+            self._team.step()                     # if a team page is due: what has come is read, then the page
             self._read_lock.acquire()
             event = self._turn(until=self._team.wake())       # wakes for the load's next page
             if event is not None and self._proto.phase != CLOSED:
@@ -5431,6 +5592,7 @@ class Session:
             link.close_politely(b"client closing")
             link.shutdown()                           # wakes a thread blocked reading
         self._connector.stop()
+        self._team.stop()
         # The link is released by the thread that reads: this one, unless
         # another is reading or this close() interrupts a read (a signal).
         if self._read_lock.acquire(blocking=False):

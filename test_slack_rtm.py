@@ -23,6 +23,7 @@ import sys
 import tarfile
 import threading
 import time
+import urllib.parse
 import warnings
 import zipfile
 
@@ -1005,6 +1006,37 @@ def test_the_lists_are_consistent_snapshots_while_another_thread_applies():
         done.set()
         reader.join(10)
     assert not errors and snapshots[0] > 0 and [c.id for c in state.channels] == ["CKEEP"] and len(state.users) == 3200
+
+
+def small_team():
+    state = seeded_state({"user": "U1", "channel": "C1"})
+    state.add_conversations([{"id": "C2", "name": "two", "is_channel": True, "members": ["U1"]}])
+    return state
+
+
+@pytest.mark.parametrize("how", [copy.copy, copy.deepcopy, lambda s: pickle.loads(pickle.dumps(s))],
+                         ids=["copy", "deepcopy", "pickle"])
+def test_a_copied_team_state_is_independent_of_the_original(how):
+    state = small_team()
+    copied = how(state)
+    assert copied.apply({"type": "user_change", "user": {"id": "U1", "name": "renamed"}})
+    assert copied.apply({"type": "member_left_channel", "channel": "C2", "user": "U1"})
+    assert copied.apply({"type": "team_join", "user": {"id": "U9", "name": "new"}})
+    assert state.user("U1").name == "someone" and state.user_by_name("renamed") is None
+    assert list(state.channel("C2").members) == ["U1"] and state.user("U9") is None
+    assert state.apply({"type": "channel_rename", "channel": {"id": "C1", "name": "renamed-too"}})
+    assert copied.channel("C1").name == "old-name" and copied.user("U1").name == "renamed"
+    assert copied.channel_by_name("renamed-too") is None and not copied.can_fetch
+
+
+def test_replace_leaves_the_fresh_state_its_own():
+    state, fresh = small_team(), small_team()
+    fresh.add_users([{"id": "U2", "name": "two"}])
+    assert state.replace(fresh, team="users") is state and state.user("U2").name == "two"
+    fresh.apply({"type": "team_join", "user": {"id": "U3", "name": "three"}})    # the same dicts no more
+    state.apply({"type": "team_join", "user": {"id": "U4", "name": "four"}})
+    assert state.user("U3") is None and fresh.user("U4") is None
+    assert state.replace(state) is state and len(state.users) == 4
 
 
 ###############################################################################
@@ -2919,6 +2951,31 @@ def test_slack_arguments_near_no_option_go_on_the_wire_and_args_sends_any_name()
                       b"retries=2&types=im&exclude_archived=true"]
 
 
+def test_load_team_sends_args_and_other_keywords_to_slack_with_every_page():
+    with RawServer(headers={"Content-Type": "application/json"}, body=b'{"ok": true, "members": []}') as server:
+        slack_rtm.load_team(TOKEN, team="users", base_url=server.base_url, allow_http=True, retry=False,
+                            include_locale=True, args={"team_id": "T1", "timeout": 7, "limit": 5})
+        with pytest.raises(slack_rtm.InvalidArgument, match=r"did you mean timeout=\? To send 'timout' to Slack "
+                                                            r"as it is, give it in args=\{\.\.\.\}"):
+            slack_rtm.load_team(TOKEN, team="users", base_url=server.base_url, allow_http=True, timout=5)
+    (request,) = server.requests
+    assert urllib.parse.parse_qs(request[2].decode()) == {"team_id": ["T1"], "timeout": ["7"], "limit": ["200"],
+                                                          "include_locale": ["true"]}
+
+
+def test_the_bytes_of_a_load_are_bounded(slack, caplog):
+    caplog.set_level(logging.WARNING)
+    script_endless_users(slack, 50)
+    page = len(json.dumps({"ok": True, "members": [{"id": "U10", "name": "u10"}],
+                           "response_metadata": {"next_cursor": "page10"}}))
+    state = slack_rtm.load_team(TOKEN, team="users", base_url=slack.base_url, max_bytes=10 * page)
+    assert 9 <= len(slack.calls("users.list")) <= 11 and len(state.users) == len(slack.calls("users.list"))
+    read = int(re.fullmatch(r"stopped after ([\d,]+) bytes of answers \(max_bytes\)", state.incomplete)
+               .group(1).replace(",", ""))
+    assert 10 * page <= read < 11 * page + 20
+    assert warnings_logged(caplog) == [f"the team load {state.incomplete}; the team state is incomplete"]
+
+
 def test_fake_conversations_list_filters_and_refuses_as_slack_does(slack):
     def names(**args):
         return [c.get("name", c["id"]) for c in slack_rtm.api_items("conversations.list", TOKEN, "channels",
@@ -3346,6 +3403,7 @@ def test_goodbye_reconnects_with_rtm_connect_and_events_continue(slack):
         slack.send({"type": "message", "text": "after"})
         assert next(it) == {"type": "message", "text": "after"}
         assert rtm.start.url != first_url and len(rtm.team.users) == 3      # team state kept
+        assert rtm.wait_team().complete
     # The team state came from the Web API; after the reconnect, what the
     # gap may have changed is loaded again (a small team: its users too).
     assert [r.method for r in slack.requests] == ["rtm.start", "users.list", "conversations.list"] * 1 + [
@@ -3394,13 +3452,6 @@ def script_endless_users(slack, pages, delay=0.0):
                                     "response_metadata": {"next_cursor": f"page{n}"}}, delay=delay)
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the condition never came true"
-        threading.Event().wait(0.005)
-
-
 def test_endless_pages_hold_neither_connect_nor_the_events(slack, monkeypatch, caplog):
     caplog.set_level(logging.WARNING)
     monkeypatch.setattr(slack_rtm, "TEAM_MAX_PAGES", 15)
@@ -3410,7 +3461,7 @@ def test_endless_pages_hold_neither_connect_nor_the_events(slack, monkeypatch, c
         assert rtm.team.incomplete == "loading" and slack.calls("users.list") == []        # returned at hello
         it = iter(rtm)
         assert [e.get("text") for e in take(it, 5)] == [None, "0", "1", "2", "3"]
-        assert len(slack.calls("users.list")) >= 4             # a page before each read: events cannot starve it
+        assert len(slack.calls("users.list")) >= 1             # what came is read, then a page: no starving it
         assert [e.get("text") for e in take(it, 6)] == [str(n) for n in range(4, 10)]
         slack.send({"type": "message", "text": "during"})             # read by wait_team or next: yielded in order
         assert rtm.wait_team() is rtm.team and rtm.team.incomplete == "stopped after 15 pages (max_pages)"
@@ -3419,6 +3470,47 @@ def test_endless_pages_hold_neither_connect_nor_the_events(slack, monkeypatch, c
     assert len(slack.calls("users.list")) == 15 and slack.calls("conversations.list") == []
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
         "the team load stopped after 15 pages (max_pages); the team state is incomplete"]
+
+
+def test_frames_that_come_while_pages_are_due_are_read_at_once_and_keepalive_goes_on(slack, caplog):
+    # Every page of a fast load is due at once: the reads between pages are
+    # past their deadline, and must still take what is readable.
+    script_endless_users(slack, 2000)
+    clock = FakeClock()
+    with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        frames = rtm.stats["frames"]
+
+        def server():
+            try:
+                slack.wait_calls("users.list", 5)
+                clock.now += 11                                  # 11 s without a frame: the session pings
+                slack.wait_received(type="ping")
+                slack.wait_for(lambda: rtm.stats["frames"] > frames, what="the pong read")
+                clock.now += 11                                  # dead at 20 s, had the pong not been read
+            finally:
+                slack.send({"type": "message", "text": "during"})
+        helper = Background(server)
+        assert until(it, lambda e: e.get("text") == "during")[-1] == {"type": "message", "text": "during"}
+        assert rtm.team.incomplete == "loading" and len(slack.calls("users.list")) < 2000
+        helper.outcome()
+        assert rtm.stats["connections"] == 1 and slack.connections == 1
+    assert "not even a pong" not in warnings_logged(caplog)
+
+
+def test_a_frame_sent_during_a_slow_load_is_yielded_while_the_load_runs(slack):
+    for n in range(40):
+        slack.answer("users.list", {"ok": True, "members": [{"id": f"U{n}", "name": f"u{n}"}],
+                                    "response_metadata": {"next_cursor": f"page{n}" if n < 39 else ""}}, delay=0.05)
+    with open_session(slack, method="rtm.connect", team="users") as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        helper = Background(lambda: (slack.wait_calls("users.list", 3),
+                                     slack.send({"type": "message", "text": "during"})))
+        assert next(it) == {"type": "message", "text": "during"}
+        assert rtm.team.incomplete == "loading" and len(slack.calls("users.list")) < 40
+        helper.outcome()
 
 
 def test_a_rate_limited_team_load_never_holds_connect_nor_the_events(slack):
@@ -3435,12 +3527,80 @@ def test_a_rate_limited_team_load_never_holds_connect_nor_the_events(slack):
             event = next(it)
             assert event["text"] == str(n) and rtm.team.fetch_user(event["user"]).name == "bob"   # users.info
         assert rtm.team.incomplete == "loading" and rtm.team.user("U0ALICE") is None
+    assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1
+
+
+def test_wait_team_with_a_timeout_keeps_the_frames_it_read_for_the_iteration(slack):
+    slack.fail("users.list", "ratelimited", retry_after=30, times=100)
+    clock = FakeClock()
+    with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
         for n in range(3):
             slack.send({"type": "message", "text": f"kept {n}"})        # on the socket when send() returns
         frames = rtm.stats["frames"]
-        assert rtm.wait_team(timeout=0.2).incomplete == "loading" and rtm.stats["frames"] == frames + 3
+        assert rtm.wait_team(timeout=5).incomplete == "loading" and rtm.stats["frames"] == frames + 3
+        assert clock.now == 5 and len(slack.calls("users.list")) == 1    # the 429's 30 s are not over
         assert [e["text"] for e in take(it, 3)] == ["kept 0", "kept 1", "kept 2"]          # read by wait_team, kept
-    assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1
+
+
+def script_users(slack, first, count, size=150, last=False):
+    """users.list pages ``first`` to ``first + count - 1`` of ``size`` users; the last one ends the list if ``last``."""
+    for n in range(first, first + count):
+        end = last and n == first + count - 1
+        members = [{"id": f"U{n}x{i}", "name": f"u{n}x{i}"} for i in range(size)]
+        slack.answer("users.list", {"ok": True, "members": members,
+                                    "response_metadata": {"next_cursor": "" if end else f"p{n + 1}"}})
+
+
+def test_a_reconnect_during_the_first_load_lets_it_go_on_from_its_cursor(slack):
+    script_users(slack, 0, 8)
+    slack.fail("users.list", "ratelimited", retry_after=5)
+    script_users(slack, 8, 4, last=True)
+    clock = FakeClock()
+    with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        assert rtm.wait_team(timeout=1).incomplete == "loading" and len(rtm.team.users) == 1200   # the 429 waits
+        slack.goodbye()
+        assert until(it, lambda e: e["type"] == "hello")[-2:] == [{"type": "goodbye"}, {"type": "hello"}]
+        assert rtm.team.incomplete == "loading" and len(rtm.team.users) == 1200
+        assert rtm.wait_team().complete and len(rtm.team.users) == 1800
+    cursors = [dict(urllib.parse.parse_qsl(r.body.decode())).get("cursor") for r in slack.calls("users.list")]
+    assert cursors == [None] + [f"p{n}" for n in range(1, 9)] + [f"p{n}" for n in range(8, 12)]   # p8: the 429
+    assert len(slack.calls("conversations.list")) == 1   # nothing was loaded whole before the gap: no refresh
+
+
+def test_a_refresh_never_makes_a_partial_team_complete(slack, monkeypatch):
+    monkeypatch.setattr(slack_rtm, "TEAM_MAX_PAGES", 2)
+    script_users(slack, 0, 3, size=600)
+    with open_session(slack, method="rtm.connect") as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        assert rtm.wait_team().incomplete == "stopped after 2 pages (max_pages)" and len(rtm.team.users) == 1200
+        slack.goodbye()
+        assert until(it, lambda e: e["type"] == "hello")[-1] == {"type": "hello"}
+        assert rtm.wait_team().incomplete == "stopped after 2 pages (max_pages)" and not rtm.team.complete
+    assert len(slack.calls("users.list")) == 2
+
+
+def test_a_reconnect_during_a_refresh_starts_it_again_and_never_says_complete_early(slack):
+    clock = FakeClock()
+    with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"} and rtm.wait_team().complete
+        slack.fail("users.list", "ratelimited", retry_after=5)
+        slack.goodbye()
+        assert until(it, lambda e: e["type"] == "hello")[-1] == {"type": "hello"}
+        assert rtm.wait_team(timeout=1).incomplete == "loading"     # the refresh waits out its 429
+        slack.fail("users.list", "ratelimited", retry_after=5)
+        slack.goodbye()
+        assert until(it, lambda e: e["type"] == "hello")[-1] == {"type": "hello"}
+        assert rtm.team.incomplete == "loading" and http_connections_to(slack) == 0   # the old one's pool: cleared
+        assert rtm.wait_team().complete and len(rtm.team.users) == 3
+    methods = [r.method for r in slack.requests]
+    assert methods == ["rtm.connect", "users.list", "conversations.list"] + [
+        "rtm.connect", "users.list"] + ["rtm.connect", "users.list", "users.list", "conversations.list"]
 
 
 @pytest.mark.parametrize("storm,refresh", [(False, False), (True, False), (False, True)],
@@ -3455,24 +3615,46 @@ def test_close_stops_the_team_load_at_once(slack, storm, refresh):
     else:
         script_endless_users(slack, 200, delay=0.2)
     rtm = rtm or open_session(slack, method="rtm.connect")
-    ended = threading.Event()
-
-    def iterate():
-        for _ in rtm:
-            pass
-        ended.set()
-    reader = threading.Thread(target=iterate)
-    reader.start()
-    wait_for(lambda: len(slack.calls("users.list")) >= (1 if storm else 3) + refresh)
-    rtm.close()
+    try:
+        reader = Background(lambda: list(rtm))
+        slack.wait_calls("users.list", (1 if storm else 3) + refresh)
+    finally:
+        rtm.close()
     calls = len(slack.calls("users.list"))
     closed = time.monotonic()
-    assert ended.wait(5) and time.monotonic() - closed < 1.0
-    reader.join(5)
-    assert len(slack.calls("users.list")) == calls and rtm.team.incomplete in ("loading", _CLOSED)
+    assert rtm.team.incomplete == _CLOSED                 # said at once, by close()
+    reader.outcome(5)
+    assert reader.ended - closed < 1.0
+    assert len(slack.calls("users.list")) == calls and rtm.team.incomplete == _CLOSED
+    assert http_connections_to(slack) == 0                # the load's pool was cleared, keep-alive and all
 
 
 _CLOSED = "stopped: the session was closed"
+
+
+def test_close_clears_the_pool_of_a_waiting_team_load(slack):
+    script_users(slack, 0, 1, size=1)
+    slack.fail("users.list", "ratelimited", retry_after=30, times=100)
+    clock = FakeClock()
+    rtm = open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep)
+    try:
+        assert rtm.wait_team(timeout=1).incomplete == "loading" and len(slack.calls("users.list")) == 2
+        assert http_connections_to(slack) == 1            # kept alive in the load's pool, for the next page
+    finally:
+        rtm.close()
+    assert rtm.team.incomplete == _CLOSED and http_connections_to(slack) == 0
+
+
+
+
+def http_connections_to(slack):
+    """The TCP connections open to FakeSlack's HTTP port from a client (Linux's /proc/net/tcp)."""
+    if not os.path.exists("/proc/net/tcp"):
+        pytest.skip("no /proc/net/tcp")
+    port = int(slack.base_url.split(":")[2].split("/")[0])
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in rows if int(row[2].split(":")[1], 16) == port and row[3] == "01")   # ESTABLISHED
 
 
 def test_a_server_that_stops_answering_is_pinged_then_left(slack, caplog):
