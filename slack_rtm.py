@@ -291,6 +291,20 @@ class IsBot(AuthError, code="is_bot"):
     """This method cannot be called by a legacy bot."""
 
 
+class MissingArgs(AuthError, code="missing_args"):
+    """An app-level token wasn't provided."""
+
+
+class ForbiddenTeam(AuthError, code="forbidden_team"):
+    """The authenticated team cannot use this API"""
+
+
+class LinkDisabled(AuthError, code="link_disabled"):
+    """Socket Mode was turned off in the app's settings (a Socket Mode disconnect with reason
+    link_disabled): permanent until a person turns it on again, so the session ends without
+    opening another connection."""
+
+
 class InvalidArgName(RequestFormatError, code="invalid_arg_name"):
     """The method was passed an argument whose name falls outside the bounds of accepted or
     expected values. This includes very long names and names with non-alphanumeric characters
@@ -335,6 +349,10 @@ class InvalidArguments(RequestFormatError, code="invalid_arguments"):
     """The method was either called with invalid arguments or some detail about the arguments
     passed are invalid, which is more likely when using complex arguments like blocks or
     attachments."""
+
+
+class InsecureRequest(RequestFormatError, code="insecure_request"):
+    """The method was not called via a POST request."""
 
 
 class RateLimited(RetryableError, code="ratelimited"):

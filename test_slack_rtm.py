@@ -313,13 +313,18 @@ invalid_auth invalid_charset invalid_form_data invalid_json invalid_post_type is
 method_deprecated migration_in_progress missing_post_type missing_scope no_permission not_allowed_token_type
 not_authed org_login_required ratelimited request_timeout rtm_connect_required service_unavailable
 team_added_to_org token_expired token_revoked two_factor_setup_required unknown_method upgrade_required""".split()
+#: apps.connections.open's codes the RTM methods do not have, and Socket Mode's link_disabled.
+SOCKET_MODE_CODES = "missing_args forbidden_team insecure_request link_disabled".split()
+SLACK_MD_CODES += SOCKET_MODE_CODES
 
 CATEGORY = {
     slack_rtm.AuthError: "not_authed invalid_auth account_inactive token_revoked token_expired no_permission "
                          "missing_scope not_allowed_token_type access_denied accesslimited ekm_access_denied "
-                         "enterprise_is_restricted two_factor_setup_required is_bot",
+                         "enterprise_is_restricted two_factor_setup_required is_bot missing_args forbidden_team "
+                         "link_disabled",
     slack_rtm.RequestFormatError: "invalid_arg_name invalid_array_arg invalid_charset invalid_form_data "
-                                  "invalid_post_type missing_post_type invalid_json json_not_object invalid_arguments",
+                                  "invalid_post_type missing_post_type invalid_json json_not_object invalid_arguments "
+                                  "insecure_request",
     slack_rtm.RetryableError: "ratelimited migration_in_progress service_unavailable internal_error fatal_error "
                               "request_timeout team_added_to_org org_login_required",
     slack_rtm.DeprecatedError: "method_deprecated deprecated_endpoint rtm_connect_required unknown_method "
@@ -329,9 +334,18 @@ CATEGORY = {
 
 def test_errors_cover_every_documented_code_once():
     assert sorted(slack_rtm.ERRORS) == sorted(SLACK_MD_CODES)
-    assert len(set(slack_rtm.ERRORS.values())) == 36
+    assert len(set(slack_rtm.ERRORS.values())) == 40
     with pytest.raises(TypeError):
         slack_rtm.ERRORS["invalid_auth"] = slack_rtm.SlackApiError
+
+
+def test_every_code_apps_connections_open_documents_has_its_class():
+    codes = set()
+    for name in ("apps.connections.open_current.json", "docs.slack.dev_apps.connections.open.json"):
+        codes |= set(json.loads(read(corpus_file("reference/slack-api-ref/" + name)))["errors"])
+    assert len(codes) == 33 and codes <= set(slack_rtm.ERRORS)
+    assert slack_rtm.ERRORS["link_disabled"] is slack_rtm.LinkDisabled
+    assert not slack_rtm.LinkDisabled.retryable and issubclass(slack_rtm.LinkDisabled, slack_rtm.AuthError)
 
 
 @pytest.mark.parametrize("code", SLACK_MD_CODES)

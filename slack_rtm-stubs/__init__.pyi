@@ -89,6 +89,8 @@ __all__ = [
     'EkmAccessDenied',
     'EnterpriseIsRestricted',
     'FatalError',
+    'ForbiddenTeam',
+    'InsecureRequest',
     'InternalError',
     'InvalidArgName',
     'InvalidArguments',
@@ -100,8 +102,10 @@ __all__ = [
     'InvalidPostType',
     'IsBot',
     'JsonNotObject',
+    'LinkDisabled',
     'MethodDeprecated',
     'MigrationInProgress',
+    'MissingArgs',
     'MissingPostType',
     'MissingScope',
     'NoPermission',
@@ -209,6 +213,15 @@ class TwoFactorSetupRequired(AuthError, code='two_factor_setup_required'):
 class IsBot(AuthError, code='is_bot'):
     ...
 
+class MissingArgs(AuthError, code='missing_args'):
+    ...
+
+class ForbiddenTeam(AuthError, code='forbidden_team'):
+    ...
+
+class LinkDisabled(AuthError, code='link_disabled'):
+    ...
+
 class InvalidArgName(RequestFormatError, code='invalid_arg_name'):
     ...
 
@@ -234,6 +247,9 @@ class JsonNotObject(RequestFormatError, code='json_not_object'):
     ...
 
 class InvalidArguments(RequestFormatError, code='invalid_arguments'):
+    ...
+
+class InsecureRequest(RequestFormatError, code='insecure_request'):
     ...
 
 class RateLimited(RetryableError, code='ratelimited'):

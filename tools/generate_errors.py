@@ -3,7 +3,9 @@
     python tools/generate_errors.py [path/to/corpus/reference]
 
 Reads every rtm.start / rtm.connect reference (the newest description of a
-code wins, the dated scrapes before the current ones), adds the codes
+code wins, the dated scrapes before the current ones; apps.connections.open's
+references are read first, so that a code both document keeps the RTM
+methods' wording), adds the codes
 SLACK.md lists that no reference describes, and rewrites the block between
 the BEGIN GENERATED / END GENERATED markers of slack_rtm.py.  Each code goes
 under the category base that SLACK.md's table gives it.
@@ -22,6 +24,8 @@ DEFAULT_REFERENCE = HERE.parent / "corpus" / "reference"
 
 # Read in this order; a later file's description replaces an earlier one.
 SOURCES: List[str] = [
+    "slack-api-ref/apps.connections.open_current.json",
+    "slack-api-ref/docs.slack.dev_apps.connections.open.json",
     "slackhq-slack-api-docs/rtm.start.json",
     "slack-api-ref/rtm.start_2017-03-08.json",
     "slack-api-ref/rtm.start_2022-01-05.json",
@@ -35,9 +39,11 @@ SOURCES: List[str] = [
 CATEGORIES: Dict[str, str] = {
     "AuthError": "not_authed invalid_auth account_inactive token_revoked token_expired no_permission "
                  "missing_scope not_allowed_token_type access_denied accesslimited ekm_access_denied "
-                 "enterprise_is_restricted two_factor_setup_required is_bot",
+                 "enterprise_is_restricted two_factor_setup_required is_bot "
+                 "missing_args forbidden_team link_disabled",
     "RequestFormatError": "invalid_arg_name invalid_array_arg invalid_charset invalid_form_data "
-                          "invalid_post_type missing_post_type invalid_json json_not_object invalid_arguments",
+                          "invalid_post_type missing_post_type invalid_json json_not_object invalid_arguments "
+                          "insecure_request",
     "RetryableError": "ratelimited migration_in_progress service_unavailable internal_error fatal_error "
                       "request_timeout team_added_to_org org_login_required",
     "DeprecatedError": "method_deprecated deprecated_endpoint rtm_connect_required unknown_method upgrade_required",
@@ -48,6 +54,10 @@ MISSING: Dict[str, str] = {
     "invalid_json": "The method was called with a JSON body that could not be parsed.",
     "json_not_object": "The method was called with a JSON body that is not an object.",
     "upgrade_required": "The client or API version used is no longer supported; an upgrade is required.",
+    # Not a method's code: the reason of a Socket Mode ``disconnect`` (SLACK.md).
+    "link_disabled": "Socket Mode was turned off in the app's settings (a Socket Mode disconnect with "
+                     "reason link_disabled): permanent until a person turns it on again, so the session "
+                     "ends without opening another connection.",
 }
 
 # Extra lines in a class body.
