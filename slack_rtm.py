@@ -62,6 +62,7 @@ __all__ = [
     "connect", "Session", "FakeSlack",
     # The pure core: no I/O (for tests, replays, or another transport)
     "RtmProtocol", "Ping", "Drop", "CONNECTING", "OPEN", "DRAINING", "LOST", "ENDED", "CLOSED",
+    "SocketModeProtocol", "Ack", "Deliver", "Connect", "Probe", "Retire", "Stop", "RETIRING",
     "decode_frame", "encode_frame",
     "build_request", "decode_response", "encode_form", "encode_json",
     # Data
@@ -126,7 +127,8 @@ _M_data = TypeVar("_M_data", bound="_Model")
 # |   +-- RetryableError           rate limits and transient trouble (retried)
 # |   |   +-- RateLimited          .retry_after from the Retry-After header
 # |   +-- DeprecatedError          the method is gone or going
-# |   +-- one class per code, under one of the four above (see ERRORS)
+# |   +-- one class per code, under one of the four above (see ERRORS);
+# |       LinkDisabled (an AuthError) is Socket Mode's permanent disconnect
 # +-- InvalidResponse              an answer that is not a JSON object
 # |   +-- ServerError              ... with an HTTP 5xx status (retried)
 # |   +-- TruncatedResponse        ... cut short on the way (retried)
@@ -141,9 +143,9 @@ _M_data = TypeVar("_M_data", bound="_Model")
 # +-- ProtocolError                the RTM server broke the protocol
 # |   +-- BadHello                 the first frame was not hello (retried)
 # +-- RtmError                     an RTM reply with "ok": false
-# +-- MessageTooLong (ValueError)  a frame over Slack's limits, refused before sending
+# +-- MessageTooLong (ValueError)  a frame (or Socket Mode ack) over Slack's limits, refused before sending
 # +-- Unacknowledged               a sent message whose fate is unknown after a disconnect
-# +-- LocalProtocolError (RuntimeError)  a call RtmProtocol's phase does not allow (a bug in its caller)
+# +-- LocalProtocolError (RuntimeError)  a call a protocol core's phase does not allow (a bug in its caller)
 # +-- PaginationError              a paginated method's cursors did not lead to an end
 
 _ERRORS: Dict[str, Type["SlackApiError"]] = {}
@@ -521,8 +523,9 @@ class RtmError(SlackError):
 
 
 class MessageTooLong(SlackError, ValueError):
-    """A message over 4,000 characters or a frame over 16,384 bytes: Slack
-    would close the connection, so it was not sent."""
+    """A message over 4,000 characters or a frame over 16,384 bytes (Slack
+    would close the connection), or a Socket Mode ack of MAX_ACK_BYTES or
+    more (Slack would drop it): it was not sent."""
 
 
 class Unacknowledged(SlackError):
@@ -537,7 +540,7 @@ class Unacknowledged(SlackError):
 
 
 class LocalProtocolError(SlackError, RuntimeError):
-    """A call the RtmProtocol's phase does not allow (h11's rule): opened()
+    """A call the RtmProtocol's (or SocketModeProtocol's) phase does not allow (h11's rule): opened()
     while open, a message while not connected...  A bug in the code that
     drives the protocol, never something a server did."""
 
@@ -4295,6 +4298,454 @@ class _Reconnects:
         if self.deadline is not None and now + wait - self.since > self.deadline:
             return None
         return wait
+
+
+###############################################################################
+# Pure core: Socket Mode ######################################################
+###############################################################################
+#
+# The decisions of a Socket Mode session (SLACK.md, "Socket Mode"), with no
+# I/O, as RtmProtocol's are: which envelope to deliver, which ack to send on
+# which connection and when, when to open the next connection, when one is
+# dead or done, when the session must end.  A Socket Mode session may run
+# several connections at once; each has a key (an int) its shell chooses.
+#
+#   opening(k) --> CONNECTING --receive(hello)--> OPEN --receive(disconnect)--> RETIRING
+#   RETIRING --a newer hello, then RETIRE_GRACE--> Retire(k)          (its successor is open)
+#   CONNECTING --no hello in hello_timeout--> Retire(k, BadHello)
+#   OPEN, RETIRING --silent past ping_interval--> Probe(k) --no frame in pong_timeout--> Retire(k, error)
+#   disconnect link_disabled --> Stop(LinkDisabled): ENDED     closed() --> CLOSED
+#
+# A call the state does not allow raises LocalProtocolError; once CLOSED,
+# every call does nothing (close() may come from any thread at any time).
+
+#: Slack drops acks of 20 KB or more without a word (SLACK.md): an ack frame
+#: of this many bytes or more is refused before anything is sent.
+MAX_ACK_BYTES = 20_000
+#: Seconds an envelope id or event id is remembered, so that a duplicate or a
+#: retry is delivered once: Slack retries over about 5 minutes (at once, +1
+#: min, +5 min), and the memory must cover that (at least 10 minutes).
+SEEN_WINDOW = 600.0
+#: The most ids remembered (the oldest go first past it): 10 minutes of
+#: Slack's cap of 30,000 deliveries an hour per workspace, for 10 workspaces.
+SEEN_LIMIT = 50_000
+#: Seconds a connection Slack announced the end of is still read after a
+#: newer one said hello: what was in flight on it still arrives.
+RETIRE_GRACE = 2.0
+#: Slack allows at most 10 Socket Mode connections open at once per app.
+MAX_CONNECTIONS = 10
+#: An envelope id longer than this is no Slack's (they are UUIDs): skipped.
+_MAX_ENVELOPE_ID = 256
+
+RETIRING: str = "retiring"
+
+
+@dataclass(frozen=True)
+class Ack:
+    """What SocketModeProtocol asks for: send ``text``, an ack frame, on
+    connection ``key`` now (and as one frame: Slack drops fragmented acks)."""
+
+    key: int
+    text: str
+
+
+@dataclass(frozen=True, repr=False)
+class Deliver:
+    """What SocketModeProtocol.receive() asks for: hand ``envelope`` (as Slack sent it) to the user."""
+
+    envelope: _Json
+
+    def __repr__(self) -> str:                  # the payload may hold a verification token
+        return f"Deliver(envelope_id={self.envelope.get('envelope_id')!r}, type={_kind(self.envelope.get('type'))})"
+
+
+@dataclass(frozen=True)
+class Connect:
+    """What SocketModeProtocol.receive() asks for: open one more connection
+    (a new apps.connections.open) before the one that announced its end closes."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What SocketModeProtocol.tick() asks for: send a WebSocket ping on
+    connection ``key``, silent for ``ping_interval``."""
+
+    key: int
+
+
+@dataclass(frozen=True)
+class Retire:
+    """What SocketModeProtocol asks for: close connection ``key``, already
+    forgotten by the protocol.  ``error`` None: a routine end (its successor
+    is open); otherwise why it failed: replace it as the reconnect policy says."""
+
+    key: int
+    error: Optional[SlackError] = None
+
+
+@dataclass(frozen=True)
+class Stop:
+    """What SocketModeProtocol.receive() asks for: end the session, closing
+    every connection and opening none: ``error`` (LinkDisabled) is permanent."""
+
+    error: SlackError
+
+
+_SocketModeAction = Union[Ack, Deliver, Connect, Probe, Retire, Stop]
+
+
+class _Seen:
+    """The ids seen in the last ``window`` seconds, at most ``limit`` of them
+    (past it the oldest are forgotten first): memory bounded in time and count."""
+
+    __slots__ = ("window", "limit", "_at")
+
+    def __init__(self, window: float, limit: int) -> None:
+        self.window, self.limit = window, limit
+        self._at: Dict[str, float] = {}          # insertion order is time order
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def add(self, keys: Sequence[str], now: float) -> bool:
+        """Note ``keys`` as seen at ``now``; True when none of them was seen before."""
+        self._forget(now)
+        fresh = not any(key in self._at for key in keys)
+        for key in keys:
+            self._at.pop(key, None)
+            self._at[key] = now
+        while len(self._at) > self.limit:
+            del self._at[next(iter(self._at))]
+        return fresh
+
+    def _forget(self, now: float) -> None:
+        while self._at:
+            key = next(iter(self._at))
+            if now - self._at[key] < self.window:
+                return
+            del self._at[key]
+
+
+class _Socket:
+    """What SocketModeProtocol knows of one connection."""
+
+    __slots__ = ("state", "last", "probed", "retire_at", "control")
+
+    def __init__(self, now: float) -> None:
+        self.state = CONNECTING
+        self.last = now                          # the last frame, ping or pong (or the start)
+        self.probed: Optional[float] = None      # when our ping went, unanswered
+        self.retire_at: Optional[float] = None
+        self.control = _Bucket(CONTROL_RATE, CONTROL_BURST, now)
+
+    def due(self, hello_timeout: float, ping_interval: float, pong_timeout: float) -> float:
+        if self.state == CONNECTING:
+            return self.last + hello_timeout
+        when = self.last + ping_interval if self.probed is None else self.probed + pong_timeout
+        return when if self.retire_at is None else min(when, self.retire_at)
+
+
+class SocketModeProtocol:
+    """The decisions of a Socket Mode session, with no I/O, no lock and no
+    clock of its own (as RtmProtocol): fed what each connection received and
+    the time, it answers typed actions (Ack, Deliver, Connect, Probe, Retire,
+    Stop) for the shell to carry out, in order.  Not thread-safe: the shell
+    calls it under its lock.
+
+    Acks: an envelope is acked on its own connection as it is read (before
+    it is delivered), unless it has ``accepts_response_payload: true``: then
+    the user acks it (``ack()``), or, once it was handed over (``handed()``)
+    and the user asks for the next one (``asked()``), it is acked empty.
+    Exactly once: an envelope whose ``envelope_id``, or whose event's
+    ``event_id``, was seen in the last ``seen_window`` seconds is acked
+    again, not delivered.  ``hello`` and ``disconnect`` are never delivered.
+    The session keeps ``connections`` connections open (``needed()`` says
+    how many to open now); a refresh opens the next before the old one goes.
+    """
+
+    connections: int
+    ping_interval: float
+    pong_timeout: float
+    hello_timeout: float
+    phase: str
+    frames: int
+    skipped: int
+    delivered: int
+    duplicates: int
+
+    def __init__(self, *, connections: int = 1, ping_interval: float = 10.0, pong_timeout: float = 10.0,
+                 hello_timeout: float = 10.0, seen_window: float = SEEN_WINDOW, seen_limit: int = SEEN_LIMIT,
+                 now: float = 0.0) -> None:
+        for name, value in (("ping_interval", ping_interval), ("pong_timeout", pong_timeout),
+                            ("hello_timeout", hello_timeout), ("seen_window", seen_window)):
+            _check_seconds(name, value)
+        _check_count("connections", connections, 1, MAX_CONNECTIONS)
+        _check_count("seen_limit", seen_limit, 1000, sys.maxsize)
+        if seen_window < SEEN_WINDOW:
+            raise InvalidArgument(f"seen_window must be at least {SEEN_WINDOW:g} s (Slack retries for "
+                                  f"minutes), not {seen_window!r}")
+        self.connections = connections
+        self.ping_interval, self.pong_timeout, self.hello_timeout = ping_interval, pong_timeout, hello_timeout
+        self.phase = CONNECTING
+        self.frames = self.skipped = self.delivered = self.duplicates = 0
+        self._seen = _Seen(seen_window, seen_limit)
+        self._sockets: Dict[int, _Socket] = {}
+        self._owed: Dict[str, Tuple[int, bool]] = {}       # envelope id -> (key, handed over)
+        self._orphans: Deque[str] = deque(maxlen=1000)     # owed acks whose connection ended
+
+    def __repr__(self) -> str:
+        states = ",".join(s.state for s in self._sockets.values())
+        return (f"<SocketModeProtocol {self.phase} connections=[{states}] owed={len(self._owed)} "
+                f"delivered={self.delivered}>")
+
+    # -- the connections
+
+    def _socket(self, call: str, key: int) -> Optional[_Socket]:
+        """The connection ``key``; None once closed; LocalProtocolError for
+        an unknown one or once ended."""
+        if self.phase == CLOSED:
+            return None
+        if self.phase == ENDED or key not in self._sockets:
+            raise LocalProtocolError(f"SocketModeProtocol.{call}() for connection {key}, which is not open "
+                                     f"(phase {self.phase})")
+        return self._sockets[key]
+
+    def needed(self) -> int:
+        """How many connections to open now (each after an apps.connections.open)."""
+        if self.phase in (ENDED, CLOSED):
+            return 0
+        live = sum(1 for s in self._sockets.values() if s.state != RETIRING)
+        return max(0, min(self.connections - live, MAX_CONNECTIONS - len(self._sockets)))
+
+    def opening(self, key: int, now: float) -> None:
+        """Connection ``key`` is being made; its hello is due within hello_timeout."""
+        if self.phase == CLOSED:
+            return
+        if self.phase == ENDED or key in self._sockets or len(self._sockets) >= MAX_CONNECTIONS:
+            raise LocalProtocolError(f"SocketModeProtocol.opening({key}) in phase {self.phase} with "
+                                     f"{len(self._sockets)} connections")
+        self._sockets[key] = _Socket(now)
+
+    def lost(self, key: int) -> None:
+        """Connection ``key`` ended (closed by the server, reset, failed).  The
+        acks still owed on it can no longer be sent (Slack sends those
+        envelopes again).  A connection already retired is no error."""
+        if self._sockets.pop(key, None) is not None:
+            self._orphan(key)
+
+    def _orphan(self, key: int) -> None:
+        for ident in [i for i, (k, _) in self._owed.items() if k == key]:
+            del self._owed[ident]
+            self._orphans.append(ident)
+
+    def ended(self) -> None:
+        """No more connections (the session gave up)."""
+        self._finish(CLOSED if self.phase == CLOSED else ENDED)
+
+    def closed(self) -> None:
+        """close() was called: final."""
+        self._finish(CLOSED)
+
+    def _finish(self, phase: str) -> None:
+        for key in list(self._sockets):
+            self.lost(key)
+        self.phase = phase
+
+    # -- what came
+
+    def receive(self, key: int, data: bytes, now: float) -> List[_SocketModeAction]:
+        """The actions a text frame's payload on connection ``key`` calls for.
+        ProtocolError (counted in ``skipped``) for a frame that is not a
+        JSON object, or an envelope with no ``envelope_id``."""
+        sock = self._socket("receive", key)
+        if sock is None:
+            return []
+        self.frames += 1
+        sock.last, sock.probed = now, None
+        try:
+            frame = decode_frame(data)
+        except ProtocolError:
+            self.skipped += 1
+            raise
+        kind = frame.get("type")
+        if sock.state == CONNECTING and kind != "hello":
+            del self._sockets[key]
+            return [Retire(key, BadHello(f"the first Socket Mode frame was {_kind(kind)}, not hello"))]
+        if kind == "hello":
+            return self._hello(sock, now)
+        if kind == "disconnect":
+            return self._disconnect(key, sock, frame)
+        return self._envelope(key, frame, now)
+
+    def _hello(self, sock: _Socket, now: float) -> List[_SocketModeAction]:
+        if sock.state == CONNECTING:
+            sock.state = self.phase = OPEN
+            for other in self._sockets.values():   # its predecessors may go
+                if other.state == RETIRING and other.retire_at is None:
+                    other.retire_at = now + RETIRE_GRACE
+        return []
+
+    def _disconnect(self, key: int, sock: _Socket, frame: _Json) -> List[_SocketModeAction]:
+        reason = frame.get("reason")
+        log.info("Socket Mode connection %d: disconnect, reason %s", key, _kind(reason))
+        if reason == "link_disabled":
+            self._finish(ENDED)
+            return [Stop(LinkDisabled("apps.connections.open", "link_disabled", frame))]
+        if reason == "too_many_websockets":
+            self.lost(key)
+            return [Retire(key, ConnectionClosed("Slack refused the connection: too_many_websockets "
+                                                 f"(at most {MAX_CONNECTIONS} per app)"))]
+        # warning, refresh_requested or any other: Slack closes this one
+        # soon; the next one opens first, and this one is read till then.
+        if sock.state == RETIRING:
+            return []
+        sock.state = RETIRING
+        return [Connect()]
+
+    def _envelope(self, key: int, frame: _Json, now: float) -> List[_SocketModeAction]:
+        ident = frame.get("envelope_id")
+        if type(ident) is not str or not 0 < len(ident) <= _MAX_ENVELOPE_ID:
+            self.skipped += 1
+            raise ProtocolError(f"a Socket Mode frame of type {_kind(frame.get('type'))} with no usable "
+                                "envelope_id: skipped")
+        accepts = frame.get("accepts_response_payload") is True
+        fresh = self._seen.add(_seen_keys(ident, frame), now)
+        actions: List[_SocketModeAction] = []
+        if not fresh or not accepts:
+            actions.append(Ack(key, _ack_text(ident)))
+        if not fresh:
+            self.duplicates += 1
+            return actions
+        if accepts:
+            self._owed[ident] = (key, False)
+        self.delivered += 1
+        actions.append(Deliver(frame))
+        return actions
+
+    def control(self, key: int, now: float) -> Optional[Retire]:
+        """A WebSocket ping or pong came on ``key``: it is alive.  A Retire
+        when a server floods them."""
+        sock = self._socket("control", key)
+        if sock is None:
+            return None
+        sock.last, sock.probed = now, None
+        if sock.control.take(now) > 0:
+            self.lost(key)
+            return Retire(key, ConnectionClosed(f"more than {CONTROL_BURST} WebSocket control frames at over "
+                                                f"{CONTROL_RATE:g} a second: the connection is dropped as broken"))
+        return None
+
+    # -- the clock
+
+    def deadline(self) -> Optional[float]:
+        """When tick() next has something to do (in the clock's time), or None."""
+        dues = [s.due(self.hello_timeout, self.ping_interval, self.pong_timeout) for s in self._sockets.values()]
+        return min(dues) if dues else None
+
+    def tick(self, now: float) -> List[_SocketModeAction]:
+        """What the time calls for: a Probe of a silent connection, a Retire
+        of a dead one, of one with no hello, or of one whose successor is open."""
+        actions: List[_SocketModeAction] = []
+        for key, sock in list(self._sockets.items()):
+            # The same sums as _Socket.due(), so that tick(deadline()) always acts.
+            if now < sock.due(self.hello_timeout, self.ping_interval, self.pong_timeout):
+                continue
+            if sock.state == CONNECTING:
+                actions.append(self._retire(key, BadHello(f"no hello within {self.hello_timeout:g} s")))
+            elif sock.retire_at is not None and now >= sock.retire_at:
+                actions.append(self._retire(key, None))
+            elif sock.probed is None:
+                sock.probed = now
+                actions.append(Probe(key))
+            else:
+                actions.append(self._retire(key, ConnectionClosed(
+                    f"no frame and no ping for {now - sock.last:.1f} s, not even a pong: the connection is dead")))
+        return actions
+
+    def _retire(self, key: int, error: Optional[SlackError]) -> Retire:
+        self.lost(key)
+        return Retire(key, error)
+
+    # -- acks the user gives
+
+    def handed(self, envelope: _Json) -> None:
+        """``envelope`` is handed to the user now: from the next asked(), an
+        ack it still owes is sent empty."""
+        ident = envelope.get("envelope_id")
+        if type(ident) is str and ident in self._owed:
+            self._owed[ident] = (self._owed[ident][0], True)
+
+    def asked(self) -> List[Ack]:
+        """The user asks for the next envelope: the acks owed for envelopes
+        already handed over go now, empty."""
+        passed = [ident for ident, (_, handed) in self._owed.items() if handed]
+        return [Ack(self._owed.pop(ident)[0], _ack_text(ident)) for ident in passed]
+
+    def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> Optional[Ack]:
+        """The user's ack of ``envelope``, with ``payload`` (a dict) or none:
+        the Ack to send, or None when the envelope was acked as it was read
+        (and there is no payload).  InvalidArgument for an envelope that
+        takes no payload or was acked already, MessageTooLong for an ack of
+        MAX_ACK_BYTES or more (nothing is sent: it stays owed),
+        ConnectionClosed when its connection ended first."""
+        ident = envelope.get("envelope_id") if isinstance(envelope, dict) else None
+        if type(ident) is not str:
+            raise InvalidArgument("ack() takes an envelope the session yielded (a dict with its envelope_id)")
+        if payload is not None and not isinstance(payload, dict):
+            raise InvalidArgument(f"an ack's payload is a dict, not {type(payload).__name__}")
+        if self.phase == CLOSED:
+            raise ConnectionClosed("the session is closed: the ack was not sent")
+        owed = self._owed.get(ident)
+        if owed is None:
+            self._not_owed(envelope, ident, payload)
+            return None
+        ack = Ack(owed[0], _ack_text(ident, payload))
+        del self._owed[ident]
+        return ack
+
+    def _not_owed(self, envelope: _Json, ident: str, payload: Optional[_Json]) -> None:
+        """Raise why an envelope that owes no ack cannot be acked (with a payload)."""
+        if ident in self._orphans:
+            raise ConnectionClosed(f"the connection envelope {ident} came on has ended: the ack was not sent "
+                                   "(Slack sends the envelope again)")
+        if envelope.get("accepts_response_payload") is True:
+            raise InvalidArgument(f"envelope {ident} was acked already")
+        if payload is not None:
+            raise InvalidArgument(f"envelope {ident} does not accept a response payload "
+                                  "(accepts_response_payload is not true); it was acked as it was read")
+
+
+def _check_count(name: str, value: object, least: int, most: int) -> None:
+    """InvalidArgument unless ``value`` is an int from ``least`` to ``most``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+        raise InvalidArgument(f"{name} must be a whole number from {least} to {most}, not {value!r}")
+
+
+def _kind(value: object) -> str:
+    """A frame's ``type`` or ``reason`` for a log line or a message: short, whatever a server sent."""
+    return repr(value)[:40] if isinstance(value, str) else f"({type(value).__name__})"
+
+
+def _seen_keys(ident: str, frame: _Json) -> Tuple[str, ...]:
+    """The ids a delivery is known by: its envelope, and its event's event_id (retries carry it again)."""
+    payload = frame.get("payload")
+    event_id = payload.get("event_id") if isinstance(payload, dict) else None
+    return ("e:" + ident, "v:" + event_id) if type(event_id) is str else ("e:" + ident,)
+
+
+def _ack_text(ident: str, payload: Optional[_Json] = None) -> str:
+    """The ack frame of envelope ``ident``: compact JSON, refused with
+    MessageTooLong at MAX_ACK_BYTES or more, InvalidArgument if not JSON."""
+    ack: _Json = {"envelope_id": ident} if payload is None else {"envelope_id": ident, "payload": payload}
+    try:
+        text = json.dumps(ack, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"an ack's payload must be JSON: {exc}") from None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size >= MAX_ACK_BYTES:
+        raise MessageTooLong(f"an ack of {size} bytes was not sent: Slack drops acks of {MAX_ACK_BYTES} "
+                             "bytes or more without a word")
+    return text
 
 
 ###############################################################################

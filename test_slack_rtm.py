@@ -2226,6 +2226,275 @@ def test_every_message_has_exactly_one_outcome(steps, end):
 
 
 ###############################################################################
+# Pure core: Socket Mode ######################################################
+###############################################################################
+
+SM = slack_rtm
+
+
+def sm_frame(name):
+    """A recorded Socket Mode frame's bytes (corpus/socket_mode/)."""
+    return read(corpus_file("socket_mode/" + name))
+
+
+SM_HELLO = "slack-go_hello_num_connections4.json"
+SM_SLASH = "python-slack-sdk_slash_commands_accepts_true.json"        # accepts_response_payload: true
+SM_MENTION = "python-slack-sdk_events_api_app_mention.json"           # acked as it is read
+SM_RETRY = "node-slack-sdk_events_api_app_mention_retry2_timeout.json"  # the same event, retried
+
+
+def sm_open(key=1, now=0.0, **options):
+    """A SocketModeProtocol with connection ``key`` open (its recorded hello read at ``now``)."""
+    p = SM.SocketModeProtocol(**dict(dict(ping_interval=10, pong_timeout=10, hello_timeout=10, now=now), **options))
+    p.opening(key, now)
+    assert p.receive(key, sm_frame(SM_HELLO), now) == [] and p.phase == SM.OPEN
+    return p
+
+
+def acks(actions):
+    return [(a.key, json.loads(a.text)) for a in actions if isinstance(a, SM.Ack)]
+
+
+def delivered(actions):
+    return [a.envelope for a in actions if isinstance(a, SM.Deliver)]
+
+
+SM_SERVER_FRAMES = [p for p in corpus("socket_mode/*.json")
+                    if p is None or not re.search(r"_ack_|apps\.connections\.open", os.path.basename(p))]
+
+
+@pytest.mark.parametrize("path", SM_SERVER_FRAMES, ids=file_id)
+def test_socket_mode_every_recorded_frame_parses_and_passes_through(path):
+    p = sm_open()
+    frame = json.loads(read(path))
+    actions = p.receive(1, read(path), 1.0)
+    if frame["type"] == "hello":                           # a second hello on an open connection: nothing
+        assert actions == []
+    elif frame["type"] == "disconnect":
+        assert len(actions) == 1 and isinstance(actions[0], (SM.Connect, SM.Retire, SM.Stop))
+    else:
+        assert delivered(actions) == [frame]                # as Slack sent it, every key kept
+        owed = frame.get("accepts_response_payload") is True
+        assert acks(actions) == ([] if owed else [(1, {"envelope_id": frame["envelope_id"]})])
+        assert isinstance(actions[0], SM.Ack) or owed       # the ack goes before the envelope is handed over
+
+
+def test_socket_mode_ack_frames_are_compact_and_match_the_recorded_shapes():
+    p = sm_open()
+    mention = json.loads(sm_frame(SM_MENTION))
+    (ack, _) = p.receive(1, sm_frame(SM_MENTION), 1.0)
+    assert ack == SM.Ack(1, '{"envelope_id":"%s"}' % mention["envelope_id"])
+    recorded = json.loads(sm_frame("python-slack-sdk_ack_with_payload.json"))
+    slash = dict(json.loads(sm_frame(SM_SLASH)), envelope_id=recorded["envelope_id"])
+    assert p.receive(1, json.dumps(slash).encode(), 2.0) == [SM.Deliver(slash)]     # owed: no ack on read
+    sent = p.ack(slash, recorded["payload"])
+    assert sent.key == 1 and json.loads(sent.text) == recorded and " " not in sent.text
+
+
+def test_socket_mode_envelope_owing_a_payload_is_acked_by_the_user_once():
+    p = sm_open()
+    (deliver,) = p.receive(1, sm_frame(SM_SLASH), 1.0)
+    slash = deliver.envelope
+    assert "verification" not in repr(deliver) and slash["envelope_id"] in repr(deliver)
+    p.handed(slash)
+    assert acks([p.ack(slash, {"text": "Thanks!"})]) == [(1, {"envelope_id": slash["envelope_id"],
+                                                               "payload": {"text": "Thanks!"}})]
+    with pytest.raises(SM.InvalidArgument, match="acked already"):
+        p.ack(slash)
+    assert p.asked() == []                                 # nothing owed any more
+
+
+def test_socket_mode_envelope_the_user_passes_over_is_acked_empty_when_the_next_is_asked_for():
+    p = sm_open()
+    (deliver,) = p.receive(1, sm_frame(SM_SLASH), 1.0)
+    assert p.asked() == []                                 # still in the buffer: not the user's yet
+    p.handed(deliver.envelope)
+    assert acks(p.asked()) == [(1, {"envelope_id": deliver.envelope["envelope_id"]})]
+    assert p.asked() == []
+    with pytest.raises(SM.InvalidArgument, match="acked already"):
+        p.ack(deliver.envelope, {"text": "too late"})
+
+
+def test_socket_mode_ack_of_20_kb_or_more_is_refused_before_anything_is_sent():
+    p = sm_open()
+    (deliver,) = p.receive(1, sm_frame(SM_SLASH), 1.0)
+    slash = deliver.envelope
+    room = SM.MAX_ACK_BYTES - len(json.dumps({"envelope_id": slash["envelope_id"], "payload": {"text": ""}},
+                                             separators=(",", ":")))
+    with pytest.raises(SM.MessageTooLong, match="20000 bytes"):
+        p.ack(slash, {"text": "x" * room})                 # exactly 20,000 bytes
+    with pytest.raises(SM.MessageTooLong):
+        p.ack(slash, {"text": "é" * (room // 2 + 1)})      # counted in UTF-8 bytes, not characters
+    sent = p.ack(slash, {"text": "x" * (room - 1)})        # still owed after a refusal; 19,999 bytes go
+    assert len(sent.text.encode()) == SM.MAX_ACK_BYTES - 1
+
+
+@pytest.mark.parametrize("payload, match", [
+    ("text", "a dict, not str"), ({"x": object()}, "must be JSON"), ({"x": float("nan")}, "must be JSON")])
+def test_socket_mode_ack_refuses_a_payload_that_is_not_a_json_object(payload, match):
+    p = sm_open()
+    (deliver,) = p.receive(1, sm_frame(SM_SLASH), 1.0)
+    with pytest.raises(SM.InvalidArgument, match=match):
+        p.ack(deliver.envelope, payload)
+    with pytest.raises(SM.InvalidArgument, match="envelope_id"):
+        p.ack({"type": "slash_commands"})
+
+
+def test_socket_mode_envelope_acked_on_read_takes_no_payload_and_no_second_ack():
+    p = sm_open()
+    (_, deliver) = p.receive(1, sm_frame(SM_MENTION), 1.0)
+    assert p.ack(deliver.envelope) is None                 # acked as it was read: nothing to send
+    with pytest.raises(SM.InvalidArgument, match="does not accept a response payload"):
+        p.ack(deliver.envelope, {"text": "hi"})
+
+
+def test_socket_mode_owed_ack_of_a_lost_connection_raises_connection_closed():
+    p = sm_open()
+    (deliver,) = p.receive(1, sm_frame(SM_SLASH), 1.0)
+    p.lost(1)
+    with pytest.raises(SM.ConnectionClosed, match="has ended"):
+        p.ack(deliver.envelope, {"text": "late"})
+
+
+def test_socket_mode_duplicate_envelope_is_acked_every_time_and_delivered_once():
+    p = sm_open()
+    first = p.receive(1, sm_frame(SM_MENTION), 1.0)
+    again = p.receive(1, sm_frame(SM_MENTION), 2.0)
+    assert len(delivered(first)) == 1 and delivered(again) == []
+    assert acks(again) == acks(first) and p.duplicates == 1
+    slash = p.receive(1, sm_frame(SM_SLASH), 3.0)           # owed: no ack; a duplicate of it is acked empty
+    assert acks(slash) == [] and acks(p.receive(1, sm_frame(SM_SLASH), 4.0)) != []
+
+
+def test_socket_mode_retry_of_a_seen_event_is_acked_not_delivered_and_of_an_unseen_one_delivered():
+    p = sm_open()
+    original = json.loads(sm_frame(SM_MENTION))
+    retry = json.loads(sm_frame(SM_RETRY))                 # recorded with the same envelope_id; Slack's
+    retry["envelope_id"] = "a-new-envelope-for-the-retry"  # retries may come in a new envelope
+    assert retry["payload"]["event_id"] == original["payload"]["event_id"] and retry["retry_attempt"] == 2
+    p.receive(1, sm_frame(SM_MENTION), 1.0)
+    actions = p.receive(1, json.dumps(retry).encode(), 61.0)
+    assert delivered(actions) == [] and acks(actions) == [(1, {"envelope_id": retry["envelope_id"]})]
+    fresh = sm_open()                                      # a retry of an event never seen: delivered
+    assert delivered(fresh.receive(1, json.dumps(retry).encode(), 1.0)) == [retry]
+
+
+def test_socket_mode_memory_of_what_was_seen_is_bounded_in_time_and_count():
+    p = sm_open(seen_limit=1000)
+    p.receive(1, sm_frame(SM_MENTION), 0.0)
+    assert delivered(p.receive(1, sm_frame(SM_MENTION), 599.0)) == []         # within 10 minutes
+    assert delivered(p.receive(1, sm_frame(SM_MENTION), 599.0 + 600.0)) != []  # the window, from the last sight
+    for n in range(1000):                                  # 1,000 other envelopes push it out
+        p.receive(1, b'{"envelope_id":"e%d","type":"events_api","payload":{}}' % n, 1200.0)
+    assert len(p._seen) == 1000
+    assert delivered(p.receive(1, sm_frame(SM_MENTION), 1200.0)) != []
+    with pytest.raises(SM.InvalidArgument, match="at least 600"):
+        SM.SocketModeProtocol(seen_window=599)
+
+
+@pytest.mark.parametrize("name", ["slack-go_disconnect_warning.json", "node-slack-sdk_disconnect_refresh_requested.json",
+                                  "slack-go_disconnect_no_reason.json"])
+def test_socket_mode_refresh_opens_the_next_connection_first_and_retires_the_old_one_after(name):
+    p = sm_open()
+    assert p.needed() == 0
+    assert p.receive(1, sm_frame(name), 5.0) == [SM.Connect()] and p.needed() == 1
+    p.opening(2, 5.0)
+    assert p.needed() == 0
+    assert len(delivered(p.receive(1, sm_frame(SM_MENTION), 6.0))) == 1     # the old one is still read
+    p.receive(2, sm_frame(SM_HELLO), 7.0)
+    assert p.deadline() == 7.0 + SM.RETIRE_GRACE
+    assert p.tick(8.9) == [] and len(delivered(p.receive(1, sm_frame(SM_SLASH), 8.9))) == 1
+    assert p.tick(9.0) == [SM.Retire(1, None)]
+    assert p.needed() == 0 and delivered(p.receive(2, sm_frame(SM_RETRY), 9.5)) == []   # deduplicated across both
+    with pytest.raises(SM.LocalProtocolError):
+        p.receive(1, sm_frame(SM_MENTION), 9.5)
+
+
+def test_socket_mode_link_disabled_stops_the_session_for_good():
+    p = sm_open()
+    (stop,) = p.receive(1, sm_frame("project-lumos_disconnect_link_disabled.json"), 5.0)
+    assert isinstance(stop, SM.Stop) and isinstance(stop.error, SM.LinkDisabled)
+    assert not stop.error.retryable and stop.error.error == "link_disabled"
+    assert p.phase == SM.ENDED and p.needed() == 0 and p.deadline() is None
+    with pytest.raises(SM.LocalProtocolError):
+        p.opening(2, 6.0)
+
+
+def test_socket_mode_too_many_websockets_retires_the_connection_as_a_retryable_failure():
+    p = sm_open()
+    (retire,) = p.receive(1, sm_frame("python-slack-sdk_disconnect_too_many_websockets.json"), 5.0)
+    assert retire.key == 1 and isinstance(retire.error, SM.ConnectionClosed) and retire.error.retryable
+    assert "too_many_websockets" in str(retire.error) and p.needed() == 1
+
+
+def test_socket_mode_silent_connection_is_probed_then_found_dead():
+    p = sm_open(now=100.0)
+    assert p.deadline() == 110.0 and p.tick(109.9) == []
+    assert p.tick(110.0) == [SM.Probe(1)]
+    assert p.control(1, 112.0) is None                     # a pong (or Slack's ping) answers it
+    assert p.deadline() == 122.0 and p.tick(122.0) == [SM.Probe(1)]
+    (retire,) = p.tick(p.deadline())
+    assert retire.key == 1 and "no frame and no ping for 20.0 s" in str(retire.error)
+    assert p.needed() == 1 and p.deadline() is None
+
+
+def test_socket_mode_frame_keeps_a_connection_alive():
+    p = sm_open()
+    p.receive(1, sm_frame(SM_MENTION), 9.0)
+    assert p.tick(10.0) == [] and p.deadline() == 19.0
+
+
+def test_socket_mode_connection_without_hello_is_retired():
+    p = SM.SocketModeProtocol(hello_timeout=10, now=0.0)
+    p.opening(1, 0.0)
+    (retire,) = p.tick(10.0)
+    assert isinstance(retire.error, SM.BadHello) and retire.error.retryable
+    p.opening(2, 10.0)
+    (retire,) = p.receive(2, sm_frame(SM_MENTION), 11.0)   # an envelope before hello: not Socket Mode
+    assert isinstance(retire.error, SM.BadHello) and "not hello" in str(retire.error)
+
+
+def test_socket_mode_keeps_the_connections_asked_for_within_slacks_cap():
+    p = SM.SocketModeProtocol(connections=3, now=0.0)
+    assert p.needed() == 3
+    for key in (1, 2, 3):
+        p.opening(key, 0.0)
+    assert p.needed() == 0
+    p.lost(2)
+    assert p.needed() == 1
+    for bad in (0, 11, True, 1.5):
+        with pytest.raises(SM.InvalidArgument, match="connections"):
+            SM.SocketModeProtocol(connections=bad)
+
+
+def test_socket_mode_control_frame_flood_retires_the_connection():
+    p = sm_open()
+    results = [p.control(1, 1.0) for _ in range(SM.CONTROL_BURST + 1)]
+    assert results[:-1] == [None] * SM.CONTROL_BURST and results[-1].key == 1
+
+
+def test_socket_mode_protocol_refuses_illegal_calls_and_does_nothing_once_closed():
+    p = sm_open()
+    with pytest.raises(SM.LocalProtocolError):
+        p.receive(9, b"{}", 1.0)
+    with pytest.raises(SM.LocalProtocolError):
+        p.opening(1, 1.0)                                  # already open
+    with pytest.raises(SM.ProtocolError):
+        p.receive(1, b"not json", 1.0)
+    with pytest.raises(SM.ProtocolError, match="envelope_id"):
+        p.receive(1, b'{"type":"events_api","payload":{}}', 1.0)
+    assert p.skipped == 2
+    (deliver,) = p.receive(1, sm_frame(SM_SLASH), 1.0)
+    p.closed()
+    assert p.phase == SM.CLOSED and p.receive(1, sm_frame(SM_MENTION), 2.0) == [] and p.tick(100.0) == []
+    assert p.control(1, 2.0) is None and p.needed() == 0
+    p.opening(5, 3.0)
+    p.lost(5)
+    with pytest.raises(SM.ConnectionClosed, match="closed"):
+        p.ack(deliver.envelope, {"text": "after close"})
+
+
+###############################################################################
 # Web API calls over loopback #################################################
 ###############################################################################
 

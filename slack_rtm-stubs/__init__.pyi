@@ -32,6 +32,14 @@ __all__ = [
     'LOST',
     'ENDED',
     'CLOSED',
+    'SocketModeProtocol',
+    'Ack',
+    'Deliver',
+    'Connect',
+    'Probe',
+    'Retire',
+    'Stop',
+    'RETIRING',
     'decode_frame',
     'encode_frame',
     'build_request',
@@ -725,6 +733,67 @@ class RtmProtocol:
     def message(self, event: _Json, text: str, waited: bool = False) -> Tuple[int, str, Optional[_Pending]]: ...
     def unsent(self, ident: int, pending: Optional[_Pending]) -> bool: ...
     def abandon(self, pending: _Pending, error: SlackError) -> None: ...
+
+MAX_ACK_BYTES: int
+SEEN_WINDOW: float
+SEEN_LIMIT: int
+RETIRE_GRACE: float
+MAX_CONNECTIONS: int
+RETIRING: str
+
+@dataclass(frozen=True)
+class Ack:
+    key: int
+    text: str
+
+@dataclass(frozen=True, repr=False)
+class Deliver:
+    envelope: _Json
+    def __repr__(self) -> str: ...
+
+@dataclass(frozen=True)
+class Connect:
+    ...
+
+@dataclass(frozen=True)
+class Probe:
+    key: int
+
+@dataclass(frozen=True)
+class Retire:
+    key: int
+    error: Optional[SlackError] = ...
+
+@dataclass(frozen=True)
+class Stop:
+    error: SlackError
+
+_SocketModeAction = Union[Ack, Deliver, Connect, Probe, Retire, Stop]
+
+class SocketModeProtocol:
+    connections: int
+    ping_interval: float
+    pong_timeout: float
+    hello_timeout: float
+    phase: str
+    frames: int
+    skipped: int
+    delivered: int
+    duplicates: int
+    def __init__(self, *, connections: int = 1, ping_interval: float = 10.0, pong_timeout: float = 10.0, hello_timeout: float = 10.0, seen_window: float = ..., seen_limit: int = ..., now: float = 0.0) -> None: ...
+    def __repr__(self) -> str: ...
+    def needed(self) -> int: ...
+    def opening(self, key: int, now: float) -> None: ...
+    def lost(self, key: int) -> None: ...
+    def ended(self) -> None: ...
+    def closed(self) -> None: ...
+    def receive(self, key: int, data: bytes, now: float) -> List[_SocketModeAction]: ...
+    def control(self, key: int, now: float) -> Optional[Retire]: ...
+    def deadline(self) -> Optional[float]: ...
+    def tick(self, now: float) -> List[_SocketModeAction]: ...
+    def handed(self, envelope: _Json) -> None: ...
+    def asked(self) -> List[Ack]: ...
+    def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> Optional[Ack]: ...
 
 MAX_UPGRADE_BYTES: int
 MAX_FRAGMENTS: int
