@@ -6260,6 +6260,8 @@ def _default_team() -> _Json:
             "mpims": mpims, "ims": ims, "bots": bots}
 
 
+#: The app FakeSlack's Socket Mode serves.
+_FAKE_APP_ID = "A0FAKEAPP"
 _NOT_STARTED = "this FakeSlack is not running: call start() first, or use it in a with statement"
 
 
@@ -6297,6 +6299,18 @@ class FakeSlack:
     ``invalid_auth`` unless the request carries that cookie (URL-encoded or
     not), and one with no entry here never works.
 
+    Socket Mode: ``apps.connections.open`` with one of ``app_tokens``
+    (``xapp-``; another kind of token gets not_allowed_token_type) opens a
+    connection that says Slack's hello and carries envelopes:
+    ``send_event()``, ``send_slash_command()``, or ``send_envelope()`` for
+    any type or a whole envelope (a recorded one; the same one again for a
+    duplicate), each on one connection in turn.  An envelope not acked
+    within ``ack_timeout`` (3 s) comes again, up to ``max_retries`` times,
+    with ``retry_attempt`` and ``retry_reason``.  ``refresh(reason)``
+    (``disconnect`` then close), ``disable_link()`` (link_disabled, for
+    good) and ``refuse_websockets(n)`` (too_many_websockets) script Slack's
+    ends; ``acks`` holds every ack with its payload, ``wait_acks(n)`` waits.
+
     A test waits for what the client does with ``wait_connections(n)``,
     ``wait_received(n, type=)``, ``wait_calls(method, n)``,
     ``wait_closes(n)`` or, for anything else, ``wait_for(predicate)``:
@@ -6312,8 +6326,19 @@ class FakeSlack:
                  auto_ack: Union[bool, Callable[[_Json], Optional[_Json]]] = True,
                  auto_pong: bool = True, ssl_context: Optional["ssl.SSLContext"] = None,
                  cookies: Optional[Mapping[str, str]] = None, page_size: int = 1000,
-                 rate_limits: Optional[Mapping[str, int]] = None, clock: _Clock = time.monotonic) -> None:
+                 rate_limits: Optional[Mapping[str, int]] = None, clock: _Clock = time.monotonic,
+                 app_tokens: Iterable[str] = ("xapp-test",), ack_timeout: float = 3.0, max_retries: int = 3) -> None:
         self.tokens: Tuple[str, ...] = tuple(tokens)
+        self.app_tokens: Tuple[str, ...] = tuple(app_tokens)
+        self.ack_timeout: float = ack_timeout
+        self.max_retries: int = max_retries
+        self.acks: List[_Json] = []               # Socket Mode acks, with their payloads
+        self._socket_mode: Set["ServerConnection"] = set()
+        self._socket_mode_tickets: Set[str] = set()
+        self._unacked: Dict[str, _Json] = {}
+        self._timers: List[threading.Timer] = []
+        self._turn = self._too_many = self._event_ids = 0
+        self._link_disabled = False
         self.cookies: Dict[str, str] = dict(cookies or {})
         self.page_size: int = page_size
         self.rate_limits: Dict[str, int] = dict(rate_limits or {})
@@ -6371,6 +6396,8 @@ class FakeSlack:
             return
         self._http.shutdown()
         self._http.server_close()
+        for timer in list(self._timers):
+            timer.cancel()
         for conn in list(self._live):
             self._drop(conn)
         self._ws.shutdown()      # type: ignore[union-attr]  # start() sets _ws with _http, close() clears both
@@ -6556,6 +6583,145 @@ class FakeSlack:
             raise AssertionError(f"FakeSlack: waited {timeout} s for {what() if callable(what) else what}, in vain")
         return value
 
+    # -- Socket Mode scripting --------------------------------------------
+
+    def send_envelope(self, kind: Union[str, _Json], payload: Optional[_Json] = None, *,
+                      accepts_response_payload: bool = False) -> _Json:
+        """Send a Socket Mode envelope on one live Socket Mode connection
+        (the next in turn: Slack sends each payload to any of them) and
+        return it.  ``kind`` is "events_api", "interactive" or
+        "slash_commands", with its ``payload``; or a whole envelope (a dict)
+        sent as it is: a recorded one, or one sent before (a duplicate).
+        Unless acked within ``ack_timeout``, it is sent again, up to
+        ``max_retries`` times, with ``retry_attempt`` counting up and
+        ``retry_reason`` "timeout", as Slack does."""
+        import uuid
+        if isinstance(kind, dict):
+            envelope = _copy_objects(kind)
+        else:
+            envelope = {"envelope_id": str(uuid.uuid4()), "type": kind, "payload": payload or {},
+                        "accepts_response_payload": accepts_response_payload, "retry_attempt": 0,
+                        "retry_reason": ""}
+        self._deliver(envelope, self._wait_socket_mode())
+        return envelope
+
+    def send_event(self, event: _Json) -> _Json:
+        """Send ``event`` (``{"type": "app_mention", ...}``) in an events_api
+        envelope, wrapped as Slack wraps it (event_callback, event_id, ...)."""
+        import uuid
+        self._event_ids += 1
+        payload = {"token": "fake-verification-token", "team_id": self.team["team"]["id"],
+                   "api_app_id": _FAKE_APP_ID, "event": event, "type": "event_callback",
+                   "event_id": f"Ev{self._event_ids:09d}", "event_time": int(time.time()),
+                   "event_context": uuid.uuid4().hex}
+        return self.send_envelope("events_api", payload)
+
+    def send_slash_command(self, command: str, text: str = "", *, channel_id: str = "C0GENERAL",
+                           user_id: str = "U0ALICE") -> _Json:
+        """Send a slash command in a slash_commands envelope that accepts a
+        response payload (the shape of the recorded ones)."""
+        team = self.team["team"]
+        payload = {"token": "fake-verification-token", "team_id": team["id"], "team_domain": team["domain"],
+                   "channel_id": channel_id, "user_id": user_id, "command": command, "text": text,
+                   "api_app_id": _FAKE_APP_ID, "response_url": "https://hooks.slack.com/commands/fake",
+                   "trigger_id": f"{self._next_ts()}.fake"}
+        return self.send_envelope("slash_commands", payload, accepts_response_payload=True)
+
+    def refresh(self, reason: str = "warning", close_after: float = 0.5) -> None:
+        """Announce the end of every live Socket Mode connection (``disconnect``
+        with ``reason``: "warning", "refresh_requested", "link_disabled"...)
+        and close each ``close_after`` seconds later.  Envelopes sent after
+        this go to the connections opened after it."""
+        with self._cond:
+            conns = [c for c in self._live if c in self._socket_mode]
+            self._live = [c for c in self._live if c not in conns]
+            self._cond.notify_all()
+        for conn in conns:
+            self._send(conn, {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}})
+            self._later(close_after, conn.close)
+
+    def disable_link(self) -> None:
+        """Socket Mode is switched off in the app's settings: every live and
+        later connection gets ``disconnect`` with reason link_disabled."""
+        with self._cond:
+            self._link_disabled = True
+        self.refresh("link_disabled", close_after=0.0)
+
+    def refuse_websockets(self, count: int = 1) -> None:
+        """The next ``count`` Socket Mode connections get ``disconnect`` with
+        reason too_many_websockets (in the recorded shape) instead of hello."""
+        with self._cond:
+            self._too_many += count
+
+    def wait_acks(self, count: int = 1, timeout: float = 10.0) -> List[_Json]:
+        """Block until ``count`` Socket Mode acks have come; return ``acks``."""
+        self.wait_for(lambda: len(self.acks) >= count, timeout,
+                      lambda: f"{count} Socket Mode acks (there were {len(self.acks)})")
+        return list(self.acks)
+
+    def _wait_socket_mode(self, timeout: float = 10.0) -> List["ServerConnection"]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._socket_mode & set(self._live), timeout):
+                raise AssertionError(f"FakeSlack: no Socket Mode client connected within {timeout} s")
+            return [c for c in self._live if c in self._socket_mode]
+
+    def _deliver(self, envelope: _Json, conns: List["ServerConnection"]) -> None:
+        """Send ``envelope`` on one of ``conns`` (in turn); retry it if it is not acked."""
+        with self._cond:
+            self._turn += 1
+            conn = conns[self._turn % len(conns)]
+            self._unacked[envelope["envelope_id"]] = envelope
+        self._send(conn, envelope)
+        self._later(self.ack_timeout, functools.partial(self._retry, envelope["envelope_id"]))
+
+    def _retry(self, envelope_id: str) -> None:
+        with self._cond:
+            envelope = self._unacked.pop(envelope_id, None)
+            conns = [c for c in self._live if c in self._socket_mode]
+        if envelope is None or self._http is None:
+            return
+        attempt = int(envelope.get("retry_attempt") or 0) + 1
+        if attempt > self.max_retries:
+            return
+        retry = dict(envelope, retry_attempt=attempt, retry_reason="timeout")
+        if conns:
+            self._deliver(retry, conns)
+        else:                                    # none open: Slack tries again later
+            with self._cond:
+                self._unacked[envelope_id] = envelope
+            self._later(self.ack_timeout, functools.partial(self._retry, envelope_id))
+
+    def _later(self, seconds: float, action: Callable[[], object]) -> None:
+        """Do ``action`` in ``seconds`` (a timer thread, cancelled by close())."""
+        timer = threading.Timer(seconds, action)
+        timer.daemon = True
+        with self._cond:
+            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+        timer.start()
+
+    def _socket_mode_hello(self, conn: "ServerConnection") -> bool:
+        """Greet a new Socket Mode connection as Slack does (or refuse it);
+        False when it was refused and is closing."""
+        with self._cond:
+            refuse = self._too_many > 0
+            self._too_many -= refuse
+            live = len(self._socket_mode & set(self._live))
+            disabled = self._link_disabled
+        info = {"host": "applink-fake", "build_number": 1, "approximate_connection_time": 18060}
+        if disabled:
+            conn.send(json.dumps({"type": "disconnect", "reason": "link_disabled", "debug_info": info}))
+            conn.close()
+            return False
+        if refuse:
+            conn.send(json.dumps({"type": "disconnect", "reason": "too_many_websockets",
+                                  "num_connections": live, "debug_info": info,
+                                  "connection_info": {"app_id": _FAKE_APP_ID}}))
+            conn.close()
+            return False
+        conn.send(json.dumps({"type": "hello", "num_connections": live + 1, "debug_info": info,
+                              "connection_info": {"app_id": _FAKE_APP_ID}}))
+        return True
+
     def ack(self, frame: _Json, ok: bool = True, error: Optional[_Json] = None, **extra: Any) -> None:
         """Reply to a client frame by hand (with ``auto_ack=False``)."""
         self.send(self.reply(frame, ok, error, **extra))
@@ -6600,13 +6766,15 @@ class FakeSlack:
         except OSError:
             pass
 
-    def _issue_url(self, token: Optional[str] = None) -> str:
+    def _issue_url(self, token: Optional[str] = None, socket_mode: bool = False) -> str:
         import secrets
         ticket = secrets.token_urlsafe(12)
         with self._cond:
             self._tickets[ticket] = (time.monotonic(), token)
+            if socket_mode:
+                self._socket_mode_tickets.add(ticket)
         scheme = "wss" if self.ssl_context is not None else "ws"
-        return f"{scheme}://127.0.0.1:{self.ws_port}/websocket/{ticket}"
+        return f"{scheme}://127.0.0.1:{self.ws_port}/{'link' if socket_mode else 'websocket'}/{ticket}"
 
     def _upgrade(self, conn: "ServerConnection", request: "Request") -> Optional["Response"]:
         """Record the upgrade; refuse it (401) for a session token whose d
@@ -6625,6 +6793,8 @@ class FakeSlack:
         ticket = _fake_ticket(conn.request.path)        # type: ignore[union-attr, unused-ignore]
         with self._cond:
             issued = self._tickets.pop(ticket, (None, None))[0]
+            socket_mode = ticket in self._socket_mode_tickets
+            self._socket_mode_tickets.discard(ticket)
             expired = issued is None or time.monotonic() - issued > URL_LIFETIME or self._expire_next > 0
             if self._expire_next > 0:
                 self._expire_next -= 1
@@ -6637,10 +6807,16 @@ class FakeSlack:
         if withhold:
             self._read_frames(conn)
             return
+        if socket_mode and not self._socket_mode_hello(conn):
+            self._read_frames(conn)
+            return
         with self._cond:            # live and hello at once: what is scripted after the hello acts on this one
             self._live.append(conn)
             self.connections += 1
-            conn.send('{"type": "hello"}')
+            if socket_mode:
+                self._socket_mode.add(conn)
+            else:
+                conn.send('{"type": "hello"}')
             for frame in self._on_connect.popleft() if self._on_connect else ():
                 self._send(conn, frame)
             self._cond.notify_all()
@@ -6651,6 +6827,7 @@ class FakeSlack:
                 if conn in self._live:
                     self._live.remove(conn)
                 self._stalled.discard(conn)
+                self._socket_mode.discard(conn)
                 self._cond.notify_all()
 
     def _read_frames(self, conn: "ServerConnection") -> None:
@@ -6666,6 +6843,9 @@ class FakeSlack:
             frame = json.loads(data)
             with self._cond:
                 self.received.append(frame)
+                if conn in self._socket_mode and "envelope_id" in frame:
+                    self.acks.append(frame)
+                    self._unacked.pop(frame["envelope_id"], None)
                 self._cond.notify_all()
                 stalled = conn in self._stalled
             if not stalled:
@@ -6767,6 +6947,8 @@ class FakeSlack:
         if not token:
             return "not_authed"
         request.token = token
+        if request.method == "apps.connections.open":
+            return _fake_app_token_error(token, self.app_tokens)
         if token not in self.tokens or not self._cookie_fits(token, request.headers.get("Cookie")):
             return "invalid_auth"
         return None
@@ -6798,6 +6980,8 @@ class FakeSlack:
             return {"ok": True, "url": self._issue_url(token), "team": short_team, "self": short_self}
         if method == "auth.test":
             return self._auth_test(token)
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self._issue_url(token, socket_mode=True)}
         if method in _FAKE_TEAM_METHODS:
             answer: _Json = getattr(self, _FAKE_TEAM_METHODS[method])(args or {})
             return answer
@@ -6907,6 +7091,13 @@ _FAKE_FLAGS = {
     "mpims": {"is_channel": False, "is_group": True, "is_im": False, "is_mpim": True, "is_private": True},
     "ims": {"is_channel": False, "is_group": False, "is_im": True, "is_mpim": False, "is_private": False},
 }
+
+
+def _fake_app_token_error(token: str, app_tokens: Sequence[str]) -> Optional[str]:
+    """apps.connections.open's error for ``token``, or None: it takes app-level tokens only."""
+    if not token.startswith("xapp-"):
+        return "not_allowed_token_type"
+    return None if token in app_tokens else "invalid_auth"
 
 
 def _fake_ticket(target: str) -> str:

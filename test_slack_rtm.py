@@ -4918,6 +4918,155 @@ def test_slack_sdks_rtm_client_connects_gets_events_sends_and_gets_acks(slack, m
     assert slack.upgrades[0].target.endswith("?")
 
 
+# FakeSlack speaks Socket Mode (a bare websocket-client as the app)
+
+APP_TOKEN = "xapp-test"
+
+
+def sm_connect(slack, token=APP_TOKEN):
+    """A raw WebSocket to FakeSlack's Socket Mode, opened as an app does."""
+    import websocket
+    url = slack_rtm.api_call("apps.connections.open", token, base_url=slack.base_url)["url"]
+    return websocket.create_connection(url, timeout=5)
+
+
+def sm_recv(conn):
+    return json.loads(conn.recv())
+
+
+def test_fake_slack_opens_socket_mode_for_app_level_tokens_only(slack):
+    conn = sm_connect(slack)
+    try:
+        hello = sm_recv(conn)
+        assert hello["type"] == "hello" and hello["num_connections"] == 1
+        assert hello["connection_info"] == {"app_id": "A0FAKEAPP"} and "approximate_connection_time" in hello["debug_info"]
+        (call,) = slack.calls("apps.connections.open")
+        assert call.headers["Authorization"] == "Bearer " + APP_TOKEN and APP_TOKEN.encode() not in call.body
+    finally:
+        conn.close()
+    with pytest.raises(slack_rtm.NotAllowedTokenType):
+        slack_rtm.api_call("apps.connections.open", TOKEN, base_url=slack.base_url, retry=False)
+    with pytest.raises(slack_rtm.InvalidAuth):
+        slack_rtm.api_call("apps.connections.open", "xapp-not-this-one", base_url=slack.base_url, retry=False)
+
+
+def test_fake_slack_sends_envelopes_of_the_three_types_and_records_acks_with_their_payloads(slack):
+    conn = sm_connect(slack)
+    try:
+        sm_recv(conn)
+        event = slack.send_event({"type": "app_mention", "user": "U0ALICE", "text": "<@U0BOT> hi", "channel": "C0GENERAL"})
+        got = sm_recv(conn)
+        assert got == event and got["type"] == "events_api" and got["payload"]["type"] == "event_callback"
+        assert got["payload"]["event"]["type"] == "app_mention" and got["accepts_response_payload"] is False
+        conn.send(json.dumps({"envelope_id": got["envelope_id"]}))
+        slash = slack.send_slash_command("/deploy", "now")
+        got = sm_recv(conn)
+        assert got == slash and got["accepts_response_payload"] is True and got["payload"]["command"] == "/deploy"
+        conn.send(json.dumps({"envelope_id": got["envelope_id"], "payload": {"text": "deploying"}}))
+        recorded = json.loads(sm_frame("python-slack-sdk_interactive_shortcut.json"))
+        assert slack.send_envelope(recorded) == recorded and sm_recv(conn) == recorded   # as it is
+        assert slack.wait_acks(2) == [{"envelope_id": event["envelope_id"]},
+                                      {"envelope_id": slash["envelope_id"], "payload": {"text": "deploying"}}]
+    finally:
+        conn.close()
+
+
+def test_fake_slack_retries_an_unacked_envelope_as_slack_does():
+    with slack_rtm.FakeSlack(ack_timeout=0.1, max_retries=2) as slack:
+        conn = sm_connect(slack)
+        try:
+            sm_recv(conn)
+            sent = slack.send_event({"type": "message", "text": "hi"})
+            first, second, third = sm_recv(conn), sm_recv(conn), sm_recv(conn)
+            assert first == sent and {second["envelope_id"], third["envelope_id"]} == {sent["envelope_id"]}
+            assert (second["retry_attempt"], second["retry_reason"]) == (1, "timeout")
+            assert (third["retry_attempt"], third["retry_reason"]) == (2, "timeout")
+            conn.settimeout(0.3)
+            import websocket
+            with pytest.raises(websocket.WebSocketTimeoutException):    # max_retries: no more
+                conn.recv()
+            acked = slack.send_event({"type": "message", "text": "acked"})
+            assert sm_recv(conn)["envelope_id"] == acked["envelope_id"]
+            conn.send(json.dumps({"envelope_id": acked["envelope_id"]}))
+            slack.wait_acks(1)
+            with pytest.raises(websocket.WebSocketTimeoutException):    # acked: never again
+                conn.recv()
+        finally:
+            conn.close()
+
+
+def test_fake_slack_sends_duplicates_when_told(slack):
+    conn = sm_connect(slack)
+    try:
+        sm_recv(conn)
+        sent = slack.send_event({"type": "message", "text": "twice"})
+        slack.send_envelope(sent)
+        assert sm_recv(conn) == sent == sm_recv(conn)
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("reason", ["warning", "refresh_requested"])
+def test_fake_slack_refresh_announces_then_closes_and_sends_on_the_next_connection(slack, reason):
+    import websocket
+    old = sm_connect(slack)
+    try:
+        sm_recv(old)
+        slack.refresh(reason, close_after=0.1)
+        assert sm_recv(old) == {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
+        new = sm_connect(slack)
+        try:
+            assert sm_recv(new)["type"] == "hello"
+            sent = slack.send_event({"type": "message", "text": "after"})
+            assert sm_recv(new) == sent
+            with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+                old.recv() or old.recv()                       # the close frame, then nothing
+        finally:
+            new.close()
+    finally:
+        old.close()
+
+
+def test_fake_slack_link_disabled_ends_this_connection_and_every_later_one(slack):
+    conn = sm_connect(slack)
+    try:
+        sm_recv(conn)
+        slack.disable_link()
+        assert sm_recv(conn)["reason"] == "link_disabled"
+    finally:
+        conn.close()
+    later = sm_connect(slack)
+    try:
+        assert sm_recv(later)["reason"] == "link_disabled"
+    finally:
+        later.close()
+
+
+def test_fake_slack_refuses_websockets_past_the_cap_when_told(slack):
+    recorded = json.loads(sm_frame("python-slack-sdk_disconnect_too_many_websockets.json"))
+    slack.refuse_websockets(1)
+    conn = sm_connect(slack)
+    try:
+        frame = sm_recv(conn)
+        assert frame["reason"] == "too_many_websockets" and set(frame) == set(recorded)
+    finally:
+        conn.close()
+    conn = sm_connect(slack)
+    try:
+        assert sm_recv(conn)["type"] == "hello"
+    finally:
+        conn.close()
+
+
+def test_fake_slack_socket_mode_waits_fail_not_hang(slack):
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="Socket Mode acks"):
+        slack.wait_acks(1, timeout=0.1)
+    with pytest.raises(AssertionError, match="no Socket Mode client"):
+        slack._wait_socket_mode(timeout=0.1)
+    assert time.monotonic() - started < 2
+
+
 ###############################################################################
 # The command line ############################################################
 ###############################################################################
