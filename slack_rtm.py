@@ -33,7 +33,7 @@ import time
 import types
 import urllib.parse
 import warnings
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import (TYPE_CHECKING, IO, Any, Callable, ClassVar, Deque, Dict, FrozenSet, Generator, Iterable,
                     Iterator, List, Mapping, MutableMapping, NamedTuple, NoReturn, Optional, Sequence, Set, TextIO,
@@ -4402,7 +4402,9 @@ class _Seen:
 
     def __init__(self, window: float, limit: int) -> None:
         self.window, self.limit = window, limit
-        self._at: Dict[str, float] = {}          # insertion order is time order
+        # Time order.  An OrderedDict, not a dict: taking from the front of a
+        # dict leaves holes that every next(iter()) scans again.
+        self._at: "OrderedDict[str, float]" = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._at)
@@ -4412,18 +4414,18 @@ class _Seen:
         self._forget(now)
         fresh = not any(key in self._at for key in keys)
         for key in keys:
-            self._at.pop(key, None)
             self._at[key] = now
+            self._at.move_to_end(key)
         while len(self._at) > self.limit:
-            del self._at[next(iter(self._at))]
+            self._at.popitem(last=False)
         return fresh
 
     def _forget(self, now: float) -> None:
         while self._at:
-            key = next(iter(self._at))
-            if now - self._at[key] < self.window:
+            key, seen = next(iter(self._at.items()))
+            if now - seen < self.window:
                 return
-            del self._at[key]
+            self._at.popitem(last=False)
 
 
 class _Socket:
