@@ -6701,9 +6701,9 @@ class FakeSlack:
             self._timers = [t for t in self._timers if t.is_alive()] + [timer]
         timer.start()
 
-    def _socket_mode_hello(self, conn: "ServerConnection") -> bool:
-        """Greet a new Socket Mode connection as Slack does (or refuse it);
-        False when it was refused and is closing."""
+    def _socket_mode_hello(self, conn: "ServerConnection") -> Optional[str]:
+        """The hello of a new Socket Mode connection, as Slack greets it; or
+        None when it was refused (and is closing)."""
         with self._cond:
             refuse = self._too_many > 0
             self._too_many -= refuse
@@ -6713,16 +6713,15 @@ class FakeSlack:
         if disabled:
             conn.send(json.dumps({"type": "disconnect", "reason": "link_disabled", "debug_info": info}))
             conn.close()
-            return False
+            return None
         if refuse:
             conn.send(json.dumps({"type": "disconnect", "reason": "too_many_websockets",
                                   "num_connections": live, "debug_info": info,
                                   "connection_info": {"app_id": _FAKE_APP_ID}}))
             conn.close()
-            return False
-        conn.send(json.dumps({"type": "hello", "num_connections": live + 1, "debug_info": info,
-                              "connection_info": {"app_id": _FAKE_APP_ID}}))
-        return True
+            return None
+        return json.dumps({"type": "hello", "num_connections": live + 1, "debug_info": info,
+                           "connection_info": {"app_id": _FAKE_APP_ID}})
 
     def ack(self, frame: _Json, ok: bool = True, error: Optional[_Json] = None, **extra: Any) -> None:
         """Reply to a client frame by hand (with ``auto_ack=False``)."""
@@ -6809,7 +6808,8 @@ class FakeSlack:
         if withhold:
             self._read_frames(conn)
             return
-        if socket_mode and not self._socket_mode_hello(conn):
+        hello = self._socket_mode_hello(conn) if socket_mode else '{"type": "hello"}'
+        if hello is None:
             self._read_frames(conn)
             return
         with self._cond:            # live and hello at once: what is scripted after the hello acts on this one
@@ -6817,8 +6817,7 @@ class FakeSlack:
             self.connections += 1
             if socket_mode:
                 self._socket_mode.add(conn)
-            else:
-                conn.send('{"type": "hello"}')
+            conn.send(hello)
             for frame in self._on_connect.popleft() if self._on_connect else ():
                 self._send(conn, frame)
             self._cond.notify_all()
