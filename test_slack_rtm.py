@@ -5086,7 +5086,8 @@ class Cli:
 
     def __init__(self, slack, *args, token=TOKEN, env=None, input=None):
         import queue
-        environ = dict(os.environ, SLACK_TOKEN=token or "", PYTHONUNBUFFERED="1", **(env or {}))
+        environ = dict(os.environ, SLACK_TOKEN=token or "", PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1",
+                       **(env or {}))
         if token is None:
             environ.pop("SLACK_TOKEN")
         base = ["--base-url", slack.base_url] if slack is not None else []
@@ -5113,12 +5114,20 @@ class Cli:
 
     def finish(self, timeout=30):
         """(exit status, stderr) once the process has ended; stdout stays in lines."""
+        import signal
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
+            self.proc.send_signal(signal.SIGABRT)         # the fault handler writes every thread's stack
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            for reader in self.readers:
+                reader.join(5)
+            raise AssertionError(f"the command did not end within {timeout} s; its stderr and stacks:\n"
+                                 + "".join(self.errors)[-8000:]) from None
         finally:
             for reader in self.readers:
                 reader.join(timeout)
