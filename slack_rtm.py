@@ -3384,7 +3384,8 @@ class _Lookups:
             log.info("%s: rate limited; lazy lookups pause for %.0f s", method, wait)
         except SlackError as error:              # unknown id, no scope, network: not again soon
             self._failed[key] = now + LOOKUP_FAILURE_SECONDS
-            log.info("%s %s failed: %s", method, key, error)
+            shown = _redact(repr(key), _secrets(self._token, self._web.get("cookie")))   # an event's id: it may echo one
+            log.info("%s %s failed: %s", method, shown, error)
         return None
 
 

@@ -3226,6 +3226,16 @@ def test_a_misspelt_option_is_refused_before_any_request(call):
     assert set(urllib.parse.parse_qs(request[2].decode())) == set(every)
 
 
+def test_a_failed_lazy_lookup_of_an_id_echoing_the_token_logs_it_redacted(caplog):
+    caplog.set_level(logging.DEBUG)
+    with slack_rtm.FakeSlack() as slack:
+        state = slack_rtm.load_team(TOKEN, team=None, base_url=slack.base_url)
+        assert state.fetch_user(f"U{TOKEN}") is None and len(slack.calls("users.info")) == 1
+    messages = [r.getMessage() for r in caplog.records if r.name == "slack_rtm"]
+    assert any("users.info" in m and "<redacted>" in m for m in messages)
+    assert not [m for m in messages if TOKEN in m]
+
+
 def test_load_team_refuses_a_misspelt_option_before_any_request():
     with RawServer(headers={"Content-Type": "application/json"}, body=b'{"ok": true, "members": []}') as server:
         for misspelt, meant in MISSPELT_OPTIONS + [({"max_page": 3}, "max_pages=")]:
