@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -7415,6 +7416,36 @@ def _open_session(token: str, args: "argparse.Namespace", **options: Any) -> Ses
                    timeout=min(DEFAULT_TIMEOUT, limit), hello_timeout=min(CLI_HELLO_TIMEOUT, limit), **options)
 
 
+class _CtrlC:
+    """While the command runs a session, Ctrl-C closes it, then interrupts.
+    Closing first is what makes the key work every time: a KeyboardInterrupt
+    raised while a finaliser or a weakref callback runs is printed and lost
+    ("Exception ignored in ..."), but a closed session ends its iteration
+    whatever became of the exception.  A program that handles SIGINT itself
+    (or ignores it) keeps its handling; so does any thread but the main one."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pressed = False
+        self._before: Any = None
+
+    def __enter__(self) -> "_CtrlC":
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._before = signal.signal(signal.SIGINT, self._press)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._before is not None:
+            signal.signal(signal.SIGINT, self._before)
+            self._before = None
+
+    def _press(self, signum: int, frame: Optional[types.FrameType]) -> None:
+        self.pressed = True
+        self.session.close()                 # safe in a signal handler, and returns at once
+        raise KeyboardInterrupt
+
+
 def _run(rtm: Session, args: "argparse.Namespace", out: TextIO) -> None:
     names = _Names(rtm.team)
     for event in rtm:
@@ -7491,11 +7522,12 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     source = "SLACK_TOKEN"
+    ctrl_c: Optional[_CtrlC] = None
     try:
         if args.demo:
             return _demo(args, out)
         token, source = _token(parser, args)
-        with _open_session(token, args, base_url=args.base_url) as rtm:
+        with _open_session(token, args, base_url=args.base_url) as rtm, _CtrlC(rtm) as ctrl_c:
             if args.send:
                 _send(rtm, args, out)
             else:
@@ -7505,6 +7537,8 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
     except _ReaderGone:                          # the reader had enough (| head): as asked, not an error
         return EXIT_OK
     except SlackError as error:
+        if ctrl_c is not None and ctrl_c.pressed:    # Ctrl-C closed the session: what failed after is its doing
+            return EXIT_OK
         print(f"slack-rtm: {_explain(error, source)}", file=sys.stderr)
         return EXIT_ERROR
     except ImportError as error:
@@ -7584,9 +7618,13 @@ def _demo(args: "argparse.Namespace", out: TextIO) -> int:
         feeder = threading.Thread(target=_demo_feed, args=(slack, before, stop), name="demo", daemon=True)
         feeder.start()
         args.demo_state = {"slack": slack, "deleted_ts": before[1]["ts"], "last": None}
-        with _open_session("xoxb-demo", args, base_url=slack.base_url, sleep=lambda seconds: None) as rtm:
+        with _open_session("xoxb-demo", args, base_url=slack.base_url, sleep=lambda seconds: None) as rtm, \
+                _CtrlC(rtm) as ctrl_c:
             try:
                 _run(rtm, args, out)
+            except SlackError:
+                if not ctrl_c.pressed:       # Ctrl-C closed the session: what failed after is its doing
+                    raise
             finally:                              # ended early (| head): no frame for a closed connection
                 stop.set()
                 feeder.join()

@@ -5334,6 +5334,36 @@ def test_cli_token_file_errors_name_the_file(tmp_path):
         assert status == 2 and f"token file {path}" in err and why in err and "Traceback" not in err, err
 
 
+def test_cli_ctrl_c_ends_the_session_even_when_its_keyboard_interrupt_is_lost(slack, monkeypatch):
+    # A KeyboardInterrupt raised while a weakref callback (or a finaliser)
+    # runs is printed and lost; the command's Ctrl-C closes the session
+    # first, so its iteration still ends.
+    import signal
+    import weakref
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with slack_rtm.connect(TOKEN, base_url=slack.base_url) as rtm, slack_rtm._CtrlC(rtm) as ctrl_c:
+            slack.wait_connections(1)
+            lost = []
+            monkeypatch.setattr(sys, "unraisablehook", lambda raised: lost.append(raised.exc_type))
+
+            class Thing:
+                pass
+            thing = Thing()
+            ref = weakref.ref(thing, lambda gone: signal.raise_signal(signal.SIGINT))  # noqa: F841
+            del thing
+            monkeypatch.undo()
+            assert lost == [KeyboardInterrupt] and ctrl_c.pressed
+            assert [event.get("type") for event in rtm] in (["hello"], [])   # ends, closed
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler    # given back
+        # Ignored (or handled) by the program that runs the command: left as it was.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with slack_rtm.connect(TOKEN, base_url=slack.base_url) as rtm, slack_rtm._CtrlC(rtm):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def test_cli_token_file_and_the_token_flag_warning(slack, tmp_path):
     path = tmp_path / "token"
     path.write_text(TOKEN + "\n")
