@@ -3726,7 +3726,7 @@ if TYPE_CHECKING:                          # types only
 
 #: What a connection tells of each WebSocket ping or pong (at the session
 #: clock's time): None, or the Drop to end it with.
-_OnControl = Callable[[float], Optional["Drop"]]
+_OnControl = Callable[[float], Optional[Union["Drop", "Retire"]]]
 
 CONNECTING: str
 OPEN: str
@@ -4550,6 +4550,10 @@ class SocketModeProtocol:
         """close() was called: final."""
         self._finish(CLOSED)
 
+    def skip(self) -> None:
+        """The shell skipped a frame it could not hand over (a binary one): counted."""
+        self.skipped += 1
+
     def _finish(self, phase: str) -> None:
         for key in list(self._sockets):
             self.lost(key)
@@ -4784,6 +4788,10 @@ def _websocket() -> Any:                     # the websocket module
     return _require("RTM sessions", "websocket", "urllib3")      # a session calls rtm.start first
 
 
+#: A _Wire deadline that reads only what has come, never waiting.
+_NO_WAIT = -math.inf
+
+
 class _DeadlineReached(TimeoutError):
     """A wait reached its deadline (a TimeoutError, as websocket-client and
     the socket module expect of a socket)."""
@@ -4893,6 +4901,10 @@ class _Wire:
                     raise _DeadlineReached("timed out") from None
             except self._want_write:
                 self._wait_select(write=True, deadline=time.monotonic() + self.send_timeout)
+
+    def buffered(self) -> bool:
+        """Whether bytes are here to read without waiting (in the buffer, or TLS's)."""
+        return self._pos < self._end or bool(self._tls and self.sock.pending())  # type: ignore[attr-defined]  # _tls: an SSLSocket
 
     def _wait_select(self, write: bool, deadline: Optional[float]) -> None:
         import select
@@ -5198,7 +5210,7 @@ class _Link:
             if opcode == _PING:
                 self.ws.pong(frame.data)
             refused = control(self.wire.clock())
-            if refused is not None:
+            if refused is not None and refused.error is not None:
                 raise refused.error
         elif opcode == _CLOSE:
             code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
@@ -5726,7 +5738,212 @@ class _Throttle:
             self.sleep(wait)
 
 
-class Session:
+class _Shell:
+    """The I/O shell of a session, whichever core it runs: Session runs an
+    RtmProtocol over one connection at a time, SocketModeSession a
+    SocketModeProtocol over one or several at once.  The shell holds the
+    links (keyed by number), reads them in the thread that calls it (one
+    thread at a time: _Turns), waits on the session clock, writes what the
+    core asks for and closes.  Several links are read through one poll over
+    their sockets, each only for what has come, so that none holds the
+    others up.  No thread of its own.
+
+    A session says how a connection is made (``_between``), what a frame,
+    the clock and a lost link call for (``_received``, ``_tick``,
+    ``_lost``), what is done before a read (``_before_read``) and with a
+    frame handed to the user (``_hand``).
+    """
+
+    strict: bool
+    _proto: Union["RtmProtocol", "SocketModeProtocol"]
+    _buffer: _Buffer
+    _connector: "_Connector"
+
+    def __init__(self, clock: _Clock, strict: bool, sleep: Optional[Callable[[float], object]]) -> None:
+        self._clock, self.strict = clock, strict
+        self._closing = _Cancel()                 # close() sets it: it also stops the Web API call in flight
+        self._sleep = sleep or self._closing.wait
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
+        self._turns = _Turns(self._cond, self._read_lock)
+        self._links: Dict[int, _Link] = {}
+        self._waiter = _waiter(clock)
+        self._last_key = 0                        # the link read last: several are read in turn
+        self._error: Optional[SlackError] = None  # what ended the session, raised once its frames are out
+
+    @property
+    def phase(self) -> str:
+        """The core's phase."""
+        return self._proto.phase
+
+    def __enter__(self: "_Self_shell") -> "_Self_shell":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self: "_Self_shell") -> "_Self_shell":
+        return self
+
+    def __next__(self) -> _Json:
+        """The next frame, as a dict, exactly as Slack sent it.  Keepalive,
+        reconnects and acks happen in here, in the caller's thread.  Raises
+        StopIteration once the session has ended or been closed; the error
+        that ended it (a SlackError) once, after the frames read before it;
+        ProtocolError when ``strict`` and a frame is not a JSON object."""
+        while True:
+            if self._buffer.frames or self._proto.phase in (ENDED, CLOSED):
+                with self._lock:
+                    if self._proto.phase == CLOSED:
+                        raise StopIteration
+                    if self._buffer.frames:
+                        return self._hand(self._buffer.take())
+                    if self._proto.phase == ENDED:
+                        self._raise_error()
+                        raise StopIteration
+            until = self._before_read()
+            self._read_lock.acquire()
+            event = self._turn(until=until)
+            if event is not None and self._proto.phase != CLOSED:
+                return self._hand(event)
+
+    def _raise_error(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def _turn(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
+        """A step with the read lock, which the caller took (see _Turns)."""
+        return self._turns.take(lambda: None if self._buffer.frames and not keep else self._step(until, keep))
+
+    def _step(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
+        """Read one frame and return what it hands over (or, with ``keep``,
+        buffer it), or do what the time, a connection's end or a missing
+        connection calls for and return None.  Called with the read lock
+        held; stops waiting at ``until`` (the clock's time) if given."""
+        if self._must_connect():
+            return self._between()  # type: ignore[func-returns-value, no-any-return]  # None: no event
+        key = self._ready(until)
+        link = self._links.get(key) if key is not None else None
+        if link is None:
+            return self._tick()  # type: ignore[func-returns-value, no-any-return]  # None: no event
+        try:
+            data = link.read(self._control_of(key))   # type: ignore[arg-type]  # not None: link is
+        except ProtocolError as error:                  # a binary frame: skipped, and counted
+            self._proto.skip()
+            return _skip(error, self.strict, link.secrets)  # type: ignore[func-returns-value, no-any-return]  # None: no event
+        except SlackError as error:
+            return self._lost(key, error)  # type: ignore[func-returns-value, no-any-return, arg-type]  # None: no event
+        if data is None:
+            return self._tick()  # type: ignore[func-returns-value, no-any-return]  # None: no event
+        return self._received(key, link, data, keep)   # type: ignore[arg-type]  # not None: link is
+
+    def _ready(self, until: Optional[float]) -> Optional[int]:
+        """The key of the link to read next, its wire's deadline set; None
+        when the deadline (the core's, or ``until`` if sooner) came first.
+        One link waits on its own socket; several in one poll, and the one
+        read is then read only for what has come."""
+        due = self._due()
+        if until is not None and (due is None or until < due):
+            due = until
+        links = self._links
+        if len(links) == 1:
+            for key, link in links.items():
+                link.wire.deadline = due
+                return key
+        keys = sorted(links, key=lambda k: k <= self._last_key)      # in turn, from after the last read
+        chosen = next((k for k in keys if links[k].wire.buffered()), None)
+        if chosen is None:
+            chosen = self._polled(keys, due)
+        if chosen is not None:
+            links[chosen].wire.deadline, self._last_key = _NO_WAIT, chosen
+        return chosen
+
+    def _polled(self, keys: List[int], due: Optional[float]) -> Optional[int]:
+        import select
+        poll = select.poll()
+        for key in keys:
+            poll.register(self._links[key].wire.sock, select.POLLIN)
+        if not self._waiter(poll, due):
+            return None
+        ready = {fd for fd, _ in poll.poll(0)}
+        return next((k for k in keys if self._links[k].wire.fileno() in ready), None)
+
+    # -- closing ----------------------------------------------------------
+
+    def close(self) -> None:
+        """End the session: send each connection a close frame, end the
+        iteration, never connect again, release every waiting thread.
+        Returns at once (a reader blocked on a socket is woken); safe from
+        any thread, from a signal handler, and more than once."""
+        if self._closing.is_set():
+            return
+        self._closing.set()
+        with self._cond:
+            links = list(self._links.values())
+            self._proto.closed()
+            self._cond.notify_all()
+        for link in links:
+            link.close_politely(b"client closing")
+            link.shutdown()                           # wakes a thread blocked reading
+        self._connector.stop()
+        self._stopping()
+        # The links are released by the thread that reads: this one, unless
+        # another is reading or this close() interrupts a read (a signal).
+        if self._read_lock.acquire(blocking=False):
+            try:
+                if not self._turns.reading:
+                    self._between()
+            finally:
+                self._read_lock.release()
+        log.info("session closed")
+
+    def _release_all(self) -> None:
+        with self._lock:
+            links, self._links = self._links, {}
+        for link in links.values():
+            link.release()
+
+    # -- what each session says -------------------------------------------
+
+    def _before_read(self) -> Optional[float]:
+        """Done in __next__ before it reads: the time to stop waiting at."""
+        return None
+
+    def _hand(self, frame: _Json) -> _Json:
+        """A frame goes to the user now."""
+        return frame
+
+    def _stopping(self) -> None:
+        """close() was called: stop what else the session runs."""
+
+    def _must_connect(self) -> bool:
+        raise NotImplementedError
+
+    def _between(self) -> None:
+        raise NotImplementedError
+
+    def _due(self) -> Optional[float]:
+        raise NotImplementedError
+
+    def _control_of(self, key: int) -> _OnControl:
+        raise NotImplementedError
+
+    def _received(self, key: int, link: _Link, data: bytes, keep: bool) -> Optional[_Json]:
+        raise NotImplementedError
+
+    def _tick(self) -> None:
+        raise NotImplementedError
+
+    def _lost(self, key: int, error: SlackError) -> None:
+        raise NotImplementedError
+
+
+_Self_shell = TypeVar("_Self_shell", bound=_Shell)
+
+
+class Session(_Shell):
     """A connected RTM session: iterate it for events, send on it, close it.
 
     Made by connect(), which documents the options.  ``start`` is the
@@ -5742,7 +5959,7 @@ class Session:
     """
 
     auto_reconnect: bool
-    strict: bool
+    _proto: "RtmProtocol"
 
     def __init__(self, token: str, *, method: str = "rtm.start", auto_reconnect: bool = True,
                  ping_interval: float = 10.0, pong_timeout: float = 10.0, hello_timeout: float = 10.0,
@@ -5760,12 +5977,11 @@ class Session:
                  **args: "Unpack[_RtmStartArgs]") -> None:
         if method not in ("rtm.start", "rtm.connect"):
             raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
-        self._clock, self.auto_reconnect, self.strict, self._timeout = clock, auto_reconnect, strict, timeout
+        super().__init__(clock, strict, sleep)
+        self.auto_reconnect, self._timeout = auto_reconnect, timeout
         self._proto = RtmProtocol(ping_interval=ping_interval, pong_timeout=pong_timeout, ack_grace=ack_grace,
                                   now=clock())
         throttle = _Bucket(send_rate, send_burst, clock())
-        self._closing = _Cancel()                 # close() sets it: it also stops the Web API call in flight
-        self._sleep = sleep or self._closing.wait
         web: _Json = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
                           ca_certs=ca_certs, allow_http=allow_http, retry=False, cookie=cookie,
                           max_response_size=max_response_size, user_agent=user_agent, cancel=self._closing)
@@ -5778,20 +5994,10 @@ class Session:
         self._team = _TeamKeeper(token, web, team, presence, clock, self._closing, lambda: self._turns.drain(
             lambda: self._step(-math.inf, keep=True), self._proto, self._buffer))   # before each team page
         self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply, max_message_size)
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
-        self._read_lock = threading.RLock()       # reentrant: close() may come from a signal handler
-        self._turns = _Turns(self._cond, self._read_lock)
         self._throttle = _Throttle(throttle, clock, self._sleep, self._lock)
-        self._link: Optional[_Link] = None
         #: The RtmStart of the current connection (set before __init__ returns).
         self.start: RtmStart = None               # type: ignore[assignment]  # _connect sets it, or raises
         self._connect(method)
-
-    @property
-    def phase(self) -> str:
-        """The RtmProtocol's phase."""
-        return self._proto.phase
 
     @property
     def team(self) -> TeamState:
@@ -5813,12 +6019,6 @@ class Session:
         team = self.start.team.domain if self.start and self.start.team else None
         return f"<slack_rtm.Session {self._proto.phase} team={team!r} connections={self.stats['connections']}>"
 
-    def __enter__(self) -> "Session":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- connecting -------------------------------------------------------
 
     def _connect(self, method: str) -> None:
@@ -5828,7 +6028,7 @@ class Session:
             if self._proto.phase == CLOSED:
                 link.release()
                 raise ConnectionClosed("the session was closed")
-            self._link, self.start = link, start
+            self._links[0], self.start = link, start
             self._proto.opened(self._clock())
             self._buffer.put(hello, 0)
             self._cond.notify_all()
@@ -5836,29 +6036,16 @@ class Session:
 
     # -- reading ----------------------------------------------------------
 
-    def __iter__(self) -> "Session":
-        return self
+    def _before_read(self) -> Optional[float]:
+        self._team.step()                     # if a team page is due: what has come is read, then the page
+        return self._team.wake()              # wakes for the load's next page
 
-    def __next__(self) -> _Json:
-        """The next frame Slack sent, as a dict, exactly as sent.  Keepalive,
-        reconnects and acks happen in here, in the caller's thread.  Raises
-        StopIteration once the session has ended or been closed; the last
-        error (a SlackError) when reconnecting gives up; ProtocolError when
-        ``strict`` and a frame is not a JSON object."""
-        while True:
-            if self._buffer.frames or self._proto.phase in (ENDED, CLOSED):
-                with self._lock:
-                    if self._proto.phase == CLOSED:
-                        raise StopIteration
-                    if self._buffer.frames:
-                        return self._team.apply(self._buffer.take())
-                    if self._proto.phase == ENDED:
-                        raise StopIteration
-            self._team.step()                     # if a team page is due: what has come is read, then the page
-            self._read_lock.acquire()
-            event = self._turn(until=self._team.wake())       # wakes for the load's next page
-            if event is not None and self._proto.phase != CLOSED:
-                return self._team.apply(event)
+    def _hand(self, frame: _Json) -> _Json:
+        return self._team.apply(frame)
+
+    @property
+    def _link(self) -> Optional[_Link]:
+        return self._links.get(0)
 
     def wait_team(self, timeout: Optional[float] = None) -> TeamState:
         """Run the team load to its end (or for ``timeout`` seconds), keeping the frames that come
@@ -5869,33 +6056,21 @@ class Session:
             self._turn(until=self._team.wake(end), keep=True)
         return self.team
 
-    def _turn(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
-        """A step with the read lock, which the caller took (see _Turns)."""
-        return self._turns.take(lambda: None if self._buffer.frames and not keep else self._step(until, keep))
+    def _must_connect(self) -> bool:
+        return self._proto.phase != OPEN or not self._links
 
-    def _step(self, until: Optional[float] = None, keep: bool = False) -> Optional[_Json]:
-        """Read one frame and return its event (or, with ``keep``, buffer
-        it), or do what the time or the connection's end calls for (a ping,
-        a reconnect) and return None.  Called with the read lock held; stops
-        waiting at ``until`` (the clock's time) if given."""
-        proto, link = self._proto, self._link
-        if proto.phase != OPEN or link is None:
-            return self._between()  # type: ignore[func-returns-value, no-any-return]  # None: no event
-        deadline = proto.deadline()
-        link.wire.deadline = until if until is not None and (deadline is None or until < deadline) else deadline
-        try:
-            data = link.read(proto.control)
-        except ProtocolError as error:                  # a binary frame: skipped, and counted
-            proto.skip()
-            return _skip(error, self.strict, link.secrets)  # type: ignore[func-returns-value, no-any-return]  # None: no event
-        except SlackError as error:
-            return self._lost(error)  # type: ignore[func-returns-value, no-any-return]  # None: no event
-        if data is None:
-            return self._tick()  # type: ignore[func-returns-value, no-any-return]  # None: no event
+    def _due(self) -> Optional[float]:
+        return self._proto.deadline()
+
+    def _control_of(self, key: int) -> _OnControl:
+        return self._proto.control
+
+    def _received(self, key: int, link: _Link, data: bytes, keep: bool) -> Optional[_Json]:
+        """The event of frame ``data`` (None with ``keep``: it is buffered)."""
         event: Union[_Json, ProtocolError, None]
         with self._lock:
             try:
-                event = proto.receive(data, self._clock())
+                event = self._proto.receive(data, self._clock())
             except ProtocolError as error:
                 event = error
             else:
@@ -5915,16 +6090,16 @@ class Session:
             try:
                 self._link.send(action.text)        # type: ignore[union-attr]  # the link just read
             except SlackError as error:
-                return self._lost(error)
+                return self._lost(0, error)
         elif action is not None:
-            return self._lost(action.error)
+            return self._lost(0, action.error)
 
     def _between(self) -> None:
         """Not reading: reconnect when the connection is lost or draining."""
         if self._proto.phase == DRAINING:    # goodbye or migration: close it ourselves, politely
-            self._lost(ConnectionClosed("the server asked for a new connection"), polite=True)
-        elif self._proto.phase == CLOSED and self._link is not None:
-            self._lost(ConnectionClosed("the session was closed"))
+            self._lost(0, ConnectionClosed("the server asked for a new connection"), polite=True)
+        elif self._proto.phase == CLOSED and self._links:
+            self._lost(0, ConnectionClosed("the session was closed"))
         if self._proto.phase != LOST:
             return None
         with self._lock:
@@ -5938,14 +6113,14 @@ class Session:
             if not self._closing.is_set():
                 raise
 
-    def _lost(self, error: SlackError, polite: bool = False) -> None:
+    def _lost(self, key: int, error: SlackError, polite: bool = False) -> None:
         """The connection ended (or must end): release it (with a close frame
         when ``polite``: the server asked for it and is still there); the
         next step reconnects unless closing or auto_reconnect is off."""
         closing = self._closing.is_set()
         log.log(logging.DEBUG if closing else logging.INFO if polite else logging.WARNING, "%s", error)
         with self._cond:
-            link, self._link = self._link, None
+            link = self._links.pop(0, None)
             healthy = self._proto.lost(clean=getattr(error, "clean", False),
                                        oversized=isinstance(error, MessageTooLarge))
             if not self.auto_reconnect:
@@ -6047,34 +6222,8 @@ class Session:
         if left > 0 and self._turns.wait(left, done):
             self._turn(until=deadline, keep=True)
 
-    # -- closing ----------------------------------------------------------
-
-    def close(self) -> None:
-        """End the session: send a close frame, end the iteration, never
-        reconnect, release every waiting sender.  Returns at once (a reader
-        blocked on the socket is woken); safe from any thread, from a
-        signal handler, and more than once."""
-        if self._closing.is_set():
-            return
-        self._closing.set()
-        with self._cond:
-            link = self._link
-            self._proto.closed()
-            self._cond.notify_all()
-        if link is not None:
-            link.close_politely(b"client closing")
-            link.shutdown()                           # wakes a thread blocked reading
-        self._connector.stop()
+    def _stopping(self) -> None:
         self._team.stop()
-        # The link is released by the thread that reads: this one, unless
-        # another is reading or this close() interrupts a read (a signal).
-        if self._read_lock.acquire(blocking=False):
-            try:
-                if not self._turns.reading:
-                    self._between()
-            finally:
-                self._read_lock.release()
-        log.info("session closed")
 
 
 _R_session = TypeVar("_R_session")
