@@ -60,7 +60,7 @@ __all__ = [
     # Web API pages and the team's state
     "api_pages", "api_items", "TeamState", "load_team", "TEAM_PARTS",
     # Session
-    "connect", "Session", "FakeSlack",
+    "connect", "Session", "SocketModeSession", "FakeSlack",
     # The pure core: no I/O (for tests, replays, or another transport)
     "RtmProtocol", "Ping", "Drop", "CONNECTING", "OPEN", "DRAINING", "LOST", "ENDED", "CLOSED",
     "SocketModeProtocol", "Ack", "Deliver", "Connect", "Probe", "Retire", "Stop", "RETIRING",
@@ -5008,6 +5008,9 @@ def _connect_tcp(target: Tuple[str, int], deadline: float,
             opening(sock)
             sock.settimeout(_left(deadline))
             sock.connect(address)
+            # Frames are small and wait for no more (an ack, a message):
+            # Nagle would hold each until the last one's TCP ack came back.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return sock
         except SlackError:
             sock.close()
@@ -5230,6 +5233,14 @@ class _Link:
         of a frame may have gone), when it cannot be sent."""
         try:
             self.ws.send(text)
+        except self.errors as exc:
+            self.shutdown()
+            _raise(_foreign(exc, "not sent", self.secrets, ConnectionClosed))
+
+    def ping(self) -> None:
+        """Send a WebSocket ping (as send() fails)."""
+        try:
+            self.ws.ping()
         except self.errors as exc:
             self.shutdown()
             _raise(_foreign(exc, "not sent", self.secrets, ConnectionClosed))
@@ -5703,7 +5714,8 @@ class _Turns:
         if self.waiters:
             self.cond.notify_all()
 
-    def drain(self, read: Callable[[], object], proto: "RtmProtocol", buffer: _Buffer) -> None:
+    def drain(self, read: Callable[[], object], proto: Union["RtmProtocol", "SocketModeProtocol"],
+              buffer: _Buffer) -> None:
         """Before a team page, a turn (the read lock, waited for) to
         ``read()`` (one frame, kept for the iteration, without waiting) again
         and again while frames come and the buffer has room: the page holds
@@ -5713,7 +5725,8 @@ class _Turns:
         self.take(lambda: self._drain(read, proto, buffer))
 
     @staticmethod
-    def _drain(read: Callable[[], object], proto: "RtmProtocol", buffer: _Buffer) -> None:
+    def _drain(read: Callable[[], object], proto: Union["RtmProtocol", "SocketModeProtocol"],
+               buffer: _Buffer) -> None:
         frames = -1
         while proto.phase == OPEN and proto.frames != frames and buffer.room():
             frames = proto.frames
@@ -6226,6 +6239,289 @@ class Session(_Shell):
         self._team.stop()
 
 
+# -- Socket Mode on the same shell --------------------------------------------
+
+#: apps.connections.open is Tier 3 (50+ calls a minute, docs.slack.dev): the
+#: session keeps far within it, with rtm.connect's budget (one a minute after
+#: a burst) and a burst with room for all N connections at once.
+APP_CALL_BURST = MAX_CONNECTIONS
+
+
+def _check_app_token(token: object) -> None:
+    """InvalidArgument for a token Socket Mode cannot use: a bot, user or
+    session token (Socket Mode takes an app-level token, ``xapp-``)."""
+    _check_token(token)
+    if isinstance(token, str) and token.startswith(("xoxb-", "xoxp-", "xoxc-", "xoxe-")):
+        raise InvalidArgument(f"Socket Mode needs an app-level token (xapp-...), not a {token[:4]}- token "
+                              "(use it for the Web API, or connect() it for RTM)")
+
+
+class _AppConnector(_Connector):
+    """Makes a Socket Mode session's connections: apps.connections.open (the
+    app-level token in the Authorization header; every URL is a one-time
+    ticket) and the WebSocket, retried as the _Reconnects policy says.  The
+    hello is the SocketModeProtocol's to read."""
+
+    def open_link(self, patient: bool = True) -> Union[_Link, float]:
+        """A new link, or the last error when the policy gives up.  Not
+        ``patient`` (other links are open, and must be read meanwhile): one
+        try, and the seconds to wait before the next instead of sleeping."""
+        if self.first_wait:
+            first, self.first_wait = self.first_wait, 0.0
+            if not patient:
+                return first
+            self.wait(first, "reconnecting in %.1f s")
+        while True:
+            self.opening(None)                   # raises once the session is closed
+            try:
+                self.policy.calling(self.clock())
+                answer = _call("apps.connections.open", self.token, {}, **self.web)
+                self.counts["calls"] += 1
+                link = self._open(answer.get("url"))
+                self.counts["connections"] += 1
+                self.policy.connected(self.clock())
+                return link
+            except SlackError as error:
+                if self.closing.is_set():
+                    raise self.closing.error("apps.connections.open") from None
+                wait = self.policy.failed(error, self.clock())
+                if wait is None:
+                    raise
+                if not patient:
+                    log.warning("connecting failed (%s); trying again in %.1f s", error, wait)
+                    return wait
+                self.wait(wait, f"connecting failed ({error}); trying again in %.1f s",
+                          logging.WARNING if wait else logging.INFO, getattr(error, "retry_after", None))
+
+
+class SocketModeSession(_Shell):
+    """A connected Socket Mode session: iterate it for envelopes, ack them,
+    close it.  Made by connect() with an app-level token (``xapp-``), which
+    documents the options; ``connections`` (1 to 10, default 1) is how many
+    connections are kept open at once.
+
+    ``for envelope in session`` yields each envelope as Slack sent it;
+    ``hello`` and ``disconnect`` are the session's business, not yielded.
+    Every envelope is acked on its own connection as soon as it is read,
+    before it is yielded, except one with ``accepts_response_payload:
+    true``: ack it with ``ack(envelope, payload)``; if the loop asks for
+    the next envelope first, it is acked empty then.  Each ``next()``
+    first reads and acks what is already waiting on every connection.
+    An envelope seen before (its envelope_id, or its event's event_id, in
+    the last ``seen_window`` seconds) is acked again, not yielded.
+
+    Threads: one thread iterates (it reads every connection: the session
+    has no thread of its own); ack() and close() may come from any thread.
+    """
+
+    _proto: SocketModeProtocol
+    _connector: _AppConnector
+
+    def __init__(self, app_token: str, *, connections: int = 1, ping_interval: float = 10.0,
+                 pong_timeout: float = 10.0, hello_timeout: float = 10.0,
+                 connect_deadline: Optional[float] = 300.0, reconnect_deadline: Optional[float] = None,
+                 max_buffer: int = 10000, max_message_size: int = MAX_MESSAGE_SIZE, strict: bool = False,
+                 backoff: Optional[Retry] = None, clock: _Clock = time.monotonic,
+                 sleep: Optional[Callable[[float], object]] = None, base_url: str = DEFAULT_BASE_URL,
+                 timeout: float = DEFAULT_TIMEOUT, http: Optional["urllib3.PoolManager"] = None,
+                 proxy: Union[str, "Literal[False]", None] = None, ssl_context: Optional["ssl.SSLContext"] = None,
+                 ca_certs: Optional[str] = None, allow_http: bool = False,
+                 max_response_size: int = MAX_RESPONSE_SIZE, user_agent: Optional[str] = None,
+                 seen_window: float = SEEN_WINDOW) -> None:
+        _check_app_token(app_token)
+        _check_count("max_buffer", max_buffer, 1, sys.maxsize)
+        super().__init__(clock, strict, sleep)
+        self._proto = SocketModeProtocol(connections=connections, ping_interval=ping_interval,
+                                         pong_timeout=pong_timeout, hello_timeout=hello_timeout,
+                                         seen_window=seen_window, now=clock())
+        web: _Json = dict(base_url=base_url, timeout=timeout, http=http, proxy=proxy, ssl_context=ssl_context,
+                          ca_certs=ca_certs, allow_http=allow_http, retry=False, cookie=None,
+                          max_response_size=max_response_size, user_agent=user_agent, cancel=self._closing)
+        policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
+                             connect_deadline, reconnect_deadline, clock())
+        policy.calls = _Bucket(RTM_CALL_RATE, APP_CALL_BURST, clock())
+        self._connector = _AppConnector(app_token, {}, web, policy=policy, hello_timeout=hello_timeout,
+                                        max_message_size=max_message_size, clock=clock, sleep=self._sleep,
+                                        closing=self._closing)
+        self._connector.counts = {"connections": 0, "calls": 0}
+        # Never full past max_buffer: a read stops first (what is left waits in the socket, not acked).
+        self._buffer = _Buffer(max_buffer, MAX_BUFFER_BYTES, lambda envelope: None, max_message_size)
+        self._keys = 0
+        self._retry_at = -math.inf                # the next try to open one, while others are open
+        self._connected(connect_deadline)
+
+    def _connected(self, deadline: Optional[float]) -> None:
+        """Return once a connection said hello; Timeout (the session closed)
+        when none did within ``deadline`` seconds, or the error that ended it."""
+        end = None if deadline is None else self._clock() + deadline
+        while self._proto.phase == CONNECTING:
+            if end is not None and self._clock() >= end:
+                self.close()
+                raise Timeout(f"no Socket Mode connection said hello within {deadline:g} s")
+            self._read_lock.acquire()
+            self._turn(until=end, keep=True)
+            self._raise_error()
+
+    @property
+    def stats(self) -> Dict[str, int]:
+        """Counts: connections made, apps.connections.open calls, frames read, skipped,
+        envelopes delivered, duplicates acked but not delivered, connections open now."""
+        proto = self._proto
+        return dict(self._connector.counts, frames=proto.frames, skipped=proto.skipped,
+                    delivered=proto.delivered, duplicates=proto.duplicates, open=len(self._links))
+
+    def __repr__(self) -> str:
+        return (f"<slack_rtm.SocketModeSession {self._proto.phase} open={len(self._links)} "
+                f"connections={self._connector.counts['connections']}>")
+
+    def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> None:
+        """Ack ``envelope`` (one with ``accepts_response_payload: true``),
+        with ``payload`` (a dict) or none, on its own connection.  Refused
+        before anything is sent: MessageTooLong at MAX_ACK_BYTES or more,
+        InvalidArgument for an envelope acked already or that takes no
+        payload; ConnectionClosed when its connection ended first (Slack
+        then sends it again).  Safe from any thread."""
+        with self._lock:
+            action = self._proto.ack(envelope, payload)
+            link = None if action is None else self._links.get(action.key)
+        if action is None:
+            return
+        if link is None:
+            raise ConnectionClosed("the connection the envelope came on has ended: the ack was not sent")
+        link.send(action.text)
+
+    # -- on the shell -----------------------------------------------------
+
+    def _before_read(self) -> Optional[float]:
+        """The acks owed for what was handed over go; then what has come on
+        every connection is read and acked (kept for the iteration)."""
+        with self._lock:
+            acks = self._proto.asked()
+        self._do(acks, keep=True)
+        if self._proto.phase == OPEN and self._buffer.room():
+            self._turns.drain(lambda: self._step(_NO_WAIT, keep=True), self._proto, self._buffer)
+        return None
+
+    def _hand(self, frame: _Json) -> _Json:
+        self._proto.handed(frame)
+        return frame
+
+    def _must_connect(self) -> bool:
+        proto = self._proto
+        return (proto.phase in (ENDED, CLOSED) or not self._links
+                or (proto.needed() > 0 and self._clock() >= self._retry_at))
+
+    def _due(self) -> Optional[float]:
+        due = self._proto.deadline()
+        if self._proto.needed() > 0 and (due is None or self._retry_at < due):
+            due = self._retry_at
+        return due
+
+    def _control_of(self, key: int) -> _OnControl:
+        return functools.partial(self._control, key)
+
+    def _control(self, key: int, now: float) -> Optional[Retire]:
+        with self._lock:
+            return self._proto.control(key, now)
+
+    def _received(self, key: int, link: _Link, data: bytes, keep: bool) -> Optional[_Json]:
+        with self._lock:
+            try:
+                actions: Union[List[_SocketModeAction], ProtocolError] = self._proto.receive(
+                    key, data, self._clock())
+            except ProtocolError as error:
+                actions = error
+            self._turns.tell()
+        if isinstance(actions, ProtocolError):
+            return _skip(actions, self.strict, link.secrets)  # type: ignore[func-returns-value, no-any-return]  # None: no envelope
+        return self._do(actions, keep, len(data))
+
+    def _tick(self) -> None:
+        with self._lock:
+            actions = self._proto.tick(self._clock())
+        self._do(actions, keep=True)
+
+    def _do(self, actions: Sequence[_SocketModeAction], keep: bool, size: int = 0) -> Optional[_Json]:
+        """Carry out the core's actions, in order; the envelope delivered
+        (None with ``keep``: it is buffered)."""
+        envelope = None
+        for action in actions:
+            if isinstance(action, Ack):
+                link = self._links.get(action.key)
+                if link is not None:                # else its connection ended: Slack sends it again
+                    self._send(action.key, link, action.text)
+            elif isinstance(action, Deliver):
+                if keep or envelope is not None:
+                    self._buffer.put(action.envelope, size)
+                else:
+                    envelope = action.envelope
+            elif isinstance(action, Probe):
+                link = self._links.get(action.key)
+                if link is not None:
+                    self._send(action.key, link, None)
+            elif isinstance(action, Retire):
+                self._lost(action.key, action.error)
+            elif isinstance(action, Stop):
+                self._error = action.error
+                self._release_all()
+            # Connect: the next step opens it (the core's needed() says so)
+        return envelope
+
+    def _send(self, key: int, link: _Link, text: Optional[str]) -> None:
+        """Send ``text`` (None: a WebSocket ping) on link ``key``; a link that cannot take it is lost."""
+        try:
+            link.send(text) if text is not None else link.ping()
+        except TransportError as error:
+            self._lost(key, error)
+
+    def _between(self) -> None:
+        """Open connections until the core has the number it wants (while
+        others are open, one try at a time: they are read meanwhile)."""
+        proto = self._proto
+        if proto.phase in (ENDED, CLOSED):
+            return self._release_all()
+        while proto.needed() > 0 and not self._closing.is_set():
+            if self._links and self._clock() < self._retry_at:
+                return None
+            try:
+                opened = self._connector.open_link(patient=not self._links)
+            except SlackError:
+                with self._cond:
+                    proto.ended()
+                    self._cond.notify_all()
+                self._release_all()
+                if self._closing.is_set():
+                    return None
+                raise
+            if isinstance(opened, float):
+                self._retry_at = self._clock() + opened
+                return None
+            with self._lock:
+                if proto.phase == CLOSED:
+                    return opened.release()
+                self._keys += 1
+                proto.opening(self._keys, self._clock())
+                self._links[self._keys] = opened
+        return None
+
+    def _lost(self, key: int, error: Optional[SlackError]) -> None:
+        """Release link ``key``: retired in order (``error`` None: its
+        successor is open), or lost (the backoff says when to open the next)."""
+        with self._lock:
+            link = self._links.pop(key, None)
+            self._proto.lost(key)
+        if link is None:
+            return
+        if error is None:
+            link.close_politely(b"refreshed")
+        else:
+            clean = getattr(error, "clean", False)       # a refresh ends so, after its successor said hello
+            quiet = self._closing.is_set() or clean
+            log.log(logging.INFO if quiet else logging.WARNING, "Socket Mode connection %d: %s", key, error)
+            self._connector.lost(self._clock(), healthy=clean)
+        link.release()
+
+
 _R_session = TypeVar("_R_session")
 
 if TYPE_CHECKING:
@@ -6315,7 +6611,34 @@ def connect(token: str, **options: Any) -> Session:
     raises InvalidArgument before any I/O, naming the option meant when it
     looks like a misspelt one (``auto_reconect=``).  An argument of
     rtm.start not named here goes in ``rtm_args={...}``, as it is.
+
+    Socket Mode: with an app-level token (``xapp-...``), or
+    ``transport="socket_mode"``, connect() calls apps.connections.open and
+    returns a SocketModeSession (see its documentation), connected: a
+    connection said hello.  It takes the options above but for those of
+    RTM alone (method, auto_reconnect, ack_grace, send_rate, send_burst,
+    max_buffer_bytes, cookie, team, presence, rtm_args and rtm.start's
+    arguments), and two of its own: ``connections`` (1 to 10; 1) kept open
+    at once, and ``seen_window`` (600 s, the least): how long an envelope
+    id is remembered, so that Slack's retries of one already yielded are
+    acked, not yielded again.  (Type checkers see connect() return a
+    Session: typed code calls SocketModeSession(app_token, ...) itself.)
+    ``transport="rtm"`` refuses an app-level token.
     """
+    transport = options.pop("transport", None)
+    if transport not in (None, "rtm", "socket_mode"):
+        raise InvalidArgument(f"transport must be 'rtm' or 'socket_mode', not {transport!r}")
+    app = isinstance(token, str) and token.startswith("xapp-")
+    if transport == "socket_mode" or (transport is None and app):
+        known = _keywords_of(SocketModeSession.__init__)
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            _refuse_misspelt("connect", unknown, known, hatch=None)
+            raise InvalidArgument(f"Socket Mode takes no option {', '.join(map(repr, unknown))}")
+        return SocketModeSession(token, **options)  # type: ignore[return-value]  # see the docstring's last note
+    if app:
+        raise InvalidArgument("an app-level token (xapp-...) connects to Socket Mode, not RTM: leave out "
+                              "transport='rtm'")
     return Session(token, **options)
 
 

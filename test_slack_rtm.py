@@ -5079,6 +5079,211 @@ def test_fake_slack_socket_mode_waits_fail_not_hang(slack):
     assert time.monotonic() - started < 2
 
 
+# The Socket Mode session against FakeSlack
+
+def open_socket_mode(slack, **options):
+    return slack_rtm.connect(APP_TOKEN, **dict(dict(base_url=slack.base_url, allow_http=True), **options))
+
+
+class Reader:
+    """Iterates a session in a thread of the test's: each envelope, then "END" or the error, in a queue."""
+
+    def __init__(self, session):
+        import queue
+        self.got, self.session = queue.Queue(), session
+        self.thread = Background(self.run_)
+
+    def run_(self):
+        try:
+            for envelope in self.session:
+                self.got.put(envelope)
+            self.got.put("END")
+        except slack_rtm.SlackError as error:
+            self.got.put(error)
+
+    def next(self, timeout=5):
+        return self.got.get(timeout=timeout)
+
+
+def test_connect_with_an_app_token_opens_a_socket_mode_session(slack):
+    with open_socket_mode(slack) as session:
+        assert isinstance(session, slack_rtm.SocketModeSession) and session.phase == slack_rtm.OPEN
+        assert APP_TOKEN not in repr(session) and "link" not in repr(session)
+        (call,) = slack.calls("apps.connections.open")
+        assert call.headers["Authorization"] == "Bearer " + APP_TOKEN
+        assert slack.calls("rtm.start") == [] and slack.calls("rtm.connect") == []
+
+
+def test_every_websocket_is_sent_on_at_once_without_nagle(slack):
+    # An ack of 60 bytes must not wait for the TCP ack of the one before.
+    import socket as socket_module
+    with open_socket_mode(slack) as session, open_session(slack) as rtm:
+        for link in [*session._links.values(), *rtm._links.values()]:
+            assert link.wire.sock.getsockopt(socket_module.IPPROTO_TCP, socket_module.TCP_NODELAY) != 0
+
+
+def test_socket_mode_refuses_a_bot_token_and_a_bad_transport_before_any_request(slack):
+    with pytest.raises(slack_rtm.InvalidArgument, match="app-level token"):
+        slack_rtm.connect(TOKEN, transport="socket_mode", base_url=slack.base_url, allow_http=True)
+    with pytest.raises(slack_rtm.InvalidArgument, match="transport"):
+        slack_rtm.connect(APP_TOKEN, transport="carrier-pigeon", base_url=slack.base_url)
+    with pytest.raises(slack_rtm.InvalidAuth):                 # not retried: no token fixes itself
+        slack_rtm.connect("xapp-unknown", base_url=slack.base_url, allow_http=True)
+    assert len(slack.calls("apps.connections.open")) == 1
+
+
+def test_socket_mode_envelope_is_acked_on_read_before_it_is_yielded(slack):
+    with open_socket_mode(slack) as session:
+        sent = slack.send_event({"type": "app_mention", "text": "<@U0BOT> hi"})
+        assert next(session) == sent
+        assert slack.wait_acks(1) == [{"envelope_id": sent["envelope_id"]}]
+
+
+def test_socket_mode_next_reads_and_acks_everything_waiting_first(slack):
+    with open_socket_mode(slack) as session:
+        sent = [slack.send_event({"type": "message", "text": str(n)}) for n in range(3)]   # on loopback: there
+        assert next(session) == sent[0]
+        assert [a["envelope_id"] for a in slack.wait_acks(3)] == [e["envelope_id"] for e in sent]
+        assert [next(session), next(session)] == sent[1:]
+
+
+def test_socket_mode_user_acks_a_slash_command_with_a_payload_or_it_is_acked_empty(slack):
+    with open_socket_mode(slack) as session:
+        first = slack.send_slash_command("/deploy", "now")
+        assert next(session) == first
+        session.ack(first, {"text": "deploying"})
+        second = slack.send_slash_command("/deploy", "later")
+        assert next(session) == second                 # not acked by the user:
+        third = slack.send_event({"type": "message", "text": "next"})
+        assert next(session) == third                  # acked empty when the next is asked for
+        acks = slack.wait_acks(3)
+        assert acks[0] == {"envelope_id": first["envelope_id"], "payload": {"text": "deploying"}}
+        assert {"envelope_id": second["envelope_id"]} in acks[1:]
+
+
+def test_socket_mode_ack_of_20_kb_is_refused_and_nothing_is_sent(slack):
+    with open_socket_mode(slack) as session:
+        slash = slack.send_slash_command("/big")
+        assert next(session) == slash
+        with pytest.raises(slack_rtm.MessageTooLong):
+            session.ack(slash, {"text": "x" * 20000})
+        session.ack(slash, {"text": "small"})
+        assert slack.wait_acks(1) == [{"envelope_id": slash["envelope_id"], "payload": {"text": "small"}}]
+
+
+def test_socket_mode_duplicate_is_acked_and_yielded_once(slack):
+    with open_socket_mode(slack) as session:
+        first = slack.send_event({"type": "message", "text": "once"})
+        slack.send_envelope(first)
+        last = slack.send_event({"type": "message", "text": "last"})
+        assert take(session, 2) == [first, last]
+        slack.wait_acks(3)
+        assert session.stats["duplicates"] == 1
+
+
+@pytest.mark.parametrize("reason", ["warning", "refresh_requested"])
+def test_socket_mode_refresh_opens_the_next_connection_before_the_old_one_closes(slack, reason):
+    with open_socket_mode(slack) as session:
+        reader = Reader(session)
+        before = slack.send_event({"type": "message", "text": "before"})
+        assert reader.next() == before
+        slack.refresh(reason, close_after=0.5)
+        after = slack.send_event({"type": "message", "text": "after"})   # waits for the next connection
+        assert reader.next() == after
+        assert len(slack.calls("apps.connections.open")) == 2
+        slack.wait_for(lambda: session.stats["open"] == 1, what="the old connection retired")
+        session.close()
+        assert reader.next() == "END"
+
+
+def test_socket_mode_link_disabled_ends_the_session_without_another_open(slack):
+    with open_socket_mode(slack) as session:
+        reader = Reader(session)
+        slack.disable_link()
+        error = reader.next()
+        assert isinstance(error, slack_rtm.LinkDisabled) and not error.retryable
+        assert len(slack.calls("apps.connections.open")) == 1 and session.phase == slack_rtm.ENDED
+        assert list(session) == []
+
+
+def test_socket_mode_too_many_websockets_is_retried_with_the_backoff(slack):
+    waits = []
+    slack.refuse_websockets(1)
+    with open_socket_mode(slack, sleep=waits.append) as session:
+        assert session.phase == slack_rtm.OPEN and len(slack.calls("apps.connections.open")) == 2
+        assert len(waits) == 1 and waits[0] > 0                  # a failure: the backoff's wait
+
+
+def test_socket_mode_close_from_another_thread_ends_the_iteration_at_once(slack):
+    session = open_socket_mode(slack)
+    reader = Reader(session)
+    slack.wait_connections(1)
+    started = time.monotonic()
+    session.close()
+    assert reader.next(timeout=2) == "END" and time.monotonic() - started < 1.0
+    slack.wait_closes(1)
+    assert session.stats["open"] == 0 and len(slack.calls("apps.connections.open")) == 1
+
+
+def test_socket_mode_keeps_the_connections_asked_for_and_yields_from_each(slack):
+    with open_socket_mode(slack, connections=2) as session:
+        slack.wait_connections(2)
+        sent = [slack.send_event({"type": "message", "text": str(n)}) for n in range(4)]  # in turn on both
+        assert sorted(e["envelope_id"] for e in take(session, 4)) == sorted(e["envelope_id"] for e in sent)
+        assert session.stats["open"] == 2
+
+
+def test_socket_mode_half_open_connection_is_found_dead_and_replaced():
+    hello = ws_text(json.loads(sm_frame(SM_HELLO)))
+
+    def silent(server, client):                    # hello, then nothing: no frame, no pong, never a close
+        server.send(client, ws_upgraded(server.requests[-1]) + hello)
+        drain(client)
+    clock = FakeClock()
+    with RawSlack(silent, path="/link/T1") as server:
+        session = slack_rtm.connect(APP_TOKEN, base_url=server.base_url, allow_http=True, clock=clock,
+                                    sleep=clock.sleep, ping_interval=10, pong_timeout=10)
+        reader = Reader(session)
+        deadline = time.monotonic() + 5
+        while len(server.upgrades) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(server.upgrades) == 2 and clock.now >= 20      # probed at 10 s, dead at 20 s, replaced
+        session.close()
+        assert reader.next() == "END"
+
+
+def test_socket_mode_reconnect_waits_never_stop_the_reading_of_the_other_connections(slack):
+    clock = FakeClock()
+    slack.refuse_websockets(1)                     # the second of two: too_many_websockets
+    with open_socket_mode(slack, connections=2, clock=clock, sleep=clock.sleep) as session:
+        reader = Reader(session)
+        sent = slack.send_event({"type": "message", "text": "on the first"})
+        assert reader.next() == sent
+        slack.wait_connections(2)                  # the second, after the backoff's wait on the session clock
+        assert clock.slept == [] and clock.now >= 1.0   # waited in the poll that read the first, not slept
+        session.close()
+        assert reader.next() == "END"
+
+
+def test_socket_mode_envelopes_already_read_are_yielded_before_a_lost_connection_is_replaced():
+    frames = [json.loads(sm_frame(SM_MENTION)), json.loads(sm_frame(SM_SLASH))]
+    data = ws_text(json.loads(sm_frame(SM_HELLO))) + b"".join(ws_text(f) for f in frames)
+    with RawSlack(upgraded_then(data), path="/link/T1") as server:   # then the end of the connection
+        with slack_rtm.connect(APP_TOKEN, base_url=server.base_url, allow_http=True,
+                               sleep=Recorder().sleep) as session:
+            assert take(session, 2) == frames
+            assert len([r for r in server.requests if r.startswith(b"POST")]) == 1   # no open before they went
+
+
+def test_socket_mode_connect_gives_up_when_no_connection_says_hello_within_its_deadline():
+    clock = FakeClock()
+    with RawSlack(upgraded_then(b"", end=False), path="/link/T1") as server:   # upgraded, then silent
+        with pytest.raises(slack_rtm.Timeout, match="said hello within 30 s"):
+            slack_rtm.connect(APP_TOKEN, base_url=server.base_url, allow_http=True, clock=clock,
+                              sleep=clock.sleep, hello_timeout=10, connect_deadline=30)
+        assert 30 <= clock.now < 31 and len(server.upgrades) >= 2     # at the deadline, not a try later
+
+
 ###############################################################################
 # The command line ############################################################
 ###############################################################################

@@ -22,6 +22,7 @@ __all__ = [
     'TEAM_PARTS',
     'connect',
     'Session',
+    'SocketModeSession',
     'FakeSlack',
     'RtmProtocol',
     'Ping',
@@ -846,6 +847,15 @@ class Session(_Shell):
     def send_message(self, channel: str, text: str, *, thread_ts: Optional[str] = ..., wait: bool, timeout: float = ..., **extra: Any) -> Union[int, _Json]: ...
     def typing(self, channel: str) -> int: ...
     def ping(self, **extra: Any) -> int: ...
+
+APP_CALL_BURST = MAX_CONNECTIONS
+
+class SocketModeSession(_Shell):
+    def __init__(self, app_token: str, *, connections: int = 1, ping_interval: float = 10.0, pong_timeout: float = 10.0, hello_timeout: float = 10.0, connect_deadline: Optional[float] = 300.0, reconnect_deadline: Optional[float] = None, max_buffer: int = 10000, max_message_size: int = ..., strict: bool = False, backoff: Optional[Retry] = None, clock: _Clock = ..., sleep: Optional[Callable[[float], object]] = None, base_url: str = ..., timeout: float = ..., http: Optional[urllib3.PoolManager] = None, proxy: Union[str, Literal[False], None] = None, ssl_context: Optional[ssl.SSLContext] = None, ca_certs: Optional[str] = None, allow_http: bool = False, max_response_size: int = ..., user_agent: Optional[str] = None, seen_window: float = ...) -> None: ...
+    @property
+    def stats(self) -> Dict[str, int]: ...
+    def __repr__(self) -> str: ...
+    def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> None: ...
 
 _R_session = TypeVar('_R_session')
 _P_session = ParamSpec('_P_session')
