@@ -6764,7 +6764,7 @@ class FakeSlack:
         stored.  ``ts`` is a new one unless given; ``fields`` (thread_ts,
         blocks, subtype...) go into the message.  InvalidArgument for a
         conversation the team does not have, or a ts malformed or taken."""
-        if channel not in self._conversation_ids():
+        if not self._has_conversation(channel):
             raise InvalidArgument(f"FakeSlack.post: the team has no conversation {channel!r}")
         if ts is not None and _fake_ts_key(ts, exact=True) is None:
             raise InvalidArgument(f"FakeSlack.post: ts {ts!r} is not a Slack ts (like '1600000000.000100')")
@@ -6813,8 +6813,11 @@ class FakeSlack:
             self._cond.notify_all()
         return True
 
-    def _conversation_ids(self) -> Set[str]:
-        return {str(c.get("id")) for kind in _FAKE_FLAGS for c in self.team.get(kind) or () if isinstance(c, dict)}
+    def _has_conversation(self, channel: Any) -> bool:
+        """Whether ``channel`` (an argument: a JSON body's may be anything) is
+        the id of one of the team's conversations."""
+        return isinstance(channel, str) and any(
+            isinstance(c, dict) and c.get("id") == channel for kind in _FAKE_FLAGS for c in self.team.get(kind) or ())
 
     # -- internals --------------------------------------------------------
 
@@ -7179,7 +7182,7 @@ class FakeSlack:
 
     def _bot_message(self, args: _Json) -> Tuple[Optional[_Json], str]:
         """(the message chat.postMessage's ``args`` make, "") or (None, error code)."""
-        if args.get("channel") not in self._conversation_ids():
+        if not self._has_conversation(args.get("channel")):
             return None, "channel_not_found"
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             return None, "no_text"              # one of them is required (chat.postMessage's page)
@@ -7201,7 +7204,7 @@ class FakeSlack:
         channel, ts, name = (str(args.get(key) or "") for key in ("channel", "timestamp", "name"))
         if not channel or not ts:
             error = "no_item_specified"
-        elif channel not in self._conversation_ids():
+        elif not self._has_conversation(channel):
             error = "channel_not_found"
         elif not name:
             error = "invalid_name"
@@ -7233,7 +7236,7 @@ class FakeSlack:
         (exclusive unless ``inclusive``), ``limit`` (100, at most 999) a
         page.  The cursor names the ts the next page starts at, as Slack's
         do ("next_ts:..."), so a message posted between pages moves nothing."""
-        if args.get("channel") not in self._conversation_ids():
+        if not self._has_conversation(args.get("channel")):
             return {"ok": False, "error": "channel_not_found"}
         within, error = _fake_time_range(args)
         if within is None:

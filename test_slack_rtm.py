@@ -7153,6 +7153,15 @@ def test_fake_chat_post_message_refuses_as_slack_does(slack, args, code):
     assert slack.posts == [] and slack.history.get("C0GENERAL", []) == []
 
 
+@pytest.mark.parametrize("method", ["chat.postMessage", "reactions.add", "conversations.history"])
+def test_fake_message_methods_answer_a_json_channel_that_is_not_a_string_channel_not_found(slack, method):
+    slack.post("C0GENERAL", "hi", ts="1600000000.000100")
+    with pytest.raises(slack_rtm.SlackError) as info:
+        slack_rtm.api_call(method, TOKEN, base_url=slack.base_url, as_json=True, retry=False,
+                           channel=["C0GENERAL"], text="hi", timestamp="1600000000.000100", name="x")
+    assert info.value.error == "channel_not_found"
+
+
 def test_fake_reactions_add_puts_the_bots_reaction_on_the_message_seen_in_history(slack):
     message = slack.post("C0GENERAL", "ship it?", user="U0ALICE")
     slack.post("C0GENERAL", "later")
