@@ -6787,6 +6787,16 @@ class FakeSlack:
     good) and ``refuse_websockets(n)`` (too_many_websockets) script Slack's
     ends; ``acks`` holds every ack with its payload, ``wait_acks(n)`` waits.
 
+    The Web API a bot answers with: ``chat.postMessage`` (channel, text or
+    blocks, thread_ts) posts as the team's ``self`` into the conversation's
+    ``history`` and records the message in ``posts``; ``reactions.add``
+    (channel, timestamp, name) adds the bot's reaction to a message there;
+    ``conversations.history`` (channel, oldest, latest, inclusive, limit,
+    cursor) reads it back newest first, without thread replies, as Slack
+    does.  ``post(channel, text, user=)`` writes a message there as someone
+    of the team and sends it to the connected clients; ``wait_posts(n)``
+    waits for the bot's posts.
+
     A test waits for what the client does with ``wait_connections(n)``,
     ``wait_received(n, type=)``, ``wait_calls(method, n)``,
     ``wait_closes(n)`` or, for anything else, ``wait_for(predicate)``:
@@ -6809,6 +6819,9 @@ class FakeSlack:
         self.ack_timeout: float = ack_timeout
         self.max_retries: int = max_retries
         self.acks: List[_Json] = []               # Socket Mode acks, with their payloads
+        self.history: Dict[str, List[_Json]] = {}  # each conversation's messages, oldest first
+        self.posts: List[_Json] = []              # chat.postMessage's messages, each with its channel
+        self._refused_posts: List[str] = []       # chat.postMessage's errors, for wait_posts to tell
         self._socket_mode: Set["ServerConnection"] = set()
         self._socket_mode_tickets: Set[str] = set()
         self._unacked: Dict[str, _Json] = {}
@@ -7212,6 +7225,72 @@ class FakeSlack:
         reply.update(extra)
         return reply
 
+    # -- messages: a conversation's history ---------------------------------
+
+    def post(self, channel: str, text: str, user: str = "U0ALICE", ts: Optional[str] = None,
+             **fields: Any) -> _Json:
+        """Write a message from ``user`` into ``channel``'s history, as if
+        someone of the team had, and send it as a ``message`` event to the
+        clients connected now, if any (every RTM connection, and one Socket
+        Mode connection in an events_api envelope); return the message
+        stored.  ``ts`` is a new one unless given; ``fields`` (thread_ts,
+        blocks, subtype...) go into the message.  InvalidArgument for a
+        conversation the team does not have, or a ts malformed or taken."""
+        if not self._has_conversation(channel):
+            raise InvalidArgument(f"FakeSlack.post: the team has no conversation {channel!r}")
+        if ts is not None and _fake_ts_key(ts, exact=True) is None:
+            raise InvalidArgument(f"FakeSlack.post: ts {ts!r} is not a Slack ts (like '1600000000.000100')")
+        message: _Json = dict({"type": "message", "user": user, "text": text, "ts": ts or self._next_ts()}, **fields)
+        if not self._store(channel, message):
+            raise InvalidArgument(f"FakeSlack.post: {channel} already has a message with ts {ts!r}")
+        self._announce(dict(message, channel=channel))
+        return _copy_objects(message)
+
+    def wait_posts(self, count: int = 1, timeout: float = 10.0) -> List[_Json]:
+        """Block until chat.postMessage has posted ``count`` messages; return
+        ``posts`` (each message with its ``channel``).  AssertionError after
+        ``timeout`` seconds, naming the posts that came and the calls refused."""
+        self.wait_for(lambda: len(self.posts) >= count, timeout, lambda: self._posts_so_far(count))
+        return list(self.posts)
+
+    def _posts_so_far(self, count: int) -> str:
+        with self._cond:
+            posts = [f"{p['channel']} {str(p.get('text'))[:40]!r}" for p in self.posts]
+            refused = list(self._refused_posts)
+        return (f"{count} chat.postMessage posts (there were {len(posts)}: {', '.join(posts) or 'none'}; "
+                f"calls refused: {', '.join(refused) or 'none'})")
+
+    def _announce(self, event: _Json) -> None:
+        """Send ``event`` to the clients connected now: each RTM connection,
+        and one Socket Mode connection (Slack sends an event to one)."""
+        with self._cond:
+            rtm = [c for c in self._live if c not in self._socket_mode]
+            socket_mode = bool(self._socket_mode & set(self._live))
+        for conn in rtm:
+            self._send(conn, event)
+        if socket_mode:
+            self.send_event(event)
+
+    def _store(self, channel: str, message: _Json) -> bool:
+        """Put ``message`` into ``channel``'s history in ts order and count
+        it in its thread; False (and nothing stored) if its ts is taken."""
+        key = _fake_ts_key(message["ts"])
+        with self._cond:
+            messages = self.history.setdefault(channel, [])
+            keys = [_fake_ts_key(m.get("ts")) or 0 for m in messages]
+            if key in keys:
+                return False
+            messages.insert(sum(1 for k in keys if k < (key or 0)), message)
+            _fake_count_reply(messages, message)
+            self._cond.notify_all()
+        return True
+
+    def _has_conversation(self, channel: Any) -> bool:
+        """Whether ``channel`` (an argument: a JSON body's may be anything) is
+        the id of one of the team's conversations."""
+        return isinstance(channel, str) and any(
+            isinstance(c, dict) and c.get("id") == channel for kind in _FAKE_FLAGS for c in self.team.get(kind) or ())
+
     # -- internals --------------------------------------------------------
 
     def _next_ts(self) -> str:
@@ -7553,10 +7632,121 @@ class FakeSlack:
                     return {"ok": True, "channel": conversation}
         return {"ok": False, "error": "channel_not_found"}
 
+    # The messages a bot reads, writes and reacts to: chat.postMessage,
+    # reactions.add, conversations.history, served from ``history``.
 
-#: The team methods FakeSlack serves, and the method answering each.
+    def _chat_post_message(self, args: _Json) -> _Json:
+        """The bot's message stored in the conversation's history (and in
+        ``posts``), or channel_not_found / no_text / invalid_blocks /
+        invalid_attachments."""
+        message, error = self._bot_message(args)
+        if message is None:
+            with self._cond:
+                self._refused_posts.append(f"{error} (channel {args.get('channel')!r})")
+            return {"ok": False, "error": error}
+        channel = str(args["channel"])
+        while not self._store(channel, message):       # a ts that post() was given: take the next
+            message["ts"] = self._next_ts()
+        with self._cond:
+            self.posts.append(dict(_copy_objects(message), channel=channel))
+            self._cond.notify_all()
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": _copy_objects(message)}
+
+    def _bot_message(self, args: _Json) -> Tuple[Optional[_Json], str]:
+        """(the message chat.postMessage's ``args`` make, "") or (None, error code)."""
+        if not self._has_conversation(args.get("channel")):
+            return None, "channel_not_found"
+        if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+            return None, "no_text"              # one of them is required (chat.postMessage's page)
+        message: _Json = {"type": "message", "user": self.team["self"]["id"], "text": str(args.get("text") or "")}
+        for name in ("blocks", "attachments"):
+            if args.get(name):
+                value = _fake_json_list(args[name])
+                if value is None:
+                    return None, f"invalid_{name}"
+                message[name] = value
+        message["ts"] = self._next_ts()
+        if args.get("thread_ts"):
+            message["thread_ts"] = str(args["thread_ts"])
+        return message, ""
+
+    def _reactions_add(self, args: _Json) -> _Json:
+        """The bot's reaction ``name`` on the message at ``timestamp`` in
+        ``channel``, as the message's ``reactions`` show it."""
+        channel, ts, name = (str(args.get(key) or "") for key in ("channel", "timestamp", "name"))
+        if not channel or not ts:
+            error = "no_item_specified"
+        elif not self._has_conversation(channel):
+            error = "channel_not_found"
+        elif not name:
+            error = "invalid_name"
+        else:
+            error = self._react(channel, ts, name, str(self.team["self"]["id"]))
+        return {"ok": False, "error": error} if error else {"ok": True}
+
+    def _react(self, channel: str, ts: str, name: str, user: str) -> str:
+        """Add ``user``'s reaction; the error code, or "" when it was added."""
+        with self._cond:
+            message = next((m for m in self.history.get(channel, ()) if m.get("ts") == ts), None)
+            if message is None:
+                return "message_not_found"
+            reactions = message.setdefault("reactions", [])
+            reaction = next((r for r in reactions if r.get("name") == name), None)
+            if reaction is None:
+                reaction = {"name": name, "users": [], "count": 0}
+                reactions.append(reaction)
+            if user in reaction["users"]:
+                return "already_reacted"
+            reaction["users"].append(user)
+            reaction["count"] = len(reaction["users"])
+            self._cond.notify_all()
+        return ""
+
+    def _conversations_history(self, args: _Json) -> _Json:
+        """The conversation's messages newest first, thread replies left out
+        (they are conversations.replies'), between ``oldest`` and ``latest``
+        (exclusive unless ``inclusive``), ``limit`` (100, at most 999) a
+        page.  The cursor names the ts the next page starts at, as Slack's
+        do ("next_ts:..."), so a message posted between pages moves nothing."""
+        if not self._has_conversation(args.get("channel")):
+            return {"ok": False, "error": "channel_not_found"}
+        within, error = _fake_time_range(args)
+        if within is None:
+            return {"ok": False, "error": error}
+        with self._cond:
+            shown = [_copy_objects(m) for m in reversed(self.history.get(str(args["channel"]), []))
+                     if _fake_in_channel(m) and within(_fake_ts_key(m.get("ts")) or 0)]
+        page, cursor = self._history_page(shown, args)
+        if page is None:
+            return {"ok": False, "error": cursor}
+        return {"ok": True, "messages": page, "has_more": bool(cursor), "pin_count": 0,
+                "channel_actions_ts": None, "channel_actions_count": 0,
+                "response_metadata": {"next_cursor": cursor}}
+
+    def _history_page(self, messages: List[_Json], args: _Json) -> Tuple[Optional[List[_Json]], str]:
+        """(the page of ``messages``, newest first, that ``args`` asks for,
+        next_cursor), or (None, error code)."""
+        try:
+            limit = int(args.get("limit") or 100)
+        except (TypeError, ValueError):          # a JSON body can carry anything
+            return None, "invalid_limit"
+        if limit < 1 or limit > 999:
+            return None, "invalid_limit"
+        below = _fake_cursor_offset("conversations.history", str(args.get("cursor") or ""))
+        if below is None:
+            return None, "invalid_cursor"
+        keys = [_fake_ts_key(m.get("ts")) or 0 for m in messages]
+        start = next((i for i, key in enumerate(keys) if key <= below), len(keys)) if below else 0
+        end = start + min(limit, self.page_size)
+        more = end < len(messages)
+        return messages[start:end], _fake_cursor("conversations.history", keys[end]) if more else ""
+
+
+#: The team and message methods FakeSlack serves, and the method answering each.
 _FAKE_TEAM_METHODS = {"users.list": "_users_list", "conversations.list": "_conversations_list",
-                      "users.info": "_users_info", "conversations.info": "_conversations_info"}
+                      "users.info": "_users_info", "conversations.info": "_conversations_info",
+                      "chat.postMessage": "_chat_post_message", "reactions.add": "_reactions_add",
+                      "conversations.history": "_conversations_history"}
 #: conversations.list's types, by the team's list that holds them.
 _FAKE_KINDS = {"public_channel": "channels", "private_channel": "groups", "mpim": "mpims", "im": "ims"}
 #: The flags conversations.list puts on each kind of conversation.
@@ -7599,6 +7789,71 @@ def _fake_cursor_offset(method: str, cursor: str) -> Optional[int]:
     except (binascii.Error, UnicodeError):
         return None
     return int(offset) if name == method and offset.isdigit() else None
+
+
+def _fake_ts_key(text: Any, exact: bool = False) -> Optional[int]:
+    """A Slack ts ("1600000000.000100") as a number of microseconds, to
+    order and compare messages; None if it is not one.  Unless ``exact``,
+    a time as oldest and latest take it ("1600000000", "1600000000.5")."""
+    seconds, dot, fraction = str(text).partition(".")
+    if not (seconds + fraction).isascii() or not seconds.isdigit() or len(fraction) > 6:
+        return None
+    if (dot and not fraction.isdigit()) or (exact and len(fraction) != 6):
+        return None
+    return int(seconds) * 1_000_000 + int(fraction.ljust(6, "0"))
+
+
+def _fake_time_range(args: _Json) -> Tuple[Optional[Callable[[int], bool]], str]:
+    """(a test of a ts key against conversations.history's ``oldest``,
+    ``latest`` and ``inclusive``, ""), or (None, error code).  With no
+    latest there is no end (Slack's default is now)."""
+    oldest = _fake_ts_key(args.get("oldest") or "0")
+    latest = _fake_ts_key(args["latest"]) if args.get("latest") else -1
+    if oldest is None:
+        return None, "invalid_ts_oldest"
+    if latest is None:
+        return None, "invalid_ts_latest"
+    inclusive = str(args.get("inclusive")).lower() in ("true", "1")
+    start: int = oldest
+    end: int = latest
+
+    def within(key: int) -> bool:
+        after = key >= start if inclusive else key > start
+        return after and (end < 0 or (key <= end if inclusive else key < end))
+    return within, ""
+
+
+def _fake_in_channel(message: _Json) -> bool:
+    """Whether conversations.history shows ``message``: not a thread reply
+    (one with a thread_ts other than its ts), unless also sent to the channel."""
+    thread_ts = message.get("thread_ts")
+    return thread_ts is None or thread_ts == message.get("ts") or message.get("subtype") == "thread_broadcast"
+
+
+def _fake_count_reply(messages: List[_Json], reply: _Json) -> None:
+    """Count ``reply`` in its thread's parent among ``messages``, as Slack
+    shows a parent: thread_ts, reply_count, reply_users, latest_reply."""
+    thread_ts = reply.get("thread_ts")
+    parent = next((m for m in messages if m.get("ts") == thread_ts and m is not reply), None)
+    if parent is None:
+        return
+    users = parent.setdefault("reply_users", [])
+    if reply.get("user") not in users:
+        users.append(reply.get("user"))
+    latest = max((parent.get("latest_reply") or "0", str(reply["ts"])), key=lambda ts: _fake_ts_key(ts) or 0)
+    parent.update(thread_ts=parent["ts"], reply_count=int(parent.get("reply_count") or 0) + 1,
+                  reply_users_count=len(users), latest_reply=latest)
+
+
+def _fake_json_list(value: Any) -> Optional[List[Any]]:
+    """A list argument (blocks, attachments): as a JSON body gives it, or
+    JSON text in a form; None when it is neither."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, list) else None
 
 
 def _fake_ws_logger() -> logging.Logger:

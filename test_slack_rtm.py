@@ -7289,3 +7289,224 @@ def test_an_error_ack_echoing_the_token_raises_an_rtm_error_without_it():
                 rtm.send_message("C0GENERAL", "", wait=True)
     assert info.value.msg == "bad <redacted>" and info.value.code == 2 and info.value.reply_to == 1
     assert secret not in str(info.value) + repr(info.value)
+
+
+###############################################################################
+# FakeSlack: the Web API a bot uses
+###############################################################################
+#
+# chat.postMessage, reactions.add and conversations.history over real HTTP
+# (api_call, api_pages), FakeSlack.post seeding the history, and wait_posts.
+
+
+def web(slack, method, **args):
+    return slack_rtm.api_call(method, TOKEN, base_url=slack.base_url, retry=False, **args)
+
+
+def web_error(slack, method, **args):
+    with pytest.raises(slack_rtm.SlackError) as info:
+        web(slack, method, **args)
+    return info.value.error
+
+
+def history(slack, channel="C0GENERAL", **args):
+    return web(slack, "conversations.history", channel=channel, **args)["messages"]
+
+
+def test_fake_chat_post_message_answers_with_the_bot_message_and_keeps_it_in_history(slack):
+    first = web(slack, "chat.postMessage", channel="C0GENERAL", text="hello")
+    second = web(slack, "chat.postMessage", channel="C0GENERAL", text="again")
+    assert dict(first) == {"ok": True, "channel": "C0GENERAL", "ts": first["ts"], "message": {
+        "type": "message", "user": "U0BOT", "text": "hello", "ts": first["ts"]}}
+    assert slack_rtm._fake_ts_key(first["ts"], exact=True) and first["ts"] != second["ts"]
+    assert history(slack) == [second["message"], first["message"]]          # newest first
+    assert history(slack, "C0RANDOM") == []
+    assert slack.posts == [dict(first["message"], channel="C0GENERAL"), dict(second["message"], channel="C0GENERAL")]
+    assert slack.calls("chat.postMessage")[0].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_fake_chat_post_message_keeps_thread_ts_and_history_shows_the_parent_only(slack):
+    parent = slack.post("C0GENERAL", "question?", user="U0ALICE")
+    reply = web(slack, "chat.postMessage", channel="C0GENERAL", text="answer", thread_ts=parent["ts"])
+    assert reply["message"]["thread_ts"] == parent["ts"] and reply["message"]["ts"] != parent["ts"]
+    assert slack.history["C0GENERAL"][-1]["thread_ts"] == parent["ts"]
+    (shown,) = history(slack)                                             # replies are conversations.replies'
+    assert shown["ts"] == parent["ts"] and shown["thread_ts"] == parent["ts"] and shown["reply_count"] == 1
+    assert shown["reply_users"] == ["U0BOT"] and shown["latest_reply"] == reply["ts"]
+
+
+def test_fake_chat_post_message_takes_blocks_as_json_or_as_a_form_field(slack):
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+    as_json = slack_rtm.api_call("chat.postMessage", TOKEN, base_url=slack.base_url, as_json=True,
+                                 channel="D0ALICE", blocks=blocks)
+    as_form = web(slack, "chat.postMessage", channel="G0SECRET", blocks=json.dumps(blocks), text="hi")
+    assert as_json["message"]["blocks"] == blocks and as_json["message"]["text"] == ""
+    assert as_form["message"]["blocks"] == blocks and as_form["message"]["text"] == "hi"
+    assert [m["ts"] for m in history(slack, "D0ALICE")] == [as_json["ts"]]
+
+
+@pytest.mark.parametrize("args, code", [
+    ({"channel": "C0NOPE", "text": "hi"}, "channel_not_found"),
+    ({"text": "hi"}, "channel_not_found"),
+    ({"channel": "C0GENERAL"}, "no_text"),
+    ({"channel": "C0GENERAL", "text": ""}, "no_text"),
+    ({"channel": "C0GENERAL", "blocks": "[not json"}, "invalid_blocks"),
+    ({"channel": "C0GENERAL", "attachments": '{"not": "a list"}'}, "invalid_attachments"),
+])
+def test_fake_chat_post_message_refuses_as_slack_does(slack, args, code):
+    assert web_error(slack, "chat.postMessage", **args) == code
+    assert slack.posts == [] and slack.history.get("C0GENERAL", []) == []
+
+
+@pytest.mark.parametrize("method", ["chat.postMessage", "reactions.add", "conversations.history"])
+def test_fake_message_methods_answer_a_json_channel_that_is_not_a_string_channel_not_found(slack, method):
+    slack.post("C0GENERAL", "hi", ts="1600000000.000100")
+    with pytest.raises(slack_rtm.SlackError) as info:
+        slack_rtm.api_call(method, TOKEN, base_url=slack.base_url, as_json=True, retry=False,
+                           channel=["C0GENERAL"], text="hi", timestamp="1600000000.000100", name="x")
+    assert info.value.error == "channel_not_found"
+
+
+def test_fake_reactions_add_puts_the_bots_reaction_on_the_message_seen_in_history(slack):
+    message = slack.post("C0GENERAL", "ship it?", user="U0ALICE")
+    slack.post("C0GENERAL", "later")
+    assert dict(web(slack, "reactions.add", channel="C0GENERAL", timestamp=message["ts"], name="rocket")) == {"ok": True}
+    web(slack, "reactions.add", channel="C0GENERAL", timestamp=message["ts"], name="eyes")
+    assert web_error(slack, "reactions.add", channel="C0GENERAL", timestamp=message["ts"], name="rocket") == \
+        "already_reacted"
+    later, reacted = history(slack)
+    assert reacted["reactions"] == [{"name": "rocket", "users": ["U0BOT"], "count": 1},
+                                    {"name": "eyes", "users": ["U0BOT"], "count": 1}]
+    assert "reactions" not in later
+
+
+@pytest.mark.parametrize("args, code", [
+    ({"channel": "C0GENERAL", "timestamp": "1600000000.000999", "name": "x"}, "message_not_found"),
+    ({"channel": "C0RANDOM", "timestamp": "1600000000.000100", "name": "x"}, "message_not_found"),
+    ({"channel": "C0GENERAL", "timestamp": "1600000000.000100", "name": ""}, "invalid_name"),
+    ({"channel": "C0GENERAL", "timestamp": "1600000000.000100"}, "invalid_name"),
+    ({"channel": "C0NOPE", "timestamp": "1600000000.000100", "name": "x"}, "channel_not_found"),
+    ({"channel": "C0GENERAL", "name": "x"}, "no_item_specified"),
+])
+def test_fake_reactions_add_refuses_as_slack_does(slack, args, code):
+    slack.post("C0GENERAL", "hi", ts="1600000000.000100")
+    assert web_error(slack, "reactions.add", **args) == code
+    assert "reactions" not in slack.history["C0GENERAL"][0]
+
+
+def seed(slack, count, channel="C0GENERAL"):
+    """``count`` messages at 1600000000.000001 ... (one microsecond apart), oldest first."""
+    return [slack.post(channel, f"m{i}", ts=f"1600000000.{i:06d}") for i in range(1, count + 1)]
+
+
+@pytest.mark.parametrize("args, shown", [
+    ({}, [5, 4, 3, 2, 1]),
+    ({"oldest": "1600000000.000002"}, [5, 4, 3]),
+    ({"oldest": "1600000000.000002", "inclusive": "true"}, [5, 4, 3, 2]),
+    ({"latest": "1600000000.000004"}, [3, 2, 1]),
+    ({"latest": "1600000000.000004", "inclusive": "1"}, [4, 3, 2, 1]),
+    ({"oldest": "1600000000.000001", "latest": "1600000000.000004"}, [3, 2]),
+    ({"oldest": "1600000000.000001", "latest": "1600000000.000004", "inclusive": "true"}, [4, 3, 2, 1]),
+    ({"oldest": "1600000000", "latest": "1600000001"}, [5, 4, 3, 2, 1]),
+    ({"latest": "1600000000.000003", "limit": "1"}, [2]),
+])
+def test_fake_conversations_history_bounds_as_slack_documents(slack, args, shown):
+    seed(slack, 5)
+    assert [int(m["text"][1:]) for m in history(slack, **args)] == shown
+
+
+@pytest.mark.parametrize("args, code", [
+    ({"channel": "C0NOPE"}, "channel_not_found"),
+    ({}, "channel_not_found"),
+    ({"channel": "C0GENERAL", "limit": "1000"}, "invalid_limit"),
+    ({"channel": "C0GENERAL", "limit": "0"}, "invalid_limit"),
+    ({"channel": "C0GENERAL", "limit": "many"}, "invalid_limit"),
+    ({"channel": "C0GENERAL", "cursor": slack_rtm._fake_cursor("users.list", 2)}, "invalid_cursor"),
+    ({"channel": "C0GENERAL", "oldest": "yesterday"}, "invalid_ts_oldest"),
+    ({"channel": "C0GENERAL", "latest": "1600000000.1234567"}, "invalid_ts_latest"),
+])
+def test_fake_conversations_history_refuses_as_slack_does(slack, args, code):
+    assert web_error(slack, "conversations.history", **args) == code
+
+
+def test_fake_conversations_history_pages_newest_first_with_api_pages(slack):
+    seed(slack, 250)
+    pages = list(slack_rtm.api_pages("conversations.history", TOKEN, limit=100, base_url=slack.base_url,
+                                     channel="C0GENERAL"))
+    assert [len(p["messages"]) for p in pages] == [100, 100, 50]
+    assert [p["has_more"] for p in pages] == [True, True, False] and pages[-1]["response_metadata"]["next_cursor"] == ""
+    assert [m["text"] for p in pages for m in p["messages"]] == [f"m{i}" for i in range(250, 0, -1)]
+    assert [len(p["messages"]) for p in slack_rtm.api_pages("conversations.history", TOKEN, base_url=slack.base_url,
+                                                            channel="C0GENERAL")] == [100, 100, 50]   # 100 by default
+    assert len(history(slack, limit=999)) == 250
+
+
+def test_fake_conversations_history_cursor_holds_when_a_message_comes_between_pages(slack):
+    seed(slack, 5)
+    first = web(slack, "conversations.history", channel="C0GENERAL", limit=2)
+    slack.post("C0GENERAL", "newer")                          # at the front: an offset would shift by one
+    second = web(slack, "conversations.history", channel="C0GENERAL", limit=2,
+                 cursor=first["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in first["messages"] + second["messages"]] == ["m5", "m4", "m3", "m2"]
+
+
+def test_fake_post_seeds_history_and_sends_the_message_to_an_rtm_client(slack):
+    quiet = slack.post("C0RANDOM", "before anyone connects", user="U0BOB")      # no client: no wait
+    with open_session(slack, team=None) as rtm:
+        events = iter(rtm)
+        assert next(events) == {"type": "hello"}
+        stored = slack.post("C0GENERAL", "hi bot", thread_ts=quiet["ts"], client_msg_id="c-1")
+        assert next(events) == dict(stored, channel="C0GENERAL")
+    assert stored == {"type": "message", "user": "U0ALICE", "text": "hi bot", "ts": stored["ts"],
+                      "thread_ts": quiet["ts"], "client_msg_id": "c-1"}
+    assert history(slack, "C0RANDOM")[0]["text"] == "before anyone connects"
+    assert slack.history["C0GENERAL"] == [stored]
+
+
+def test_fake_post_sends_the_message_to_a_socket_mode_app_in_an_envelope(slack):
+    conn = sm_connect(slack)
+    try:
+        sm_recv(conn)
+        stored = slack.post("C0GENERAL", "hi app")
+        envelope = sm_recv(conn)
+        conn.send(json.dumps({"envelope_id": envelope["envelope_id"]}))
+    finally:
+        conn.close()
+    assert envelope["type"] == "events_api" and envelope["payload"]["event"] == dict(stored, channel="C0GENERAL")
+
+
+@pytest.mark.parametrize("args, match", [
+    ({"channel": "C0NOPE"}, "the team has no conversation 'C0NOPE'"),
+    ({"ts": "1600000000"}, "ts '1600000000' is not a Slack ts"),
+    ({"ts": "1600000000.000001"}, "C0GENERAL already has a message with ts '1600000000.000001'"),
+])
+def test_fake_post_refuses_a_wrong_channel_or_ts(slack, args, match):
+    slack.post("C0GENERAL", "first", ts="1600000000.000001")
+    with pytest.raises(slack_rtm.InvalidArgument, match=match):
+        slack.post(**dict({"channel": "C0GENERAL", "text": "x"}, **args))
+    assert len(slack.history["C0GENERAL"]) == 1
+
+
+def test_fake_wait_posts_returns_the_bots_posts_as_they_come(slack):
+    def bot():
+        for text in ("one", "two"):
+            web(slack, "chat.postMessage", channel="C0GENERAL", text=text)
+    thread = threading.Thread(target=bot)
+    thread.start()
+    try:
+        posts = slack.wait_posts(2, timeout=10)
+    finally:
+        thread.join(10)
+    assert [(p["channel"], p["text"], p["user"]) for p in posts] == [("C0GENERAL", "one", "U0BOT"),
+                                                                     ("C0GENERAL", "two", "U0BOT")]
+
+
+def test_fake_wait_posts_fails_fast_saying_what_came_and_what_was_refused(slack):
+    web(slack, "chat.postMessage", channel="C0GENERAL", text="only this")
+    assert web_error(slack, "chat.postMessage", channel="#general", text="wrong channel") == "channel_not_found"
+    started = time.monotonic()
+    with pytest.raises(AssertionError) as info:
+        slack.wait_posts(2, timeout=0.2)
+    assert time.monotonic() - started < 2
+    assert str(info.value) == ("FakeSlack: waited 0.2 s for 2 chat.postMessage posts (there were 1: C0GENERAL "
+                               "'only this'; calls refused: channel_not_found (channel '#general')), in vain")

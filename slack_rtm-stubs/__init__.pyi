@@ -884,6 +884,8 @@ class FakeSlack:
     ack_timeout: float
     max_retries: int
     acks: List[_Json]
+    history: Dict[str, List[_Json]]
+    posts: List[_Json]
     cookies: Dict[str, str]
     page_size: int
     rate_limits: Dict[str, int]
@@ -933,6 +935,8 @@ class FakeSlack:
     def wait_acks(self, count: int = 1, timeout: float = 10.0) -> List[_Json]: ...
     def ack(self, frame: _Json, ok: bool = True, error: Optional[_Json] = None, **extra: Any) -> None: ...
     def reply(self, frame: _Json, ok: bool = True, error: Optional[_Json] = None, **extra: Any) -> _Json: ...
+    def post(self, channel: str, text: str, user: str = 'U0ALICE', ts: Optional[str] = None, **fields: Any) -> _Json: ...
+    def wait_posts(self, count: int = 1, timeout: float = 10.0) -> List[_Json]: ...
 
 EXIT_OK: int
 EXIT_ERROR: int
