@@ -4414,7 +4414,11 @@ class _Seen:
     def add(self, keys: Sequence[str], now: float) -> bool:
         """Note ``keys`` as seen at ``now``; True when none of them was seen before."""
         self._forget(now)
-        fresh = not any(key in self._at for key in keys)
+        seen = self._at
+        fresh = True
+        for key in keys:
+            if key in seen:
+                fresh = False
         for key in keys:
             self._at[key] = now
             self._at.move_to_end(key)
@@ -4518,7 +4522,10 @@ class SocketModeProtocol:
         """How many connections to open now (each after an apps.connections.open)."""
         if self.phase in (ENDED, CLOSED):
             return 0
-        live = sum(1 for s in self._sockets.values() if s.state != RETIRING)
+        live = 0
+        for sock in self._sockets.values():         # (a loop: this is asked before every read)
+            if sock.state != RETIRING:
+                live += 1
         return max(0, min(self.connections - live, MAX_CONNECTIONS - len(self._sockets)))
 
     def opening(self, key: int, now: float) -> None:
@@ -4647,8 +4654,12 @@ class SocketModeProtocol:
 
     def deadline(self) -> Optional[float]:
         """When tick() next has something to do (in the clock's time), or None."""
-        dues = [s.due(self.hello_timeout, self.ping_interval, self.pong_timeout) for s in self._sockets.values()]
-        return min(dues) if dues else None
+        when = None
+        for sock in self._sockets.values():
+            due = sock.due(self.hello_timeout, self.ping_interval, self.pong_timeout)
+            if when is None or due < when:
+                when = due
+        return when
 
     def tick(self, now: float) -> List[_SocketModeAction]:
         """What the time calls for: a Probe of a silent connection, a Retire
@@ -4741,10 +4752,15 @@ def _seen_keys(ident: str, frame: _Json) -> Tuple[str, ...]:
     return ("e:" + ident, "v:" + event_id) if type(event_id) is str else ("e:" + ident,)
 
 
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False)
+
+
 def _ack_text(ident: str, payload: Optional[_Json] = None) -> str:
     """The ack frame of envelope ``ident``: compact JSON, refused with
     MessageTooLong at MAX_ACK_BYTES or more, InvalidArgument if not JSON."""
-    ack: _Json = {"envelope_id": ident} if payload is None else {"envelope_id": ident, "payload": payload}
+    if payload is None:                          # the common case, at every envelope: at once
+        return '{"envelope_id":' + _JSON_TEXT.encode(ident) + "}"   # (ident is at most _MAX_ENVELOPE_ID long)
+    ack: _Json = {"envelope_id": ident, "payload": payload}
     try:
         text = json.dumps(ack, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -6309,6 +6325,9 @@ class SocketModeSession(_Shell):
     first reads and acks what is already waiting on every connection.
     An envelope seen before (its envelope_id, or its event's event_id, in
     the last ``seen_window`` seconds) is acked again, not yielded.
+    ``max_buffer`` (1,000): the most envelopes read ahead (and acked) for
+    the iteration; past it the rest wait, unacked, in the socket: memory
+    stays bounded (about 50 MiB through a burst of 100,000).
 
     Threads: one thread iterates (it reads every connection: the session
     has no thread of its own); ack() and close() may come from any thread.
@@ -6320,7 +6339,7 @@ class SocketModeSession(_Shell):
     def __init__(self, app_token: str, *, connections: int = 1, ping_interval: float = 10.0,
                  pong_timeout: float = 10.0, hello_timeout: float = 10.0,
                  connect_deadline: Optional[float] = 300.0, reconnect_deadline: Optional[float] = None,
-                 max_buffer: int = 10000, max_message_size: int = MAX_MESSAGE_SIZE, strict: bool = False,
+                 max_buffer: int = 1000, max_message_size: int = MAX_MESSAGE_SIZE, strict: bool = False,
                  backoff: Optional[Retry] = None, clock: _Clock = time.monotonic,
                  sleep: Optional[Callable[[float], object]] = None, base_url: str = DEFAULT_BASE_URL,
                  timeout: float = DEFAULT_TIMEOUT, http: Optional["urllib3.PoolManager"] = None,
