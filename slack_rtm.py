@@ -4583,7 +4583,11 @@ class SocketModeProtocol:
             self.skipped += 1
             raise
         kind = frame.get("type")
-        if sock.state == CONNECTING and kind != "hello":
+        if sock.state == CONNECTING and kind == "disconnect" and frame.get("reason") != "link_disabled":
+            del self._sockets[key]                  # refused at once (too_many_websockets): a failure
+            return [Retire(key, ConnectionClosed(f"Slack sent disconnect, reason {_kind(frame.get('reason'))}, "
+                                                 "instead of hello"))]
+        if sock.state == CONNECTING and kind not in ("hello", "disconnect"):
             del self._sockets[key]
             return [Retire(key, BadHello(f"the first Socket Mode frame was {_kind(kind)}, not hello"))]
         if kind == "hello":
@@ -8040,8 +8044,10 @@ def format_event(event: _Json, names: _Names, now: Optional[float] = None) -> Op
 def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser", "argparse.Namespace"]:
     import argparse
     parser = argparse.ArgumentParser(
-        prog="slack-rtm", description="Print the events of a Slack RTM session, or send messages.",
-        epilog="The token comes from SLACK_TOKEN or --token-file.  Exit status: 0 done, interrupted or "
+        prog="slack-rtm", description="Print the events of a Slack RTM session, or send messages; with an "
+                                      "app-level token, print the envelopes of a Socket Mode session.",
+        epilog="The token comes from SLACK_TOKEN, SLACK_APP_TOKEN (an xapp- token: Socket Mode) or "
+               "--token-file, the first set.  Exit status: 0 done, interrupted or "
                "the output closed (| head), 1 an error from Slack or the network, 2 a usage error.")
     parser.add_argument("--token-file", help="read the token from this file")
     parser.add_argument("--token", help=argparse.SUPPRESS)
@@ -8088,10 +8094,12 @@ def _token(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> Tup
         return args.token, "--token"
     if args.token_file:
         return _read_token_file(parser, args.token_file), f"the token file {args.token_file}"
-    token = os.environ.get("SLACK_TOKEN", "").strip()
-    if not token:
-        parser.error("no token: set SLACK_TOKEN or give --token-file (or try --demo)")
-    return token, "SLACK_TOKEN"
+    for name in ("SLACK_TOKEN", "SLACK_APP_TOKEN"):         # an app-level token: Socket Mode
+        token = os.environ.get(name, "").strip()
+        if token:
+            return token, name
+    parser.error("no token: set SLACK_TOKEN (or SLACK_APP_TOKEN for Socket Mode) or give --token-file "
+                 "(or try --demo)")
 
 
 def _read_token_file(parser: "argparse.ArgumentParser", path: str) -> str:
@@ -8116,6 +8124,7 @@ _ADVICE = {
     "not_allowed_token_type": "RTM needs a classic app's or a legacy bot's token, and the one from {source} "
                               "is of another kind (granular bot tokens are refused)",
     "missing_scope": "the token from {source} lacks a scope RTM needs (rtm:stream or client)",
+    "link_disabled": "Socket Mode is turned off for this app: turn it on in the app's settings (Socket Mode)",
 }
 
 
@@ -8155,11 +8164,14 @@ def _wanted(args: "argparse.Namespace", kind: Optional[str]) -> bool:
 
 
 def _open_session(token: str, args: "argparse.Namespace", **options: Any) -> Session:
-    """The session, its first connection within --connect-timeout: each
-    try's network waits are bounded by it too, not only the retries."""
+    """The session (Socket Mode for an app-level token), its first
+    connection within --connect-timeout: each try's network waits are
+    bounded by it too, not only the retries."""
     limit = args.connect_timeout
-    return connect(token, method="rtm." + args.method, connect_deadline=limit,
-                   timeout=min(DEFAULT_TIMEOUT, limit), hello_timeout=min(CLI_HELLO_TIMEOUT, limit), **options)
+    if not token.startswith("xapp-"):
+        options["method"] = "rtm." + args.method
+    return connect(token, connect_deadline=limit, timeout=min(DEFAULT_TIMEOUT, limit),
+                   hello_timeout=min(CLI_HELLO_TIMEOUT, limit), **options)
 
 
 class _CtrlC:
@@ -8170,7 +8182,7 @@ class _CtrlC:
     whatever became of the exception.  A program that handles SIGINT itself
     (or ignores it) keeps its handling; so does any thread but the main one."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: _Shell) -> None:
         self.session = session
         self.pressed = False
         self._before: Any = None
@@ -8201,6 +8213,29 @@ def _run(rtm: Session, args: "argparse.Namespace", out: TextIO) -> None:
                 _print(line, out)
         if args.demo and _demo_step(rtm, event, names, args, out):   # whatever is shown, the demo ends
             return
+
+
+def _run_envelopes(session: SocketModeSession, args: "argparse.Namespace", out: TextIO) -> None:
+    """Print each envelope (acked by the session): as JSON, or its event as
+    a line (a slash command or an interaction: its kind and text)."""
+    if not args.json:
+        _print(f"{_clock_of({})} -- connected (Socket Mode)", out)
+    names = _Names(None)
+    for envelope in session:
+        payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
+        event = payload.get("event") if isinstance(payload.get("event"), dict) else None   # type: ignore[union-attr]  # a dict: above
+        if not _wanted(args, (event or payload).get("type") or envelope.get("type")):   # type: ignore[union-attr]  # a dict: above
+            continue
+        line = json.dumps(envelope, ensure_ascii=False) if args.json else (
+            format_event(event, names) if event is not None else _envelope_line(envelope, payload))  # type: ignore[arg-type]  # a dict: above
+        if line is not None:
+            _print(line, out)
+
+
+def _envelope_line(envelope: _Json, payload: _Json) -> str:
+    """A slash command or an interaction, on one line."""
+    what = payload.get("command") or payload.get("type") or "?"
+    return f"{_clock_of({})} [{envelope.get('type')}] {what} {payload.get('text') or ''}".rstrip()
 
 
 def _is_conversation_id(text: str) -> bool:
@@ -8273,8 +8308,13 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
         if args.demo:
             return _demo(args, out)
         token, source = _token(parser, args)
+        app = token.startswith("xapp-")
+        if app and args.send:
+            parser.error("--send needs a bot or user token (SLACK_TOKEN): a Socket Mode session only receives")
         with _open_session(token, args, base_url=args.base_url) as rtm, _CtrlC(rtm) as ctrl_c:
-            if args.send:
+            if app:
+                _run_envelopes(rtm, args, out)       # type: ignore[arg-type]  # connect() made one: app
+            elif args.send:
                 _send(rtm, args, out)
             else:
                 _run(rtm, args, out)

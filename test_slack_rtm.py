@@ -2427,6 +2427,20 @@ def test_socket_mode_too_many_websockets_retires_the_connection_as_a_retryable_f
     assert "too_many_websockets" in str(retire.error) and p.needed() == 1
 
 
+def test_socket_mode_disconnect_instead_of_hello_is_refusal_or_the_end_never_bad_hello():
+    # too_many_websockets (a refusal at once) is retried with the backoff;
+    # link_disabled before any hello still ends the session for good.
+    p = SM.SocketModeProtocol(hello_timeout=10)
+    p.opening(1, 0.0)
+    (retire,) = p.receive(1, sm_frame("python-slack-sdk_disconnect_too_many_websockets.json"), 1.0)
+    assert retire.key == 1 and type(retire.error) is SM.ConnectionClosed and "too_many_websockets" in str(retire.error)
+    assert p.phase == SM.CONNECTING and p.needed() == 1
+    p.opening(2, 2.0)
+    (stop,) = p.receive(2, sm_frame("project-lumos_disconnect_link_disabled.json"), 3.0)
+    assert isinstance(stop, SM.Stop) and isinstance(stop.error, SM.LinkDisabled)
+    assert p.phase == SM.ENDED and p.needed() == 0
+
+
 def test_socket_mode_silent_connection_is_probed_then_found_dead():
     p = sm_open(now=100.0)
     assert p.deadline() == 110.0 and p.tick(109.9) == []
@@ -5567,6 +5581,34 @@ def test_cli_ctrl_c_ends_the_session_even_when_its_keyboard_interrupt_is_lost(sl
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_cli_prints_socket_mode_envelopes_with_slack_app_token(slack):
+    cli = Cli(slack, "--json", token=None, env={"SLACK_APP_TOKEN": APP_TOKEN})
+    slack.wait_connections(1)
+    sent = slack.send_event({"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "héllo"})
+    assert json.loads(cli.line()) == sent
+    assert slack.wait_acks(1) == [{"envelope_id": sent["envelope_id"]}]
+    assert cli.interrupt()[0] == 0
+    assert [r.headers["Authorization"] for r in slack.requests] == ["Bearer " + APP_TOKEN]
+
+
+def test_cli_prints_a_socket_mode_event_as_a_readable_line(slack):
+    cli = Cli(slack, token=None, env={"SLACK_APP_TOKEN": APP_TOKEN})
+    assert cli.line().endswith(" -- connected (Socket Mode)")
+    slack.send_event({"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "hi there"})
+    assert cli.line().endswith("hi there")
+    slack.send_slash_command("/deploy", "now")
+    assert cli.line().endswith(" [slash_commands] /deploy now")
+    assert cli.interrupt()[0] == 0
+
+
+def test_cli_socket_mode_refuses_send_and_says_what_link_disabled_means(slack):
+    status, err = Cli(slack, "--send", "#general", "hi", token=None, env={"SLACK_APP_TOKEN": APP_TOKEN}).finish()
+    assert status == 2 and "--send needs a bot or user token" in err
+    slack.disable_link()
+    status, err = Cli(slack, token=None, env={"SLACK_APP_TOKEN": APP_TOKEN}).finish()
+    assert status == 1 and "Socket Mode is turned off for this app" in err and APP_TOKEN not in err, err
 
 
 def test_cli_token_file_and_the_token_flag_warning(slack, tmp_path):
