@@ -5228,6 +5228,79 @@ def test_socket_mode_too_many_websockets_is_retried_with_the_backoff(slack):
         assert len(waits) == 1 and waits[0] > 0                  # a failure: the backoff's wait
 
 
+def test_socket_mode_runs_no_thread_of_its_own_however_many_connections(slack):
+    # In a process of its own: FakeSlack's server threads are not counted.
+    script = (
+        "import sys, threading, slack_rtm\n"
+        "with slack_rtm.connect('xapp-test', base_url=sys.argv[1], connections=3) as session:\n"
+        "    print(session.stats['open'], threading.active_count(), flush=True)\n"
+        "    envelope = next(session)\n"
+        "    print(envelope['payload']['event']['text'], threading.active_count(), flush=True)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, slack.base_url], cwd=HERE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().split() == ["3", "1"]          # three connections, one thread
+        slack.send_event({"type": "message", "text": "read"})
+        assert proc.stdout.readline().split() == ["read", "1"]
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.mark.parametrize("failure", ["internal_error", "ratelimited", "an HTML page"])
+def test_socket_mode_apps_connections_open_failures_are_retried_with_the_backoff(slack, failure):
+    if failure == "an HTML page":                    # a proxy's error page
+        slack.answer("apps.connections.open", body=b"<html>502 Bad Gateway</html>", status=502,
+                     headers={"Content-Type": "text/html"})
+    else:
+        slack.fail("apps.connections.open", failure, retry_after=7)
+    waits = []
+    with open_socket_mode(slack, sleep=waits.append) as session:
+        assert session.phase == slack_rtm.OPEN and len(slack.calls("apps.connections.open")) == 2
+        assert len(waits) == 1 and (waits[0] >= 7 if failure == "ratelimited" else 0 < waits[0] <= 2)
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "token_revoked", "not_allowed_token_type"])
+def test_socket_mode_errors_no_retry_can_fix_end_it_at_once(slack, error):
+    slack.fail("apps.connections.open", error)
+    with pytest.raises(slack_rtm.ERRORS[error]):
+        open_socket_mode(slack, sleep=lambda seconds: pytest.fail("retried"))
+    assert len(slack.calls("apps.connections.open")) == 1 and slack.connections == 0
+
+
+def test_socket_mode_ack_from_another_thread_reaches_slack_with_its_payload(slack):
+    with open_socket_mode(slack, connections=2) as session:
+        slack.wait_connections(2)
+        commands = [slack.send_slash_command("/deploy", str(n)) for n in range(2)]     # one on each
+        got = []
+        for _ in commands:                           # (in either order: two connections)
+            envelope = next(session)
+            acker = Background(lambda: session.ack(envelope, {"text": envelope["payload"]["text"]}))
+            acker.join(5)
+            assert acker.error is None
+            got.append(envelope)
+        assert sorted(got, key=lambda e: e["envelope_id"]) == sorted(commands, key=lambda e: e["envelope_id"])
+        acks = slack.wait_acks(2)
+        assert sorted((a["envelope_id"], a["payload"]["text"]) for a in acks) == sorted(
+            (e["envelope_id"], e["payload"]["text"]) for e in commands)
+        with pytest.raises(slack_rtm.InvalidArgument, match="acked already"):
+            session.ack(got[0])
+
+
+def test_socket_mode_envelope_over_the_size_limit_drops_its_connection_not_the_session(slack, caplog):
+    with open_socket_mode(slack, max_message_size=65536) as session:
+        fits = slack.send_event({"type": "message", "text": "x" * 60000})
+        assert next(session) == fits
+        reader = Reader(session)
+        slack.send_event({"type": "message", "text": "x" * 200000})     # never held whole: the connection goes
+        slack.wait_for(lambda: len(slack.calls("apps.connections.open")) == 2, what="a second connection")
+        after = slack.send_event({"type": "message", "text": "after"})
+        assert reader.next() == after
+        assert session.stats["connections"] == 2
+    assert any("max_message_size" in r.getMessage() for r in caplog.records)
+
+
 def test_socket_mode_close_from_another_thread_ends_the_iteration_at_once(slack):
     session = open_socket_mode(slack)
     reader = Reader(session)
