@@ -8450,7 +8450,7 @@ def _demo_step(rtm: Session, event: _Json, names: _Names, args: "argparse.Namesp
 # The Socket Mode demo: a scripted app on the embedded FakeSlack.
 
 #: The pause between the steps of the Socket Mode demo's team: a few seconds in all.
-_DEMO_PACE = 0.4
+_DEMO_PACE = 0.3
 #: The demo app's bot token (for chat.postMessage) and app-level token (for Socket Mode).
 _DEMO_BOT_TOKEN, _DEMO_APP_TOKEN = "xoxb-demo", "xapp-demo"
 #: The last message of the Socket Mode demo: the app stops after it.
