@@ -8446,7 +8446,6 @@ def _demo_step(rtm: Session, event: _Json, names: _Names, args: "argparse.Namesp
     return state["last"] is not None and event.get("ts") == state["last"]
 
 
-
 # The Socket Mode demo: a scripted app on the embedded FakeSlack.
 
 #: The pause between the steps of the Socket Mode demo's team: a few seconds in all.
@@ -8458,6 +8457,8 @@ _DEMO_LAST = "bye!"
 
 
 def _demo_socket_mode(args: "argparse.Namespace", out: TextIO) -> int:
+    """--demo socket-mode: the demo app (the iterating thread) against the
+    team's script (a thread of its own), on an embedded FakeSlack."""
     with FakeSlack(tokens=(_DEMO_BOT_TOKEN,), app_tokens=(_DEMO_APP_TOKEN,), team=_DEMO_TEAM) as slack, \
             _open_session(_DEMO_APP_TOKEN, args, base_url=slack.base_url, proxy=False,
                           sleep=lambda seconds: None) as session, _CtrlC(session) as ctrl_c:
