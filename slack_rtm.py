@@ -8030,7 +8030,7 @@ def format_event(event: _Json, names: _Names, now: Optional[float] = None) -> Op
         return f"{at} {where} --> {who} joined"
     if kind == "message" and sub in ("channel_leave", "group_leave") or kind == "member_left_channel":
         return f"{at} {where} <-- {who} left"
-    if kind == "message":
+    if kind in ("message", "app_mention"):
         name = who if event.get("user") else event.get("username") or event.get("bot_id") or "?"
         return f"{at} {where} <{name}> {event.get('text', '')}"
     if kind in ("reaction_added", "reaction_removed"):
@@ -8078,7 +8078,9 @@ def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser
     parser.add_argument("--connect-timeout", type=_seconds, default=CLI_CONNECT_TIMEOUT, metavar="SECONDS",
                         help=f"give up connecting after this long, retries included (default "
                              f"{CLI_CONNECT_TIMEOUT:g})")
-    parser.add_argument("--demo", action="store_true", help="run against a built-in fake Slack; no token needed")
+    parser.add_argument("--demo", nargs="?", const="rtm", choices=("rtm", "socket-mode"),
+                        help="run against a built-in fake Slack, no token needed: an RTM session (rtm, the "
+                             "default) or a Socket Mode app (socket-mode)")
     parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log what the session does")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -8238,14 +8240,20 @@ def _run_envelopes(session: SocketModeSession, args: "argparse.Namespace", out: 
         _print(f"{_clock_of({})} -- connected (Socket Mode)", out)
     names = _Names(None)
     for envelope in session:
-        payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
-        event = payload.get("event") if isinstance(payload.get("event"), dict) else None   # type: ignore[union-attr]  # a dict: above
-        if not _wanted(args, (event or payload).get("type") or envelope.get("type")):   # type: ignore[union-attr]  # a dict: above
-            continue
-        line = json.dumps(envelope, ensure_ascii=False) if args.json else (
-            format_event(event, names) if event is not None else _envelope_line(envelope, payload))  # type: ignore[arg-type]  # a dict: above
+        line = _envelope_text(envelope, args, names)
         if line is not None:
             _print(line, out)
+
+
+def _envelope_text(envelope: _Json, args: "argparse.Namespace", names: _Names) -> Optional[str]:
+    """The line to print for an envelope: JSON, or its event's line; None
+    when --types leaves it out or it is not worth a line."""
+    payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
+    event = payload.get("event") if isinstance(payload.get("event"), dict) else None   # type: ignore[union-attr]  # a dict: above
+    if not _wanted(args, (event or payload).get("type") or envelope.get("type")):   # type: ignore[union-attr]  # a dict: above
+        return None
+    return json.dumps(envelope, ensure_ascii=False) if args.json else (
+        format_event(event, names) if event is not None else _envelope_line(envelope, payload))  # type: ignore[arg-type]  # a dict: above
 
 
 def _envelope_line(envelope: _Json, payload: _Json) -> str:
@@ -8414,6 +8422,8 @@ def _demo_feed(slack: FakeSlack, frames: List[_Json], stop: threading.Event) -> 
 
 def _demo(args: "argparse.Namespace", out: TextIO) -> int:
     _require("the demo", "websockets", "websocket", "urllib3")          # both halves, at once
+    if args.demo == "socket-mode":
+        return _demo_socket_mode(args, out)
     before = _demo_before(_stamps(time.time() + 0.3, 0.3))
     stop = threading.Event()
     with FakeSlack(tokens=("xoxb-demo",), team=_DEMO_TEAM) as slack:
@@ -8451,6 +8461,127 @@ def _demo_step(rtm: Session, event: _Json, names: _Names, args: "argparse.Namesp
         state["slack"].goodbye()
     return state["last"] is not None and event.get("ts") == state["last"]
 
+
+# The Socket Mode demo: a scripted app on the embedded FakeSlack.
+
+#: The pause between the steps of the Socket Mode demo's team: a few seconds in all.
+_DEMO_PACE = 0.3
+#: The demo app's bot token (for chat.postMessage) and app-level token (for Socket Mode).
+_DEMO_BOT_TOKEN, _DEMO_APP_TOKEN = "xoxb-demo", "xapp-demo"
+#: The last message of the Socket Mode demo: the app stops after it.
+_DEMO_LAST = "bye!"
+
+
+def _demo_socket_mode(args: "argparse.Namespace", out: TextIO) -> int:
+    """--demo socket-mode: the demo app (the iterating thread) against the
+    team's script (a thread of its own), on an embedded FakeSlack."""
+    with FakeSlack(tokens=(_DEMO_BOT_TOKEN,), app_tokens=(_DEMO_APP_TOKEN,), team=_DEMO_TEAM) as slack, \
+            _open_session(_DEMO_APP_TOKEN, args, base_url=slack.base_url, proxy=False,
+                          sleep=lambda seconds: None) as session, _CtrlC(session) as ctrl_c:
+        stop = threading.Event()
+        feeder = threading.Thread(target=_demo_team, args=(slack, session, stop), name="demo", daemon=True)
+        feeder.start()
+        try:
+            _demo_app_run(session, _DemoApp(slack.base_url, args, out))   # type: ignore[arg-type]  # an app token: SocketModeSession
+        except SlackError:
+            if not ctrl_c.pressed:           # Ctrl-C closed the session: what failed after is its doing
+                raise
+        finally:                              # ended early (| head): nothing more is sent
+            stop.set()
+            feeder.join()
+    return EXIT_OK
+
+
+def _demo_team(slack: FakeSlack, session: SocketModeSession, stop: threading.Event) -> None:
+    """The team's side of the Socket Mode demo: a step every _DEMO_PACE
+    seconds until ``stop`` is set.  A step FakeSlack waits for in vain
+    closes the session: the demo ends rather than waits for ever."""
+    from websockets.exceptions import ConnectionClosed as Closed   # type: ignore[import-not-found, unused-ignore]
+    try:
+        for step in _demo_script(slack, stop):
+            if stop.wait(_DEMO_PACE):
+                return
+            step()
+    except (AssertionError, Closed):          # the demo's session ended, or never read on (Ctrl-C)
+        session.close()
+
+
+def _demo_script(slack: FakeSlack, stop: threading.Event) -> List[Callable[[], object]]:
+    """What the team and Slack do in the Socket Mode demo, step by step."""
+    say = functools.partial(slack.post, "C0GENERAL")
+    sent: List[_Json] = []
+    return [
+        lambda: say("good morning! the launch is today", user="U0ALICE"),
+        lambda: sent.append(_demo_mention(slack, "U0BOB", "<@U0BOT> is the build green?")),
+        lambda: slack.send_slash_command("/deploy", "production", user_id="U0ALICE"),
+        lambda: say("ping", user="U0BOB"),
+        lambda: slack.refresh("warning", close_after=1.0),     # routine: the next connection first
+        lambda: slack.wait_for(lambda: stop.is_set() or slack.connections >= 2, what="the next connection"),
+        lambda: say("still here after that refresh?", user="U0BOB"),
+        # Slack sends the mention again, as it does when an ack seems lost.
+        lambda: slack.send_envelope(dict(sent[0], retry_attempt=1, retry_reason="timeout")),
+        lambda: say(_DEMO_LAST, user="U0ALICE"),
+    ]
+
+
+def _demo_mention(slack: FakeSlack, user: str, text: str) -> _Json:
+    """Send an app_mention in #general; return its envelope."""
+    ts = f"{time.time():.6f}"
+    return slack.send_event({"type": "app_mention", "channel": "C0GENERAL", "user": user, "text": text,
+                             "ts": ts, "event_ts": ts})
+
+
+def _demo_app_run(session: SocketModeSession, app: "_DemoApp") -> None:
+    """The demo app's loop: each envelope printed as _run_envelopes prints
+    it, after what the session did since the last one, before the app's answer."""
+    app.say("hello", "-- connected (Socket Mode)")
+    for envelope in session:
+        app.news(session.stats)
+        line = _envelope_text(envelope, app.args, app.names)
+        if line is not None:
+            _print(line, app.out)
+        if app.answer(session, envelope):
+            return
+
+
+class _DemoApp:
+    """The Socket Mode demo's app: acks /deploy with a response, answers
+    "ping" with chat.postMessage, and says what the session did between
+    envelopes (a refresh, a duplicate skipped), from its stats.  Its own
+    lines are left out with --json (one envelope a line) and --types."""
+
+    def __init__(self, base_url: str, args: "argparse.Namespace", out: TextIO) -> None:
+        self.base_url, self.args, self.out = base_url, args, out
+        self.names = _Names(TeamState.from_start(RtmStart.from_dict(dict(_DEMO_TEAM))))
+        self.seen = {"connections": 1, "duplicates": 0}
+
+    def say(self, kind: str, text: str, at: Optional[_Json] = None) -> None:
+        if not self.args.json and _wanted(self.args, kind):
+            _print(f"{_clock_of(at or {})} {text}", self.out)
+
+    def news(self, stats: Dict[str, int]) -> None:
+        if stats["connections"] > self.seen["connections"]:
+            self.say("disconnect", "-- Slack refreshed the connection: the next one opened before the old one "
+                                   f"closed, no gap ({stats['connections']} connections so far)")
+        if stats["duplicates"] > self.seen["duplicates"]:
+            self.say("duplicate", "-- an envelope came again (Slack's retry): acked, and skipped as a "
+                                  f"duplicate ({stats['duplicates']} so far)")
+        self.seen = {key: stats[key] for key in self.seen}
+
+    def answer(self, session: SocketModeSession, envelope: _Json) -> bool:
+        """Answer ``envelope``; True after the demo's last message."""
+        payload = envelope.get("payload") or {}
+        event = payload.get("event") or {}
+        if payload.get("command") == "/deploy":
+            response = {"response_type": "in_channel", "text": f"Deploying {payload.get('text')}..."}
+            session.ack(envelope, response)
+            self.say("slash_commands", "-- acked with a response: " + json.dumps(response))
+        elif event.get("type") == "message" and event.get("text") == "ping":
+            sent = api_call("chat.postMessage", _DEMO_BOT_TOKEN, base_url=self.base_url, proxy=False,
+                            channel=event.get("channel"), text="pong")
+            self.say("message", f"{self.names.channel(sent['channel'])} <demobot> pong  "
+                                f"(chat.postMessage, ts {sent['ts']})", at=sent)
+        return event.get("type") == "message" and event.get("text") == _DEMO_LAST
 
 if __name__ == "__main__":
     sys.exit(main())

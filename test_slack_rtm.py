@@ -5763,6 +5763,62 @@ def test_cli_demo_json_prints_each_frame_once():
     assert [f.get("type") for f in frames].count("hello") == 2 and frames[-1]["text"] == "bye!"
 
 
+def test_cli_demo_socket_mode_runs_a_scripted_app_with_no_token_and_no_network():
+    lines = demo_run("socket-mode")
+    assert all(re.match(r"\d\d:\d\d:\d\d ", line) for line in lines), lines
+    body = [line.split(" ", 1)[1] for line in lines]
+    assert re.fullmatch(r"#general <demobot> pong  \(chat.postMessage, ts \d+\.\d{6}\)", body[6]), lines
+    assert body[:6] + body[7:] == [
+        "-- connected (Socket Mode)", "#general <alice> good morning! the launch is today",
+        "#general <bob> <@U0BOT> is the build green?", "[slash_commands] /deploy production",
+        '-- acked with a response: {"response_type": "in_channel", "text": "Deploying production..."}',
+        "#general <bob> ping",
+        "-- Slack refreshed the connection: the next one opened before the old one closed, no gap "
+        "(2 connections so far)", "#general <bob> still here after that refresh?",
+        "-- an envelope came again (Slack's retry): acked, and skipped as a duplicate (1 so far)",
+        "#general <alice> bye!"], lines
+
+
+def test_cli_demo_socket_mode_json_prints_each_envelope_once_and_acks_with_the_response(monkeypatch):
+    import io
+    made = []
+
+    class Recorded(slack_rtm.FakeSlack):
+        def __init__(self, **options):
+            super().__init__(**options)
+            made.append(self)
+    monkeypatch.setattr(slack_rtm, "FakeSlack", Recorded)
+    out = io.StringIO()
+    assert slack_rtm._demo(slack_rtm._parse_args(["--demo", "socket-mode", "--json"])[1], out) == 0
+    envelopes = [json.loads(line) for line in out.getvalue().splitlines()]
+    what = [(e["payload"].get("event") or e["payload"]).get("text") for e in envelopes]
+    assert what == ["good morning! the launch is today", "<@U0BOT> is the build green?", "production", "ping",
+                    "still here after that refresh?", "bye!"]
+    assert len({e["envelope_id"] for e in envelopes}) == 6     # the retry of the mention: acked, not shown
+    (slack,) = made
+    (slash,), mention = [e for e in envelopes if e["type"] == "slash_commands"], envelopes[1]
+    assert {"envelope_id": slash["envelope_id"],
+            "payload": {"response_type": "in_channel", "text": "Deploying production..."}} in slack.acks
+    assert [a["envelope_id"] for a in slack.acks].count(mention["envelope_id"]) == 2
+    assert [(p["channel"], p["text"]) for p in slack.posts] == [("C0GENERAL", "pong")]
+
+
+def test_cli_demo_socket_mode_ends_however_its_output_is_filtered():
+    lines = demo_run("socket-mode", "--types", "app_mention,disconnect,slash_commands")
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "#general <bob> <@U0BOT> is the build green?", "[slash_commands] /deploy production",
+        '-- acked with a response: {"response_type": "in_channel", "text": "Deploying production..."}',
+        "-- Slack refreshed the connection: the next one opened before the old one closed, no gap "
+        "(2 connections so far)"], lines
+
+
+def test_cli_demo_socket_mode_ends_on_ctrl_c_with_status_0():
+    cli = Cli(None, "--demo", "socket-mode", token=None)
+    assert cli.line().endswith(" -- connected (Socket Mode)")
+    assert cli.line().endswith(" #general <alice> good morning! the launch is today")
+    assert cli.interrupt() == (0, "")
+    assert not any("bye!" in line for line in cli.rest())
+
 def test_cli_a_closed_output_ends_quietly_with_status_0():
     proc = demo(stdin=subprocess.DEVNULL)
     first = [proc.stdout.readline() for _ in range(3)]      # python -m slack_rtm --demo | head -3
