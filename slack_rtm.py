@@ -4701,6 +4701,8 @@ class SocketModeProtocol:
     def asked(self) -> List[Ack]:
         """The user asks for the next envelope: the acks owed for envelopes
         already handed over go now, empty."""
+        if not self._owed:                          # (asked before every envelope: at once)
+            return []
         passed = [ident for ident, (_, handed) in self._owed.items() if handed]
         return [Ack(self._owed.pop(ident)[0], _ack_text(ident)) for ident in passed]
 
@@ -6387,6 +6389,7 @@ class SocketModeSession(_Shell):
         self._buffer = _Buffer(max_buffer, MAX_BUFFER_BYTES, lambda envelope: None, max_message_size)
         self._keys = 0
         self._retry_at = -math.inf                # the next try to open one, while others are open
+        self._controls: Dict[int, _OnControl] = {}   # each link's: what its pings and pongs are told to
         self._connected(connect_deadline)
 
     def _connected(self, deadline: Optional[float]) -> None:
@@ -6452,12 +6455,15 @@ class SocketModeSession(_Shell):
 
     def _due(self) -> Optional[float]:
         due = self._proto.deadline()
-        if self._proto.needed() > 0 and (due is None or self._retry_at < due):
+        if self._retry_at != -math.inf and self._proto.needed() > 0 and (due is None or self._retry_at < due):
             due = self._retry_at
         return due
 
     def _control_of(self, key: int) -> _OnControl:
-        return functools.partial(self._control, key)
+        control = self._controls.get(key)
+        if control is None:
+            control = self._controls[key] = functools.partial(self._control, key)
+        return control
 
     def _control(self, key: int, now: float) -> Optional[Retire]:
         with self._lock:
@@ -6535,6 +6541,7 @@ class SocketModeSession(_Shell):
             if isinstance(opened, float):
                 self._retry_at = self._clock() + opened
                 return None
+            self._retry_at = -math.inf
             with self._lock:
                 if proto.phase == CLOSED:
                     return opened.release()
@@ -6548,6 +6555,7 @@ class SocketModeSession(_Shell):
         successor is open), or lost (the backoff says when to open the next)."""
         with self._lock:
             link = self._links.pop(key, None)
+            self._controls.pop(key, None)
             self._proto.lost(key)
         if link is None:
             return
