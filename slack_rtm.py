@@ -4426,6 +4426,11 @@ class _Seen:
             self._at.popitem(last=False)
         return fresh
 
+    def discard(self, keys: Sequence[str]) -> None:
+        """Forget ``keys``: what they name may be delivered again."""
+        for key in keys:
+            self._at.pop(key, None)
+
     def _forget(self, now: float) -> None:
         while self._at:
             key, seen = next(iter(self._at.items()))
@@ -4498,7 +4503,7 @@ class SocketModeProtocol:
         self.frames = self.skipped = self.delivered = self.duplicates = 0
         self._seen = _Seen(seen_window, seen_limit)
         self._sockets: Dict[int, _Socket] = {}
-        self._owed: Dict[str, Tuple[int, bool]] = {}       # envelope id -> (key, handed over)
+        self._owed: Dict[str, Tuple[int, bool, Tuple[str, ...]]] = {}   # envelope id -> (key, handed, seen keys)
         self._orphans: Deque[str] = deque(maxlen=1000)     # owed acks whose connection ended
 
     def __repr__(self) -> str:
@@ -4545,8 +4550,9 @@ class SocketModeProtocol:
             self._orphan(key)
 
     def _orphan(self, key: int) -> None:
-        for ident in [i for i, (k, _) in self._owed.items() if k == key]:
-            del self._owed[ident]
+        for ident in [i for i, (k, _, _) in self._owed.items() if k == key]:
+            # Never acked: Slack sends it again, and it must be yielded again (the user can ack it then).
+            self._seen.discard(self._owed.pop(ident)[2])
             self._orphans.append(ident)
 
     def ended(self) -> None:
@@ -4628,7 +4634,8 @@ class SocketModeProtocol:
             raise ProtocolError(f"a Socket Mode frame of type {_kind(frame.get('type'))} with no usable "
                                 "envelope_id: skipped")
         accepts = frame.get("accepts_response_payload") is True
-        fresh = self._seen.add(_seen_keys(ident, frame), now)
+        keys = _seen_keys(ident, frame)
+        fresh = self._seen.add(keys, now)
         actions: List[_SocketModeAction] = []
         if not fresh or not accepts:
             actions.append(Ack(key, _ack_text(ident)))
@@ -4636,7 +4643,7 @@ class SocketModeProtocol:
             self.duplicates += 1
             return actions
         if accepts:
-            self._owed[ident] = (key, False)
+            self._owed[ident] = (key, False, keys)
         self.delivered += 1
         actions.append(Deliver(frame))
         return actions
@@ -4696,14 +4703,15 @@ class SocketModeProtocol:
         ack it still owes is sent empty."""
         ident = envelope.get("envelope_id")
         if type(ident) is str and ident in self._owed:
-            self._owed[ident] = (self._owed[ident][0], True)
+            key, _, keys = self._owed[ident]
+            self._owed[ident] = (key, True, keys)
 
     def asked(self) -> List[Ack]:
         """The user asks for the next envelope: the acks owed for envelopes
         already handed over go now, empty."""
         if not self._owed:                          # (asked before every envelope: at once)
             return []
-        passed = [ident for ident, (_, handed) in self._owed.items() if handed]
+        passed = [ident for ident, (_, handed, _) in self._owed.items() if handed]
         return [Ack(self._owed.pop(ident)[0], _ack_text(ident)) for ident in passed]
 
     def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> Optional[Ack]:
@@ -4771,7 +4779,11 @@ def _ack_text(ident: str, payload: Optional[_Json] = None) -> str:
         text = json.dumps(ack, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"an ack's payload must be JSON: {exc}") from None
-    size = len(text.encode("utf-8", "surrogatepass"))
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument(f"an ack's payload must be text that UTF-8 can carry: {exc.reason} at "
+                              f"{exc.start}") from None
     if size >= MAX_ACK_BYTES:
         raise MessageTooLong(f"an ack of {size} bytes was not sent: Slack drops acks of {MAX_ACK_BYTES} "
                              "bytes or more without a word")
@@ -5843,10 +5855,12 @@ class _Shell:
         StopIteration once the session has ended or been closed; the error
         that ended it (a SlackError) once, after the frames read before it;
         ProtocolError when ``strict`` and a frame is not a JSON object."""
+        self._first()
         while True:
             if self._buffer.frames or self._proto.phase in (ENDED, CLOSED):
                 with self._lock:
                     if self._proto.phase == CLOSED:
+                        self._release_closed()
                         raise StopIteration
                     if self._buffer.frames:
                         return self._hand(self._buffer.take())
@@ -5858,6 +5872,15 @@ class _Shell:
             event = self._turn(until=until)
             if event is not None and self._proto.phase != CLOSED:
                 return self._hand(event)
+
+    def _release_closed(self) -> None:
+        """Closed while another thread read: the links it left go now (if no one reads)."""
+        if self._links and self._read_lock.acquire(blocking=False):
+            try:
+                if not self._turns.reading:
+                    self._between()
+            finally:
+                self._read_lock.release()
 
     def _raise_error(self) -> None:
         error, self._error = self._error, None
@@ -5916,8 +5939,7 @@ class _Shell:
         poll = select.poll()
         for key in keys:
             poll.register(self._links[key].wire.sock, select.POLLIN)
-        if not self._waiter(poll, due):
-            return None
+        self._waiter(poll, due)                # False at the deadline: what has come is still read
         ready = {fd for fd, _ in poll.poll(0)}
         return next((k for k in keys if self._links[k].wire.fileno() in ready), None)
 
@@ -5957,6 +5979,9 @@ class _Shell:
             link.release()
 
     # -- what each session says -------------------------------------------
+
+    def _first(self) -> None:
+        """Done first at each __next__."""
 
     def _before_read(self) -> Optional[float]:
         """Done in __next__ before it reads: the time to stop waiting at."""
@@ -6434,18 +6459,20 @@ class SocketModeSession(_Shell):
 
     # -- on the shell -----------------------------------------------------
 
-    def _before_read(self) -> Optional[float]:
-        """The acks owed for what was handed over go; then what has come on
-        every connection is read and acked (kept for the iteration)."""
+    def _first(self) -> None:
+        """At every next(): the acks owed for what was handed over go; then
+        what has come on every connection is read and acked (kept for the
+        iteration, up to max_buffer)."""
         with self._lock:
             acks = self._proto.asked()
-        self._do(acks, keep=True)
-        if self._proto.phase == OPEN and self._buffer.room():
-            self._turns.drain(lambda: self._step(_NO_WAIT, keep=True), self._proto, self._buffer)
-        return None
+        if acks:
+            self._do(acks, keep=True)
+        if self._proto.phase == OPEN and self._buffer.room():     # (no connection: it waits for an empty buffer)
+            self._turns.drain(lambda: self._links and self._step(_NO_WAIT, keep=True), self._proto, self._buffer)
 
     def _hand(self, frame: _Json) -> _Json:
-        self._proto.handed(frame)
+        with self._lock:
+            self._proto.handed(frame)
         return frame
 
     def _must_connect(self) -> bool:
@@ -6530,14 +6557,14 @@ class SocketModeSession(_Shell):
                 return None
             try:
                 opened = self._connector.open_link(patient=not self._links)
-            except SlackError:
+            except SlackError as error:
                 with self._cond:
                     proto.ended()
                     self._cond.notify_all()
                 self._release_all()
-                if self._closing.is_set():
-                    return None
-                raise
+                if not self._closing.is_set():
+                    self._error = error            # raised once the envelopes already read are yielded
+                return None
             if isinstance(opened, float):
                 self._retry_at = self._clock() + opened
                 return None
@@ -6564,7 +6591,8 @@ class SocketModeSession(_Shell):
         else:
             clean = getattr(error, "clean", False)       # a refresh ends so, after its successor said hello
             quiet = self._closing.is_set() or clean
-            log.log(logging.INFO if quiet else logging.WARNING, "Socket Mode connection %d: %s", key, error)
+            log.log(logging.INFO if quiet else logging.WARNING, "Socket Mode connection %d: %s", key,
+                    _redact(str(error), link.secrets))      # a frame's type or reason is quoted: it may echo the ticket
             self._connector.lost(self._clock(), healthy=clean)
         link.release()
 

@@ -2330,7 +2330,8 @@ def test_socket_mode_ack_of_20_kb_or_more_is_refused_before_anything_is_sent():
 
 
 @pytest.mark.parametrize("payload, match", [
-    ("text", "a dict, not str"), ({"x": object()}, "must be JSON"), ({"x": float("nan")}, "must be JSON")])
+    ("text", "a dict, not str"), ({"x": object()}, "must be JSON"), ({"x": float("nan")}, "must be JSON"),
+    ({"text": "\ud800"}, "UTF-8 can carry")])
 def test_socket_mode_ack_refuses_a_payload_that_is_not_a_json_object(payload, match):
     p = sm_open()
     (deliver,) = p.receive(1, sm_frame(SM_SLASH), 1.0)
@@ -2338,6 +2339,7 @@ def test_socket_mode_ack_refuses_a_payload_that_is_not_a_json_object(payload, ma
         p.ack(deliver.envelope, payload)
     with pytest.raises(SM.InvalidArgument, match="envelope_id"):
         p.ack({"type": "slash_commands"})
+    assert p.ack(deliver.envelope, {"text": "ok"}).key == 1        # still owed after the refusal
 
 
 def test_socket_mode_envelope_acked_on_read_takes_no_payload_and_no_second_ack():
@@ -2354,6 +2356,11 @@ def test_socket_mode_owed_ack_of_a_lost_connection_raises_connection_closed():
     p.lost(1)
     with pytest.raises(SM.ConnectionClosed, match="has ended"):
         p.ack(deliver.envelope, {"text": "late"})
+    # Never acked, so Slack sends it again: it is delivered again, and owed again.
+    p.opening(2, 2.0)
+    assert p.receive(2, sm_frame(SM_HELLO), 2.0) == []
+    (again,) = p.receive(2, sm_frame(SM_SLASH), 5.0)
+    assert again == deliver and p.ack(again.envelope, {"text": "now"}).key == 2
 
 
 def test_socket_mode_duplicate_envelope_is_acked_every_time_and_delivered_once():
@@ -5299,6 +5306,68 @@ def test_socket_mode_envelope_over_the_size_limit_drops_its_connection_not_the_s
         assert reader.next() == after
         assert session.stats["connections"] == 2
     assert any("max_message_size" in r.getMessage() for r in caplog.records)
+
+
+def test_socket_mode_next_reads_and_acks_what_waits_on_every_connection(slack):
+    with open_socket_mode(slack, connections=2) as session:
+        slack.wait_connections(2)
+        sent = [slack.send_event({"type": "message", "text": str(n)}) for n in range(6)]   # three on each
+        next(session)
+        assert sorted(a["envelope_id"] for a in slack.wait_acks(6, timeout=3)) == sorted(
+            e["envelope_id"] for e in sent)
+
+
+def test_socket_mode_passed_over_envelope_is_acked_empty_at_the_next_next_even_from_the_buffer(slack):
+    with open_socket_mode(slack) as session:
+        command = slack.send_slash_command("/deploy", "now")
+        events = [slack.send_event({"type": "message", "text": str(n)}) for n in range(3)]   # on loopback: there
+        assert next(session) == command                 # the others are read (and acked) with it
+        assert next(session) == events[0]               # from the buffer: the command is acked now
+        acks = slack.wait_acks(4, timeout=3)
+        assert {"envelope_id": command["envelope_id"]} in acks
+
+
+def test_socket_mode_envelope_whose_ack_was_lost_with_its_connection_is_yielded_again(slack):
+    # The command is read, then its connection ends (in one read): the
+    # user's ack cannot go, so Slack sends the command again, and the
+    # session yields it again rather than ack it empty as a duplicate.
+    with slack_rtm.FakeSlack(ack_timeout=0.3) as slack, open_socket_mode(slack) as session:
+        command = slack.send_slash_command("/deploy", "v1")
+        slack.drop()
+        first = next(session)                           # (acks are the loop body's: no reader thread)
+        assert first["payload"]["text"] == "v1"
+        try:
+            session.ack(first, {"text": "deploying"})
+        except slack_rtm.ConnectionClosed:              # (read before the reset: its ack is lost with it)
+            again = next(session)
+            assert again["payload"] == command["payload"] and again["retry_attempt"] >= 1
+            session.ack(again, {"text": "deploying"})
+            first = again
+        assert slack.wait_acks(1) == [{"envelope_id": first["envelope_id"], "payload": {"text": "deploying"}}]
+
+
+def test_socket_mode_failure_that_ends_it_comes_after_the_envelopes_already_read(slack):
+    with open_socket_mode(slack) as session:
+        sent = [slack.send_event({"type": "message", "text": str(n)}) for n in range(2)]
+        slack.fail("apps.connections.open", "token_revoked")
+        slack.refresh("warning", close_after=5)
+        got = []
+        with pytest.raises(slack_rtm.TokenRevoked):
+            for envelope in session:
+                got.append(envelope)
+        assert got == sent and len(slack.acks) == 2
+        assert list(session) == []                          # raised once
+
+
+def test_socket_mode_close_from_another_thread_releases_every_connection(slack):
+    session = open_socket_mode(slack, connections=4)
+    slack.wait_connections(4)
+    reader = Reader(session)
+    session.close()
+    assert reader.next(timeout=2) == "END"
+    reader.thread.join(5)
+    assert session.stats["open"] == 0
+    slack.wait_closes(4)
 
 
 def test_socket_mode_close_from_another_thread_ends_the_iteration_at_once(slack):
