@@ -7030,9 +7030,20 @@ class FakeSlack:
 
     def send(self, event: Union[_Json, str, bytes]) -> None:
         """Send a frame (a dict, or str for raw text, bytes for a raw text
-        frame that may not even be UTF-8) on every live connection."""
-        for conn in self._wait_live():
-            self._send(conn, event)
+        frame that may not even be UTF-8) on every live connection.  One the
+        client has just closed (its handler has not seen it yet) is passed
+        over; AssertionError when the frame reached none."""
+        from websockets.exceptions import ConnectionClosed as Closed   # type: ignore[import-not-found, unused-ignore]
+        conns = self._wait_live()
+        closed = 0
+        for conn in conns:
+            try:
+                self._send(conn, event)
+            except Closed:
+                closed += 1
+        if closed == len(conns):
+            raise AssertionError("FakeSlack: every live connection was closed by the client: the frame went "
+                                 "nowhere")
 
     def send_burst(self, events: Iterable[Union[_Json, bytes]]) -> None:
         """Send many frames at once, framed by the websockets library and
