@@ -4755,8 +4755,16 @@ def _check_count(name: str, value: object, least: int, most: int) -> None:
 
 
 def _kind(value: object) -> str:
-    """A frame's ``type`` or ``reason`` for a log line or a message: short, whatever a server sent."""
-    return repr(value)[:40] if isinstance(value, str) else f"({type(value).__name__})"
+    """A frame's ``type`` or ``reason`` for a log line or a message, whatever
+    a server sent: shown only when it reads like one of Slack's (lower-case
+    words joined by "_", as "events_api"), else as its kind: a server that
+    echoes a ticket or a token there has it in no message."""
+    if isinstance(value, str) and 0 < len(value) <= 40 and not value.strip(_KIND_LETTERS):
+        return repr(value)
+    return f"(a {type(value).__name__})"
+
+
+_KIND_LETTERS = "abcdefghijklmnopqrstuvwxyz_"
 
 
 def _seen_keys(ident: str, frame: _Json) -> Tuple[str, ...]:

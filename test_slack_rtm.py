@@ -2434,6 +2434,24 @@ def test_socket_mode_too_many_websockets_retires_the_connection_as_a_retryable_f
     assert "too_many_websockets" in str(retire.error) and p.needed() == 1
 
 
+def test_socket_mode_messages_quote_a_frames_type_or_reason_only_when_it_reads_like_slacks(caplog):
+    caplog.set_level(logging.DEBUG)
+    ticket = "Xy3-ticket_9Qz"                      # what a hostile server may echo in a type or a reason
+    p = SM.SocketModeProtocol(hello_timeout=10)
+    p.opening(1, 0.0)
+    (retire,) = p.receive(1, json.dumps({"type": ticket}).encode(), 1.0)
+    assert "(a str)" in str(retire.error) and ticket not in str(retire.error)
+    p = sm_open()
+    assert p.receive(1, json.dumps({"type": "disconnect", "reason": ticket}).encode(), 2.0) == [SM.Connect()]
+    with pytest.raises(SM.ProtocolError) as info:
+        p.receive(1, json.dumps({"type": ticket}).encode(), 3.0)
+    assert ticket not in str(info.value) + caplog.text and "(a str)" in caplog.text
+    p = SM.SocketModeProtocol(hello_timeout=10)
+    p.opening(1, 0.0)
+    (retire,) = p.receive(1, sm_frame("python-slack-sdk_disconnect_too_many_websockets.json"), 5.0)
+    assert "reason 'too_many_websockets'" in str(retire.error)    # Slack's own words are shown
+
+
 def test_socket_mode_disconnect_instead_of_hello_is_refusal_or_the_end_never_bad_hello():
     # too_many_websockets (a refusal at once) is retried with the backoff;
     # link_disabled before any hello still ends the session for good.
