@@ -3998,6 +3998,11 @@ class RtmProtocol:
         self._frames_at_hello = 0
         self._control = _Bucket(CONTROL_RATE, CONTROL_BURST, now)
 
+    @property
+    def last_frame(self) -> float:
+        """When the last frame came (or the connection opened)."""
+        return self._last_frame
+
     def __repr__(self) -> str:
         return (f"<RtmProtocol {self.phase} pending={len(self._pending)} in_doubt={len(self._in_doubt)} "
                 f"frames={self.frames}>")
@@ -4796,6 +4801,304 @@ def _ack_text(ident: str, payload: Optional[_Json] = None) -> str:
         raise MessageTooLong(f"an ack of {size} bytes was not sent: Slack drops acks of {MAX_ACK_BYTES} "
                              "bytes or more without a word")
     return text
+
+
+###############################################################################
+# Pure core: catch-up after a reconnect #######################################
+###############################################################################
+#
+# Neither RTM nor Socket Mode replays what happened while no socket was open
+# (SLACK.md, "Nothing replays what a client missed").  After a reconnect
+# that was not seamless, _CatchUp plans conversations.history calls, one
+# conversation at a time (for a session token, client.counts first picks
+# the conversations with activity), and says what to deliver: each
+# conversation's missed messages in ts order, then the live messages of that
+# conversation that came meanwhile (held back until then: a caught-up
+# message never comes after a later live one), each message once.  What it
+# cannot fetch (a budget spent, an error) becomes one Missed report in the
+# conversation's place.  No I/O and no clock of its own: the session makes
+# the calls and gives it the answers and the time.
+#
+# Thread replies: conversations.history has the top-level messages and the
+# replies also sent to the channel; other replies are not caught up (that
+# would take a conversations.replies call per thread).  Edits and deletions
+# of older messages made during the gap are not caught up either.
+
+#: conversations.history is Tier 3, about 50 calls a minute: the catch-up
+#: keeps to it, with a minute's calls as its burst (across reconnects).
+CATCH_UP_RATE = 50 / 60.0
+CATCH_UP_BURST = 50
+#: Per catch-up (one reconnect): the most Web API calls, and the most
+#: messages delivered; past either, what is left is reported Missed.
+CATCH_UP_CALLS = 100
+CATCH_UP_MESSAGES = 1000
+#: Messages asked for per conversations.history page (Slack suggests 200).
+CATCH_UP_PAGE = 200
+#: For a conversation with nothing delivered yet, the catch-up starts this
+#: many seconds before the last frame of the lost connection (clock skew).
+CATCH_UP_MARGIN = 10.0
+#: Tries of one page after a transient failure (5xx, a timeout, a proxy's
+#: page), 2, 4 ... seconds apart; a rate limit waits its Retry-After.
+CATCH_UP_TRIES = 3
+
+
+class CaughtUp(dict[str, Any]):   # not typing.Dict (see SlackResponse)
+    """A message a session fetched after a reconnect: the message exactly as
+    conversations.history gave it, plus its ``channel`` (as a live message
+    event has it).  A dict like any event; ``isinstance(event, CaughtUp)``
+    tells it from a live one (no field Slack sent is changed or added but
+    ``channel``)."""
+
+    __slots__ = ()
+
+
+class Missed(dict[str, Any]):   # not typing.Dict (see SlackResponse)
+    """What a catch-up could not fetch, yielded in the conversation's place
+    (before its later messages): ``{"type": "missed", "channel": id (None
+    when unknown), "oldest": ts, "latest": ts or None, "reason": "budget" |
+    "error" | "unknown", "error": text}``: messages of ``channel`` after
+    ``oldest`` (and before ``latest`` when given) may be missing."""
+
+    __slots__ = ()
+
+
+def _ts_key(ts: object) -> Optional[Tuple[int, int]]:
+    """A Slack ts ("1700000000.000100") as a sortable key; None if it is not one."""
+    if type(ts) is not str:
+        return None
+    seconds, _, micros = ts.partition(".")
+    if not seconds.isdigit() or not (micros.isdigit() or not micros) or len(micros) > 6:
+        return None
+    return int(seconds), int(micros.ljust(6, "0"))
+
+
+def _ts_at(seconds: float) -> str:
+    return f"{max(0.0, seconds):.6f}"
+
+
+class _Fetch:
+    """One conversation's catch-up: from ``oldest`` (exclusive), the pages
+    read so far (``got``: ts -> message), the live messages held back
+    (``held``: (ts, item)), the cursor of the next page."""
+
+    __slots__ = ("channel", "oldest", "key", "cursor", "got", "held", "tries", "rank")
+
+    def __init__(self, channel: str, oldest: str, rank: int) -> None:
+        self.channel, self.oldest, self.rank = channel, oldest, rank
+        self.key = _ts_key(oldest) or (0, 0)
+        self.cursor = ""
+        self.got: Dict[str, _Json] = {}
+        self.held: List[Tuple[str, Any]] = []
+        self.tries = 0
+
+
+class _CatchUp:
+    """The catch-up's decisions (see above).  The session tells it each
+    message event it receives (``route``), a lost connection (``lost``,
+    with the wall-clock time of the last frame), a reconnect that was not
+    seamless (``begin``); it answers ``request(now)`` with the next call
+    when ``due(now)``, and ``answered``/``failed`` with what to deliver.
+    Not thread-safe: the session calls it under its lock."""
+
+    def __init__(self, *, calls: int = CATCH_UP_CALLS, messages: int = CATCH_UP_MESSAGES,
+                 page: int = CATCH_UP_PAGE, margin: float = CATCH_UP_MARGIN, counts: bool = False,
+                 now: float = 0.0) -> None:
+        _check_count("catch_up_calls", calls, 1, sys.maxsize)
+        _check_count("catch_up_messages", messages, 1, sys.maxsize)
+        self.calls, self.messages, self.page, self.margin, self.counts = calls, messages, page, margin, counts
+        self.last: Dict[str, str] = {}             # the newest ts received, per conversation
+        self.fetches: Dict[str, _Fetch] = {}       # the conversations being caught up
+        self.caught: Dict[str, Set[str]] = {}      # the ts the last catch-up delivered, per conversation
+        self.bucket = _Bucket(CATCH_UP_RATE, CATCH_UP_BURST, now)
+        self.gap: Optional[float] = None           # wall-clock time the gap began (None: no gap)
+        self.calls_left = self.messages_left = 0
+        self.retry_at = -math.inf
+        self.counting = False                      # client.counts is the next call
+        self.stats = {"catch_ups": 0, "history_calls": 0, "counts_calls": 0, "caught_up": 0, "missed": 0,
+                      "duplicates": 0}
+
+    # -- what the session tells it --------------------------------------
+
+    def route(self, channel: str, ts: str, item: Any) -> bool:
+        """A live message ``item`` of ``channel`` came: True to deliver it
+        now; False when it is held back (its conversation is being caught
+        up) or was delivered by the catch-up already."""
+        fetch = self.fetches.get(channel)
+        if fetch is not None:
+            fetch.held.append((ts, item))
+            return False
+        caught = self.caught.get(channel)
+        if caught is not None and ts in caught:
+            self.stats["duplicates"] += 1
+            return False
+        self._note(channel, ts)
+        return True
+
+    def _note(self, channel: str, ts: str) -> None:
+        last = self.last.get(channel)
+        if last is None or (ts > last if len(ts) == len(last) else        # Slack's ts: one length, for ages
+                            (_ts_key(ts) or (0, 0)) > (_ts_key(last) or (0, 0))):
+            self.last[channel] = ts
+
+    def lost(self, wall: float) -> None:
+        """A connection was lost; its last frame came at ``wall`` (time.time)."""
+        if self.gap is None:
+            self.gap = wall
+
+    def seamless(self) -> None:
+        """The reconnect lost nothing (fast_reconnect): no catch-up."""
+        self.gap = None
+
+    def begin(self, conversations: Iterable[str], now: float) -> None:
+        """A reconnect after a gap: catch up ``conversations`` (each from the
+        newest ts received in it, or from the gap's start less the margin).
+        A catch-up still going is taken up again from its start."""
+        gap, self.gap = self.gap, None
+        if gap is None:
+            return
+        since = _ts_at(gap - self.margin)
+        wanted = list(dict.fromkeys(conversations))
+        wanted.sort(key=lambda c: _ts_key(self.last.get(c)) or (0, 0), reverse=True)   # the active first
+        for rank, channel in enumerate(wanted):
+            fetch = self.fetches.get(channel)
+            if fetch is None:
+                self.fetches[channel] = _Fetch(channel, self.last.get(channel) or since, rank)
+            else:
+                fetch.cursor, fetch.got, fetch.tries, fetch.rank = "", {}, 0, rank
+        self.calls_left, self.messages_left = self.calls, self.messages
+        self.caught, self.retry_at, self.counting = {}, -math.inf, self.counts and bool(self.fetches)
+        self.stats["catch_ups"] += 1
+
+    # -- the calls ------------------------------------------------------
+
+    def due(self, now: float) -> Optional[float]:
+        """When the next call may be made (None: none to make)."""
+        if not self.fetches:
+            return None
+        return max(self.retry_at, now + self.bucket.due(now))
+
+    def request(self, now: float) -> Optional[Tuple[str, _Json]]:
+        """The next call (method, args), taken from the rate and the budget;
+        None when none is due now (or left: see ``spent``)."""
+        due = self.due(now)
+        if due is None or due > now or self.calls_left <= 0:
+            return None
+        self.bucket.take(now)
+        self.calls_left -= 1
+        if self.counting:
+            self.stats["counts_calls"] += 1
+            return "client.counts", {}
+        fetch = self._next()
+        self.stats["history_calls"] += 1
+        args: _Json = {"channel": fetch.channel, "oldest": fetch.oldest, "inclusive": False, "limit": self.page}
+        if fetch.cursor:
+            args["cursor"] = fetch.cursor
+        return "conversations.history", args
+
+    def _next(self) -> _Fetch:
+        """The conversation to fetch next: one holding live messages back first, then the most active."""
+        return min(self.fetches.values(), key=lambda f: (not f.held, f.rank))
+
+    def spent(self) -> List[_Json]:
+        """A budget is spent: every conversation left is reported Missed."""
+        if (self.calls_left > 0 and self.messages_left > 0) or not self.fetches:
+            return []
+        what = "calls" if self.calls_left <= 0 else "messages"
+        out: List[_Json] = []
+        for fetch in list(self.fetches.values()):
+            out += self._end(fetch, "budget", f"the catch-up's budget of {what} was spent")
+        return out
+
+    def answered(self, method: str, args: _Json, answer: Mapping[str, Any], now: float) -> List[_Json]:
+        """What to deliver, in order, after ``answer`` to the call ``request`` made."""
+        if method == "client.counts":
+            self.counting = False
+            return self._counted(answer) + self.spent()
+        fetch = self.fetches.get(str(args.get("channel")))
+        if fetch is None:
+            return []
+        fetch.tries = 0
+        messages = answer.get("messages")
+        if not isinstance(messages, list):
+            return self._end(fetch, "error", "conversations.history answered without a list of messages")
+        for message in messages:
+            key = _ts_key(message.get("ts")) if isinstance(message, dict) else None
+            if key is not None and key > fetch.key:      # a server repeating itself or ignoring oldest: not again
+                fetch.got.setdefault(message["ts"], message)
+        cursor = _next_cursor(answer) or ""
+        if len(fetch.got) > self.messages_left:
+            return self._end(fetch, "budget", "the catch-up's budget of messages was spent") + self.spent()
+        if cursor and answer.get("has_more") is not False and cursor != fetch.cursor:
+            fetch.cursor = cursor
+            return self.spent()
+        return self._end(fetch, None, "") + self.spent()
+
+    def failed(self, method: str, args: _Json, error: SlackError, now: float, shown: str) -> List[_Json]:
+        """What to deliver after the call failed with ``error`` (``shown``:
+        its text, secrets redacted)."""
+        if method == "client.counts":          # a restricted team (or any refusal): every conversation is checked
+            self.counting = False
+            return self.spent()
+        fetch = self.fetches.get(str(args.get("channel")))
+        if fetch is None:
+            return []
+        if isinstance(error, RateLimited):
+            self.retry_at = now + (error.retry_after if error.retry_after is not None else 60.0)
+            return self.spent()
+        if isinstance(error, AuthError):       # the token cannot read history: nothing more can be fetched
+            out: List[_Json] = []
+            for each in list(self.fetches.values()):
+                out += self._end(each, "error", shown)
+            return out
+        transient = isinstance(error, (RetryableError, TransportError, InvalidResponse))
+        fetch.tries += 1
+        if transient and fetch.tries < CATCH_UP_TRIES:
+            self.retry_at = now + 2.0 ** fetch.tries
+            return self.spent()
+        return self._end(fetch, "error", shown) + self.spent()
+
+    def _counted(self, answer: Mapping[str, Any]) -> List[_Json]:
+        """client.counts answered: a conversation whose newest message is
+        not after where its catch-up starts has nothing to fetch."""
+        latest: Dict[str, Optional[Tuple[int, int]]] = {}
+        for kind in ("channels", "mpims", "ims", "groups"):
+            for count in answer.get(kind) or ():
+                if isinstance(count, dict) and isinstance(count.get("id"), str):
+                    latest[count["id"]] = _ts_key(count.get("latest"))
+        out: List[_Json] = []
+        for fetch in list(self.fetches.values()):
+            key = latest.get(fetch.channel, (1 << 62, 0))     # not in the answer: checked all the same
+            if key is not None and key <= fetch.key and not fetch.got:
+                out += self._end(fetch, None, "")
+        return out
+
+    def _end(self, fetch: _Fetch, reason: Optional[str], why: str) -> List[_Json]:
+        """The conversation's catch-up ends: a Missed report (if ``reason``),
+        its messages in ts order, then the live ones held back (not twice)."""
+        del self.fetches[fetch.channel]
+        got = sorted(fetch.got.items(), key=lambda item: _ts_key(item[0]) or (0, 0))
+        if len(got) > self.messages_left:
+            got = got[len(got) - self.messages_left:]       # the newest: what is missing is older
+        self.messages_left -= len(got)
+        out: List[_Json] = []
+        if reason is not None:
+            latest = got[0][0] if got else None
+            out.append(Missed(type="missed", channel=fetch.channel, oldest=fetch.oldest, latest=latest,
+                              reason=reason, error=why))
+            self.stats["missed"] += 1
+        caught = self.caught.setdefault(fetch.channel, set())
+        for ts, message in got:
+            out.append(CaughtUp(message) if "channel" in message else CaughtUp(message, channel=fetch.channel))
+            caught.add(ts)
+            self._note(fetch.channel, ts)
+        self.stats["caught_up"] += len(got)
+        for ts, item in fetch.held:
+            if ts in caught:
+                self.stats["duplicates"] += 1
+            else:
+                self._note(fetch.channel, ts)
+                out.append(item)
+        return out
 
 
 ###############################################################################
@@ -5677,6 +5980,130 @@ class _TeamKeeper:
         return self.loader is not None
 
 
+class _CatchUpRunner:
+    """Runs a session's _CatchUp: the session tells it of each event
+    received (``live``), a lost connection and a reconnect; ``step()``, in
+    the iterating thread between frames, makes the call that is due (after
+    ``drain()``, which reads what has come, so that keepalive goes on) and
+    hands what to deliver to ``put`` (under the session's lock).  ``due()``
+    says when the read must wake for the next call."""
+
+    def __init__(self, core: _CatchUp, token: str, web: _Json, targets: Optional[Sequence[str]],
+                 clock: _Clock, lock: "threading.RLock", put: Callable[[_Json], object],
+                 drain: Callable[[], object], wall: Callable[[], float] = time.time) -> None:
+        self.core, self.token, self.targets, self.clock, self.lock = core, token, targets, clock, lock
+        self.web = dict(web, timeout=min(web["timeout"], TEAM_PAGE_TIMEOUT))   # a call holds the frames up
+        self.put, self.drain, self.wall = put, drain, wall
+        self.secrets = _secrets(token, web.get("cookie"))
+        self.stepping = threading.Lock()
+
+    def live(self, event: _Json) -> bool:
+        """Whether ``event`` (received) is delivered now (under the lock)."""
+        channel, ts = event.get("channel"), event.get("ts")
+        if type(channel) is str and type(ts) is str:
+            return self.core.route(channel, ts, event)
+        return True
+
+    def lost(self, quiet_for: float) -> None:
+        """The connection was lost, its last frame ``quiet_for`` seconds ago (under the lock)."""
+        self.core.lost(self.wall() - max(0.0, quiet_for))
+
+    def reconnected(self, seamless: bool, known: Callable[[], Tuple[List[str], List[_Json]]]) -> None:
+        """A new connection said hello (under the lock): catch up unless ``seamless``;
+        ``known()`` gives the conversations to check and what to report of the others."""
+        if seamless or self.core.gap is None:
+            return self.core.seamless()
+        conversations, reports = known()
+        for report in reports:
+            self.put(report)
+        self.core.begin(conversations, self.clock())
+        return None
+
+    def due(self) -> Optional[float]:
+        return None if self.stepping.locked() else self.core.due(self.clock())
+
+    def step(self) -> None:
+        """Make the call that is due now, if any, and deliver what it brings."""
+        due = self.core.due(self.clock())
+        if due is None or due > self.clock() or not self.stepping.acquire(blocking=False):
+            return
+        try:
+            self.drain()
+            with self.lock:
+                call = self.core.request(self.clock())
+                out = self.core.spent() if call is None else []
+            if call is not None:
+                out = self._call(*call)
+            with self.lock:
+                for item in out:
+                    self.put(item)
+        finally:
+            self.stepping.release()
+
+    def _call(self, method: str, args: _Json) -> List[_Json]:
+        try:
+            answer = _call(method, self.token, args, **self.web)
+        except SlackError as error:
+            shown = _redact(str(error), self.secrets)
+            level = logging.INFO if method == "client.counts" else logging.WARNING
+            log.log(level, "catch-up: %s failed (%s)", method, shown)
+            with self.lock:
+                return self.core.failed(method, args, error, self.clock(), shown)
+        with self.lock:
+            return self.core.answered(method, args, answer, self.clock())
+
+
+def _catch_up_targets(catch_up: object) -> Optional[Tuple[str, ...]]:
+    """connect()'s ``catch_up``: None for True (the member conversations),
+    the ids and names given; InvalidArgument for anything else."""
+    if catch_up is True:
+        return None
+    if isinstance(catch_up, (str, bytes)) or not isinstance(catch_up, Iterable):
+        raise InvalidArgument(f"catch_up must be True, False or a collection of conversation ids or names, "
+                              f"not {type(catch_up).__name__}")
+    targets = tuple(catch_up)
+    if not all(isinstance(t, str) and t for t in targets):
+        raise InvalidArgument("catch_up must hold conversation ids or names (non-empty str)")
+    return targets
+
+
+def _catch_up_known(targets: Optional[Sequence[str]], state: Optional[TeamState],
+                    seen: Iterable[str]) -> Tuple[List[str], List[_Json]]:
+    """(the conversations to catch up, Missed reports for the others):
+    ``targets`` resolved (ids as they are, names through the team state),
+    or for None the member conversations the team state lists and those
+    ``seen`` (a message came from), with a report when the state is not
+    complete."""
+    if targets is not None:
+        found, unknown = [], []
+        for target in targets:
+            conversation = None if state is None or _is_conversation_id(target) else (
+                state.channel_by_name(target) or state.group_by_name(target))
+            if conversation is not None:
+                found.append(conversation.id)
+            elif _is_conversation_id(target):
+                found.append(target)
+            else:
+                unknown.append(target)
+        return found, [Missed(type="missed", channel=None, name=name, oldest=None, latest=None, reason="unknown",
+                              error=f"no conversation named {name!r} is known") for name in unknown]
+    members = [] if state is None else [c.id for c in state.conversations if _caught_up_member(c)]
+    reports: List[_Json] = []
+    if state is None or not state.complete:
+        reports.append(Missed(type="missed", channel=None, oldest=None, latest=None, reason="unknown",
+                              error="the team state is incomplete: conversations it does not list were not checked"))
+    listed = set(members)
+    return members + [c for c in seen if c not in listed], reports
+
+
+def _caught_up_member(conversation: Union[Channel, Group, Mpim, Im]) -> bool:
+    """Whether the user is in ``conversation`` (and it can have new messages)."""
+    data = conversation.__dict__
+    if data.get("is_archived") or data.get("is_user_deleted"):
+        return False
+    return type(conversation) is Im or data.get("is_member") is not False
+
+
 class _Buffer:
     """Frames a sender waiting for its ack read for the iterator, bounded by
     ``max_frames`` and ``max_bytes``: past either the oldest go (counted in
@@ -6057,8 +6484,9 @@ class Session(_Shell):
                  ca_certs: Optional[str] = None, allow_http: bool = False, cookie: Optional[str] = None,
                  max_response_size: int = MAX_RESPONSE_SIZE, user_agent: Optional[str] = None,
                  team: Union[str, Iterable[str], None] = "all",
-                 presence: bool = False, rtm_args: Optional[Mapping[str, Any]] = None,
-                 **args: "Unpack[_RtmStartArgs]") -> None:
+                 presence: bool = False, catch_up: Union[bool, Iterable[str]] = False,
+                 catch_up_calls: int = CATCH_UP_CALLS, catch_up_messages: int = CATCH_UP_MESSAGES,
+                 rtm_args: Optional[Mapping[str, Any]] = None, **args: "Unpack[_RtmStartArgs]") -> None:
         if method not in ("rtm.start", "rtm.connect"):
             raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
         super().__init__(clock, strict, sleep)
@@ -6079,6 +6507,10 @@ class Session(_Shell):
             lambda: self._step(-math.inf, keep=True), self._proto, self._buffer))   # before each team page
         self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply, max_message_size)
         self._throttle = _Throttle(throttle, clock, self._sleep, self._lock)
+        self._catch = None if catch_up is False else _CatchUpRunner(
+            _CatchUp(calls=catch_up_calls, messages=catch_up_messages, counts=token.startswith("xoxc-"),
+                     now=clock()), token, web, _catch_up_targets(catch_up), clock, self._lock,
+            lambda item: self._buffer.put(item, 0), self._team.drain)
         #: The RtmStart of the current connection (set before __init__ returns).
         self.start: RtmStart = None               # type: ignore[assignment]  # _connect sets it, or raises
         self._connect(method)
@@ -6096,8 +6528,9 @@ class Session(_Shell):
     @property
     def stats(self) -> Dict[str, int]:
         """Counts: connections made, rtm.* calls, frames read, skipped and dropped."""
-        return dict(self._connector.counts, frames=self._proto.frames, skipped=self._proto.skipped,
-                    dropped=self._buffer.dropped)
+        stats = dict(self._connector.counts, frames=self._proto.frames, skipped=self._proto.skipped,
+                     dropped=self._buffer.dropped)
+        return stats if self._catch is None else dict(stats, **self._catch.core.stats)
 
     def __repr__(self) -> str:
         team = self.start.team.domain if self.start and self.start.team else None
@@ -6115,6 +6548,9 @@ class Session(_Shell):
             self._links[0], self.start = link, start
             self._proto.opened(self._clock())
             self._buffer.put(hello, 0)
+            if self._catch is not None:
+                self._catch.reconnected(hello.get("fast_reconnect") is True, lambda: _catch_up_known(
+                    self._catch.targets, self._team.state, self._catch.core.last))   # type: ignore[union-attr]  # just tested
             self._cond.notify_all()
         self._team.connected(start)
 
@@ -6122,7 +6558,11 @@ class Session(_Shell):
 
     def _before_read(self) -> Optional[float]:
         self._team.step()                     # if a team page is due: what has come is read, then the page
-        return self._team.wake()              # wakes for the load's next page
+        if self._catch is None:
+            return self._team.wake()          # wakes for the load's next page
+        self._catch.step()                    # so too a catch-up call
+        due = self._catch.due()
+        return self._team.wake(math.inf if due is None else due)
 
     def _hand(self, frame: _Json) -> _Json:
         return self._team.apply(frame)
@@ -6158,6 +6598,9 @@ class Session(_Shell):
             except ProtocolError as error:
                 event = error
             else:
+                if event is not None and self._catch is not None and event.get("type") == "message" \
+                        and not self._catch.live(event):
+                    event = None                  # held back for the catch-up, or had from it already
                 if keep and event is not None:
                     self._buffer.put(event, len(data))
             self._turns.tell()
@@ -6205,6 +6648,8 @@ class Session(_Shell):
         log.log(logging.DEBUG if closing else logging.INFO if polite else logging.WARNING, "%s", error)
         with self._cond:
             link = self._links.pop(0, None)
+            if link is not None and self._catch is not None:
+                self._catch.lost(self._clock() - self._proto.last_frame)
             healthy = self._proto.lost(clean=getattr(error, "clean", False),
                                        oversized=isinstance(error, MessageTooLarge))
             if not self.auto_reconnect:
@@ -7321,13 +7766,14 @@ class FakeSlack:
 
     # -- messages: a conversation's history ---------------------------------
 
-    def post(self, channel: str, text: str, user: str = "U0ALICE", ts: Optional[str] = None,
-             **fields: Any) -> _Json:
+    def post(self, channel: str, text: str, user: str = "U0ALICE", ts: Optional[str] = None, *,
+             live: bool = True, **fields: Any) -> _Json:
         """Write a message from ``user`` into ``channel``'s history, as if
         someone of the team had, and send it as a ``message`` event to the
         clients connected now, if any (every RTM connection, and one Socket
         Mode connection in an events_api envelope); return the message
-        stored.  ``ts`` is a new one unless given; ``fields`` (thread_ts,
+        stored.  ``live=False``: stored only, as if it came while the
+        client was away (a message it missed, which only a catch-up finds).  ``ts`` is a new one unless given; ``fields`` (thread_ts,
         blocks, subtype...) go into the message.  InvalidArgument for a
         conversation the team does not have, or a ts malformed or taken."""
         if not self._has_conversation(channel):
@@ -7337,7 +7783,8 @@ class FakeSlack:
         message: _Json = dict({"type": "message", "user": user, "text": text, "ts": ts or self._next_ts()}, **fields)
         if not self._store(channel, message):
             raise InvalidArgument(f"FakeSlack.post: {channel} already has a message with ts {ts!r}")
-        self._announce(dict(message, channel=channel))
+        if live:
+            self._announce(dict(message, channel=channel))
         return _copy_objects(message)
 
     def wait_posts(self, count: int = 1, timeout: float = 10.0) -> List[_Json]:
