@@ -5026,9 +5026,11 @@ class _CatchUp:
             if key is not None and key > fetch.key:      # a server repeating itself or ignoring oldest: not again
                 fetch.got.setdefault(message["ts"], message)
         cursor = _next_cursor(answer) or ""
+        if cursor and cursor == fetch.cursor:          # a server going round in circles
+            return self._end(fetch, "error", "conversations.history gave the same cursor again") + self.spent()
         if len(fetch.got) > self.messages_left:
             return self._end(fetch, "budget", "the catch-up's budget of messages was spent") + self.spent()
-        if cursor and answer.get("has_more") is not False and cursor != fetch.cursor:
+        if cursor and answer.get("has_more") is not False:
             fetch.cursor = cursor
             return self.spent()
         return self._end(fetch, None, "") + self.spent()

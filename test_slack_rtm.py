@@ -2534,6 +2534,189 @@ def test_socket_mode_protocol_refuses_illegal_calls_and_does_nothing_once_closed
 
 
 ###############################################################################
+# Pure core: catch-up after a reconnect #######################################
+###############################################################################
+
+def _msg(ts, text="", channel=None):
+    message = {"type": "message", "user": "U1", "text": text or ts, "ts": ts}
+    return message if channel is None else dict(message, channel=channel)
+
+
+def _page(*stamps, cursor="", has_more=None):
+    answer = {"ok": True, "messages": [_msg(ts) for ts in stamps]}
+    if cursor:
+        answer["response_metadata"] = {"next_cursor": cursor}
+    answer["has_more"] = bool(cursor) if has_more is None else has_more
+    return answer
+
+
+def _catching_up(conversations=("C1", "C2"), last=None, gap=2000.0, **options):
+    """A _CatchUp that delivered ``last`` (channel: ts), lost its connection at ``gap`` and reconnected."""
+    core = slack_rtm._CatchUp(now=0.0, **options)
+    for channel, ts in (last or {}).items():
+        assert core.route(channel, ts, _msg(ts, channel=channel)) is True
+    core.lost(gap)
+    core.begin(conversations, now=0.0)
+    return core
+
+
+def test_catch_up_starts_after_the_newest_message_delivered_or_before_the_gap():
+    core = _catching_up(last={"C1": "1000.000001"})
+    method, args = core.request(0.0)
+    assert (method, args) == ("conversations.history",
+                              {"channel": "C1", "oldest": "1000.000001", "inclusive": False, "limit": 200})
+    out = core.answered(method, args, _page("1000.000003", "1000.000002", "1000.000001"), 0.0)
+    assert out == [_msg("1000.000002", channel="C1"), _msg("1000.000003", channel="C1")]
+    assert all(type(item) is slack_rtm.CaughtUp for item in out)
+    assert core.request(0.0)[1]["oldest"] == "1990.000000"      # nothing delivered in C2: the gap less 10 s
+
+
+def test_catch_up_holds_a_conversations_live_messages_until_its_missed_ones_are_out():
+    core = _catching_up(last={"C1": "1000.000001", "C2": "1000.000001"})
+    live3, live4 = _msg("1000.000003", channel="C1"), _msg("1000.000004", channel="C1")
+    assert core.route("C1", live3["ts"], live3) is False and core.route("C1", live4["ts"], live4) is False
+    method, args = core.request(0.0)
+    out = core.answered(method, args, _page("1000.000003", "1000.000002"), 0.0)
+    assert out == [_msg("1000.000002", channel="C1"), live3, live4]       # the live 3 was caught up: once
+    assert type(out[1]) is slack_rtm.CaughtUp and out[2] is live4
+    again = _msg("1000.000002", channel="C1")
+    assert core.route("C1", "1000.000002", again) is False                # a caught-up one coming live: not twice
+    assert core.route("C1", "1000.000005", _msg("1000.000005")) is True   # C1 is done: live flows
+    assert core.stats["duplicates"] == 2 and core.stats["caught_up"] == 2
+
+
+def test_catch_up_fetches_a_conversation_holding_live_messages_first():
+    core = _catching_up(conversations=("C1", "C2", "C3"), last={"C1": "5.000000", "C2": "4.000000"})
+    core.route("C3", "2000.000001", _msg("2000.000001", channel="C3"))
+    order = []
+    while core.due(0.0) is not None:
+        method, args = core.request(0.0)
+        order.append(args["channel"])
+        core.answered(method, args, _page(), 0.0)
+    assert order == ["C3", "C1", "C2"]
+
+
+def test_catch_up_follows_the_cursor_and_takes_a_repeating_or_unordered_server_once():
+    core = _catching_up(conversations=("C1",), last={"C1": "1000.000001"})
+    method, args = core.request(0.0)
+    assert core.answered(method, args, _page("1000.000009", "1000.000005", cursor="c1"), 0.0) == []
+    method, args = core.request(0.0)
+    assert args["cursor"] == "c1"
+    page = _page("1000.000005", "1000.000000", "1000.000003", "1000.000001", "1000.000002")   # repeats, unordered, too old
+    out = core.answered(method, args, page, 0.0)
+    assert [m["ts"] for m in out] == ["1000.000002", "1000.000003", "1000.000005", "1000.000009"]
+
+
+def test_catch_up_reports_a_server_that_repeats_its_cursor():
+    core = _catching_up(conversations=("C1",), last={"C1": "1.000000"})
+    core.answered(*core.request(0.0), _page("3.000000", cursor="same"), 0.0)
+    out = core.answered(*core.request(0.0), _page("2.000000", cursor="same"), 0.0)
+    assert out[0] == {"type": "missed", "channel": "C1", "oldest": "1.000000", "latest": "2.000000",
+                      "reason": "error", "error": "conversations.history gave the same cursor again"}
+    assert type(out[0]) is slack_rtm.Missed and [m["ts"] for m in out[1:]] == ["2.000000", "3.000000"]
+
+
+def test_catch_up_reports_what_its_call_budget_leaves_unchecked():
+    core = _catching_up(conversations=("C1", "C2", "C3"), calls=2)
+    core.answered(*core.request(0.0), _page(), 0.0)
+    out = core.answered(*core.request(0.0), _page("1995.000000"), 0.0)
+    assert out[0]["ts"] == "1995.000000"
+    assert out[1] == {"type": "missed", "channel": "C3", "oldest": "1990.000000", "latest": None,
+                      "reason": "budget", "error": "the catch-up's budget of calls was spent"}
+    assert core.due(0.0) is None and core.stats["missed"] == 1
+
+
+def test_catch_up_keeps_the_newest_messages_its_message_budget_allows_and_reports_the_older():
+    core = _catching_up(conversations=("C1", "C2"), last={"C1": "1.000000"}, messages=2)
+    out = core.answered(*core.request(0.0), _page("5.000000", "4.000000", "3.000000"), 0.0)
+    assert out[0]["reason"] == "budget" and out[0]["latest"] == "4.000000" and out[0]["channel"] == "C1"
+    assert [m["ts"] for m in out[1:3]] == ["4.000000", "5.000000"]
+    assert out[3]["channel"] == "C2" and out[3]["reason"] == "budget"    # nothing left for C2
+    assert core.due(0.0) is None
+
+
+def test_catch_up_keeps_to_the_tier_and_a_retry_after():
+    core = _catching_up(conversations=[f"C{i}" for i in range(60)])
+    for _ in range(50):
+        assert core.request(0.0) is not None
+    assert core.request(0.0) is None and core.due(0.0) == pytest.approx(1.2)
+    method, args = core.request(1.2)
+    error = slack_rtm.RateLimited("ratelimited", {"ok": False, "error": "ratelimited"})
+    error.retry_after = 30.0
+    assert core.failed(method, args, error, 1.2, "ratelimited") == []
+    assert core.due(2.0) == pytest.approx(31.2) and core.request(31.2)[1]["channel"] == args["channel"]
+
+
+def test_catch_up_tries_a_transient_failure_again_then_reports_it():
+    core = _catching_up(conversations=("C1",))
+    error = slack_rtm.ServerError("conversations.history", 502, "text/html", b"<html>Bad Gateway</html>")
+    assert core.failed(*core.request(0.0), error, 0.0, "HTTP 502") == [] and core.due(0.0) == 2.0
+    assert core.failed(*core.request(2.0), error, 2.0, "HTTP 502") == [] and core.due(2.0) == 6.0
+    out = core.failed(*core.request(6.0), error, 6.0, "HTTP 502")
+    assert out == [{"type": "missed", "channel": "C1", "oldest": "1990.000000", "latest": None,
+                    "reason": "error", "error": "HTTP 502"}]
+
+
+def test_catch_up_ends_at_once_when_the_token_cannot_read_history():
+    core = _catching_up(conversations=("C1", "C2", "C3"))
+    error = slack_rtm.MissingScope("missing_scope", {"ok": False, "error": "missing_scope"})
+    out = core.failed(*core.request(0.0), error, 0.0, "missing_scope")
+    assert [(m["channel"], m["reason"]) for m in out] == [("C1", "error"), ("C2", "error"), ("C3", "error")]
+    assert core.due(0.0) is None
+
+
+def test_catch_up_asks_client_counts_first_for_a_session_token_and_skips_the_quiet():
+    core = _catching_up(conversations=("C1", "C2", "D3"), last={"C1": "1000.000001", "C2": "1000.000001"},
+                        counts=True)
+    held = _msg("1000.000002", channel="C1")
+    core.route("C1", held["ts"], held)
+    assert core.request(0.0) == ("client.counts", {})
+    counts = {"ok": True, "channels": [{"id": "C1", "latest": "1000.000001"}, {"id": "C2", "latest": "1000.000009"}],
+              "mpims": [], "ims": []}
+    assert core.answered("client.counts", {}, counts, 0.0) == [held]      # C1 had nothing new: its live one flows
+    assert sorted(core.fetches) == ["C2", "D3"]                          # D3 not in the answer: checked
+
+
+def test_catch_up_checks_every_conversation_when_client_counts_is_refused():
+    core = _catching_up(conversations=("C1", "C2"), counts=True)
+    method, args = core.request(0.0)
+    refused = slack_rtm.EnterpriseIsRestricted("enterprise_is_restricted", {"ok": False})
+    assert core.failed(method, args, refused, 0.0, "enterprise_is_restricted") == []
+    assert core.request(0.0)[0] == "conversations.history" and sorted(core.fetches) == ["C1", "C2"]
+
+
+def test_a_seamless_reconnect_catches_nothing_up():
+    core = slack_rtm._CatchUp(now=0.0)
+    core.lost(2000.0)
+    core.seamless()
+    core.begin(["C1"], now=0.0)
+    assert core.due(0.0) is None and core.request(0.0) is None and core.stats["catch_ups"] == 0
+
+
+def test_a_reconnect_during_a_catch_up_takes_it_up_again_keeping_what_it_held():
+    core = _catching_up(conversations=("C1",), last={"C1": "1.000000"})
+    live = _msg("9.000000", channel="C1")
+    core.route("C1", live["ts"], live)
+    core.answered(*core.request(0.0), _page("8.000000", cursor="c1"), 0.0)
+    core.lost(3000.0)
+    core.begin(["C1"], now=0.0)
+    method, args = core.request(0.0)
+    assert "cursor" not in args and args["oldest"] == "1.000000"
+    assert [m["ts"] for m in core.answered(method, args, _page("8.000000", "2.000000"), 0.0)] == [
+        "2.000000", "8.000000", "9.000000"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("C0GENERAL", "catch_up must be True, False or a collection"),
+    (["C1", ""], "catch_up must hold conversation ids or names"),
+    (3, "catch_up must be True, False or a collection")])
+def test_catch_up_refuses_a_bad_value(slack, value, message):
+    with pytest.raises(slack_rtm.InvalidArgument, match=message):
+        open_session(slack, catch_up=value)
+    assert slack.calls("rtm.start") == []
+
+
+###############################################################################
 # Web API calls over loopback #################################################
 ###############################################################################
 
@@ -5456,6 +5639,120 @@ def test_socket_mode_connect_gives_up_when_no_connection_says_hello_within_its_d
             slack_rtm.connect(APP_TOKEN, base_url=server.base_url, allow_http=True, clock=clock,
                               sleep=clock.sleep, hello_timeout=10, connect_deadline=30)
         assert 30 <= clock.now < 31 and len(server.upgrades) >= 2     # at the deadline, not a try later
+
+
+###############################################################################
+# Catch-up against FakeSlack ##################################################
+###############################################################################
+
+def _texts(items):
+    return [(type(item).__name__, item.get("channel"), item.get("text") or item.get("reason")) for item in items]
+
+
+def _caught_up_session(slack, after=(), **options):
+    """A session that delivered one live message in C0GENERAL, then lost its connection
+    while three messages were posted; its iterator, at the reconnect's hello.
+    ``after``: frames the new connection sends right after its hello."""
+    rtm = open_session(slack, **dict(dict(method="rtm.connect", catch_up=True), **options))
+    it = iter(rtm)
+    assert next(it) == {"type": "hello"}
+    rtm.wait_team(10)
+    slack.post("C0GENERAL", "before")
+    assert next(it)["text"] == "before"
+    slack.post("C0GENERAL", "missed 1", live=False)
+    slack.post("C0RANDOM", "missed 2", live=False)
+    missed3 = slack.post("C0GENERAL", "missed 3", live=False)
+    slack.on_connect(*[frame(missed3) if callable(frame) else frame for frame in after])
+    slack.drop()
+    assert next(it) == {"type": "hello"}
+    return rtm, it
+
+
+def test_a_session_yields_what_was_posted_while_its_socket_was_down(slack):
+    rtm, it = _caught_up_session(slack)
+    with rtm:
+        got = take(it, 3)
+        assert _texts(got) == [("CaughtUp", "C0GENERAL", "missed 1"), ("CaughtUp", "C0GENERAL", "missed 3"),
+                               ("CaughtUp", "C0RANDOM", "missed 2")]
+        assert got[0] == dict(slack.history["C0GENERAL"][1], channel="C0GENERAL")    # as Slack has it, plus channel
+        before = slack.history["C0GENERAL"][0]["ts"]
+        calls = {call.args["channel"]: call.args for call in slack.calls("conversations.history")}
+        assert calls["C0GENERAL"]["oldest"] == before and calls["C0GENERAL"]["inclusive"] in ("false", "0", False)
+        assert float(calls["C0RANDOM"]["oldest"]) < float(before)              # nothing seen there: the gap's start
+        members = ["C0GENERAL", "C0RANDOM", "D0ALICE", "G0SECRET", "G0TRIO"]    # FakeSlack's user is in each
+        for channel in members:
+            slack.post(channel, "after")                   # each comes once its conversation is caught up
+        got = take(it, 5)                                  # live, or caught up (then its live copy is not yielded)
+        assert sorted((e["channel"], e["text"]) for e in got) == [(channel, "after") for channel in members]
+        slack.post("C0GENERAL", "end")
+        assert next(it)["text"] == "end"                   # every live copy has been read
+        caught = sum(type(e) is slack_rtm.CaughtUp for e in got)
+        assert rtm.stats["duplicates"] == caught and rtm.stats["caught_up"] == 3 + caught
+        calls = [call.args["channel"] for call in slack.calls("conversations.history")]
+        assert sorted(calls) == members and rtm.stats["history_calls"] == 5
+        assert rtm.stats["missed"] == 0 and rtm.stats["catch_ups"] == 1
+
+
+def test_live_messages_wait_for_their_conversations_catch_up_and_come_once():
+    clock = FakeClock(quiet=0.05)
+    with slack_rtm.FakeSlack() as slack:
+        slack.fail("conversations.history", "ratelimited", retry_after=30)
+        late = lambda missed3: dict(missed3, channel="C0GENERAL")          # Slack sending one late: not twice
+        live = lambda missed3: _msg(missed3["ts"][:-1] + "9", "live after", channel="C0GENERAL")
+        elsewhere = _msg("1.000000", "elsewhere", channel="C0RANDOM")      # another conversation flows meanwhile
+        rtm, it = _caught_up_session(slack, after=(late, live, elsewhere), clock=clock, sleep=clock.sleep,
+                                     catch_up=["C0GENERAL"])
+        with rtm:
+            got = take(it, 4)
+            assert _texts(got) == [("dict", "C0RANDOM", "elsewhere"), ("CaughtUp", "C0GENERAL", "missed 1"),
+                                   ("CaughtUp", "C0GENERAL", "missed 3"), ("dict", "C0GENERAL", "live after")]
+            assert clock.now >= 30                              # the Retry-After was waited for
+            assert rtm.stats["duplicates"] == 1
+
+
+def test_a_catch_up_reports_a_conversation_it_cannot_read_in_its_place(slack):
+    slack.answer("conversations.history", {"ok": False, "error": "not_in_channel"})
+    rtm, it = _caught_up_session(slack)
+    with rtm:
+        got = take(it, 2)
+        assert got[0] == {"type": "missed", "channel": "C0GENERAL", "oldest": slack.history["C0GENERAL"][0]["ts"],
+                          "latest": None, "reason": "error", "error": "conversations.history: not_in_channel"}
+        assert type(got[0]) is slack_rtm.Missed and _texts(got[1:]) == [("CaughtUp", "C0RANDOM", "missed 2")]
+
+
+def test_catch_up_resolves_names_and_reports_the_unknown(slack):
+    rtm, it = _caught_up_session(slack, catch_up=["#random", "nowhere"])
+    with rtm:
+        got = take(it, 2)
+        assert got[0]["type"] == "missed" and got[0]["reason"] == "unknown" and got[0]["name"] == "nowhere"
+        assert _texts(got[1:]) == [("CaughtUp", "C0RANDOM", "missed 2")]
+        assert [c.args["channel"] for c in slack.calls("conversations.history")] == ["C0RANDOM"]
+
+
+def test_catch_up_takes_a_misbehaving_history_once_and_in_order(slack):
+    rtm, it = _caught_up_session(slack, catch_up=["C0GENERAL"])
+    before, m1, m3 = (m["ts"] for m in slack.history["C0GENERAL"])
+    older = "1000000000.000001"
+    slack.answer("conversations.history", {"ok": True, "has_more": True, "messages": [
+        _msg(m1, "missed 1"), _msg(older, "too old"), _msg(before, "before")],
+        "response_metadata": {"next_cursor": "next"}})
+    slack.answer("conversations.history", {"ok": True, "has_more": False, "messages": [
+        _msg(m3, "missed 3"), _msg(m1, "missed 1"), _msg(m3, "missed 3")]})
+    with rtm:
+        slack.post("C0GENERAL", "live")
+        assert _texts(take(it, 3)) == [("CaughtUp", "C0GENERAL", "missed 1"), ("CaughtUp", "C0GENERAL", "missed 3"),
+                                       ("dict", "C0GENERAL", "live")]
+
+
+def test_catch_up_tries_again_after_a_proxys_error_page():
+    clock = FakeClock(quiet=0.05)
+    with slack_rtm.FakeSlack() as slack:
+        slack.answer("conversations.history", body=b"<html>502 Bad Gateway</html>", status=502,
+                     headers={"Content-Type": "text/html"})
+        rtm, it = _caught_up_session(slack, clock=clock, sleep=clock.sleep, catch_up=["C0GENERAL"])
+        with rtm:
+            assert _texts(take(it, 2)) == [("CaughtUp", "C0GENERAL", "missed 1"), ("CaughtUp", "C0GENERAL", "missed 3")]
+            assert len(slack.calls("conversations.history")) == 2 and clock.now >= 2
 
 
 ###############################################################################
