@@ -7323,9 +7323,14 @@ class FakeSlack:
     (channel, timestamp, name) adds the bot's reaction to a message there;
     ``conversations.history`` (channel, oldest, latest, inclusive, limit,
     cursor) reads it back newest first, without thread replies, as Slack
-    does.  ``post(channel, text, user=)`` writes a message there as someone
+    does (not_in_channel for a public channel the team's ``self`` is not
+    in).  ``post(channel, text, user=)`` writes a message there as someone
     of the team and sends it to the connected clients; ``wait_posts(n)``
-    waits for the bot's posts.
+    waits for the bot's posts.  ``client.counts`` (undocumented, what
+    Slack's own clients ask) lists the conversations ``self`` is in with
+    their ``latest`` message and ``last_read`` mark, which ``mark(channel,
+    ts)`` sets (``self``'s own messages count as read); a restricted team
+    refuses it: ``fail("client.counts", "team_is_restricted", times=None)``.
 
     A test waits for what the client does with ``wait_connections(n)``,
     ``wait_received(n, type=)``, ``wait_calls(method, n)``,
@@ -7351,6 +7356,7 @@ class FakeSlack:
         self.acks: List[_Json] = []               # Socket Mode acks, with their payloads
         self.history: Dict[str, List[_Json]] = {}  # each conversation's messages, oldest first
         self.posts: List[_Json] = []              # chat.postMessage's messages, each with its channel
+        self._last_read: Dict[str, str] = {}      # mark()'s read marks, for client.counts
         self._refused_posts: List[str] = []       # chat.postMessage's errors, for wait_posts to tell
         self._socket_mode: Set["ServerConnection"] = set()
         self._socket_mode_tickets: Set[str] = set()
@@ -7375,6 +7381,7 @@ class FakeSlack:
         self.connections: int = 0
         self._withhold = 0
         self._scripts: Dict[str, Deque[_Scripted]] = {}
+        self._always: Dict[str, _Scripted] = {}  # answer(times=None): every later call of the method
         self._tickets: Dict[str, Tuple[float, Optional[str]]] = {}     # ticket: (issued, token)
         self._expire_next = 0
         self._on_connect: Deque[Tuple[Union[_Json, str, bytes], ...]] = deque()
@@ -7456,21 +7463,28 @@ class FakeSlack:
 
     def answer(self, method: str, json_body: Optional[_Json] = None, *, status: int = 200,
                body: Optional[bytes] = None, headers: Optional[Mapping[str, str]] = None, delay: float = 0.0,
-               truncate: bool = False, times: int = 1) -> None:
+               truncate: bool = False, times: Optional[int] = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with this instead of
         the usual: a JSON object, or raw ``body`` bytes (an HTML page, say),
         with a status and headers, after ``delay`` seconds, or cut short
-        (``truncate``: the Content-Length promises more than is sent)."""
+        (``truncate``: the Content-Length promises more than is sent).
+        ``times=None``: every call from now on, once those scripted with a
+        number of times are used up."""
         if body is None:
             body = json.dumps(json_body if json_body is not None else {"ok": True}).encode()
             headers = dict({"Content-Type": "application/json; charset=utf-8"}, **(headers or {}))
         scripted = _Scripted(status, body, dict(headers or {}), delay, truncate)
         with self._cond:
-            self._scripts.setdefault(method, deque()).extend([scripted] * times)
+            if times is None:
+                self._always[method] = scripted
+            else:
+                self._scripts.setdefault(method, deque()).extend([scripted] * times)
 
-    def fail(self, method: str, error: str, *, times: int = 1, retry_after: Optional[float] = None) -> None:
-        """Answer the next ``times`` calls of ``method`` with Slack error
-        ``error`` (429 with Retry-After for "ratelimited")."""
+    def fail(self, method: str, error: str, *, times: Optional[int] = 1, retry_after: Optional[float] = None) -> None:
+        """Answer the next ``times`` calls of ``method`` (None: every call
+        from now on) with Slack error ``error`` (429 with Retry-After for
+        "ratelimited").  A restricted team, say:
+        ``fail("client.counts", "team_is_restricted", times=None)``."""
         if error == "ratelimited":
             headers = {"Retry-After": str(retry_after if retry_after is not None else 1)}
             self.answer(method, {"ok": False, "error": error}, status=429, headers=headers, times=times)
@@ -7789,6 +7803,19 @@ class FakeSlack:
             self._announce(dict(message, channel=channel))
         return _copy_objects(message)
 
+    def mark(self, channel: str, ts: str) -> None:
+        """Set the team user's read mark in ``channel`` at ``ts``, as Slack's
+        conversations.mark does: client.counts answers it as ``last_read``
+        and what is newer as unread.  InvalidArgument for a conversation the
+        team does not have, or a ts malformed."""
+        if not self._has_conversation(channel):
+            raise InvalidArgument(f"FakeSlack.mark: the team has no conversation {channel!r}")
+        if _fake_ts_key(ts, exact=True) is None:
+            raise InvalidArgument(f"FakeSlack.mark: ts {ts!r} is not a Slack ts (like '1600000000.000100')")
+        with self._cond:
+            self._last_read[channel] = ts
+            self._cond.notify_all()
+
     def wait_posts(self, count: int = 1, timeout: float = 10.0) -> List[_Json]:
         """Block until chat.postMessage has posted ``count`` messages; return
         ``posts`` (each message with its ``channel``).  AssertionError after
@@ -7827,6 +7854,11 @@ class FakeSlack:
             _fake_count_reply(messages, message)
             self._cond.notify_all()
         return True
+
+    def _conversation(self, channel: Any) -> Optional[Tuple[str, _Json]]:
+        """(the team's list holding ``channel``, the conversation), or None."""
+        return next(((kind, c) for kind in _FAKE_FLAGS for c in self.team.get(kind) or ()
+                     if isinstance(c, dict) and c.get("id") == channel), None)
 
     def _has_conversation(self, channel: Any) -> bool:
         """Whether ``channel`` (an argument: a JSON body's may be anything) is
@@ -7976,7 +8008,7 @@ class FakeSlack:
         with self._cond:
             self.requests.append(request)
             queue = self._scripts.get(request.method)
-            scripted = queue.popleft() if queue else None
+            scripted = queue.popleft() if queue else self._always.get(request.method)
             self._cond.notify_all()
         if scripted is not None:
             return scripted
@@ -7997,7 +8029,7 @@ class FakeSlack:
             answer = self._method_answer(request.method, args, request.token)
         if warnings_:
             answer["warning"] = ",".join(warnings_)
-            answer["response_metadata"] = {"warnings": warnings_}
+            answer.setdefault("response_metadata", {})["warnings"] = warnings_    # next to a next_cursor
         return answer
 
     def _parse_args(self, request: FakeRequest, warnings_: List[str]) -> Tuple[_Json, Optional[str]]:
@@ -8251,8 +8283,9 @@ class FakeSlack:
         (exclusive unless ``inclusive``), ``limit`` (100, at most 999) a
         page.  The cursor names the ts the next page starts at, as Slack's
         do ("next_ts:..."), so a message posted between pages moves nothing."""
-        if not self._has_conversation(args.get("channel")):
-            return {"ok": False, "error": "channel_not_found"}
+        error = self._history_refusal(args.get("channel"))
+        if error:
+            return {"ok": False, "error": error}
         within, error = _fake_time_range(args)
         if within is None:
             return {"ok": False, "error": error}
@@ -8262,9 +8295,24 @@ class FakeSlack:
         page, cursor = self._history_page(shown, args)
         if page is None:
             return {"ok": False, "error": cursor}
-        return {"ok": True, "messages": page, "has_more": bool(cursor), "pin_count": 0,
-                "channel_actions_ts": None, "channel_actions_count": 0,
-                "response_metadata": {"next_cursor": cursor}}
+        answer: _Json = {"ok": True, "messages": page, "has_more": bool(cursor), "pin_count": 0,
+                         "channel_actions_ts": None, "channel_actions_count": 0}
+        if cursor:                  # a last page has no response_metadata, as recorded (corpus/web_api)
+            answer["response_metadata"] = {"next_cursor": cursor}
+        return answer
+
+    def _history_refusal(self, channel: Any) -> str:
+        """conversations.history's error for ``channel``, or "": not_in_channel
+        for a public channel the team's user is not in, channel_not_found for
+        one the team lacks or a private one the user is not in (Slack shows
+        those to their members only).  Every token acts as the team's user."""
+        found = self._conversation(channel)
+        if found is None:
+            return "channel_not_found"
+        kind, conversation = found
+        if _fake_is_member(conversation, str(self.team["self"]["id"])):
+            return ""
+        return "not_in_channel" if kind == "channels" else "channel_not_found"
 
     def _history_page(self, messages: List[_Json], args: _Json) -> Tuple[Optional[List[_Json]], str]:
         """(the page of ``messages``, newest first, that ``args`` asks for,
@@ -8284,12 +8332,53 @@ class FakeSlack:
         more = end < len(messages)
         return messages[start:end], _fake_cursor("conversations.history", keys[end]) if more else ""
 
+    # client.counts: what Slack's own clients ask after a reconnect to learn
+    # which conversations had activity (undocumented; SLACK.md).  Its shape
+    # is wee-slack's typing of it (typings/slack_api/slack_client_counts.pyi).
+
+    def _client_counts(self, args: _Json) -> _Json:
+        """Each conversation the team's user is in, in ``channels`` (private
+        ones too), ``mpims`` or ``ims``, with its newest message (``latest``),
+        read mark (``last_read``) and unread mentions; threads are not
+        followed (no unreads there).  Every token acts as the team's user."""
+        me = str(self.team["self"]["id"])
+        lists: Dict[str, List[_Json]] = {"channels": [], "mpims": [], "ims": []}
+        for kind, conversation in self._conversations_of(me):
+            lists["channels" if kind == "groups" else kind].append(self._counts_entry(kind, conversation["id"], me))
+        badges = {"channels": sum(c["mention_count"] for c in lists["channels"]),
+                  "dms": sum(c["mention_count"] for c in lists["mpims"] + lists["ims"]),
+                  "app_dms": 0, "thread_mentions": 0, "thread_unreads": 0}
+        return dict({"ok": True, "threads": {"has_unreads": False, "mention_count": 0}}, **lists,
+                    channel_badges=badges, alerts={}, saved={"uncompleted_count": 0, "uncompleted_overdue_count": 0})
+
+    def _conversations_of(self, user: str) -> List[Tuple[str, _Json]]:
+        """(the team's list, conversation) of each conversation ``user`` is in."""
+        return [(kind, c) for kind in _FAKE_FLAGS for c in self.team.get(kind) or ()
+                if isinstance(c, dict) and _fake_is_member(c, user)]
+
+    def _counts_entry(self, kind: str, channel: str, me: str) -> _Json:
+        """``channel``'s client.counts entry.  Its read mark is mark()'s, moved
+        up to the user's own newest message there (what one writes is read,
+        as in Slack's clients); in an im every unread message is a mention."""
+        with self._cond:
+            shown = [m for m in self.history.get(channel, ()) if _fake_in_channel(m)]   # oldest first
+            marked = self._last_read.get(channel, _FAKE_NO_TS)
+        latest = str(shown[-1]["ts"]) if shown else _FAKE_NO_TS
+        last_read = max([marked] + [str(m["ts"]) for m in shown if m.get("user") == me], key=_fake_ts_order)
+        unread = [m for m in shown if _fake_ts_order(m["ts"]) > _fake_ts_order(last_read) and m.get("user") != me]
+        mentions = len(unread) if kind == "ims" else sum(f"<@{me}>" in str(m.get("text")) for m in unread)
+        return {"id": channel, "last_read": last_read, "latest": latest,
+                "updated": max(latest, last_read, key=_fake_ts_order), "mention_count": mentions,
+                "has_unreads": _fake_ts_order(latest) > _fake_ts_order(last_read)}
+
 
 #: The team and message methods FakeSlack serves, and the method answering each.
 _FAKE_TEAM_METHODS = {"users.list": "_users_list", "conversations.list": "_conversations_list",
                       "users.info": "_users_info", "conversations.info": "_conversations_info",
                       "chat.postMessage": "_chat_post_message", "reactions.add": "_reactions_add",
-                      "conversations.history": "_conversations_history"}
+                      "conversations.history": "_conversations_history", "client.counts": "_client_counts"}
+#: client.counts' ts for "none": no message yet, or none read.
+_FAKE_NO_TS = "0000000000.000000"
 #: conversations.list's types, by the team's list that holds them.
 _FAKE_KINDS = {"public_channel": "channels", "private_channel": "groups", "mpim": "mpims", "im": "ims"}
 #: The flags conversations.list puts on each kind of conversation.
@@ -8344,6 +8433,21 @@ def _fake_ts_key(text: Any, exact: bool = False) -> Optional[int]:
     if (dot and not fraction.isdigit()) or (exact and len(fraction) != 6):
         return None
     return int(seconds) * 1_000_000 + int(fraction.ljust(6, "0"))
+
+
+def _fake_ts_order(ts: Any) -> int:
+    """A ts's place in time, to compare two (0 for one that is not a ts)."""
+    return _fake_ts_key(ts) or 0
+
+
+def _fake_is_member(conversation: _Json, user: str) -> bool:
+    """Whether ``user`` is in ``conversation`` as the team lists it: its
+    is_member flag, else its members, else yes (rtm.start lists only the
+    user's own private conversations and ims, with no members)."""
+    if "is_member" in conversation:
+        return bool(conversation["is_member"])
+    members = conversation.get("members")
+    return user in members if isinstance(members, list) else True
 
 
 def _fake_time_range(args: _Json) -> Tuple[Optional[Callable[[int], bool]], str]:

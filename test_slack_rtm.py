@@ -7989,7 +7989,7 @@ def test_fake_conversations_history_pages_newest_first_with_api_pages(slack):
     pages = list(slack_rtm.api_pages("conversations.history", TOKEN, limit=100, base_url=slack.base_url,
                                      channel="C0GENERAL"))
     assert [len(p["messages"]) for p in pages] == [100, 100, 50]
-    assert [p["has_more"] for p in pages] == [True, True, False] and pages[-1]["response_metadata"]["next_cursor"] == ""
+    assert [p["has_more"] for p in pages] == [True, True, False] and "response_metadata" not in pages[-1]
     assert [m["text"] for p in pages for m in p["messages"]] == [f"m{i}" for i in range(250, 0, -1)]
     assert [len(p["messages"]) for p in slack_rtm.api_pages("conversations.history", TOKEN, base_url=slack.base_url,
                                                             channel="C0GENERAL")] == [100, 100, 50]   # 100 by default
@@ -8003,6 +8003,142 @@ def test_fake_conversations_history_cursor_holds_when_a_message_comes_between_pa
     second = web(slack, "conversations.history", channel="C0GENERAL", limit=2,
                  cursor=first["response_metadata"]["next_cursor"])
     assert [m["text"] for m in first["messages"] + second["messages"]] == ["m5", "m4", "m3", "m2"]
+
+
+HISTORY_KEYS = {"ok", "messages", "has_more", "pin_count", "channel_actions_ts", "channel_actions_count"}
+
+
+@pytest.mark.parametrize("path", corpus("web_api/*conversations.history*.json"), ids=file_id)
+def test_fake_conversations_history_answers_with_the_recorded_top_level_keys(slack, path):
+    recorded = json.loads(read(path))
+    seed(slack, 3)
+    last = dict(web(slack, "conversations.history", channel="C0GENERAL"))
+    first = dict(web(slack, "conversations.history", channel="C0GENERAL", limit=2))
+    assert set(recorded) - {"is_limited"} == HISTORY_KEYS == set(last)      # a last page: no response_metadata
+    assert set(first) == HISTORY_KEYS | {"response_metadata"} and first["has_more"] is True
+    assert [type(last[k]) for k in sorted(HISTORY_KEYS)] == [type(recorded[k]) for k in sorted(HISTORY_KEYS)]
+
+
+def test_fake_conversations_history_pages_with_oldest_latest_and_inclusive(slack):
+    seed(slack, 7)
+    bounds = {"oldest": "1600000000.000002", "latest": "1600000000.000006"}
+    pages = list(slack_rtm.api_pages("conversations.history", TOKEN, limit=2, base_url=slack.base_url,
+                                     channel="C0GENERAL", **bounds))
+    assert [[m["text"] for m in p["messages"]] for p in pages] == [["m5", "m4"], ["m3"]]
+    pages = list(slack_rtm.api_pages("conversations.history", TOKEN, limit=2, base_url=slack.base_url,
+                                     channel="C0GENERAL", inclusive="true", **bounds))
+    assert [[m["text"] for m in p["messages"]] for p in pages] == [["m6", "m5"], ["m4", "m3"], ["m2"]]
+    assert [p["has_more"] for p in pages] == [True, True, False] and "response_metadata" not in pages[-1]
+
+
+def test_fake_conversations_history_keeps_next_cursor_beside_a_warning(slack):
+    # A form with a charset gets superfluous_charset: its warnings must not replace the page's cursor.
+    import urllib3
+    seed(slack, 3)
+    response = urllib3.PoolManager().request(
+        "POST", slack.base_url + "conversations.history", body=b"channel=C0GENERAL&limit=2",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Authorization": f"Bearer {TOKEN}"})
+    answer = json.loads(response.data)
+    assert answer["response_metadata"]["warnings"] == ["superfluous_charset"] and answer["has_more"] is True
+    assert answer["response_metadata"]["next_cursor"] == slack_rtm._fake_cursor("conversations.history", 1600000000000001)
+
+
+def not_a_member_team():
+    topic = {"value": "", "creator": "", "last_set": 0}
+    return {"channels": [
+        {"id": "C0GENERAL", "name": "general", "is_channel": True, "is_member": True, "topic": topic, "purpose": topic},
+        {"id": "C0OUTSIDE", "name": "outside", "is_channel": True, "is_member": False, "topic": topic,
+         "purpose": topic}],
+        "groups": [{"id": "G0OTHERS", "name": "others", "is_group": True, "members": ["U0ALICE", "U0BOB"],
+                    "topic": topic, "purpose": topic}],
+        "mpims": [], "ims": [{"id": "D0ALICE", "is_im": True, "user": "U0ALICE", "is_open": True}]}
+
+
+@pytest.mark.parametrize("channel, code", [("C0OUTSIDE", "not_in_channel"), ("G0OTHERS", "channel_not_found")])
+def test_fake_conversations_history_refuses_a_conversation_the_user_is_not_in(channel, code):
+    with slack_rtm.FakeSlack(team=not_a_member_team()) as slack:
+        slack.post(channel, "private to others")
+        assert web_error(slack, "conversations.history", channel=channel) == code
+        assert history(slack, "D0ALICE") == []
+
+
+COUNTS_ENTRY_KEYS = {"id", "last_read", "latest", "updated", "mention_count", "has_unreads"}
+NO_TS = "0000000000.000000"
+
+
+def counts(slack):
+    answer = dict(web(slack, "client.counts"))
+    assert set(answer) == {"ok", "channels", "mpims", "ims", "threads", "channel_badges", "alerts", "saved"}
+    return answer
+
+
+def by_id(answer):
+    return {c["id"]: c for kind in ("channels", "mpims", "ims") for c in answer[kind]}
+
+
+def test_fake_client_counts_lists_the_users_conversations_by_kind(slack):
+    answer = counts(slack)
+    assert [[c["id"] for c in answer[kind]] for kind in ("channels", "mpims", "ims")] == [
+        ["C0GENERAL", "C0RANDOM", "G0SECRET"], ["G0TRIO"], ["D0ALICE"]]
+    assert all(set(c) == COUNTS_ENTRY_KEYS for c in by_id(answer).values())
+    assert by_id(answer)["C0GENERAL"] == {"id": "C0GENERAL", "last_read": NO_TS, "latest": NO_TS, "updated": NO_TS,
+                                          "mention_count": 0, "has_unreads": False}
+    assert answer["threads"] == {"has_unreads": False, "mention_count": 0}
+    assert answer["channel_badges"] == {"channels": 0, "dms": 0, "app_dms": 0, "thread_mentions": 0,
+                                        "thread_unreads": 0}
+
+
+def test_fake_client_counts_leaves_out_conversations_the_user_is_not_in():
+    with slack_rtm.FakeSlack(team=not_a_member_team()) as slack:
+        answer = counts(slack)
+    assert [[c["id"] for c in answer[kind]] for kind in ("channels", "mpims", "ims")] == [["C0GENERAL"], [], ["D0ALICE"]]
+
+
+def test_fake_client_counts_has_unreads_after_post_until_mark(slack):
+    first = slack.post("C0GENERAL", "hello <@U0BOT>", ts="1600000000.000001")
+    slack.post("C0GENERAL", "a reply", ts="1600000000.000002", thread_ts=first["ts"])   # threads: not counted
+    slack.post("D0ALICE", "psst", ts="1600000000.000003")
+    unread = by_id(counts(slack))
+    assert unread["C0GENERAL"] == {"id": "C0GENERAL", "last_read": NO_TS, "latest": "1600000000.000001",
+                                   "updated": "1600000000.000001", "mention_count": 1, "has_unreads": True}
+    assert unread["D0ALICE"]["has_unreads"] is True and unread["D0ALICE"]["mention_count"] == 1
+    assert unread["C0RANDOM"]["has_unreads"] is False
+    slack.mark("C0GENERAL", first["ts"])
+    read_ = counts(slack)
+    assert by_id(read_)["C0GENERAL"] == dict(unread["C0GENERAL"], last_read=first["ts"], mention_count=0,
+                                             has_unreads=False)
+    assert read_["channel_badges"] == {"channels": 0, "dms": 1, "app_dms": 0, "thread_mentions": 0, "thread_unreads": 0}
+    slack.post("C0GENERAL", "no mention", ts="1600000000.000004")
+    assert by_id(counts(slack))["C0GENERAL"]["has_unreads"] is True
+
+
+def test_fake_client_counts_takes_the_users_own_message_as_read(slack):
+    slack.post("C0RANDOM", "from alice", ts="1600000000.000001")
+    mine = web(slack, "chat.postMessage", channel="C0RANDOM", text="from the bot")
+    entry = by_id(counts(slack))["C0RANDOM"]
+    assert entry["last_read"] == entry["latest"] == mine["ts"] and entry["has_unreads"] is False
+
+
+@pytest.mark.parametrize("error", ["team_is_restricted", "enterprise_is_restricted"])
+def test_fake_client_counts_is_refused_every_time_in_a_restricted_team(slack, error):
+    slack.fail("client.counts", error, times=None)
+    assert [web_error(slack, "client.counts") for _ in range(3)] == [error] * 3
+    assert web(slack, "conversations.history", channel="C0GENERAL")["ok"] is True     # other methods answer
+
+
+def test_fake_fail_for_every_call_comes_after_the_counted_ones(slack):
+    slack.fail("client.counts", "team_is_restricted", times=None)
+    slack.fail("client.counts", "ratelimited", retry_after=0)
+    assert [web_error(slack, "client.counts") for _ in range(2)] == ["ratelimited", "team_is_restricted"]
+
+
+@pytest.mark.parametrize("args, match", [
+    (("C0NOPE", "1600000000.000001"), "the team has no conversation 'C0NOPE'"),
+    (("C0GENERAL", "1600000000"), "ts '1600000000' is not a Slack ts"),
+])
+def test_fake_mark_refuses_a_wrong_channel_or_ts(slack, args, match):
+    with pytest.raises(slack_rtm.InvalidArgument, match=match):
+        slack.mark(*args)
 
 
 def test_fake_post_seeds_history_and_sends_the_message_to_an_rtm_client(slack):
