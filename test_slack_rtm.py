@@ -2706,6 +2706,15 @@ def test_a_reconnect_during_a_catch_up_takes_it_up_again_keeping_what_it_held():
         "2.000000", "8.000000", "9.000000"]
 
 
+@pytest.mark.parametrize("path", corpus("web_api/*conversations.history*.json"), ids=file_id)
+def test_catch_up_delivers_each_recorded_history_message_as_slack_sent_it(path):
+    answer = json.loads(read(path))
+    core = _catching_up(conversations=("C1",), last={"C1": "1.000000"})
+    out = core.answered(*core.request(0.0), answer, 0.0)
+    assert len(out) == len(answer["messages"]) and all(type(m) is slack_rtm.CaughtUp for m in out)
+    assert out == [dict(m, channel="C1") for m in sorted(answer["messages"], key=lambda m: m["ts"])]
+
+
 @pytest.mark.parametrize("value, message", [
     ("C0GENERAL", "catch_up must be True, False or a collection"),
     (["C1", ""], "catch_up must hold conversation ids or names"),
@@ -5742,6 +5751,36 @@ def test_catch_up_takes_a_misbehaving_history_once_and_in_order(slack):
         slack.post("C0GENERAL", "live")
         assert _texts(take(it, 3)) == [("CaughtUp", "C0GENERAL", "missed 1"), ("CaughtUp", "C0GENERAL", "missed 3"),
                                        ("dict", "C0GENERAL", "live")]
+
+
+@pytest.mark.parametrize("refused", [None, "team_is_restricted", "enterprise_is_restricted"])
+def test_a_session_token_catches_up_the_conversations_client_counts_shows_active(refused):
+    token, cookie = "xoxc-1-session", "xoxd-abc%2Fdef"
+    with slack_rtm.FakeSlack(tokens=[token], cookies={token: cookie}) as slack:
+        if refused:
+            slack.fail("client.counts", refused, times=None)
+        rtm = slack_rtm.connect(token, cookie=cookie, base_url=slack.base_url, method="rtm.connect", catch_up=True,
+                                sleep=Recorder().sleep)
+        with rtm:
+            it = iter(rtm)
+            assert next(it)["type"] == "hello"
+            rtm.wait_team(10)
+            slack.post("C0GENERAL", "before")
+            assert next(it)["text"] == "before"
+            slack.post("C0RANDOM", "missed", live=False)
+            slack.drop()
+            assert next(it)["type"] == "hello"
+            assert _texts([next(it)]) == [("CaughtUp", "C0RANDOM", "missed")]
+            for quiet in ("D0ALICE", "G0SECRET", "G0TRIO"):
+                slack.post(quiet, "end")                   # held until the conversation is checked, if it is
+            assert sorted((e["channel"], e["text"]) for e in take(it, 3)) == [
+                ("D0ALICE", "end"), ("G0SECRET", "end"), ("G0TRIO", "end")]
+            channels = sorted(call.args["channel"] for call in slack.calls("conversations.history"))
+            if refused:                                    # every conversation the user is in
+                assert channels == ["C0GENERAL", "C0RANDOM", "D0ALICE", "G0SECRET", "G0TRIO"]
+            else:                                          # those with a message after the catch-up's start
+                assert channels == ["C0RANDOM"] and rtm.stats["counts_calls"] == 1
+            assert all(call.headers["Cookie"] == "d=" + cookie for call in slack.calls("client.counts"))
 
 
 def test_catch_up_tries_again_after_a_proxys_error_page():
