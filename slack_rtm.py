@@ -4528,6 +4528,10 @@ class SocketModeProtocol:
                                      f"(phase {self.phase})")
         return self._sockets[key]
 
+    def listening(self) -> bool:
+        """Whether a connection said hello and is still open."""
+        return any(sock.state != CONNECTING for sock in self._sockets.values())
+
     def needed(self) -> int:
         """How many connections to open now (each after an apps.connections.open)."""
         if self.phase in (ENDED, CLOSED):
@@ -4837,6 +4841,10 @@ CATCH_UP_PAGE = 200
 #: For a conversation with nothing delivered yet, the catch-up starts this
 #: many seconds before the last frame of the lost connection (clock skew).
 CATCH_UP_MARGIN = 10.0
+#: Socket Mode: Slack retries an envelope (at once, after about 1 and 5
+#: minutes), so a gap shorter than this is left to its retries; after a
+#: longer one the catch-up runs too (what both bring is yielded once).
+SOCKET_MODE_CATCH_UP_AFTER = 60.0
 #: Tries of one page after a transient failure (5xx, a timeout, a proxy's
 #: page), 2, 4 ... seconds apart; a rate limit waits its Retry-After.
 CATCH_UP_TRIES = 3
@@ -4860,6 +4868,15 @@ class Missed(dict[str, Any]):   # not typing.Dict (see SlackResponse)
     ``oldest`` (and before ``latest`` when given) may be missing."""
 
     __slots__ = ()
+
+
+def _caught_up_envelope(item: _Json) -> _Json:
+    """In Socket Mode, a caught-up message goes to the user as an events_api
+    envelope with no envelope_id (nothing to ack): a CaughtUp, like the message."""
+    if type(item) is not CaughtUp:
+        return item
+    return CaughtUp(type="events_api", envelope_id=None, accepts_response_payload=False,
+                    payload={"type": "event_callback", "event": dict(item)})
 
 
 def _ts_key(ts: object) -> Optional[Tuple[int, int]]:
@@ -4915,7 +4932,7 @@ class _CatchUp:
         self.retry_at = -math.inf
         self.counting = False                      # client.counts is the next call
         self.stats = {"catch_ups": 0, "history_calls": 0, "counts_calls": 0, "caught_up": 0, "missed": 0,
-                      "duplicates": 0}
+                      "live_duplicates": 0}
 
     # -- what the session tells it --------------------------------------
 
@@ -4929,7 +4946,7 @@ class _CatchUp:
             return False
         caught = self.caught.get(channel)
         if caught is not None and ts in caught:
-            self.stats["duplicates"] += 1
+            self.stats["live_duplicates"] += 1
             return False
         self._note(channel, ts)
         return True
@@ -5096,7 +5113,7 @@ class _CatchUp:
         self.stats["caught_up"] += len(got)
         for ts, item in fetch.held:
             if ts in caught:
-                self.stats["duplicates"] += 1
+                self.stats["live_duplicates"] += 1
             else:
                 self._note(fetch.channel, ts)
                 out.append(item)
@@ -6848,7 +6865,9 @@ class SocketModeSession(_Shell):
                  proxy: Union[str, "Literal[False]", None] = None, ssl_context: Optional["ssl.SSLContext"] = None,
                  ca_certs: Optional[str] = None, allow_http: bool = False,
                  max_response_size: int = MAX_RESPONSE_SIZE, user_agent: Optional[str] = None,
-                 seen_window: float = SEEN_WINDOW) -> None:
+                 seen_window: float = SEEN_WINDOW, catch_up: Union[bool, Iterable[str]] = False,
+                 catch_up_token: Optional[str] = None, catch_up_after: float = SOCKET_MODE_CATCH_UP_AFTER,
+                 catch_up_calls: int = CATCH_UP_CALLS, catch_up_messages: int = CATCH_UP_MESSAGES) -> None:
         _check_app_token(app_token)
         _check_count("max_buffer", max_buffer, 1, sys.maxsize)
         super().__init__(clock, strict, sleep)
@@ -6870,6 +6889,8 @@ class SocketModeSession(_Shell):
         self._keys = 0
         self._retry_at = -math.inf                # the next try to open one, while others are open
         self._controls: Dict[int, _OnControl] = {}   # each link's: what its pings and pongs are told to
+        self._catch = None if catch_up is False else self._catch_up(
+            catch_up, catch_up_token, catch_up_after, web, catch_up_calls, catch_up_messages)
         self._connected(connect_deadline)
 
     def _connected(self, deadline: Optional[float]) -> None:
@@ -6889,12 +6910,31 @@ class SocketModeSession(_Shell):
         """Counts: connections made, apps.connections.open calls, frames read, skipped,
         envelopes delivered, duplicates acked but not delivered, connections open now."""
         proto = self._proto
-        return dict(self._connector.counts, frames=proto.frames, skipped=proto.skipped,
-                    delivered=proto.delivered, duplicates=proto.duplicates, open=len(self._links))
+        stats = dict(self._connector.counts, frames=proto.frames, skipped=proto.skipped,
+                     delivered=proto.delivered, duplicates=proto.duplicates, open=len(self._links))
+        return stats if self._catch is None else dict(self._catch.core.stats, **stats)
 
     def __repr__(self) -> str:
         return (f"<slack_rtm.SocketModeSession {self._proto.phase} open={len(self._links)} "
                 f"connections={self._connector.counts['connections']}>")
+
+    def _catch_up(self, catch_up: object, token: Optional[str], after: float, web: _Json, calls: int,
+                  messages: int) -> _CatchUpRunner:
+        """The catch-up's runner: history is read with ``token`` (a Web API
+        token; the app-level token cannot), after a gap over ``after`` s."""
+        if token is None:
+            raise InvalidArgument("Socket Mode's catch-up reads conversations.history with a Web API token "
+                                  "(xoxb- or xoxp-): give it as catch_up_token (the app-level token cannot)")
+        _check_token(token)
+        if token.startswith("xapp-"):
+            raise InvalidArgument("catch_up_token must be a Web API token (xoxb- or xoxp-), not the app-level token")
+        if isinstance(after, bool) or not isinstance(after, (int, float)) or not 0 <= after < math.inf:
+            raise InvalidArgument(f"catch_up_after must be a number of seconds (0 or more), not {after!r}")
+        self._catch_after = after
+        core = _CatchUp(calls=calls, messages=messages, now=self._clock())
+        return _CatchUpRunner(core, token, web, _catch_up_targets(catch_up), self._clock, self._lock,
+                              lambda item: self._buffer.put(_caught_up_envelope(item), 0), lambda: self._turns.drain(
+                                  lambda: self._links and self._step(_NO_WAIT, keep=True), self._proto, self._buffer))
 
     def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> None:
         """Ack ``envelope`` (one with ``accepts_response_payload: true``),
@@ -6902,7 +6942,10 @@ class SocketModeSession(_Shell):
         before anything is sent: MessageTooLong at MAX_ACK_BYTES or more,
         InvalidArgument for an envelope acked already or that takes no
         payload; ConnectionClosed when its connection ended first (Slack
-        then sends it again).  Safe from any thread."""
+        then sends it again).  A CaughtUp has nothing to ack: nothing is
+        done.  Safe from any thread."""
+        if type(envelope) is CaughtUp:
+            return
         with self._lock:
             action = self._proto.ack(envelope, payload)
             link = None if action is None else self._links.get(action.key)
@@ -6930,6 +6973,33 @@ class SocketModeSession(_Shell):
             self._proto.handed(frame)
         return frame
 
+    def _before_read(self) -> Optional[float]:
+        if self._catch is None:
+            return None
+        self._catch.step()                       # a catch-up call, if one is due
+        return self._catch.due()
+
+    @staticmethod
+    def _live(catch: _CatchUpRunner, envelope: _Json) -> bool:
+        """Whether an envelope (read) is delivered now: a message event's is
+        held while its conversation is caught up (see _CatchUpRunner.live)."""
+        payload = envelope.get("payload")
+        event = payload.get("event") if envelope.get("type") == "events_api" and type(payload) is dict else None
+        if type(event) is dict and event.get("type") == "message":
+            channel, ts = event.get("channel"), event.get("ts")
+            if type(channel) is str and type(ts) is str:
+                return catch.core.route(channel, ts, envelope)
+        return True
+
+    def _heard(self, catch: _CatchUpRunner) -> None:
+        """A connection said hello after none was open (under the lock):
+        catch up if the gap was longer than Slack's retries are trusted to
+        cover; ``True`` means the conversations messages came from."""
+        gap, targets, last = catch.core.gap, catch.targets, catch.core.last
+        short = gap is None or catch.wall() - gap <= self._catch_after
+        catch.reconnected(short, lambda: _catch_up_known(targets, None, last) if targets is not None
+                          else (list(last), []))
+
     def _must_connect(self) -> bool:
         proto = self._proto
         return (proto.phase in (ENDED, CLOSED) or not self._links
@@ -6953,11 +7023,15 @@ class SocketModeSession(_Shell):
 
     def _received(self, key: int, link: _Link, data: bytes, keep: bool) -> Optional[_Json]:
         with self._lock:
+            catch = self._catch
+            deaf = catch is not None and not self._proto.listening()
             try:
                 actions: Union[List[_SocketModeAction], ProtocolError] = self._proto.receive(
                     key, data, self._clock())
             except ProtocolError as error:
                 actions = error
+            if catch is not None and deaf and self._proto.listening():
+                self._heard(catch)
             self._turns.tell()
         if isinstance(actions, ProtocolError):
             return _skip(actions, self.strict, link.secrets)  # type: ignore[func-returns-value, no-any-return]  # None: no envelope
@@ -6971,13 +7045,15 @@ class SocketModeSession(_Shell):
     def _do(self, actions: Sequence[_SocketModeAction], keep: bool, size: int = 0) -> Optional[_Json]:
         """Carry out the core's actions, in order; the envelope delivered
         (None with ``keep``: it is buffered)."""
-        envelope = None
+        envelope, catch = None, self._catch
         for action in actions:
             if isinstance(action, Ack):
                 link = self._links.get(action.key)
                 if link is not None:                # else its connection ended: Slack sends it again
                     self._send(action.key, link, action.text)
             elif isinstance(action, Deliver):
+                if catch is not None and not self._live(catch, action.envelope):
+                    continue                         # held back for the catch-up, or had from it already
                 if keep or envelope is not None:
                     self._buffer.put(action.envelope, size)
                 else:
@@ -7039,6 +7115,8 @@ class SocketModeSession(_Shell):
             link = self._links.pop(key, None)
             self._controls.pop(key, None)
             self._proto.lost(key)
+            if self._catch is not None and link is not None and not self._proto.listening():
+                self._catch.lost(0.0)            # (what came to a deaf socket was never acked: Slack sends it again)
         if link is None:
             return
         if error is None:

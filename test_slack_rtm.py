@@ -2582,7 +2582,7 @@ def test_catch_up_holds_a_conversations_live_messages_until_its_missed_ones_are_
     again = _msg("1000.000002", channel="C1")
     assert core.route("C1", "1000.000002", again) is False                # a caught-up one coming live: not twice
     assert core.route("C1", "1000.000005", _msg("1000.000005")) is True   # C1 is done: live flows
-    assert core.stats["duplicates"] == 2 and core.stats["caught_up"] == 2
+    assert core.stats["live_duplicates"] == 2 and core.stats["caught_up"] == 2
 
 
 def test_catch_up_fetches_a_conversation_holding_live_messages_first():
@@ -5556,6 +5556,49 @@ def test_socket_mode_envelope_whose_ack_was_lost_with_its_connection_is_yielded_
         assert slack.wait_acks(1) == [{"envelope_id": first["envelope_id"], "payload": {"text": "deploying"}}]
 
 
+def test_socket_mode_catches_up_after_a_gap_longer_than_slacks_retries_cover(slack):
+    with open_socket_mode(slack, catch_up=["C0GENERAL"], catch_up_token=TOKEN, catch_up_after=0,
+                          sleep=Recorder().sleep) as session:
+        before = slack.post("C0GENERAL", "before")
+        assert next(session)["payload"]["event"]["text"] == "before"
+        missed = slack.post("C0GENERAL", "missed", live=False)
+        slack.drop()
+        got = next(session)
+        assert type(got) is slack_rtm.CaughtUp and got == {
+            "type": "events_api", "envelope_id": None, "accepts_response_payload": False,
+            "payload": {"type": "event_callback", "event": dict(missed, channel="C0GENERAL")}}
+        session.ack(got)                                   # nothing to ack: no error, nothing sent
+        slack.send_event(dict(missed, channel="C0GENERAL"))       # Slack's retry of it, late: not yielded again
+        [call] = slack.calls("conversations.history")
+        assert call.args["oldest"] == before["ts"] and call.token == TOKEN
+        slack.post("C0GENERAL", "after")
+        live = next(session)
+        assert live["envelope_id"] and live["payload"]["event"]["text"] == "after"
+        assert session.stats["caught_up"] == 1 and session.stats["live_duplicates"] == 1
+
+
+def test_socket_mode_leaves_a_short_gap_to_slacks_retries(slack):
+    with open_socket_mode(slack, catch_up=True, catch_up_token=TOKEN, sleep=Recorder().sleep) as session:
+        slack.post("C0GENERAL", "before")
+        assert next(session)["payload"]["event"]["text"] == "before"
+        slack.drop()
+        after = slack.post("C0GENERAL", "after", live=False)
+        sender = Background(lambda: slack.send_event(dict(after, channel="C0GENERAL")))   # once it is back
+        assert next(session)["payload"]["event"]["text"] == "after"
+        sender.join(10)
+        assert slack.calls("conversations.history") == [] and session.stats["catch_ups"] == 0
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"catch_up": True}, "give it as catch_up_token"),
+    ({"catch_up": True, "catch_up_token": APP_TOKEN}, "not the app-level token"),
+    ({"catch_up": True, "catch_up_token": TOKEN, "catch_up_after": -1}, "catch_up_after must be")])
+def test_socket_mode_catch_up_refuses_what_cannot_read_history(slack, options, match):
+    with pytest.raises(slack_rtm.InvalidArgument, match=match):
+        open_socket_mode(slack, **options)
+    assert slack.calls("apps.connections.open") == []
+
+
 def test_socket_mode_failure_that_ends_it_comes_after_the_envelopes_already_read(slack):
     with open_socket_mode(slack) as session:
         sent = [slack.send_event({"type": "message", "text": str(n)}) for n in range(2)]
@@ -5696,7 +5739,7 @@ def test_a_session_yields_what_was_posted_while_its_socket_was_down(slack):
         slack.post("C0GENERAL", "end")
         assert next(it)["text"] == "end"                   # every live copy has been read
         caught = sum(type(e) is slack_rtm.CaughtUp for e in got)
-        assert rtm.stats["duplicates"] == caught and rtm.stats["caught_up"] == 3 + caught
+        assert rtm.stats["live_duplicates"] == caught and rtm.stats["caught_up"] == 3 + caught
         calls = [call.args["channel"] for call in slack.calls("conversations.history")]
         assert sorted(calls) == members and rtm.stats["history_calls"] == 5
         assert rtm.stats["missed"] == 0 and rtm.stats["catch_ups"] == 1
@@ -5716,7 +5759,7 @@ def test_live_messages_wait_for_their_conversations_catch_up_and_come_once():
             assert _texts(got) == [("dict", "C0RANDOM", "elsewhere"), ("CaughtUp", "C0GENERAL", "missed 1"),
                                    ("CaughtUp", "C0GENERAL", "missed 3"), ("dict", "C0GENERAL", "live after")]
             assert clock.now >= 30                              # the Retry-After was waited for
-            assert rtm.stats["duplicates"] == 1
+            assert rtm.stats["live_duplicates"] == 1
 
 
 def test_a_catch_up_reports_a_conversation_it_cannot_read_in_its_place(slack):
