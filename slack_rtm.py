@@ -7214,7 +7214,15 @@ def connect(token: str, **options: Any) -> Session:
     ``http`` pool, once its headers are in).  ``team`` ("all", a subset
     of TEAM_PARTS, or None) and ``presence`` (False): what the session's
     TeamState loads, a page at a time between frames after connect()
-    returns (see wait_team).  Other keywords are rtm.start's arguments
+    returns (see wait_team).  ``catch_up`` (False): True, or a collection
+    of conversation ids and names: after a reconnect that was not seamless,
+    what was posted in those conversations while no socket was open is
+    fetched (conversations.history; for a session token client.counts
+    first) and yielded as CaughtUp messages, in ts order, before the later
+    live messages of their conversation, each message once; what cannot be
+    fetched is yielded as a Missed report.  ``catch_up_calls`` (100) and
+    ``catch_up_messages`` (1,000) bound each catch-up (see the README,
+    "Catching up after a reconnect").  Other keywords are rtm.start's arguments
     (simple_latest, no_unreads, mpim_aware, presence_sub, ...); any other
     raises InvalidArgument before any I/O, naming the option meant when it
     looks like a misspelt one (``auto_reconect=``).  An argument of
@@ -7229,7 +7237,12 @@ def connect(token: str, **options: Any) -> Session:
     arguments), and two of its own: ``connections`` (1 to 10; 1) kept open
     at once, and ``seen_window`` (600 s, the least): how long an envelope
     id is remembered, so that Slack's retries of one already yielded are
-    acked, not yielded again.  (Type checkers see connect() return a
+    acked, not yielded again.  ``catch_up`` as for RTM (True: the
+    conversations messages came from), with ``catch_up_token`` (a Web API
+    token: the app-level token cannot read history), after a gap longer
+    than ``catch_up_after`` (60 s; shorter ones Slack's retries cover);
+    a caught-up message comes as an events_api envelope with no
+    envelope_id (a CaughtUp).  (Type checkers see connect() return a
     Session: typed code calls SocketModeSession(app_token, ...) itself.)
     ``transport="rtm"`` refuses an app-level token.
     """
