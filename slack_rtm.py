@@ -6015,6 +6015,9 @@ class _CatchUpRunner:
         self.put, self.drain, self.wall = put, drain, wall
         self.secrets = _secrets(token, web.get("cookie"))
         self.stepping = threading.Lock()
+        self.closing: threading.Event = web["cancel"]
+        self.began: Optional[float] = None        # when the catch-up going on began
+        self.before: Dict[str, int] = {}          # the counts then
 
     def live(self, event: _Json) -> bool:
         """Whether ``event`` (received) is delivered now (under the lock)."""
@@ -6036,6 +6039,8 @@ class _CatchUpRunner:
         for report in reports:
             self.put(report)
         self.core.begin(conversations, self.clock())
+        self.began, self.before = self.clock(), dict(self.core.stats)
+        log.info("catching up %d conversation(s) after the reconnect", len(self.core.fetches))
         return None
 
     def due(self) -> Optional[float]:
@@ -6056,13 +6061,25 @@ class _CatchUpRunner:
             with self.lock:
                 for item in out:
                     self.put(item)
+                if not self.core.fetches and self.began is not None:
+                    self._done()
         finally:
             self.stepping.release()
+
+    def _done(self) -> None:
+        stats, before = self.core.stats, self.before
+        log.info("caught up %d message(s) in %.1f s with %d call(s); %d reported missed",
+                 stats["caught_up"] - before["caught_up"], self.clock() - (self.began or 0.0),
+                 stats["history_calls"] + stats["counts_calls"] - before["history_calls"] - before["counts_calls"],
+                 stats["missed"] - before["missed"])
+        self.began = None
 
     def _call(self, method: str, args: _Json) -> List[_Json]:
         try:
             answer = _call(method, self.token, args, **self.web)
         except SlackError as error:
+            if self.closing.is_set():
+                return []                         # close() cut it short: the iteration ends
             shown = _redact(str(error), self.secrets)
             level = logging.INFO if method == "client.counts" else logging.WARNING
             log.log(level, "catch-up: %s failed (%s)", method, shown)
