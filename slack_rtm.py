@@ -5952,6 +5952,10 @@ class _TeamKeeper:
         if owed:
             self._refresh(loader.state, owed)
 
+    def lists_conversations(self) -> bool:
+        """Whether the state lists every conversation of the user (a load of them all ended whole)."""
+        return self.state is not None and self.state.complete and frozenset(_CONVERSATION_TYPES) <= self.whole
+
     def stop(self) -> None:
         """close(): the load ends at once, the state saying so.  Safe from
         any thread and a signal handler: the pool is cleared here only when
@@ -6104,12 +6108,12 @@ def _catch_up_targets(catch_up: object) -> Optional[Tuple[str, ...]]:
 
 
 def _catch_up_known(targets: Optional[Sequence[str]], state: Optional[TeamState],
-                    seen: Iterable[str]) -> Tuple[List[str], List[_Json]]:
+                    seen: Iterable[str], listed: bool = False) -> Tuple[List[str], List[_Json]]:
     """(the conversations to catch up, Missed reports for the others):
     ``targets`` resolved (ids as they are, names through the team state),
     or for None the member conversations the team state lists and those
-    ``seen`` (a message came from), with a report when the state is not
-    complete."""
+    ``seen`` (a message came from), with a report unless the state has
+    ``listed`` every conversation."""
     if targets is not None:
         found, unknown = [], []
         for target in targets:
@@ -6125,11 +6129,11 @@ def _catch_up_known(targets: Optional[Sequence[str]], state: Optional[TeamState]
                               error=f"no conversation named {name!r} is known") for name in unknown]
     members = [] if state is None else [c.id for c in state.conversations if _caught_up_member(c)]
     reports: List[_Json] = []
-    if state is None or not state.complete:
+    if not listed:
         reports.append(Missed(type="missed", channel=None, oldest=None, latest=None, reason="unknown",
                               error="the team state is incomplete: conversations it does not list were not checked"))
-    listed = set(members)
-    return members + [c for c in seen if c not in listed], reports
+    known = set(members)
+    return members + [c for c in seen if c not in known], reports
 
 
 def _caught_up_member(conversation: Union[Channel, Group, Mpim, Im]) -> bool:
@@ -6586,7 +6590,8 @@ class Session(_Shell):
             self._buffer.put(hello, 0)
             if self._catch is not None:
                 self._catch.reconnected(hello.get("fast_reconnect") is True, lambda: _catch_up_known(
-                    self._catch.targets, self._team.state, self._catch.core.last))   # type: ignore[union-attr]  # just tested
+                    self._catch.targets, self._team.state, self._catch.core.last,   # type: ignore[union-attr]  # tested
+                    self._team.lists_conversations()))
             self._cond.notify_all()
         self._team.connected(start)
 

@@ -5826,6 +5826,29 @@ def test_a_session_token_catches_up_the_conversations_client_counts_shows_active
             assert all(call.headers["Cookie"] == "d=" + cookie for call in slack.calls("client.counts"))
 
 
+def test_catch_up_keeps_a_token_a_server_echoes_out_of_its_report_and_log(caplog):
+    clock = FakeClock(quiet=0.05)
+    with slack_rtm.FakeSlack() as slack:
+        page = f"<html>502: bad gateway for token={TOKEN}</html>".encode()
+        slack.answer("conversations.history", body=page, status=502, headers={"Content-Type": "text/html"}, times=3)
+        rtm, it = _caught_up_session(slack, clock=clock, sleep=clock.sleep, catch_up=["C0GENERAL"])
+        with rtm, caplog.at_level(logging.INFO, logger="slack_rtm"):
+            report = next(it)
+            assert type(report) is slack_rtm.Missed and report["reason"] == "error" and "HTTP 502" in report["error"]
+            assert len(slack.calls("conversations.history")) == 3 and clock.now >= 6     # tried 2 and 4 s later
+        assert TOKEN not in report["error"] and TOKEN not in caplog.text and "502" in caplog.text
+
+
+def test_catch_up_without_a_team_state_says_so_and_checks_the_conversations_it_heard_from(slack):
+    rtm, it = _caught_up_session(slack, team=None)
+    with rtm:
+        got = take(it, 3)
+        assert got[0] == {"type": "missed", "channel": None, "oldest": None, "latest": None, "reason": "unknown",
+                          "error": "the team state is incomplete: conversations it does not list were not checked"}
+        assert _texts(got[1:]) == [("CaughtUp", "C0GENERAL", "missed 1"), ("CaughtUp", "C0GENERAL", "missed 3")]
+        assert [call.args["channel"] for call in slack.calls("conversations.history")] == ["C0GENERAL"]
+
+
 def test_catch_up_tries_again_after_a_proxys_error_page():
     clock = FakeClock(quiet=0.05)
     with slack_rtm.FakeSlack() as slack:
