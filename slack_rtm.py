@@ -286,6 +286,11 @@ class EnterpriseIsRestricted(AuthError, code="enterprise_is_restricted"):
     """The method cannot be called from an Enterprise."""
 
 
+class TeamIsRestricted(AuthError, code="team_is_restricted"):
+    """The workspace (an Enterprise Grid's) refuses this method to this token: a session token is
+    refused even client.counts on some grids."""
+
+
 class TwoFactorSetupRequired(AuthError, code="two_factor_setup_required"):
     """Two factor setup is required."""
 
@@ -421,6 +426,15 @@ class UnknownMethod(DeprecatedError, code="unknown_method"):
 
 class UpgradeRequired(DeprecatedError, code="upgrade_required"):
     """The client or API version used is no longer supported; an upgrade is required."""
+
+
+class LegacyCustomBotsDeprecated(DeprecatedError, code="legacy_custom_bots_deprecated"):
+    """A legacy custom bot's token: legacy custom bots stopped working on 2025-03-31 (rtm.start
+    answers this since 2025-04-04)."""
+
+    def __str__(self) -> str:
+        return (f"{super().__str__()} (legacy custom bots stopped working on 2025-03-31: make a Slack "
+                "app and use its token)")
 # END GENERATED
 
 

@@ -316,25 +316,27 @@ team_added_to_org token_expired token_revoked two_factor_setup_required unknown_
 #: apps.connections.open's codes the RTM methods do not have, and Socket Mode's link_disabled.
 SOCKET_MODE_CODES = "missing_args forbidden_team insecure_request link_disabled".split()
 SLACK_MD_CODES += SOCKET_MODE_CODES
+#: Codes seen in the wild that no reference documents (SLACK.md, "Who still uses RTM").
+SLACK_MD_CODES += ["team_is_restricted", "legacy_custom_bots_deprecated"]
 
 CATEGORY = {
     slack_rtm.AuthError: "not_authed invalid_auth account_inactive token_revoked token_expired no_permission "
                          "missing_scope not_allowed_token_type access_denied accesslimited ekm_access_denied "
-                         "enterprise_is_restricted two_factor_setup_required is_bot missing_args forbidden_team "
-                         "link_disabled",
+                         "enterprise_is_restricted team_is_restricted two_factor_setup_required is_bot missing_args "
+                         "forbidden_team link_disabled",
     slack_rtm.RequestFormatError: "invalid_arg_name invalid_array_arg invalid_charset invalid_form_data "
                                   "invalid_post_type missing_post_type invalid_json json_not_object invalid_arguments "
                                   "insecure_request",
     slack_rtm.RetryableError: "ratelimited migration_in_progress service_unavailable internal_error fatal_error "
                               "request_timeout team_added_to_org org_login_required",
     slack_rtm.DeprecatedError: "method_deprecated deprecated_endpoint rtm_connect_required unknown_method "
-                               "upgrade_required",
+                               "upgrade_required legacy_custom_bots_deprecated",
 }
 
 
 def test_errors_cover_every_documented_code_once():
     assert sorted(slack_rtm.ERRORS) == sorted(SLACK_MD_CODES)
-    assert len(set(slack_rtm.ERRORS.values())) == 40
+    assert len(set(slack_rtm.ERRORS.values())) == 42
     with pytest.raises(TypeError):
         slack_rtm.ERRORS["invalid_auth"] = slack_rtm.SlackApiError
 
@@ -362,8 +364,19 @@ def test_each_code_raises_its_class(code):
         slack_rtm.decode_response("rtm.start", 200, {"Content-Type": "application/json"}, body)
     error = info.value
     assert type(error) is cls
-    assert (error.error, error.method, str(error)) == (code, "rtm.start", f"rtm.start: {code}")
+    assert (error.error, error.method) == (code, "rtm.start")
+    assert str(error) == f"rtm.start: {code}" or code == "legacy_custom_bots_deprecated"
     assert error.response == {"ok": False, "error": code}
+
+
+def test_a_legacy_custom_bot_is_told_why_its_token_no_longer_works():
+    body = b'{"ok": false, "error": "legacy_custom_bots_deprecated"}'
+    with pytest.raises(slack_rtm.LegacyCustomBotsDeprecated) as info:
+        slack_rtm.decode_response("rtm.start", 200, {"Content-Type": "application/json"}, body)
+    assert str(info.value) == ("rtm.start: legacy_custom_bots_deprecated (legacy custom bots stopped working on "
+                               "2025-03-31: make a Slack app and use its token)")
+    assert isinstance(info.value, slack_rtm.DeprecatedError) and not info.value.retryable
+    assert str(pickle.loads(pickle.dumps(info.value))) == str(info.value)
 
 
 def test_unknown_code_raises_the_base_class_with_the_code():
@@ -4407,12 +4420,32 @@ def test_the_first_connection_retries_within_its_deadline_then_raises(slack):
 
 
 @pytest.mark.parametrize("error, cls", [("invalid_auth", slack_rtm.InvalidAuth),
-                                        ("not_allowed_token_type", slack_rtm.NotAllowedTokenType)])
+                                        ("not_allowed_token_type", slack_rtm.NotAllowedTokenType),
+                                        ("legacy_custom_bots_deprecated", slack_rtm.LegacyCustomBotsDeprecated),
+                                        ("team_is_restricted", slack_rtm.TeamIsRestricted),
+                                        ("enterprise_is_restricted", slack_rtm.EnterpriseIsRestricted)])
 def test_errors_retrying_cannot_fix_raise_at_once(slack, error, cls):
     slack.fail("rtm.start", error)
     with pytest.raises(cls):
         open_session(slack)
     assert len(slack.requests) == 1
+
+
+@pytest.mark.parametrize("error, cls", [("legacy_custom_bots_deprecated", slack_rtm.LegacyCustomBotsDeprecated),
+                                        ("team_is_restricted", slack_rtm.TeamIsRestricted),
+                                        ("enterprise_is_restricted", slack_rtm.EnterpriseIsRestricted)])
+def test_a_reconnect_refused_for_good_ends_the_session_at_once(slack, error, cls):
+    clock = FakeClock()
+    with open_session(slack, sleep=clock.sleep, clock=clock, team=None) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        slack.fail("rtm.connect", error, times=5)
+        slack.drop()
+        with pytest.raises(cls) as info:
+            list(it)
+    assert len(slack.calls("rtm.connect")) == 1 and len(clock.slept) == 1   # the wait after the loss; no retry
+    if cls is slack_rtm.LegacyCustomBotsDeprecated:
+        assert "stopped working on 2025-03-31" in str(info.value) and "Slack app" in str(info.value)
 
 
 def test_no_hello_is_a_failed_connection(slack):

@@ -111,6 +111,7 @@ __all__ = [
     'InvalidPostType',
     'IsBot',
     'JsonNotObject',
+    'LegacyCustomBotsDeprecated',
     'LinkDisabled',
     'MethodDeprecated',
     'MigrationInProgress',
@@ -126,6 +127,7 @@ __all__ = [
     'RtmConnectRequired',
     'ServiceUnavailable',
     'TeamAddedToOrg',
+    'TeamIsRestricted',
     'TokenExpired',
     'TokenRevoked',
     'TwoFactorSetupRequired',
@@ -216,6 +218,9 @@ class EkmAccessDenied(AuthError, code='ekm_access_denied'):
 class EnterpriseIsRestricted(AuthError, code='enterprise_is_restricted'):
     ...
 
+class TeamIsRestricted(AuthError, code='team_is_restricted'):
+    ...
+
 class TwoFactorSetupRequired(AuthError, code='two_factor_setup_required'):
     ...
 
@@ -299,6 +304,9 @@ class UnknownMethod(DeprecatedError, code='unknown_method'):
 
 class UpgradeRequired(DeprecatedError, code='upgrade_required'):
     ...
+
+class LegacyCustomBotsDeprecated(DeprecatedError, code='legacy_custom_bots_deprecated'):
+    def __str__(self) -> str: ...
 
 class InvalidResponse(SlackError):
     method: str
