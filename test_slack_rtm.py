@@ -7583,6 +7583,217 @@ def test_an_error_ack_echoing_the_token_raises_an_rtm_error_without_it():
 
 
 ###############################################################################
+# Session tokens as Slack's own clients connect: the gateway, reconnect_url
+###############################################################################
+
+
+def session_slack(**options):
+    """A FakeSlack that knows the session token SECRET_TOKEN and its cookie."""
+    return slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}, **options)
+
+
+def gateway_session(slack, **options):
+    options.setdefault("sleep", Recorder().sleep)
+    return slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url,
+                             gateway=slack.gateway_url, **options)
+
+
+def test_the_gateway_is_dialed_as_the_desktop_client_does_after_one_auth_test():
+    with session_slack() as slack:
+        with gateway_session(slack) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            assert (rtm.start.team.id, rtm.start.team.domain, rtm.start.team.name) == ("T0FAKE", "fake", "Fake Team")
+            assert (rtm.start.self_.id, rtm.start.self_.name) == ("U0BOT", "bot")
+            assert rtm.start.url == slack.gateway_url and rtm.wait_team().complete
+            slack.send({"type": "message", "channel": "C0GENERAL", "text": "one"})
+            assert next(it)["text"] == "one"
+            slack.drop()                                     # a reconnect dials the gateway again
+            assert next(it) == {"type": "hello"}
+            slack.send({"type": "message", "channel": "C0GENERAL", "text": "two"})
+            assert next(it)["text"] == "two"
+            assert rtm.stats["connections"] == 2 and rtm.stats["rtm_calls"] == 0
+    assert [r.method for r in slack.requests if r.method != "users.list" and r.method != "conversations.list"] == [
+        "auth.test"]                                         # once: no rtm.* call, no auth.test again
+    assert len(slack.upgrades) == 2
+    for upgrade in slack.upgrades:
+        path, _, query = upgrade.target.partition("?")
+        assert path == "/gateway" and urllib.parse.parse_qsl(query) == [
+            ("token", SECRET_TOKEN), ("gateway_server", "T0FAKE-1"), ("slack_client", "desktop"),
+            ("batch_presence_aware", "1")]
+        assert upgrade.headers["Cookie"] == "d=" + SECRET_COOKIE
+
+
+def test_desktop_gateway_is_the_desktop_clients_and_true_dials_it():
+    assert slack_rtm.DESKTOP_GATEWAY == "wss://wss-primary.slack.com/"
+    assert slack_rtm._check_gateway(True, {"base_url": "https://slack.com/api/", "cookie": "xoxd-1"}, {}) == (
+        "wss://wss-primary.slack.com/")
+    assert slack_rtm._gateway_url("wss://wss-primary.slack.com/", "xoxc-1-2", "T1") == (
+        "wss://wss-primary.slack.com/?token=xoxc-1-2&gateway_server=T1-1&slack_client=desktop&batch_presence_aware=1")
+
+
+@pytest.mark.parametrize("gateway, options, why", [
+    ("https://127.0.0.1:9/gateway", {}, "only wss://"),
+    ("ws://example.com/gateway", {}, "only wss://"),
+    (True, {}, "the d cookie goes only to"),                 # a loopback base URL: the cookie may not leave it
+    ("ws://127.0.0.1:9/gateway?token=xoxc-other", {}, "the session adds its token"),
+    ("ws://127.0.0.1:9/gateway", {"simple_latest": True}, "rtm.start's arguments"),
+    ("ws://127.0.0.1:9/gateway", {"rtm_args": {"x": 1}}, "rtm.start's arguments"),
+    (1, {}, "True, False or a wss:// address"),
+])
+def test_a_bad_gateway_is_refused_before_any_io(gateway, options, why):
+    with RawServer(status=500) as server:
+        with pytest.raises(slack_rtm.InvalidArgument, match=why):
+            slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=server.base_url, gateway=gateway,
+                              sleep=Recorder().sleep, connect_deadline=0.01, **options)
+        assert server.requests == []
+
+
+def test_the_gateway_refuses_a_wrong_token_or_gateway_server():
+    import websocket
+    with session_slack() as slack:
+        refused = []
+        for query in ("token=xoxc-wrong&gateway_server=T0FAKE-1", f"token={SECRET_TOKEN}&gateway_server=T0FAKE-1"):
+            with pytest.raises(websocket.WebSocketBadStatusException) as info:
+                websocket.create_connection(f"{slack.gateway_url}?{query}", timeout=5)   # no cookie
+            refused.append(info.value.status_code)
+        ws = websocket.create_connection(f"{slack.gateway_url}?token={SECRET_TOKEN}&gateway_server=T0FAKE-1",
+                                         cookie="d=" + SECRET_COOKIE, timeout=5)
+        assert json.loads(ws.recv()) == {"type": "hello"}
+        ws.close()
+        with pytest.raises(websocket.WebSocketBadStatusException) as info:
+            websocket.create_connection(f"{slack.gateway_url}?token={SECRET_TOKEN}&gateway_server=T0OTHER-1",
+                                        cookie="d=" + SECRET_COOKIE, timeout=5)
+        refused.append(info.value.status_code)
+    assert refused == [401, 401, 400] and len(slack.upgrades) == 4
+
+
+def test_a_refused_gateway_shows_no_token_in_its_error_the_log_or_websocket_clients_trace(caplog):
+    import io
+    import websocket
+    caplog.set_level(logging.DEBUG)
+    trace = io.StringIO()
+    websocket.enableTrace(True, handler=logging.StreamHandler(trace))
+    try:
+        with session_slack() as slack:
+            with gateway_session(slack) as rtm:               # a connection, then a reconnect
+                it = iter(rtm)
+                assert next(it) == {"type": "hello"}
+                slack.drop()
+                assert next(it) == {"type": "hello"}
+                shown = [repr(rtm), repr(rtm.start), str(rtm.start.url), str(rtm.stats)]
+            slack.answer("auth.test", {"ok": True, "url": "https://fake.slack.com/", "team": "Fake Team",
+                                       "user": "bot", "team_id": "T0OTHER", "user_id": "U0BOT"})
+            clock = FakeClock()
+            with pytest.raises(slack_rtm.UpgradeRefused) as info:      # gateway_server T0OTHER-1: 400
+                gateway_session(slack, clock=clock, sleep=clock.sleep, connect_deadline=5)
+    finally:
+        websocket.enableTrace(False)
+    traced = trace.getvalue()
+    assert "GET /hidden-" in traced and "Cookie: d=hidden-" in traced          # the trace was on: stand-ins only
+    assert len(slack.upgrades) >= 3 and all(SECRET_TOKEN in u.target for u in slack.upgrades)
+    assert_secret_free(shown + shown_texts(info.value, caplog) + [traced])
+
+
+def test_an_upgrade_request_goes_whole_with_its_secrets_in_place():
+    with RawSlack(upgraded_then(HELLO_FRAME, end=False), path="/websocket/T1?ticket=abc&x=%2F") as server:
+        with slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=server.base_url, method="rtm.connect",
+                               team=None, sleep=Recorder().sleep) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+    head = server.upgrades[0].split(b"\r\n")
+    assert head[0] == b"GET /websocket/T1?ticket=abc&x=%2F HTTP/1.1"
+    assert b"Cookie: d=" + SECRET_COOKIE.encode() in head and not any(b"hidden-" in line for line in head)
+
+
+# reconnect_url and fast_reconnect
+
+
+def test_a_reconnect_goes_through_the_newest_reconnect_url_and_a_fast_one_keeps_the_team(caplog):
+    caplog.set_level(logging.DEBUG)
+    with slack_rtm.FakeSlack(reconnect_urls=True) as slack:
+        with open_session(slack, method="rtm.connect") as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            first = next(it)
+            assert first["type"] == "reconnect_url" and set(first) == {"type", "url"}     # yielded untouched
+            assert rtm.wait_team().complete
+            newest = slack.send_reconnect_url()[0]
+            assert next(it) == {"type": "reconnect_url", "url": newest}
+            slack.drop()
+            slack.post("C0GENERAL", "while away")                           # the session has no connection
+            assert next(it) == {"type": "hello", "fast_reconnect": True}
+            missed = next(it)
+            assert (missed["type"], missed["channel"], missed["text"]) == ("message", "C0GENERAL", "while away")
+            assert next(it)["type"] == "reconnect_url"
+            rtm.wait_team()
+            assert rtm.stats["connections"] == 2 and rtm.stats["rtm_calls"] == 1
+    assert [u.target for u in slack.upgrades][1] == urllib.parse.urlsplit(newest).path
+    assert [r.method for r in slack.requests] == ["rtm.connect", "users.list", "conversations.list"]   # no reload
+    tickets = [urllib.parse.urlsplit(u.target).path.rsplit("/", 1)[-1] for u in slack.upgrades]
+    assert not any(t in r.getMessage() for t in tickets for r in caplog.records if r.name == "slack_rtm")
+
+
+def test_fast_reconnect_false_leaves_reconnect_urls_alone(slack):
+    with slack_rtm.FakeSlack(reconnect_urls=True) as slack:
+        with open_session(slack, method="rtm.connect", fast_reconnect=False) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"} and next(it)["type"] == "reconnect_url"
+            slack.drop()
+            assert next(it) == {"type": "hello"}
+            rtm.wait_team()
+    assert [u.target.split("/")[1] for u in slack.upgrades] == ["websocket", "websocket"]
+    assert len(slack.calls("rtm.connect")) == 2 and len(slack.calls("users.list")) == 2
+
+
+@pytest.mark.parametrize("fault", ["expired", "no hello", "used"])
+def test_a_failed_reconnect_url_falls_back_to_rtm_connect_at_once(fault):
+    clock = FakeClock()
+    with slack_rtm.FakeSlack(reconnect_urls=True) as slack:
+        with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            url = next(it)["url"]
+            rtm.wait_team()
+            if fault == "used":
+                ws = websocket_client().create_connection(url, timeout=5)
+                ws.close()                                   # single-use: the session's try is refused
+            {"expired": slack.expire_next_urls, "no hello": slack.withhold_hello, "used": lambda: None}[fault]()
+            slack.drop()
+            assert next(it) == {"type": "hello"}             # not fast: rtm.connect's new connection
+            slept = list(clock.slept)
+            rtm.wait_team()
+    assert [u.target.split("/")[1] for u in slack.upgrades][-2:] == ["reconnect", "websocket"]
+    assert len(slack.calls("rtm.connect")) == 2 and len(slack.calls("users.list")) == 2    # the team reloaded
+    assert len(slept) == 1                                   # the wait after the loss: none after the failed URL
+
+
+def websocket_client():
+    import websocket
+    return websocket
+
+
+@pytest.mark.parametrize("answer, fast", [
+    (fixed(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), None),
+    (upgraded_then(ws_text({"type": "error", "error": {"code": 1, "msg": "Socket URL has expired"}})), None),
+    (upgraded_then(HELLO_FRAME, end=False), False),
+], ids=["upgrade refused", "expired", "hello without fast_reconnect"])
+def test_a_reconnect_url_to_a_misbehaving_server(answer, fast):
+    with slack_rtm.FakeSlack() as slack, RawSlack(answer) as server:
+        with open_session(slack, method="rtm.connect") as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            rtm.wait_team()
+            slack.send({"type": "reconnect_url", "url": server.ws_url})
+            assert next(it)["url"] == server.ws_url
+            slack.drop()
+            assert next(it) == {"type": "hello"}
+            rtm.wait_team()
+    assert len(server.upgrades) == 1
+    assert len(slack.calls("rtm.connect")) == (1 if fast is False else 2)        # refused: rtm.connect at once
+    assert len(slack.calls("users.list")) == 2                                   # no fast_reconnect: reloaded
+
+
+###############################################################################
 # FakeSlack: the Web API a bot uses
 ###############################################################################
 #
