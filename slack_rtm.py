@@ -8384,10 +8384,17 @@ def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser
         prog="slack-rtm", description="Print the events of a Slack RTM session, or send messages; with an "
                                       "app-level token, print the envelopes of a Socket Mode session.",
         epilog="The token comes from SLACK_TOKEN, SLACK_APP_TOKEN (an xapp- token: Socket Mode) or "
-               "--token-file, the first set.  Exit status: 0 done, interrupted or "
+               "--token-file, the first set; a session token's (xoxc-) d cookie from SLACK_COOKIE or "
+               "--cookie-file.  Exit status: 0 done, interrupted or "
                "the output closed (| head), 1 an error from Slack or the network, 2 a usage error.")
     parser.add_argument("--token-file", help="read the token from this file")
     parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--cookie-file", metavar="PATH",
+                        help="read a session token's d cookie (xoxd-..., with or without d=) from this file; or set "
+                             "SLACK_COOKIE")
+    parser.add_argument("--gateway", nargs="?", const=True, default=False, metavar="ADDRESS",
+                        help="connect a session token as Slack's desktop client does, to its gateway (or to this "
+                             "wss:// address), instead of calling rtm.*")
     parser.add_argument("--method", choices=("start", "connect"), default="start",
                         help="rtm.start (default) or rtm.connect: the same call on today's Slack")
     parser.add_argument("--json", action="store_true", help="one JSON object per line, as Slack sent it")
@@ -8441,17 +8448,26 @@ def _token(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> Tup
                  "(or try --demo)")
 
 
-def _read_token_file(parser: "argparse.ArgumentParser", path: str) -> str:
+def _read_token_file(parser: "argparse.ArgumentParser", path: str, what: str = "token") -> str:
+    """The ``what`` (a token, a cookie) a file holds, whitespace stripped;
+    a usage error naming the file (never its content) when it cannot be read."""
     try:
         with open(path, encoding="utf-8") as f:
             token = f.read().strip()
     except OSError as exc:
-        parser.error(f"cannot read the token file {path}: {exc.strerror or exc}")
+        parser.error(f"cannot read the {what} file {path}: {exc.strerror or exc}")
     except UnicodeDecodeError:
-        parser.error(f"the token file {path} is not UTF-8 text: put the token alone in it")
+        parser.error(f"the {what} file {path} is not UTF-8 text: put the {what} alone in it")
     if not token:
-        parser.error(f"the token file {path} is empty: put the token in it")
+        parser.error(f"the {what} file {path} is empty: put the {what} in it")
     return token
+
+
+def _cookie(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> Optional[str]:
+    """A session token's d cookie, from --cookie-file or SLACK_COOKIE (None: neither)."""
+    if args.cookie_file:
+        return _read_token_file(parser, args.cookie_file, "cookie")
+    return os.environ.get("SLACK_COOKIE", "").strip() or None
 
 
 _ADVICE = {
@@ -8467,10 +8483,14 @@ _ADVICE = {
 }
 
 
-def _explain(error: BaseException, source: str = "SLACK_TOKEN") -> str:
+def _explain(error: BaseException, source: str = "SLACK_TOKEN", no_cookie: bool = False) -> str:
     """One line that says what happened and what to do; ``source`` says
-    where the token came from (never the token itself)."""
+    where the token came from (never the token itself); ``no_cookie``: a
+    session token came without its d cookie."""
     code = getattr(error, "error", None)
+    if no_cookie and code in ("invalid_auth", "not_authed"):
+        return (f"{code}: a session token (xoxc-) works only with its d cookie, and none was given: set "
+                "SLACK_COOKIE or give --cookie-file PATH (the value of the browser's d cookie, xoxd-...)")
     if isinstance(error, RateLimited):
         after = f"retry in {error.retry_after:.0f} s" if error.retry_after is not None else "retry in a minute"
         return f"rate limited by Slack: {after}"
@@ -8649,6 +8669,7 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     source = "SLACK_TOKEN"
     ctrl_c: Optional[_CtrlC] = None
+    no_cookie = False
     try:
         if args.demo:
             return _demo(args, out)
@@ -8656,7 +8677,11 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
         app = token.startswith("xapp-")
         if app and args.send:
             parser.error("--send needs a bot or user token (SLACK_TOKEN): a Socket Mode session only receives")
-        with _open_session(token, args, base_url=args.base_url) as rtm, _CtrlC(rtm) as ctrl_c:
+        if app and args.gateway:
+            parser.error("--gateway connects a session token (xoxc-) to RTM, not an app-level token")
+        options = {} if app else {"cookie": _cookie(parser, args), "gateway": args.gateway}
+        no_cookie = token.startswith("xoxc-") and options.get("cookie") is None
+        with _open_session(token, args, base_url=args.base_url, **options) as rtm, _CtrlC(rtm) as ctrl_c:
             if app:
                 _run_envelopes(rtm, args, out)       # type: ignore[arg-type]  # connect() made one: app
             elif args.send:
@@ -8670,7 +8695,7 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
     except SlackError as error:
         if ctrl_c is not None and ctrl_c.pressed:    # Ctrl-C closed the session: what failed after is its doing
             return EXIT_OK
-        print(f"slack-rtm: {_explain(error, source)}", file=sys.stderr)
+        print(f"slack-rtm: {_explain(error, source, no_cookie)}", file=sys.stderr)
         return EXIT_ERROR
     except ImportError as error:
         print(f"slack-rtm: {error}", file=sys.stderr)

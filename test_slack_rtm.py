@@ -5804,6 +5804,58 @@ def test_cli_socket_mode_refuses_send_and_says_what_link_disabled_means(slack):
     assert status == 1 and "Socket Mode is turned off for this app" in err and APP_TOKEN not in err, err
 
 
+@pytest.mark.parametrize("given", ["SLACK_COOKIE", "--cookie-file", "--cookie-file with d="])
+def test_cli_takes_a_session_tokens_cookie_and_never_shows_it(tmp_path, given):
+    path = tmp_path / "cookie"
+    path.write_text(("d=" if given.endswith("d=") else "") + SECRET_COOKIE + "\n")
+    args = [] if given == "SLACK_COOKIE" else ["--cookie-file", str(path)]
+    env = {"SLACK_COOKIE": " " + SECRET_COOKIE + " \n"} if given == "SLACK_COOKIE" else {}
+    with session_slack() as slack:
+        cli = Cli(slack, "-vv", *args, token=SECRET_TOKEN, env=env)
+        assert cli.line().endswith("-- connected")
+        status, err = cli.interrupt()
+    assert status == 0 and [r.headers.get("Cookie") for r in slack.requests][:1] == ["d=" + SECRET_COOKIE]
+    assert [u.headers.get("Cookie") for u in slack.upgrades] == ["d=" + SECRET_COOKIE]
+    assert "connected to team" in err                            # -vv: the log was on
+    assert_secret_free([err] + cli.rest())
+
+
+def test_cli_says_a_session_token_without_its_cookie_is_missing_the_cookie():
+    with session_slack() as slack:
+        status, err = Cli(slack, token=SECRET_TOKEN).finish()
+        assert status == 1 and len(err.strip().splitlines()) == 1, err
+        assert "invalid_auth: a session token (xoxc-) works only with its d cookie" in err
+        assert "SLACK_COOKIE" in err and "--cookie-file" in err
+        status, wrong = Cli(slack, token=SECRET_TOKEN, env={"SLACK_COOKIE": "xoxd-wrong"}).finish()
+        assert status == 1 and "Slack refused the token: check SLACK_TOKEN" in wrong and "d cookie" not in wrong
+        status, bot = Cli(slack, token="xoxb-wrong").finish()
+        assert status == 1 and "d cookie" not in bot
+    assert_secret_free([err, wrong, bot])
+
+
+def test_cli_cookie_file_errors_name_the_file_and_never_show_it(tmp_path):
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    for path, why in [(tmp_path / "missing", "No such file"), (tmp_path, "Is a directory"), (empty, "is empty")]:
+        status, err = Cli(None, "--cookie-file", str(path), token=SECRET_TOKEN).finish()
+        assert status == 2 and f"cookie file {path}" in err and why in err and "Traceback" not in err, err
+    status, err = Cli(None, "--gateway", token=None, env={"SLACK_APP_TOKEN": APP_TOKEN}).finish()
+    assert status == 2 and "--gateway connects a session token" in err
+
+
+def test_cli_gateway_connects_through_the_gateway():
+    with session_slack() as slack:
+        cli = Cli(slack, "--gateway", slack.gateway_url, token=SECRET_TOKEN, env={"SLACK_COOKIE": SECRET_COOKIE})
+        assert cli.line().endswith("-- connected")
+        status, err = cli.interrupt()
+    assert status == 0 and slack.requests[0].method == "auth.test" and not slack.calls("rtm.start")
+    assert slack.upgrades[0].target.startswith("/gateway?token=")
+    assert_secret_free([err] + cli.rest())
+    status, err = Cli(None, "--base-url", "https://slack.com/api/", "--gateway", "https://example.com/",
+                      token=SECRET_TOKEN).finish()
+    assert status == 1 and "gateway: refusing" in err, err
+
+
 def test_cli_token_file_and_the_token_flag_warning(slack, tmp_path):
     path = tmp_path / "token"
     path.write_text(TOKEN + "\n")
