@@ -7757,6 +7757,45 @@ def test_an_upgrade_request_goes_whole_with_its_secrets_in_place():
     assert b"Cookie: d=" + SECRET_COOKIE.encode() in head and not any(b"hidden-" in line for line in head)
 
 
+def test_gateway_reconnects_keep_the_backoff_but_not_the_rtm_call_pacing():
+    clock = FakeClock()
+    with session_slack() as slack:
+        with gateway_session(slack, clock=clock, sleep=clock.sleep, team=None) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            for n in range(8):                               # rtm.connect would wait a minute after five
+                slack.send({"type": "message", "channel": "C0GENERAL", "text": str(n)})
+                assert next(it)["text"] == str(n)
+                slack.close_connections()                    # healthy: rejoined at once
+                assert next(it) == {"type": "hello"}
+            assert clock.slept == [] and rtm.stats["connections"] == 9
+            slack.drop()                                     # a failure still backs off
+            assert next(it) == {"type": "hello"}
+            assert len(clock.slept) == 1 and 1 <= clock.slept[0] <= 1.25
+    assert len(slack.calls("auth.test")) == 1
+
+
+def test_a_reconnect_url_the_cookie_may_not_go_to_is_never_dialed(monkeypatch):
+    lookup, dialed = socket.getaddrinfo, []
+
+    def refuse(host, *args, **kwargs):                       # nothing may leave this machine
+        if host in ("127.0.0.1", "localhost"):
+            return lookup(host, *args, **kwargs)
+        dialed.append(host)
+        raise socket.gaierror(-2, "refused")
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    with session_slack() as slack:
+        with slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url, method="rtm.connect",
+                               team=None, sleep=Recorder().sleep) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            slack.send({"type": "reconnect_url", "url": "wss://wss-primary.slack.com/websocket/T1"})
+            assert next(it)["type"] == "reconnect_url"
+            slack.drop()
+            assert next(it) == {"type": "hello"}
+    assert dialed == [] and len(slack.calls("rtm.connect")) == 2 and len(slack.upgrades) == 2
+
+
 # reconnect_url and fast_reconnect
 
 
