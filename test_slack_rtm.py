@@ -6266,7 +6266,7 @@ TYPED_MISTAKES = [
     ('    slack_rtm.api_call("auth.test", token, timeout="5")\n',
      'Argument "timeout" to "api_call" has incompatible type "str"', "arg-type"),
     ('    slack_rtm.connect(token, auto_reconect=False)\n',
-     'Unexpected keyword argument "auto_reconect" for "connect"; did you mean "auto_reconnect"?', "call-arg"),
+     'Unexpected keyword argument "auto_reconect" for "connect"; did you mean "auto_reconnect"', "call-arg"),
 ]
 
 
