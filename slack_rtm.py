@@ -103,6 +103,9 @@ MAX_MESSAGE_CHARS = 4000
 MAX_FRAME_BYTES = 16384
 #: The WebSocket URL of an rtm.start / rtm.connect answer is valid this long.
 URL_LIFETIME = 30.0
+#: The WebSocket gateway Slack's desktop client dials with a session token
+#: (connect(gateway=True)): no rtm.* call, the token in the URL's query.
+DESKTOP_GATEWAY = "wss://wss-primary.slack.com/"
 #: The largest message the session reads from the server.  RTM events are
 #: kilobytes; this bounds the memory a broken or hostile server can take.
 MAX_MESSAGE_SIZE: int = 8 << 20
@@ -286,6 +289,11 @@ class EnterpriseIsRestricted(AuthError, code="enterprise_is_restricted"):
     """The method cannot be called from an Enterprise."""
 
 
+class TeamIsRestricted(AuthError, code="team_is_restricted"):
+    """The workspace (an Enterprise Grid's) refuses this method to this token: a session token is
+    refused even client.counts on some grids."""
+
+
 class TwoFactorSetupRequired(AuthError, code="two_factor_setup_required"):
     """Two factor setup is required."""
 
@@ -421,6 +429,15 @@ class UnknownMethod(DeprecatedError, code="unknown_method"):
 
 class UpgradeRequired(DeprecatedError, code="upgrade_required"):
     """The client or API version used is no longer supported; an upgrade is required."""
+
+
+class LegacyCustomBotsDeprecated(DeprecatedError, code="legacy_custom_bots_deprecated"):
+    """A legacy custom bot's token: legacy custom bots stopped working on 2025-03-31 (rtm.start
+    answers this since 2025-04-04)."""
+
+    def __str__(self) -> str:
+        return (f"{super().__str__()} (legacy custom bots stopped working on 2025-03-31: make a Slack "
+                "app and use its token)")
 # END GENERATED
 
 
@@ -3997,6 +4014,7 @@ class RtmProtocol:
         self._last_frame = now
         self._frames_at_hello = 0
         self._control = _Bucket(CONTROL_RATE, CONTROL_BURST, now)
+        self._reconnect_url: Optional[str] = None
 
     @property
     def last_frame(self) -> float:
@@ -4100,7 +4118,15 @@ class RtmProtocol:
         kind = event.get("type")
         if type(kind) is str and kind in _RECONNECT_TYPES and self.phase == OPEN:
             self.phase = DRAINING
+        elif kind == "reconnect_url" and type(event.get("url")) is str:
+            self._reconnect_url = event["url"]
         return event
+
+    def take_reconnect_url(self) -> Optional[str]:
+        """The URL of the newest ``reconnect_url`` frame (SLACK.md: a ticket
+        for a fast reconnect), forgotten as it is taken: it is single-use."""
+        url, self._reconnect_url = self._reconnect_url, None
+        return url
 
     def _reply(self, event: _Json) -> bool:
         reply_to = event.get("reply_to")
@@ -5203,14 +5229,18 @@ class _Wire:
     and no send past ``send_timeout`` (real seconds).  Until the upgrade is
     answered, the status line and headers are read whole, bounded in size,
     and anything but 101 is refused before websocket-client reads a body or
-    follows a redirect.
+    follows a redirect.  The upgrade request's ``hidden`` stand-ins (bytes)
+    are replaced here by what they stand for, so that websocket-client,
+    which traces the request it makes, never holds the secrets.
     """
 
     def __init__(self, sock: "socket.socket", deadline: Optional[float], send_timeout: float,
-                 secrets: Sequence[str] = (), clock: _Clock = time.monotonic) -> None:
+                 secrets: Sequence[str] = (), clock: _Clock = time.monotonic,
+                 hidden: Sequence[Tuple[bytes, bytes]] = ()) -> None:
         import select
         import ssl
         self.sock, self.deadline, self.send_timeout, self.secrets = sock, deadline, send_timeout, secrets
+        self._hidden = tuple(hidden)
         self.clock, self._wait = clock, _waiter(clock)
         self._tls = isinstance(sock, ssl.SSLSocket)
         self._again = (BlockingIOError, InterruptedError, ssl.SSLWantReadError)
@@ -5293,6 +5323,8 @@ class _Wire:
                                  f"{redirect}")
 
     def send(self, data: bytes) -> int:
+        if self._hidden:
+            return self._send_upgrade(data)
         deadline = time.monotonic() + self.send_timeout
         while True:
             try:
@@ -5301,6 +5333,18 @@ class _Wire:
                 self._wait_select(write=True, deadline=deadline)
             except self._again:                   # TLS wants to read first
                 self._wait_select(write=False, deadline=deadline)
+
+    def _send_upgrade(self, data: bytes) -> int:
+        """Send the upgrade request whole (websocket-client sends it in one
+        call, and does not look at what was sent), the stand-ins replaced."""
+        real = data
+        for stand_in, secret in self._hidden:
+            real = real.replace(stand_in, secret)
+        self._hidden = ()
+        sent = 0
+        while sent < len(real):
+            sent += self.send(real[sent:])
+        return len(data)
 
     def shutdown(self, how: Optional[int] = None) -> None:
         """Wake every thread waiting on this connection (safe from any thread)."""
@@ -5503,14 +5547,14 @@ class _Link:
         proxy_url = _proxy_for(url, proxy)
         via = _parse_proxy(proxy_url) if proxy_url else None
         deadline = time.monotonic() + timeout
+        shown, shown_cookie, hidden = _stand_ins(parts, cookie)
         try:
             wire = _Wire(_dial(parts, via, ssl_context, ca_certs, deadline, opening, user_agent, secrets),
-                         clock() + timeout, send_timeout, secrets, clock)
+                         clock() + timeout, send_timeout, secrets, clock, hidden)
             try:
-                ws = websocket.create_connection(url, socket=wire, skip_utf8_validation=True,
+                ws = websocket.create_connection(shown, socket=wire, skip_utf8_validation=True,
                                                  enable_multithread=True, redirect_limit=0,
-                                                 header={"User-Agent": user_agent},
-                                                 cookie=None if cookie is None else "d=" + _cookie_value(cookie))
+                                                 header={"User-Agent": user_agent}, cookie=shown_cookie)
                 link = cls(ws, wire, max_message_size, secrets)
             except BaseException:
                 wire.close()
@@ -5647,6 +5691,25 @@ class _Link:
         self.size.unwatch(self.ws)              # the hook is a cycle that would keep the buffer to the next GC
 
 
+def _stand_ins(parts: urllib.parse.SplitResult, cookie: Optional[str]) -> Tuple[str, Optional[str],
+                                                                             Tuple[Tuple[bytes, bytes], ...]]:
+    """(the URL, the cookie header's value) to give websocket-client, and
+    the (stand-in, secret) pairs its upgrade request gets back on the wire.
+    websocket-client prints the request it makes when its trace is on
+    (websocket.enableTrace): what it is given is the URL's host alone, with
+    a random stand-in for the path and query (a ticket, or the gateway's
+    token) and one for the d cookie."""
+    nonce = os.urandom(8).hex()
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = f"/hidden-{nonce}"
+    pairs = [(f"GET {path} ".encode(), f"GET {target} ".encode("utf-8"))]
+    shown_cookie = None
+    if cookie is not None:
+        shown_cookie = f"d=hidden-{nonce}"
+        pairs.append((shown_cookie.encode(), ("d=" + _cookie_value(cookie)).encode("utf-8")))
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", "")), shown_cookie, tuple(pairs)
+
+
 def _check_ws_url(url: object, base_url: str, cookie: Optional[str] = None) -> urllib.parse.SplitResult:
     """The parts of a WebSocket URL: wss:// (ws:// only to loopback from a
     loopback base_url), and with a ``cookie``, a host the cookie may go to.
@@ -5699,15 +5762,69 @@ def _cookie_scope(base_host: str) -> str:
     return next((d for d in _SLACK_DOMAINS if base == d or base.endswith("." + d)), base)
 
 
+def _check_gateway(gateway: object, web: _Json, rtm_args: _Json) -> Optional[str]:
+    """The gateway a session dials instead of calling rtm.* (None: none),
+    from connect()'s ``gateway``: True for DESKTOP_GATEWAY, or a ws:// or
+    wss:// address (checked as any WebSocket URL is: where the d cookie may
+    go), without a token of its own.  InvalidArgument otherwise, and for
+    rtm.start's arguments, which no rtm.* call would carry."""
+    if gateway is False:
+        return None
+    if gateway is not True and not isinstance(gateway, str):
+        raise InvalidArgument(f"gateway must be True, False or a wss:// address, not {_kind(gateway)}")
+    address = DESKTOP_GATEWAY if gateway is True else gateway
+    try:
+        parts = _check_ws_url(address, web["base_url"], web["cookie"])
+    except ProtocolError as error:
+        raise InvalidArgument(f"gateway: {str(error).replace('the answer', 'the address')}") from None
+    if "token" in urllib.parse.parse_qs(parts.query):
+        raise InvalidArgument("gateway: give the address alone: the session adds its token to the query")
+    if rtm_args:
+        raise InvalidArgument(f"gateway: no rtm.* call is made, so rtm.start's arguments "
+                              f"({', '.join(sorted(rtm_args))}) would go nowhere")
+    return address
+
+
+def _gateway_url(gateway: str, token: str, team_id: str) -> str:
+    """The gateway's URL as Slack's desktop client dials it (SLACK.md, "Who
+    still uses RTM"): the token (a secret: see _stand_ins), the team's
+    gateway server and the desktop client's parameters in the query."""
+    parts = urllib.parse.urlsplit(gateway)
+    query = urllib.parse.urlencode({"token": token, "gateway_server": f"{team_id}-1", "slack_client": "desktop",
+                                    "batch_presence_aware": "1"})
+    return urllib.parse.urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query else query))
+
+
+def _gateway_start(answer: _Json, gateway: str) -> RtmStart:
+    """The start of a gateway session, from auth.test's answer: ``self``
+    (user_id, user) and ``team`` (team_id, team, and the domain: the first
+    label of its url's host); ``url`` is the gateway's address, no token."""
+    team_id, user_id = answer.get("team_id"), answer.get("user_id")
+    if not (isinstance(team_id, str) and _is_word(team_id) and isinstance(user_id, str)):
+        raise InvalidResponse("auth.test", 200, "application/json", None,
+                              "no team_id and user_id to dial the gateway with")
+    host = urllib.parse.urlsplit(answer["url"]).hostname if isinstance(answer.get("url"), str) else None
+    team: _Json = {"id": team_id, "name": answer.get("team"), "domain": (host or "").split(".")[0] or None}
+    if isinstance(answer.get("enterprise_id"), str) and answer["enterprise_id"]:
+        team["enterprise_id"] = answer["enterprise_id"]
+    return RtmStart._adopt({"ok": True, "url": gateway, "self": {"id": user_id, "name": answer.get("user")},
+                            "team": team})
+
+
 class _Connector:
     """Makes a session's connections: the rtm.* call, the WebSocket within
     its 30 seconds, the hello, the RtmStart (rtm.connect keeps the team data
     already fetched), retrying as the _Reconnects policy says.  Tells the
-    session of each socket it makes, so that close() can stop it."""
+    session of each socket it makes, so that close() can stop it.  With a
+    ``gateway``, no rtm.* call: auth.test once, then the gateway, each
+    time.  A reconnect first tries the URL ``reconnect_url()`` gives (the
+    newest reconnect_url frame's), once; when it fails, the usual way at
+    once."""
 
     def __init__(self, token: str, rtm_args: _Json, web: _Json, *, policy: _Reconnects, hello_timeout: float,
                  max_message_size: int, clock: _Clock, sleep: Callable[[float], object],
-                 closing: _Cancel) -> None:
+                 closing: _Cancel, gateway: Optional[str] = None,
+                 reconnect_url: Optional[Callable[[], Optional[str]]] = None) -> None:
         _check_token(token)
         _check_seconds("timeout", web["timeout"])   # a session's sends and pages need a bound: None is none
         _check_base_url(web["base_url"], web["allow_http"])
@@ -5720,6 +5837,7 @@ class _Connector:
         self.secrets = _secrets(token, web["cookie"])
         self.hello_timeout, self.max_message_size = hello_timeout, max_message_size
         self.clock, self.sleep, self.closing = clock, sleep, closing
+        self.gateway, self.reconnect_url = gateway, reconnect_url
         self.start: Optional[RtmStart] = None
         self.team_answer: Optional[_Json] = None
         self.socket: Optional["socket.socket"] = None   # the one being connected, for stop()
@@ -5752,9 +5870,14 @@ class _Connector:
         if self.first_wait:
             self.wait(self.first_wait, "reconnecting in %.1f s")
             self.first_wait = 0.0
+        resumed = self._resume(control)
+        if resumed is not None:
+            return resumed
         while True:
             self.opening(None)                   # raises once the session is closed
             try:
+                if self.gateway is not None:
+                    return self._via_gateway(self.gateway, control)
                 return self._once(method, control)
             except RtmConnectRequired:
                 if method == "rtm.connect":
@@ -5810,6 +5933,48 @@ class _Connector:
         self.policy.connected(self.clock())
         log.info("connected to team %s (%.2f s after the answer)",     # the server's id: it may echo a secret
                  _quote(start.team and start.team.id, 40, link.secrets), self.clock() - fetched)
+        return link, hello, start
+
+    def _resume(self, control: _OnControl) -> Optional[Tuple[_Link, _Json, RtmStart]]:
+        """A connection through the newest reconnect_url frame's URL (taken:
+        it is single-use), or None when there is none or it failed: an
+        upgrade refused, an expired URL, no hello, a URL the cookie may not
+        go to.  The start stays the one the session has."""
+        start = self.start
+        url = self.reconnect_url() if self.reconnect_url is not None and start is not None else None
+        if url is None or start is None:
+            return None
+        self.opening(None)                       # raises once the session is closed
+        try:
+            link, hello = self._greeted(url, control)
+        except SlackError as error:
+            if self.closing.is_set():
+                raise self.closing.error("reconnect_url") from None
+            log.info("the reconnect URL failed (%s); connecting anew", error)
+            return None
+        return self._up(link, hello, start, "through the reconnect URL")
+
+    def _via_gateway(self, gateway: str, control: _OnControl) -> Tuple[_Link, _Json, RtmStart]:
+        """A connection to the gateway; auth.test first, once (its answer is
+        the start, kept for every reconnect)."""
+        if self.start is None:
+            self.start = _gateway_start(_call("auth.test", self.token, {}, **self.web), gateway)
+        link, hello = self._greeted(_gateway_url(gateway, self.token, self.start.team.id), control)
+        return self._up(link, hello, self.start, "through the gateway")
+
+    def _greeted(self, url: str, control: _OnControl) -> Tuple[_Link, _Json]:
+        """A link to ``url`` that said hello (released when it did not)."""
+        link = self._open(url)
+        try:
+            return link, link.hello(control, self.hello_timeout)
+        except BaseException:
+            link.release()
+            raise
+
+    def _up(self, link: _Link, hello: _Json, start: RtmStart, how: str) -> Tuple[_Link, _Json, RtmStart]:
+        self.counts["connections"] += 1
+        self.policy.connected(self.clock())
+        log.info("connected to team %s %s", _quote(start.team and start.team.id, 40, link.secrets), how)
         return link, hello, start
 
     def _start_of(self, answer: "SlackResponse", url: Any, method: str) -> RtmStart:
@@ -5907,9 +6072,11 @@ class _TeamKeeper:
                 fresh.apply(event)
         return event
 
-    def connected(self, start: RtmStart) -> None:
+    def connected(self, start: RtmStart, fast: bool = False) -> None:
         """The connection is up: make the state and start its load, or start
-        loading again what the gap may have changed.  No I/O here."""
+        loading again what the gap may have changed, unless the hello said
+        ``fast`` (``fast_reconnect``: the server kept the session, and sent
+        what the gap changed).  No I/O here."""
         loader, state = self.loader, self.state
         if loader is not None and loader.over:   # it ended on another thread (wait_team), not yet noted
             self._ended(loader)
@@ -5921,6 +6088,8 @@ class _TeamKeeper:
                 self.whole = self.parts
             else:
                 self._start(state, self.parts, replace=False)
+        elif fast:
+            log.debug("a fast reconnect: the team state is not loaded again")
         elif loader is not None and loader.fresh is None and not loader.over:
             self.owed = frozenset(loader.done)    # the first load goes on; what it finished comes again after
         else:
@@ -6526,7 +6695,8 @@ class Session(_Shell):
                  team: Union[str, Iterable[str], None] = "all",
                  presence: bool = False, catch_up: Union[bool, Iterable[str]] = False,
                  catch_up_calls: int = CATCH_UP_CALLS, catch_up_messages: int = CATCH_UP_MESSAGES,
-                 rtm_args: Optional[Mapping[str, Any]] = None, **args: "Unpack[_RtmStartArgs]") -> None:
+                 rtm_args: Optional[Mapping[str, Any]] = None, gateway: Union[bool, str] = False,
+                 fast_reconnect: bool = True, **args: "Unpack[_RtmStartArgs]") -> None:
         if method not in ("rtm.start", "rtm.connect"):
             raise InvalidArgument(f"method must be rtm.start or rtm.connect, not {method!r}")
         super().__init__(clock, strict, sleep)
@@ -6540,9 +6710,11 @@ class Session(_Shell):
         policy = _Reconnects(backoff or Retry(deadline=math.inf, base=1.0, cap=60.0, jitter=0.25),
                              connect_deadline, reconnect_deadline, clock())
         _refuse_unknown_options(args)
-        self._connector = _Connector(token, dict(args, **(rtm_args or {})), web, policy=policy,
-                                     hello_timeout=hello_timeout, max_message_size=max_message_size, clock=clock,
-                                     sleep=self._sleep, closing=self._closing)
+        rtm_args = dict(args, **(rtm_args or {}))
+        self._connector = _Connector(token, rtm_args, web, policy=policy, hello_timeout=hello_timeout,
+                                     max_message_size=max_message_size, clock=clock, sleep=self._sleep,
+                                     closing=self._closing, gateway=_check_gateway(gateway, web, rtm_args),
+                                     reconnect_url=self._proto.take_reconnect_url if fast_reconnect else None)
         self._team = _TeamKeeper(token, web, team, presence, clock, self._closing, lambda: self._turns.drain(
             lambda: self._step(-math.inf, keep=True), self._proto, self._buffer))   # before each team page
         self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply, max_message_size)
@@ -6581,6 +6753,7 @@ class Session(_Shell):
     def _connect(self, method: str) -> None:
         """Connect (the _Connector retries) and make the new link current."""
         link, hello, start = self._connector.connect(method, self._proto.control)
+        fast = hello.get("fast_reconnect") is True       # Slack resumed the stream: nothing was lost
         with self._cond:
             if self._proto.phase == CLOSED:
                 link.release()
@@ -6589,11 +6762,11 @@ class Session(_Shell):
             self._proto.opened(self._clock())
             self._buffer.put(hello, 0)
             if self._catch is not None:
-                self._catch.reconnected(hello.get("fast_reconnect") is True, lambda: _catch_up_known(
+                self._catch.reconnected(fast, lambda: _catch_up_known(
                     self._catch.targets, self._team.state, self._catch.core.last,   # type: ignore[union-attr]  # tested
                     self._team.lists_conversations()))
             self._cond.notify_all()
-        self._team.connected(start)
+        self._team.connected(start, fast=fast)
 
     # -- reading ----------------------------------------------------------
 
@@ -7249,6 +7422,25 @@ def connect(token: str, **options: Any) -> Session:
     raises InvalidArgument before any I/O, naming the option meant when it
     looks like a misspelt one (``auto_reconect=``).  An argument of
     rtm.start not named here goes in ``rtm_args={...}``, as it is.
+    ``gateway`` (False): True dials DESKTOP_GATEWAY, the gateway Slack's
+    desktop client uses with a session token (``xoxc-`` and its
+    ``cookie``), for workspaces that refuse rtm.connect to session tokens;
+    a str dials that ws:// or wss:// address instead (checked as any
+    WebSocket URL is: where the cookie may go).  No rtm.* call is made
+    (``method`` is not used; rtm.start's arguments are refused): auth.test
+    is called once, for the team and user (``start``: self, team id, name
+    and domain), then the gateway is dialed with the token, the team's
+    gateway server and the desktop client's parameters in the URL's query,
+    and dialed again at each reconnect, with the same backoff.  The token
+    in that URL never reaches a log line, a repr or an exception, nor
+    websocket-client's own trace (it is given stand-ins for the URL's path
+    and query and for the cookie; the real ones are put in on the wire).
+    ``fast_reconnect`` (True): the session keeps the URL of the newest
+    ``reconnect_url`` frame (a frame Slack sends the live clients; it is
+    still yielded) and the next reconnect tries it first, once; when it
+    fails (refused, expired, no hello) the session falls back at once to
+    rtm.connect (or the gateway).  When a new connection's ``hello`` says
+    ``"fast_reconnect": true``, the team state is not loaded again.
 
     Socket Mode: with an app-level token (``xapp-...``), or
     ``transport="socket_mode"``, connect() calls apps.connections.open and
@@ -7418,6 +7610,18 @@ class FakeSlack:
     ``invalid_auth`` unless the request carries that cookie (URL-encoded or
     not), and one with no entry here never works.
 
+    ``gateway_url`` is the desktop client's gateway (connect(gateway=...)):
+    its upgrade must carry a known token in the query (an ``xoxc-`` one
+    with its d cookie) and ``gateway_server=<team id>-1``, or it is refused
+    (401, 400); then it serves as an RTM connection does.  With
+    ``reconnect_urls`` each RTM connection gets a ``reconnect_url`` frame
+    after its hello (``send_reconnect_url()`` sends another at any time).
+    Each such URL is single-use and does not expire with time
+    (``expire_next_urls`` makes one fail); a connection made through it
+    says hello with ``"fast_reconnect": true``, then sends the messages
+    posted (``post``) while no RTM connection was open since the one that
+    got the URL was lost, as the fast reconnect Slack promises.
+
     Socket Mode: ``apps.connections.open`` with one of ``app_tokens``
     (``xapp-``; another kind of token gets not_allowed_token_type) opens a
     connection that says Slack's hello and carries envelopes:
@@ -7461,8 +7665,13 @@ class FakeSlack:
                  auto_pong: bool = True, ssl_context: Optional["ssl.SSLContext"] = None,
                  cookies: Optional[Mapping[str, str]] = None, page_size: int = 1000,
                  rate_limits: Optional[Mapping[str, int]] = None, clock: _Clock = time.monotonic,
-                 app_tokens: Iterable[str] = ("xapp-test",), ack_timeout: float = 3.0, max_retries: int = 3) -> None:
+                 app_tokens: Iterable[str] = ("xapp-test",), ack_timeout: float = 3.0, max_retries: int = 3,
+                 reconnect_urls: bool = False) -> None:
         self.tokens: Tuple[str, ...] = tuple(tokens)
+        self.reconnect_urls: bool = reconnect_urls
+        self._granted: Dict[str, "ServerConnection"] = {}        # a reconnect URL's ticket: the connection it came on
+        self._lost_at: Dict["ServerConnection", int] = {}        # a lost RTM connection: len(_missed) then
+        self._missed: List[_Json] = []            # messages posted while no RTM connection was open
         self.app_tokens: Tuple[str, ...] = tuple(app_tokens)
         self.ack_timeout: float = ack_timeout
         self.max_retries: int = max_retries
@@ -7567,6 +7776,11 @@ class FakeSlack:
         return f"{scheme}://127.0.0.1:{self._http.server_address[1]}/api/"
 
     @property
+    def gateway_url(self) -> str:
+        """The gateway's address, for connect(gateway=...)."""
+        return f"{'wss' if self.ssl_context is not None else 'ws'}://127.0.0.1:{self.ws_port}/gateway"
+
+    @property
     def ws_port(self) -> int:
         if self._ws is None:
             raise RuntimeError(_NOT_STARTED)
@@ -7661,6 +7875,8 @@ class FakeSlack:
         with self._cond:
             conns = self._wait_live()
             self._live = [c for c in self._live if c not in conns]
+            for conn in conns:                   # what is posted from now on, a fast reconnect brings
+                self._lost_at.setdefault(conn, len(self._missed))
             self._cond.notify_all()
         return conns
 
@@ -7688,6 +7904,24 @@ class FakeSlack:
         """The next ``count`` connections get no hello (and nothing else)."""
         with self._cond:
             self._withhold += count
+
+    def send_reconnect_url(self) -> List[str]:
+        """Send each live RTM connection a ``reconnect_url`` frame, a new URL
+        each (see the class); return the URLs."""
+        with self._cond:
+            conns = [c for c in self._live if c not in self._socket_mode]
+        urls = []
+        for conn in conns:
+            urls.append(self._grant(conn))
+            self._send(conn, {"type": "reconnect_url", "url": urls[-1]})
+        return urls
+
+    def _grant(self, conn: "ServerConnection") -> str:
+        """A new reconnect URL for ``conn``'s client."""
+        url = self._issue_url()
+        with self._cond:
+            self._granted[_fake_ticket(url)] = conn
+        return url.replace("/websocket/", "/reconnect/")
 
     def on_connect(self, *frames: Union[_Json, str, bytes]) -> None:
         """Send these frames right after the ``hello`` of the next connection."""
@@ -7913,7 +8147,7 @@ class FakeSlack:
         if not self._store(channel, message):
             raise InvalidArgument(f"FakeSlack.post: {channel} already has a message with ts {ts!r}")
         if live:
-            self._announce(dict(message, channel=channel))
+            self._announce(dict(message, channel=channel), missed=True)
         return _copy_objects(message)
 
     def mark(self, channel: str, ts: str) -> None:
@@ -7943,12 +8177,15 @@ class FakeSlack:
         return (f"{count} chat.postMessage posts (there were {len(posts)}: {', '.join(posts) or 'none'}; "
                 f"calls refused: {', '.join(refused) or 'none'})")
 
-    def _announce(self, event: _Json) -> None:
+    def _announce(self, event: _Json, missed: bool = False) -> None:
         """Send ``event`` to the clients connected now: each RTM connection,
-        and one Socket Mode connection (Slack sends an event to one)."""
+        and one Socket Mode connection (Slack sends an event to one); with
+        ``missed``, kept for a fast reconnect when no RTM connection is open."""
         with self._cond:
             rtm = [c for c in self._live if c not in self._socket_mode]
             socket_mode = bool(self._socket_mode & set(self._live))
+            if missed and not rtm:
+                self._missed.append(event)
         for conn in rtm:
             self._send(conn, event)
         if socket_mode:
@@ -8026,8 +8263,24 @@ class FakeSlack:
             self.upgrades.append(FakeRequest("websocket", "GET", request.path, headers, b""))
             token = self._tickets.get(_fake_ticket(request.path), (None, None))[1]
             self._cond.notify_all()
+        if _fake_ticket(request.path) == "gateway":
+            refusal = self._gateway_refusal(request.path, headers.get("Cookie"))
+            return None if refusal is None else conn.respond(401 if refusal == "invalid_auth" else 400,
+                                                             refusal + "\n")
         if token is not None and not self._cookie_fits(token, headers.get("Cookie")):
             return conn.respond(401, "the session token's d cookie is missing\n")
+        return None
+
+    def _gateway_refusal(self, target: str, cookie: Optional[str]) -> Optional[str]:
+        """Why the gateway refuses an upgrade to ``target``, or None: a
+        token it does not know (or an xoxc- token without its d cookie), a
+        gateway_server that is not the team's."""
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(target).query))
+        token = query.get("token", "")
+        if token not in self.tokens or not self._cookie_fits(token, cookie):
+            return "invalid_auth"
+        if query.get("gateway_server") != f"{self.team['team']['id']}-1":
+            return "invalid gateway_server"
         return None
 
     def _serve_ws(self, conn: "ServerConnection") -> None:
@@ -8037,6 +8290,9 @@ class FakeSlack:
             issued = self._tickets.pop(ticket, (None, None))[0]
             socket_mode = ticket in self._socket_mode_tickets
             self._socket_mode_tickets.discard(ticket)
+            granted = self._granted.pop(ticket, None)     # a reconnect URL's: not timed, resumes a session
+            if ticket == "gateway" or granted is not None:
+                issued = time.monotonic()
             expired = issued is None or time.monotonic() - issued > URL_LIFETIME or self._expire_next > 0
             if self._expire_next > 0:
                 self._expire_next -= 1
@@ -8049,7 +8305,7 @@ class FakeSlack:
         if withhold:
             self._read_frames(conn)
             return
-        hello = self._socket_mode_hello(conn) if socket_mode else '{"type": "hello"}'
+        hello = self._socket_mode_hello(conn) if socket_mode else self._rtm_hello(granted)
         if hello is None:
             self._read_frames(conn)
             return
@@ -8059,6 +8315,10 @@ class FakeSlack:
             if socket_mode:
                 self._socket_mode.add(conn)
             conn.send(hello)
+            for message in self._missed[self._lost_at.pop(granted, len(self._missed)):] if granted else ():
+                self._send(conn, message)
+            if self.reconnect_urls and not socket_mode:
+                self._send(conn, {"type": "reconnect_url", "url": self._grant(conn)})
             for frame in self._on_connect.popleft() if self._on_connect else ():
                 self._send(conn, frame)
             self._cond.notify_all()
@@ -8066,11 +8326,18 @@ class FakeSlack:
             self._read_frames(conn)
         finally:
             with self._cond:
+                if not socket_mode:
+                    self._lost_at.setdefault(conn, len(self._missed))
                 if conn in self._live:
                     self._live.remove(conn)
                 self._stalled.discard(conn)
                 self._socket_mode.discard(conn)
                 self._cond.notify_all()
+
+    @staticmethod
+    def _rtm_hello(granted: Optional["ServerConnection"]) -> str:
+        """An RTM hello: one that resumes a session (through a reconnect URL) says so."""
+        return '{"type": "hello", "fast_reconnect": true}' if granted is not None else '{"type": "hello"}'
 
     def _read_frames(self, conn: "ServerConnection") -> None:
         from websockets.exceptions import ConnectionClosed as Closed   # type: ignore[import-not-found, unused-ignore]
@@ -8784,10 +9051,17 @@ def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser
         prog="slack-rtm", description="Print the events of a Slack RTM session, or send messages; with an "
                                       "app-level token, print the envelopes of a Socket Mode session.",
         epilog="The token comes from SLACK_TOKEN, SLACK_APP_TOKEN (an xapp- token: Socket Mode) or "
-               "--token-file, the first set.  Exit status: 0 done, interrupted or "
+               "--token-file, the first set; a session token's (xoxc-) d cookie from SLACK_COOKIE or "
+               "--cookie-file.  Exit status: 0 done, interrupted or "
                "the output closed (| head), 1 an error from Slack or the network, 2 a usage error.")
     parser.add_argument("--token-file", help="read the token from this file")
     parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--cookie-file", metavar="PATH",
+                        help="read a session token's d cookie (xoxd-..., with or without d=) from this file; or set "
+                             "SLACK_COOKIE")
+    parser.add_argument("--gateway", nargs="?", const=True, default=False, metavar="ADDRESS",
+                        help="connect a session token as Slack's desktop client does, to its gateway (or to this "
+                             "wss:// address), instead of calling rtm.*")
     parser.add_argument("--method", choices=("start", "connect"), default="start",
                         help="rtm.start (default) or rtm.connect: the same call on today's Slack")
     parser.add_argument("--json", action="store_true", help="one JSON object per line, as Slack sent it")
@@ -8841,17 +9115,26 @@ def _token(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> Tup
                  "(or try --demo)")
 
 
-def _read_token_file(parser: "argparse.ArgumentParser", path: str) -> str:
+def _read_token_file(parser: "argparse.ArgumentParser", path: str, what: str = "token") -> str:
+    """The ``what`` (a token, a cookie) a file holds, whitespace stripped;
+    a usage error naming the file (never its content) when it cannot be read."""
     try:
         with open(path, encoding="utf-8") as f:
             token = f.read().strip()
     except OSError as exc:
-        parser.error(f"cannot read the token file {path}: {exc.strerror or exc}")
+        parser.error(f"cannot read the {what} file {path}: {exc.strerror or exc}")
     except UnicodeDecodeError:
-        parser.error(f"the token file {path} is not UTF-8 text: put the token alone in it")
+        parser.error(f"the {what} file {path} is not UTF-8 text: put the {what} alone in it")
     if not token:
-        parser.error(f"the token file {path} is empty: put the token in it")
+        parser.error(f"the {what} file {path} is empty: put the {what} in it")
     return token
+
+
+def _cookie(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> Optional[str]:
+    """A session token's d cookie, from --cookie-file or SLACK_COOKIE (None: neither)."""
+    if args.cookie_file:
+        return _read_token_file(parser, args.cookie_file, "cookie")
+    return os.environ.get("SLACK_COOKIE", "").strip() or None
 
 
 _ADVICE = {
@@ -8867,10 +9150,14 @@ _ADVICE = {
 }
 
 
-def _explain(error: BaseException, source: str = "SLACK_TOKEN") -> str:
+def _explain(error: BaseException, source: str = "SLACK_TOKEN", no_cookie: bool = False) -> str:
     """One line that says what happened and what to do; ``source`` says
-    where the token came from (never the token itself)."""
+    where the token came from (never the token itself); ``no_cookie``: a
+    session token came without its d cookie."""
     code = getattr(error, "error", None)
+    if no_cookie and code in ("invalid_auth", "not_authed"):
+        return (f"{code}: a session token (xoxc-) works only with its d cookie, and none was given: set "
+                "SLACK_COOKIE or give --cookie-file PATH (the value of the browser's d cookie, xoxd-...)")
     if isinstance(error, RateLimited):
         after = f"retry in {error.retry_after:.0f} s" if error.retry_after is not None else "retry in a minute"
         return f"rate limited by Slack: {after}"
@@ -9049,6 +9336,7 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     source = "SLACK_TOKEN"
     ctrl_c: Optional[_CtrlC] = None
+    no_cookie = False
     try:
         if args.demo:
             return _demo(args, out)
@@ -9056,7 +9344,11 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
         app = token.startswith("xapp-")
         if app and args.send:
             parser.error("--send needs a bot or user token (SLACK_TOKEN): a Socket Mode session only receives")
-        with _open_session(token, args, base_url=args.base_url) as rtm, _CtrlC(rtm) as ctrl_c:
+        if app and args.gateway:
+            parser.error("--gateway connects a session token (xoxc-) to RTM, not an app-level token")
+        options = {} if app else {"cookie": _cookie(parser, args), "gateway": args.gateway}
+        no_cookie = token.startswith("xoxc-") and options.get("cookie") is None
+        with _open_session(token, args, base_url=args.base_url, **options) as rtm, _CtrlC(rtm) as ctrl_c:
             if app:
                 _run_envelopes(rtm, args, out)       # type: ignore[arg-type]  # connect() made one: app
             elif args.send:
@@ -9070,7 +9362,7 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
     except SlackError as error:
         if ctrl_c is not None and ctrl_c.pressed:    # Ctrl-C closed the session: what failed after is its doing
             return EXIT_OK
-        print(f"slack-rtm: {_explain(error, source)}", file=sys.stderr)
+        print(f"slack-rtm: {_explain(error, source, no_cookie)}", file=sys.stderr)
         return EXIT_ERROR
     except ImportError as error:
         print(f"slack-rtm: {error}", file=sys.stderr)

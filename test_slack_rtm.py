@@ -316,25 +316,27 @@ team_added_to_org token_expired token_revoked two_factor_setup_required unknown_
 #: apps.connections.open's codes the RTM methods do not have, and Socket Mode's link_disabled.
 SOCKET_MODE_CODES = "missing_args forbidden_team insecure_request link_disabled".split()
 SLACK_MD_CODES += SOCKET_MODE_CODES
+#: Codes seen in the wild that no reference documents (SLACK.md, "Who still uses RTM").
+SLACK_MD_CODES += ["team_is_restricted", "legacy_custom_bots_deprecated"]
 
 CATEGORY = {
     slack_rtm.AuthError: "not_authed invalid_auth account_inactive token_revoked token_expired no_permission "
                          "missing_scope not_allowed_token_type access_denied accesslimited ekm_access_denied "
-                         "enterprise_is_restricted two_factor_setup_required is_bot missing_args forbidden_team "
-                         "link_disabled",
+                         "enterprise_is_restricted team_is_restricted two_factor_setup_required is_bot missing_args "
+                         "forbidden_team link_disabled",
     slack_rtm.RequestFormatError: "invalid_arg_name invalid_array_arg invalid_charset invalid_form_data "
                                   "invalid_post_type missing_post_type invalid_json json_not_object invalid_arguments "
                                   "insecure_request",
     slack_rtm.RetryableError: "ratelimited migration_in_progress service_unavailable internal_error fatal_error "
                               "request_timeout team_added_to_org org_login_required",
     slack_rtm.DeprecatedError: "method_deprecated deprecated_endpoint rtm_connect_required unknown_method "
-                               "upgrade_required",
+                               "upgrade_required legacy_custom_bots_deprecated",
 }
 
 
 def test_errors_cover_every_documented_code_once():
     assert sorted(slack_rtm.ERRORS) == sorted(SLACK_MD_CODES)
-    assert len(set(slack_rtm.ERRORS.values())) == 40
+    assert len(set(slack_rtm.ERRORS.values())) == 42
     with pytest.raises(TypeError):
         slack_rtm.ERRORS["invalid_auth"] = slack_rtm.SlackApiError
 
@@ -362,8 +364,19 @@ def test_each_code_raises_its_class(code):
         slack_rtm.decode_response("rtm.start", 200, {"Content-Type": "application/json"}, body)
     error = info.value
     assert type(error) is cls
-    assert (error.error, error.method, str(error)) == (code, "rtm.start", f"rtm.start: {code}")
+    assert (error.error, error.method) == (code, "rtm.start")
+    assert str(error) == f"rtm.start: {code}" or code == "legacy_custom_bots_deprecated"
     assert error.response == {"ok": False, "error": code}
+
+
+def test_a_legacy_custom_bot_is_told_why_its_token_no_longer_works():
+    body = b'{"ok": false, "error": "legacy_custom_bots_deprecated"}'
+    with pytest.raises(slack_rtm.LegacyCustomBotsDeprecated) as info:
+        slack_rtm.decode_response("rtm.start", 200, {"Content-Type": "application/json"}, body)
+    assert str(info.value) == ("rtm.start: legacy_custom_bots_deprecated (legacy custom bots stopped working on "
+                               "2025-03-31: make a Slack app and use its token)")
+    assert isinstance(info.value, slack_rtm.DeprecatedError) and not info.value.retryable
+    assert str(pickle.loads(pickle.dumps(info.value))) == str(info.value)
 
 
 def test_unknown_code_raises_the_base_class_with_the_code():
@@ -4599,12 +4612,32 @@ def test_the_first_connection_retries_within_its_deadline_then_raises(slack):
 
 
 @pytest.mark.parametrize("error, cls", [("invalid_auth", slack_rtm.InvalidAuth),
-                                        ("not_allowed_token_type", slack_rtm.NotAllowedTokenType)])
+                                        ("not_allowed_token_type", slack_rtm.NotAllowedTokenType),
+                                        ("legacy_custom_bots_deprecated", slack_rtm.LegacyCustomBotsDeprecated),
+                                        ("team_is_restricted", slack_rtm.TeamIsRestricted),
+                                        ("enterprise_is_restricted", slack_rtm.EnterpriseIsRestricted)])
 def test_errors_retrying_cannot_fix_raise_at_once(slack, error, cls):
     slack.fail("rtm.start", error)
     with pytest.raises(cls):
         open_session(slack)
     assert len(slack.requests) == 1
+
+
+@pytest.mark.parametrize("error, cls", [("legacy_custom_bots_deprecated", slack_rtm.LegacyCustomBotsDeprecated),
+                                        ("team_is_restricted", slack_rtm.TeamIsRestricted),
+                                        ("enterprise_is_restricted", slack_rtm.EnterpriseIsRestricted)])
+def test_a_reconnect_refused_for_good_ends_the_session_at_once(slack, error, cls):
+    clock = FakeClock()
+    with open_session(slack, sleep=clock.sleep, clock=clock, team=None) as rtm:
+        it = iter(rtm)
+        assert next(it) == {"type": "hello"}
+        slack.fail("rtm.connect", error, times=5)
+        slack.drop()
+        with pytest.raises(cls) as info:
+            list(it)
+    assert len(slack.calls("rtm.connect")) == 1 and len(clock.slept) == 1   # the wait after the loss; no retry
+    if cls is slack_rtm.LegacyCustomBotsDeprecated:
+        assert "stopped working on 2025-03-31" in str(info.value) and "Slack app" in str(info.value)
 
 
 def test_no_hello_is_a_failed_connection(slack):
@@ -6173,6 +6206,58 @@ def test_cli_socket_mode_refuses_send_and_says_what_link_disabled_means(slack):
     assert status == 1 and "Socket Mode is turned off for this app" in err and APP_TOKEN not in err, err
 
 
+@pytest.mark.parametrize("given", ["SLACK_COOKIE", "--cookie-file", "--cookie-file with d="])
+def test_cli_takes_a_session_tokens_cookie_and_never_shows_it(tmp_path, given):
+    path = tmp_path / "cookie"
+    path.write_text(("d=" if given.endswith("d=") else "") + SECRET_COOKIE + "\n")
+    args = [] if given == "SLACK_COOKIE" else ["--cookie-file", str(path)]
+    env = {"SLACK_COOKIE": " " + SECRET_COOKIE + " \n"} if given == "SLACK_COOKIE" else {}
+    with session_slack() as slack:
+        cli = Cli(slack, "-vv", *args, token=SECRET_TOKEN, env=env)
+        assert cli.line().endswith("-- connected")
+        status, err = cli.interrupt()
+    assert status == 0 and [r.headers.get("Cookie") for r in slack.requests][:1] == ["d=" + SECRET_COOKIE]
+    assert [u.headers.get("Cookie") for u in slack.upgrades] == ["d=" + SECRET_COOKIE]
+    assert "connected to team" in err                            # -vv: the log was on
+    assert_secret_free([err] + cli.rest())
+
+
+def test_cli_says_a_session_token_without_its_cookie_is_missing_the_cookie():
+    with session_slack() as slack:
+        status, err = Cli(slack, token=SECRET_TOKEN).finish()
+        assert status == 1 and len(err.strip().splitlines()) == 1, err
+        assert "invalid_auth: a session token (xoxc-) works only with its d cookie" in err
+        assert "SLACK_COOKIE" in err and "--cookie-file" in err
+        status, wrong = Cli(slack, token=SECRET_TOKEN, env={"SLACK_COOKIE": "xoxd-wrong"}).finish()
+        assert status == 1 and "Slack refused the token: check SLACK_TOKEN" in wrong and "d cookie" not in wrong
+        status, bot = Cli(slack, token="xoxb-wrong").finish()
+        assert status == 1 and "d cookie" not in bot
+    assert_secret_free([err, wrong, bot])
+
+
+def test_cli_cookie_file_errors_name_the_file_and_never_show_it(tmp_path):
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    for path, why in [(tmp_path / "missing", "No such file"), (tmp_path, "Is a directory"), (empty, "is empty")]:
+        status, err = Cli(None, "--cookie-file", str(path), token=SECRET_TOKEN).finish()
+        assert status == 2 and f"cookie file {path}" in err and why in err and "Traceback" not in err, err
+    status, err = Cli(None, "--gateway", token=None, env={"SLACK_APP_TOKEN": APP_TOKEN}).finish()
+    assert status == 2 and "--gateway connects a session token" in err
+
+
+def test_cli_gateway_connects_through_the_gateway():
+    with session_slack() as slack:
+        cli = Cli(slack, "--gateway", slack.gateway_url, token=SECRET_TOKEN, env={"SLACK_COOKIE": SECRET_COOKIE})
+        assert cli.line().endswith("-- connected")
+        status, err = cli.interrupt()
+    assert status == 0 and slack.requests[0].method == "auth.test" and not slack.calls("rtm.start")
+    assert slack.upgrades[0].target.startswith("/gateway?token=")
+    assert_secret_free([err] + cli.rest())
+    status, err = Cli(None, "--base-url", "https://slack.com/api/", "--gateway", "https://example.com/",
+                      token=SECRET_TOKEN).finish()
+    assert status == 1 and "gateway: refusing" in err, err
+
+
 def test_cli_token_file_and_the_token_flag_warning(slack, tmp_path):
     path = tmp_path / "token"
     path.write_text(TOKEN + "\n")
@@ -6583,7 +6668,7 @@ TYPED_MISTAKES = [
     ('    slack_rtm.api_call("auth.test", token, timeout="5")\n',
      'Argument "timeout" to "api_call" has incompatible type "str"', "arg-type"),
     ('    slack_rtm.connect(token, auto_reconect=False)\n',
-     'Unexpected keyword argument "auto_reconect" for "connect"; did you mean "auto_reconnect"?', "call-arg"),
+     'Unexpected keyword argument "auto_reconect" for "connect"; did you mean "auto_reconnect"', "call-arg"),
 ]
 
 
@@ -7949,6 +8034,256 @@ def test_an_error_ack_echoing_the_token_raises_an_rtm_error_without_it():
                 rtm.send_message("C0GENERAL", "", wait=True)
     assert info.value.msg == "bad <redacted>" and info.value.code == 2 and info.value.reply_to == 1
     assert secret not in str(info.value) + repr(info.value)
+
+
+###############################################################################
+# Session tokens as Slack's own clients connect: the gateway, reconnect_url
+###############################################################################
+
+
+def session_slack(**options):
+    """A FakeSlack that knows the session token SECRET_TOKEN and its cookie."""
+    return slack_rtm.FakeSlack(tokens=(SECRET_TOKEN,), cookies={SECRET_TOKEN: SECRET_COOKIE}, **options)
+
+
+def gateway_session(slack, **options):
+    options.setdefault("sleep", Recorder().sleep)
+    return slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url,
+                             gateway=slack.gateway_url, **options)
+
+
+def test_the_gateway_is_dialed_as_the_desktop_client_does_after_one_auth_test():
+    with session_slack() as slack:
+        with gateway_session(slack) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            assert (rtm.start.team.id, rtm.start.team.domain, rtm.start.team.name) == ("T0FAKE", "fake", "Fake Team")
+            assert (rtm.start.self_.id, rtm.start.self_.name) == ("U0BOT", "bot")
+            assert rtm.start.url == slack.gateway_url and rtm.wait_team().complete
+            slack.send({"type": "message", "channel": "C0GENERAL", "text": "one"})
+            assert next(it)["text"] == "one"
+            slack.drop()                                     # a reconnect dials the gateway again
+            assert next(it) == {"type": "hello"}
+            slack.send({"type": "message", "channel": "C0GENERAL", "text": "two"})
+            assert next(it)["text"] == "two"
+            assert rtm.stats["connections"] == 2 and rtm.stats["rtm_calls"] == 0
+    assert [r.method for r in slack.requests if r.method != "users.list" and r.method != "conversations.list"] == [
+        "auth.test"]                                         # once: no rtm.* call, no auth.test again
+    assert len(slack.upgrades) == 2
+    for upgrade in slack.upgrades:
+        path, _, query = upgrade.target.partition("?")
+        assert path == "/gateway" and urllib.parse.parse_qsl(query) == [
+            ("token", SECRET_TOKEN), ("gateway_server", "T0FAKE-1"), ("slack_client", "desktop"),
+            ("batch_presence_aware", "1")]
+        assert upgrade.headers["Cookie"] == "d=" + SECRET_COOKIE
+
+
+def test_desktop_gateway_is_the_desktop_clients_and_true_dials_it():
+    assert slack_rtm.DESKTOP_GATEWAY == "wss://wss-primary.slack.com/"
+    assert slack_rtm._check_gateway(True, {"base_url": "https://slack.com/api/", "cookie": "xoxd-1"}, {}) == (
+        "wss://wss-primary.slack.com/")
+    assert slack_rtm._gateway_url("wss://wss-primary.slack.com/", "xoxc-1-2", "T1") == (
+        "wss://wss-primary.slack.com/?token=xoxc-1-2&gateway_server=T1-1&slack_client=desktop&batch_presence_aware=1")
+
+
+@pytest.mark.parametrize("gateway, options, why", [
+    ("https://127.0.0.1:9/gateway", {}, "only wss://"),
+    ("ws://example.com/gateway", {}, "only wss://"),
+    (True, {}, "the d cookie goes only to"),                 # a loopback base URL: the cookie may not leave it
+    ("ws://127.0.0.1:9/gateway?token=xoxc-other", {}, "the session adds its token"),
+    ("ws://127.0.0.1:9/gateway", {"simple_latest": True}, "rtm.start's arguments"),
+    ("ws://127.0.0.1:9/gateway", {"rtm_args": {"x": 1}}, "rtm.start's arguments"),
+    (1, {}, "True, False or a wss:// address"),
+])
+def test_a_bad_gateway_is_refused_before_any_io(gateway, options, why):
+    with RawServer(status=500) as server:
+        with pytest.raises(slack_rtm.InvalidArgument, match=why):
+            slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=server.base_url, gateway=gateway,
+                              sleep=Recorder().sleep, connect_deadline=0.01, **options)
+        assert server.requests == []
+
+
+def test_the_gateway_refuses_a_wrong_token_or_gateway_server():
+    import websocket
+    with session_slack() as slack:
+        refused = []
+        for query in ("token=xoxc-wrong&gateway_server=T0FAKE-1", f"token={SECRET_TOKEN}&gateway_server=T0FAKE-1"):
+            with pytest.raises(websocket.WebSocketBadStatusException) as info:
+                websocket.create_connection(f"{slack.gateway_url}?{query}", timeout=5)   # no cookie
+            refused.append(info.value.status_code)
+        ws = websocket.create_connection(f"{slack.gateway_url}?token={SECRET_TOKEN}&gateway_server=T0FAKE-1",
+                                         cookie="d=" + SECRET_COOKIE, timeout=5)
+        assert json.loads(ws.recv()) == {"type": "hello"}
+        ws.close()
+        with pytest.raises(websocket.WebSocketBadStatusException) as info:
+            websocket.create_connection(f"{slack.gateway_url}?token={SECRET_TOKEN}&gateway_server=T0OTHER-1",
+                                        cookie="d=" + SECRET_COOKIE, timeout=5)
+        refused.append(info.value.status_code)
+    assert refused == [401, 401, 400] and len(slack.upgrades) == 4
+
+
+def test_a_refused_gateway_shows_no_token_in_its_error_the_log_or_websocket_clients_trace(caplog):
+    import io
+    import websocket
+    caplog.set_level(logging.DEBUG)
+    trace = io.StringIO()
+    websocket.enableTrace(True, handler=logging.StreamHandler(trace))
+    try:
+        with session_slack() as slack:
+            with gateway_session(slack) as rtm:               # a connection, then a reconnect
+                it = iter(rtm)
+                assert next(it) == {"type": "hello"}
+                slack.drop()
+                assert next(it) == {"type": "hello"}
+                shown = [repr(rtm), repr(rtm.start), str(rtm.start.url), str(rtm.stats)]
+            slack.answer("auth.test", {"ok": True, "url": "https://fake.slack.com/", "team": "Fake Team",
+                                       "user": "bot", "team_id": "T0OTHER", "user_id": "U0BOT"})
+            clock = FakeClock()
+            with pytest.raises(slack_rtm.UpgradeRefused) as info:      # gateway_server T0OTHER-1: 400
+                gateway_session(slack, clock=clock, sleep=clock.sleep, connect_deadline=5)
+    finally:
+        websocket.enableTrace(False)
+    traced = trace.getvalue()
+    assert "GET /hidden-" in traced and "Cookie: d=hidden-" in traced          # the trace was on: stand-ins only
+    assert len(slack.upgrades) >= 3 and all(SECRET_TOKEN in u.target for u in slack.upgrades)
+    assert_secret_free(shown + shown_texts(info.value, caplog) + [traced])
+
+
+def test_an_upgrade_request_goes_whole_with_its_secrets_in_place():
+    with RawSlack(upgraded_then(HELLO_FRAME, end=False), path="/websocket/T1?ticket=abc&x=%2F") as server:
+        with slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=server.base_url, method="rtm.connect",
+                               team=None, sleep=Recorder().sleep) as rtm:
+            assert next(iter(rtm)) == {"type": "hello"}
+    head = server.upgrades[0].split(b"\r\n")
+    assert head[0] == b"GET /websocket/T1?ticket=abc&x=%2F HTTP/1.1"
+    assert b"Cookie: d=" + SECRET_COOKIE.encode() in head and not any(b"hidden-" in line for line in head)
+
+
+def test_gateway_reconnects_keep_the_backoff_but_not_the_rtm_call_pacing():
+    clock = FakeClock()
+    with session_slack() as slack:
+        with gateway_session(slack, clock=clock, sleep=clock.sleep, team=None) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            for n in range(8):                               # rtm.connect would wait a minute after five
+                slack.send({"type": "message", "channel": "C0GENERAL", "text": str(n)})
+                assert next(it)["text"] == str(n)
+                slack.close_connections()                    # healthy: rejoined at once
+                assert next(it) == {"type": "hello"}
+            assert clock.slept == [] and rtm.stats["connections"] == 9
+            slack.drop()                                     # a failure still backs off
+            assert next(it) == {"type": "hello"}
+            assert len(clock.slept) == 1 and 1 <= clock.slept[0] <= 1.25
+    assert len(slack.calls("auth.test")) == 1
+
+
+def test_a_reconnect_url_the_cookie_may_not_go_to_is_never_dialed(monkeypatch):
+    lookup, dialed = socket.getaddrinfo, []
+
+    def refuse(host, *args, **kwargs):                       # nothing may leave this machine
+        if host in ("127.0.0.1", "localhost"):
+            return lookup(host, *args, **kwargs)
+        dialed.append(host)
+        raise socket.gaierror(-2, "refused")
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    with session_slack() as slack:
+        with slack_rtm.connect(SECRET_TOKEN, cookie=SECRET_COOKIE, base_url=slack.base_url, method="rtm.connect",
+                               team=None, sleep=Recorder().sleep) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            slack.send({"type": "reconnect_url", "url": "wss://wss-primary.slack.com/websocket/T1"})
+            assert next(it)["type"] == "reconnect_url"
+            slack.drop()
+            assert next(it) == {"type": "hello"}
+    assert dialed == [] and len(slack.calls("rtm.connect")) == 2 and len(slack.upgrades) == 2
+
+
+# reconnect_url and fast_reconnect
+
+
+def test_a_reconnect_goes_through_the_newest_reconnect_url_and_a_fast_one_keeps_the_team(caplog):
+    caplog.set_level(logging.DEBUG)
+    with slack_rtm.FakeSlack(reconnect_urls=True) as slack:
+        with open_session(slack, method="rtm.connect") as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            first = next(it)
+            assert first["type"] == "reconnect_url" and set(first) == {"type", "url"}     # yielded untouched
+            assert rtm.wait_team().complete
+            newest = slack.send_reconnect_url()[0]
+            assert next(it) == {"type": "reconnect_url", "url": newest}
+            slack.drop()
+            slack.post("C0GENERAL", "while away")                           # the session has no connection
+            assert next(it) == {"type": "hello", "fast_reconnect": True}
+            missed = next(it)
+            assert (missed["type"], missed["channel"], missed["text"]) == ("message", "C0GENERAL", "while away")
+            assert next(it)["type"] == "reconnect_url"
+            rtm.wait_team()
+            assert rtm.stats["connections"] == 2 and rtm.stats["rtm_calls"] == 1
+    assert [u.target for u in slack.upgrades][1] == urllib.parse.urlsplit(newest).path
+    assert [r.method for r in slack.requests] == ["rtm.connect", "users.list", "conversations.list"]   # no reload
+    tickets = [urllib.parse.urlsplit(u.target).path.rsplit("/", 1)[-1] for u in slack.upgrades]
+    assert not any(t in r.getMessage() for t in tickets for r in caplog.records if r.name == "slack_rtm")
+
+
+def test_fast_reconnect_false_leaves_reconnect_urls_alone(slack):
+    with slack_rtm.FakeSlack(reconnect_urls=True) as slack:
+        with open_session(slack, method="rtm.connect", fast_reconnect=False) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"} and next(it)["type"] == "reconnect_url"
+            slack.drop()
+            assert next(it) == {"type": "hello"}
+            rtm.wait_team()
+    assert [u.target.split("/")[1] for u in slack.upgrades] == ["websocket", "websocket"]
+    assert len(slack.calls("rtm.connect")) == 2 and len(slack.calls("users.list")) == 2
+
+
+@pytest.mark.parametrize("fault", ["expired", "no hello", "used"])
+def test_a_failed_reconnect_url_falls_back_to_rtm_connect_at_once(fault):
+    clock = FakeClock()
+    with slack_rtm.FakeSlack(reconnect_urls=True) as slack:
+        with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            url = next(it)["url"]
+            rtm.wait_team()
+            if fault == "used":
+                ws = websocket_client().create_connection(url, timeout=5)
+                ws.close()                                   # single-use: the session's try is refused
+            {"expired": slack.expire_next_urls, "no hello": slack.withhold_hello, "used": lambda: None}[fault]()
+            slack.drop()
+            assert next(it) == {"type": "hello"}             # not fast: rtm.connect's new connection
+            slept = list(clock.slept)
+            rtm.wait_team()
+    assert [u.target.split("/")[1] for u in slack.upgrades][-2:] == ["reconnect", "websocket"]
+    assert len(slack.calls("rtm.connect")) == 2 and len(slack.calls("users.list")) == 2    # the team reloaded
+    assert len(slept) == 1                                   # the wait after the loss: none after the failed URL
+
+
+def websocket_client():
+    import websocket
+    return websocket
+
+
+@pytest.mark.parametrize("answer, fast", [
+    (fixed(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), None),
+    (upgraded_then(ws_text({"type": "error", "error": {"code": 1, "msg": "Socket URL has expired"}})), None),
+    (upgraded_then(HELLO_FRAME, end=False), False),
+], ids=["upgrade refused", "expired", "hello without fast_reconnect"])
+def test_a_reconnect_url_to_a_misbehaving_server(answer, fast):
+    with slack_rtm.FakeSlack() as slack, RawSlack(answer) as server:
+        with open_session(slack, method="rtm.connect") as rtm:
+            it = iter(rtm)
+            assert next(it) == {"type": "hello"}
+            rtm.wait_team()
+            slack.send({"type": "reconnect_url", "url": server.ws_url})
+            assert next(it)["url"] == server.ws_url
+            slack.drop()
+            assert next(it) == {"type": "hello"}
+            rtm.wait_team()
+    assert len(server.upgrades) == 1
+    assert len(slack.calls("rtm.connect")) == (1 if fast is False else 2)        # refused: rtm.connect at once
+    assert len(slack.calls("users.list")) == 2                                   # no fast_reconnect: reloaded
 
 
 ###############################################################################

@@ -39,14 +39,15 @@ SOURCES: List[str] = [
 CATEGORIES: Dict[str, str] = {
     "AuthError": "not_authed invalid_auth account_inactive token_revoked token_expired no_permission "
                  "missing_scope not_allowed_token_type access_denied accesslimited ekm_access_denied "
-                 "enterprise_is_restricted two_factor_setup_required is_bot "
+                 "enterprise_is_restricted team_is_restricted two_factor_setup_required is_bot "
                  "missing_args forbidden_team link_disabled",
     "RequestFormatError": "invalid_arg_name invalid_array_arg invalid_charset invalid_form_data "
                           "invalid_post_type missing_post_type invalid_json json_not_object invalid_arguments "
                           "insecure_request",
     "RetryableError": "ratelimited migration_in_progress service_unavailable internal_error fatal_error "
                       "request_timeout team_added_to_org org_login_required",
-    "DeprecatedError": "method_deprecated deprecated_endpoint rtm_connect_required unknown_method upgrade_required",
+    "DeprecatedError": "method_deprecated deprecated_endpoint rtm_connect_required unknown_method upgrade_required "
+                       "legacy_custom_bots_deprecated",
 }
 
 # Codes SLACK.md lists that no reference describes: one line each, ours.
@@ -58,12 +59,22 @@ MISSING: Dict[str, str] = {
     "link_disabled": "Socket Mode was turned off in the app's settings (a Socket Mode disconnect with "
                      "reason link_disabled): permanent until a person turns it on again, so the session "
                      "ends without opening another connection.",
+    # Seen in the wild, in no reference (SLACK.md, "Who still uses RTM").
+    "team_is_restricted": "The workspace (an Enterprise Grid's) refuses this method to this token: a session "
+                          "token is refused even client.counts on some grids.",
+    "legacy_custom_bots_deprecated": "A legacy custom bot's token: legacy custom bots stopped working on "
+                                     "2025-03-31 (rtm.start answers this since 2025-04-04).",
 }
 
 # Extra lines in a class body.
 EXTRA: Dict[str, List[str]] = {
     "ratelimited": ["#: Seconds to wait, from the Retry-After header (None when it was absent).",
                     "retry_after: Optional[float] = None"],
+    # The code alone does not say what to do: the message does.
+    "legacy_custom_bots_deprecated": [
+        "def __str__(self) -> str:",
+        "    return (f\"{super().__str__()} (legacy custom bots stopped working on 2025-03-31: make a Slack \"",
+        "            \"app and use its token)\")"],
 }
 
 
