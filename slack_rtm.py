@@ -9020,7 +9020,8 @@ def format_event(event: _Json, names: _Names, now: Optional[float] = None) -> Op
         return f"{at} {where} <-- {who} left"
     if kind in ("message", "app_mention"):
         name = who if event.get("user") else event.get("username") or event.get("bot_id") or "?"
-        return f"{at} {where} <{name}> {event.get('text', '')}"
+        caught = "  (caught up)" if type(event) is CaughtUp else ""
+        return f"{at} {where} <{name}> {event.get('text', '')}{caught}"
     if kind in ("reaction_added", "reaction_removed"):
         item = event.get("item") or {}
         verb = "reacted" if kind == "reaction_added" else "took back"
@@ -9036,6 +9037,9 @@ def format_event(event: _Json, names: _Names, now: Optional[float] = None) -> Op
         return f"{at} -- {who} joined the team"
     if kind == "hello":
         return f"{at} -- connected"
+    if kind == "missed" and type(event) is Missed:
+        where = names.channel(event.get("channel")) if event.get("channel") else "--"
+        return f"{at} {where} -- messages may be missing here: {event.get('error') or event.get('reason')}"
     if kind == "goodbye":
         return f"{at} -- the server said goodbye; reconnecting"
     if kind == "team_migration_started":
@@ -9196,6 +9200,7 @@ def _open_session(token: str, args: "argparse.Namespace", **options: Any) -> Ses
     limit = args.connect_timeout
     if not token.startswith("xapp-"):
         options["method"] = "rtm." + args.method
+        options.setdefault("catch_up", True)     # what was said while the socket was down comes after it
     return connect(token, connect_deadline=limit, timeout=min(DEFAULT_TIMEOUT, limit),
                    hello_timeout=min(CLI_HELLO_TIMEOUT, limit), **options)
 

@@ -5882,6 +5882,21 @@ def test_catch_up_without_a_team_state_says_so_and_checks_the_conversations_it_h
         assert [call.args["channel"] for call in slack.calls("conversations.history")] == ["C0GENERAL"]
 
 
+def test_a_fast_reconnect_loses_nothing_so_nothing_is_caught_up():
+    with slack_rtm.FakeSlack(reconnect_urls=True) as slack:
+        with open_session(slack, method="rtm.connect", catch_up=True) as rtm:
+            it = iter(rtm)
+            assert next(it)["type"] == "hello" and next(it)["type"] == "reconnect_url"
+            rtm.wait_team(10)
+            slack.drop()
+            slack.post("C0GENERAL", "while down")          # no connection: the fast reconnect brings it
+            hello = next(it)
+            assert hello == {"type": "hello", "fast_reconnect": True}
+            got = [event for event in take(it, 2) if event["type"] == "message"]
+            assert _texts(got) == [("dict", "C0GENERAL", "while down")]
+            assert slack.calls("conversations.history") == [] and rtm.stats["catch_ups"] == 0
+
+
 def test_catch_up_tries_again_after_a_proxys_error_page():
     clock = FakeClock(quiet=0.05)
     with slack_rtm.FakeSlack() as slack:
@@ -5982,6 +5997,28 @@ def test_cli_prints_readable_lines_with_names(slack):
     assert re.fullmatch(r"\d\d:\d\d:\d\d #launch <bob> first!", cli.line())  # names kept current; today's: no date
     status, err = cli.interrupt()
     assert status == 0 and "Traceback" not in err
+
+
+def test_cli_catches_up_after_a_reconnect_and_marks_what_it_caught_up(slack):
+    cli = Cli(slack)
+    assert cli.line().endswith(" -- connected")
+    slack.post("C0GENERAL", "before")
+    assert cli.line().endswith(" #general <alice> before")
+    slack.post("C0GENERAL", "while the socket was down", live=False)
+    slack.drop()
+    assert cli.line().endswith(" -- connected")
+    assert cli.line().endswith(" #general <alice> while the socket was down  (caught up)")
+    status, err = cli.interrupt()
+    assert status == 0 and "Traceback" not in err
+
+
+def test_cli_shows_a_missed_report_as_a_line():
+    names = slack_rtm._Names(slack_rtm.TeamState.from_start(slack_rtm.RtmStart.from_dict({
+        "self": {"id": "U0BOT"}, "team": {"id": "T0FAKE"}, "channels": [{"id": "C0GENERAL", "name": "general"}]})))
+    report = slack_rtm.Missed(type="missed", channel="C0GENERAL", oldest="1.000000", latest=None, reason="error",
+                              error="conversations.history: not_in_channel")
+    line = slack_rtm.format_event(report, names)
+    assert line.endswith(" #general -- messages may be missing here: conversations.history: not_in_channel")
 
 
 def local(*when):
