@@ -4554,6 +4554,11 @@ class SocketModeProtocol:
                                      f"(phase {self.phase})")
         return self._sockets[key]
 
+    def quiet(self, key: int, now: float) -> float:
+        """Seconds since connection ``key``'s last frame (0 if it is not known)."""
+        sock = self._sockets.get(key)
+        return 0.0 if sock is None else max(0.0, now - sock.last)
+
     def listening(self) -> bool:
         """Whether a connection said hello and is still open."""
         return any(sock.state != CONNECTING for sock in self._sockets.values())
@@ -4871,6 +4876,10 @@ CATCH_UP_MARGIN = 10.0
 #: minutes), so a gap shorter than this is left to its retries; after a
 #: longer one the catch-up runs too (what both bring is yielded once).
 SOCKET_MODE_CATCH_UP_AFTER = 60.0
+#: The longest Retry-After a catch-up waits for (live messages of the
+#: conversations left are held back meanwhile); a longer one ends it, each
+#: conversation left reported Missed.
+CATCH_UP_MAX_WAIT = 120.0
 #: Tries of one page after a transient failure (5xx, a timeout, a proxy's
 #: page), 2, 4 ... seconds apart; a rate limit waits its Retry-After.
 CATCH_UP_TRIES = 3
@@ -4924,12 +4933,13 @@ class _Fetch:
     read so far (``got``: ts -> message), the live messages held back
     (``held``: (ts, item)), the cursor of the next page."""
 
-    __slots__ = ("channel", "oldest", "key", "cursor", "got", "held", "tries", "rank")
+    __slots__ = ("channel", "oldest", "key", "cursor", "cursors", "got", "held", "tries", "rank")
 
     def __init__(self, channel: str, oldest: str, rank: int) -> None:
         self.channel, self.oldest, self.rank = channel, oldest, rank
         self.key = _ts_key(oldest) or (0, 0)
         self.cursor = ""
+        self.cursors: Set[str] = set()             # every cursor given: one again is a loop
         self.got: Dict[str, _Json] = {}
         self.held: List[Tuple[str, Any]] = []
         self.tries = 0
@@ -4955,7 +4965,9 @@ class _CatchUp:
         self.bucket = _Bucket(CATCH_UP_RATE, CATCH_UP_BURST, now)
         self.gap: Optional[float] = None           # wall-clock time the gap began (None: no gap)
         self.calls_left = self.messages_left = 0
-        self.retry_at = -math.inf
+        self.retry_at = -math.inf                  # after a transient failure (a catch-up's own)
+        self.limited_until = -math.inf             # a 429's Retry-After (Slack's, whatever reconnects)
+        self.round = 0                             # the catch-up's number: an answer to an older one is stale
         self.counting = False                      # client.counts is the next call
         self.stats = {"catch_ups": 0, "history_calls": 0, "counts_calls": 0, "caught_up": 0, "missed": 0,
                       "live_duplicates": 0}
@@ -5007,9 +5019,10 @@ class _CatchUp:
             if fetch is None:
                 self.fetches[channel] = _Fetch(channel, self.last.get(channel) or since, rank)
             else:
-                fetch.cursor, fetch.got, fetch.tries, fetch.rank = "", {}, 0, rank
+                fetch.cursor, fetch.cursors, fetch.got, fetch.tries, fetch.rank = "", set(), {}, 0, rank
         self.calls_left, self.messages_left = self.calls, self.messages
         self.caught, self.retry_at, self.counting = {}, -math.inf, self.counts and bool(self.fetches)
+        self.round += 1
         self.stats["catch_ups"] += 1
 
     # -- the calls ------------------------------------------------------
@@ -5018,7 +5031,7 @@ class _CatchUp:
         """When the next call may be made (None: none to make)."""
         if not self.fetches:
             return None
-        return max(self.retry_at, now + self.bucket.due(now))
+        return max(self.retry_at, self.limited_until, now + self.bucket.due(now))
 
     def request(self, now: float) -> Optional[Tuple[str, _Json]]:
         """The next call (method, args), taken from the rate and the budget;
@@ -5052,8 +5065,13 @@ class _CatchUp:
             out += self._end(fetch, "budget", f"the catch-up's budget of {what} was spent")
         return out
 
-    def answered(self, method: str, args: _Json, answer: Mapping[str, Any], now: float) -> List[_Json]:
-        """What to deliver, in order, after ``answer`` to the call ``request`` made."""
+    def answered(self, method: str, args: _Json, answer: Mapping[str, Any], now: float,
+                 ticket: Optional[int] = None) -> List[_Json]:
+        """What to deliver, in order, after ``answer`` to the call ``request``
+        made (``ticket``: ``round`` then; an answer to a catch-up taken up
+        again since is stale, and dropped: its conversation starts over)."""
+        if ticket is not None and ticket != self.round:
+            return []
         if method == "client.counts":
             self.counting = False
             return self._counted(answer) + self.spent()
@@ -5069,18 +5087,22 @@ class _CatchUp:
             if key is not None and key > fetch.key:      # a server repeating itself or ignoring oldest: not again
                 fetch.got.setdefault(message["ts"], message)
         cursor = _next_cursor(answer) or ""
-        if cursor and cursor == fetch.cursor:          # a server going round in circles
+        if cursor and cursor in fetch.cursors:         # a server going round in circles
             return self._end(fetch, "error", "conversations.history gave the same cursor again") + self.spent()
         if len(fetch.got) > self.messages_left:
             return self._end(fetch, "budget", "the catch-up's budget of messages was spent") + self.spent()
         if cursor and answer.get("has_more") is not False:
             fetch.cursor = cursor
+            fetch.cursors.add(cursor)
             return self.spent()
         return self._end(fetch, None, "") + self.spent()
 
-    def failed(self, method: str, args: _Json, error: SlackError, now: float, shown: str) -> List[_Json]:
+    def failed(self, method: str, args: _Json, error: SlackError, now: float, shown: str,
+               ticket: Optional[int] = None) -> List[_Json]:
         """What to deliver after the call failed with ``error`` (``shown``:
-        its text, secrets redacted)."""
+        its text, secrets redacted; ``ticket``: see ``answered``)."""
+        if ticket is not None and ticket != self.round:
+            return []
         if method == "client.counts":          # a restricted team (or any refusal): every conversation is checked
             self.counting = False
             return self.spent()
@@ -5088,19 +5110,26 @@ class _CatchUp:
         if fetch is None:
             return []
         if isinstance(error, RateLimited):
-            self.retry_at = now + (error.retry_after if error.retry_after is not None else 60.0)
-            return self.spent()
-        if isinstance(error, AuthError):       # the token cannot read history: nothing more can be fetched
-            out: List[_Json] = []
-            for each in list(self.fetches.values()):
-                out += self._end(each, "error", shown)
-            return out
+            wait = error.retry_after if error.retry_after is not None else 60.0
+            if wait <= CATCH_UP_MAX_WAIT:
+                self.limited_until = now + wait
+                return self.spent()
+            return self._end_all(f"rate limited: Slack asked to wait {wait:.0f} s, longer than a catch-up waits "
+                                 f"({CATCH_UP_MAX_WAIT:.0f} s)")
+        if isinstance(error, AuthError) and not isinstance(error, (MissingScope, NoPermission)):
+            return self._end_all(shown)        # the token cannot read history: nothing more can be fetched
         transient = isinstance(error, (RetryableError, TransportError, InvalidResponse))
         fetch.tries += 1
         if transient and fetch.tries < CATCH_UP_TRIES:
             self.retry_at = now + 2.0 ** fetch.tries
             return self.spent()
         return self._end(fetch, "error", shown) + self.spent()
+
+    def _end_all(self, why: str) -> List[_Json]:
+        out: List[_Json] = []
+        for fetch in list(self.fetches.values()):
+            out += self._end(fetch, "error", why)
+        return out
 
     def _counted(self, answer: Mapping[str, Any]) -> List[_Json]:
         """client.counts answered: a conversation whose newest message is
@@ -6227,10 +6256,10 @@ class _CatchUpRunner:
         try:
             self.drain()
             with self.lock:
-                call = self.core.request(self.clock())
+                call, ticket = self.core.request(self.clock()), self.core.round
                 out = self.core.spent() if call is None else []
             if call is not None:
-                out = self._call(*call)
+                out = self._call(*call, ticket)
             with self.lock:
                 for item in out:
                     self.put(item)
@@ -6247,7 +6276,7 @@ class _CatchUpRunner:
                  stats["missed"] - before["missed"])
         self.began = None
 
-    def _call(self, method: str, args: _Json) -> List[_Json]:
+    def _call(self, method: str, args: _Json, ticket: int) -> List[_Json]:
         try:
             answer = _call(method, self.token, args, **self.web)
         except SlackError as error:
@@ -6257,9 +6286,9 @@ class _CatchUpRunner:
             level = logging.INFO if method == "client.counts" else logging.WARNING
             log.log(level, "catch-up: %s failed (%s)", method, shown)
             with self.lock:
-                return self.core.failed(method, args, error, self.clock(), shown)
+                return self.core.failed(method, args, error, self.clock(), shown, ticket)
         with self.lock:
-            return self.core.answered(method, args, answer, self.clock())
+            return self.core.answered(method, args, answer, self.clock(), ticket)
 
 
 def _catch_up_targets(catch_up: object) -> Optional[Tuple[str, ...]]:
@@ -6318,37 +6347,51 @@ class _Buffer:
     ``max_frames`` and ``max_bytes``: past either the oldest go (counted in
     ``dropped``, with a warning the first time, and passed to ``dropping``,
     which keeps the team state current), so that a session whose iterator
-    nobody reads never fails its senders."""
+    nobody reads never fails its senders.  What a catch-up fetched is
+    ``kept``: never dropped, and not counted against the bounds (its own
+    budget bounds it: nothing else would bring it again)."""
 
-    __slots__ = ("frames", "size", "max_frames", "max_bytes", "dropped", "dropping", "largest")
+    __slots__ = ("frames", "size", "kept", "max_frames", "max_bytes", "dropped", "dropping", "largest")
 
     def __init__(self, max_frames: int, max_bytes: int, dropping: Callable[[_Json], object],
                  largest: int = MAX_MESSAGE_SIZE) -> None:
-        self.frames: Deque[Tuple[_Json, int]] = deque()
-        self.size = self.dropped = 0
+        self.frames: Deque[Tuple[_Json, int, bool]] = deque()
+        self.size = self.dropped = self.kept = 0
         self.max_frames, self.max_bytes, self.dropping = max_frames, max_bytes, dropping
         self.largest = largest                    # the largest frame a read may bring (max_message_size)
 
     def room(self) -> bool:
         """True while one frame more, however large, drops none."""
-        return len(self.frames) < self.max_frames and self.size + self.largest <= self.max_bytes
+        return len(self.frames) - self.kept < self.max_frames and self.size + self.largest <= self.max_bytes
 
     def __len__(self) -> int:
         return len(self.frames)
 
-    def put(self, event: _Json, size: int) -> None:
-        self.frames.append((event, size))
+    def put(self, event: _Json, size: int, kept: bool = False) -> None:
+        self.frames.append((event, size, kept))
         self.size += size
-        while len(self.frames) > 1 and (len(self.frames) > self.max_frames or self.size > self.max_bytes):
+        if kept:
+            self.kept += 1
+            return
+        counted = len(self.frames) - self.kept
+        while counted > 1 and (counted > self.max_frames or self.size > self.max_bytes):
+            oldest = next(i for i, (_, _, k) in enumerate(self.frames) if not k)
+            if oldest == len(self.frames) - 1:
+                break                             # the frame just put stays
             if not self.dropped:
                 log.warning("nobody iterates the session: over %d frames or %d bytes buffered; dropping "
                             "the oldest", self.max_frames, self.max_bytes)
-            self.dropping(self.take())
+            dropped, size_of, _ = self.frames[oldest]
+            del self.frames[oldest]
+            self.size -= size_of
+            self.dropping(dropped)
             self.dropped += 1
+            counted -= 1
 
     def take(self) -> _Json:
-        event, size = self.frames.popleft()
+        event, size, kept = self.frames.popleft()
         self.size -= size
+        self.kept -= kept
         return event
 
 
@@ -6722,7 +6765,7 @@ class Session(_Shell):
         self._catch = None if catch_up is False else _CatchUpRunner(
             _CatchUp(calls=catch_up_calls, messages=catch_up_messages, counts=token.startswith("xoxc-"),
                      now=clock()), token, web, _catch_up_targets(catch_up), clock, self._lock,
-            lambda item: self._buffer.put(item, 0), self._team.drain)
+            lambda item: self._buffer.put(item, 0, kept=True), self._team.drain)
         #: The RtmStart of the current connection (set before __init__ returns).
         self.start: RtmStart = None               # type: ignore[assignment]  # _connect sets it, or raises
         self._connect(method)
@@ -6769,6 +6812,14 @@ class Session(_Shell):
         self._team.connected(start, fast=fast)
 
     # -- reading ----------------------------------------------------------
+
+    def _first(self) -> None:
+        """At every next(), whatever the buffer holds (a busy stream, or
+        a sender reading for its ack, keeps it full): a team page or a
+        catch-up call that is due."""
+        self._team.step()
+        if self._catch is not None:
+            self._catch.step()
 
     def _before_read(self) -> Optional[float]:
         self._team.step()                     # if a team page is due: what has come is read, then the page
@@ -7126,9 +7177,15 @@ class SocketModeSession(_Shell):
         if isinstance(after, bool) or not isinstance(after, (int, float)) or not 0 <= after < math.inf:
             raise InvalidArgument(f"catch_up_after must be a number of seconds (0 or more), not {after!r}")
         self._catch_after = after
+        targets = _catch_up_targets(catch_up)
+        names = [target for target in targets or () if not _is_conversation_id(target)]
+        if names:
+            raise InvalidArgument(f"Socket Mode's catch-up takes conversation ids (it has no team state to look "
+                                  f"names up in), not {', '.join(map(repr, names))}")
         core = _CatchUp(calls=calls, messages=messages, now=self._clock())
-        return _CatchUpRunner(core, token, web, _catch_up_targets(catch_up), self._clock, self._lock,
-                              lambda item: self._buffer.put(_caught_up_envelope(item), 0), lambda: self._turns.drain(
+        return _CatchUpRunner(core, token, web, targets, self._clock, self._lock,
+                              lambda item: self._buffer.put(_caught_up_envelope(item), 0, kept=True),
+                              lambda: self._turns.drain(
                                   lambda: self._links and self._step(_NO_WAIT, keep=True), self._proto, self._buffer))
 
     def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> None:
@@ -7160,6 +7217,8 @@ class SocketModeSession(_Shell):
             acks = self._proto.asked()
         if acks:
             self._do(acks, keep=True)
+        if self._catch is not None:
+            self._catch.step()                   # when due, whatever the buffer holds: a busy stream never starves it
         if self._proto.phase == OPEN and self._buffer.room():     # (no connection: it waits for an empty buffer)
             self._turns.drain(lambda: self._links and self._step(_NO_WAIT, keep=True), self._proto, self._buffer)
 
@@ -7309,9 +7368,10 @@ class SocketModeSession(_Shell):
         with self._lock:
             link = self._links.pop(key, None)
             self._controls.pop(key, None)
+            quiet = self._proto.quiet(key, self._clock())
             self._proto.lost(key)
             if self._catch is not None and link is not None and not self._proto.listening():
-                self._catch.lost(0.0)            # (what came to a deaf socket was never acked: Slack sends it again)
+                self._catch.lost(quiet)
         if link is None:
             return
         if error is None:
@@ -8901,6 +8961,7 @@ def _fake_http_handler(fake: FakeSlack) -> Type["http.server.BaseHTTPRequestHand
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True            # the body, written after the headers, goes at once (not ~40 ms later)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -2672,8 +2672,8 @@ def test_catch_up_tries_a_transient_failure_again_then_reports_it():
 
 def test_catch_up_ends_at_once_when_the_token_cannot_read_history():
     core = _catching_up(conversations=("C1", "C2", "C3"))
-    error = slack_rtm.MissingScope("missing_scope", {"ok": False, "error": "missing_scope"})
-    out = core.failed(*core.request(0.0), error, 0.0, "missing_scope")
+    error = slack_rtm.TokenRevoked("token_revoked", {"ok": False, "error": "token_revoked"})
+    out = core.failed(*core.request(0.0), error, 0.0, "token_revoked")
     assert [(m["channel"], m["reason"]) for m in out] == [("C1", "error"), ("C2", "error"), ("C3", "error")]
     assert core.due(0.0) is None
 
@@ -2717,6 +2717,75 @@ def test_a_reconnect_during_a_catch_up_takes_it_up_again_keeping_what_it_held():
     assert "cursor" not in args and args["oldest"] == "1.000000"
     assert [m["ts"] for m in core.answered(method, args, _page("8.000000", "2.000000"), 0.0)] == [
         "2.000000", "8.000000", "9.000000"]
+
+
+
+def _rate_limited(seconds):
+    error = slack_rtm.RateLimited("ratelimited", {"ok": False, "error": "ratelimited"})
+    error.retry_after = seconds
+    return error
+
+
+def test_catch_up_keeps_slacks_retry_after_across_a_reconnect():
+    core = _catching_up(conversations=("C1", "C2"))
+    core.failed(*core.request(0.0), _rate_limited(30.0), 0.0, "ratelimited")
+    core.lost(2001.0)
+    core.begin(["C1", "C2"], now=1.0)
+    assert core.due(1.0) == 30.0
+
+
+def test_catch_up_reports_rather_than_waits_for_a_retry_after_past_its_limit():
+    core = _catching_up(conversations=("C1", "C2"), last={"C1": "1.000000"})
+    live = _msg("5.000000", channel="C1")
+    core.route("C1", live["ts"], live)
+    out = core.failed(*core.request(0.0), _rate_limited(1e9), 0.0, "ratelimited")
+    assert [(m["channel"], m.get("reason")) for m in out] == [("C1", "error"), ("C1", None), ("C2", "error")]
+    assert out[1] is live and "Slack asked to wait 1000000000 s" in out[0]["error"] and core.due(0.0) is None
+
+
+def test_an_answer_to_a_catch_up_taken_up_again_since_is_dropped():
+    core = _catching_up(conversations=("C1",), last={"C1": "1.000000"})
+    method, args = core.request(0.0)
+    ticket = core.round
+    core.answered(method, args, _page("9.000000", "8.000000", cursor="c1"), 0.0, ticket)
+    method, args = core.request(0.0)                      # page 2 goes ...
+    core.lost(3000.0)
+    core.begin(["C1"], now=0.0)                           # ... and a reconnect starts the catch-up over
+    assert core.answered(method, args, _page("3.000000", "2.000000"), 0.0, ticket) == []   # stale: dropped
+    method, args = core.request(0.0)
+    assert "cursor" not in args                           # the newest page again, not page 2's successor
+    out = core.answered(method, args, _page("9.000000", "8.000000", "3.000000", "2.000000"), 0.0, core.round)
+    assert [m["ts"] for m in out] == ["2.000000", "3.000000", "8.000000", "9.000000"]
+
+
+def test_catch_up_reports_a_server_that_goes_round_its_cursors():
+    core = _catching_up(conversations=("C1",), last={"C1": "1.000000"})
+    for cursor in ("a", "b"):
+        assert core.answered(*core.request(0.0), _page("2.000000", cursor=cursor), 0.0) == []
+    out = core.answered(*core.request(0.0), _page("3.000000", cursor="a"), 0.0)
+    assert out[0]["reason"] == "error" and out[0]["error"] == "conversations.history gave the same cursor again"
+    assert core.stats["history_calls"] == 3
+
+
+def test_a_missing_scope_ends_only_its_conversation():
+    core = _catching_up(conversations=("D1", "C2"), last={"D1": "2.000000"})
+    scope = slack_rtm.MissingScope("missing_scope", {"ok": False, "error": "missing_scope", "needed": "im:history"})
+    out = core.failed(*core.request(0.0), scope, 0.0, "conversations.history: missing_scope")
+    assert [(m["channel"], m["reason"]) for m in out] == [("D1", "error")] and list(core.fetches) == ["C2"]
+
+
+def test_the_buffer_never_drops_what_a_catch_up_fetched_nor_counts_it():
+    dropped = []
+    buffer = slack_rtm._Buffer(2, 64 << 20, dropped.append)
+    buffer.put({"n": 1}, 10)
+    for n in range(5):
+        buffer.put(slack_rtm.CaughtUp(n=f"c{n}"), 0, kept=True)
+    assert dropped == [] and buffer.room()                 # the kept ones take no room
+    buffer.put({"n": 2}, 10)
+    buffer.put({"n": 3}, 10)                               # a third live frame: the oldest live one goes
+    assert dropped == [{"n": 1}] and [buffer.take() for _ in range(len(buffer))] == [
+        {"n": f"c{n}"} for n in range(5)] + [{"n": 2}, {"n": 3}]
+    assert buffer.kept == 0 and buffer.size == 0
 
 
 @pytest.mark.parametrize("path", corpus("web_api/*conversations.history*.json"), ids=file_id)
@@ -5630,6 +5699,73 @@ def test_socket_mode_catch_up_refuses_what_cannot_read_history(slack, options, m
     with pytest.raises(slack_rtm.InvalidArgument, match=match):
         open_socket_mode(slack, **options)
     assert slack.calls("apps.connections.open") == []
+
+
+def test_a_reconnect_during_a_history_call_loses_no_page():
+    with slack_rtm.FakeSlack(auto_ack=False) as slack:
+        rtm, it = _caught_up_session(slack, catch_up=["C0GENERAL"], ack_grace=0.5)
+        before, m1, m3 = slack.history["C0GENERAL"]
+        slack.answer("conversations.history", {"ok": True, "has_more": True, "messages": [m3],
+                                               "response_metadata": {"next_cursor": "c1"}})
+        slack.answer("conversations.history", {"ok": True, "has_more": False, "messages": [m1]}, delay=1.0)
+        with rtm:
+            reader = Background(lambda: take_until(it, "end"))
+            slack.wait_calls("conversations.history", 2)   # page 2 is on its way to the iterating thread ...
+            sender = Background(lambda: rtm.send_message("C0RANDOM", "from a sender", wait=True, timeout=10))
+            slack.wait_received(1)
+            slack.drop()                                   # ... when the sender, reading for its ack, reconnects
+            sender.join(10)
+            assert isinstance(sender.error, slack_rtm.Unacknowledged) and rtm.stats["catch_ups"] == 2
+            slack.post("C0GENERAL", "end")                 # held until C0GENERAL is caught up again
+            reader.join(20)
+            texts = [e.get("text") for e in reader.result if e.get("channel") == "C0GENERAL"]
+            assert texts == ["missed 1", "missed 3", "end"]   # none lost with the stale answer, none twice
+
+
+def take_until(it, text):
+    got = []
+    for event in it:
+        got.append(event)
+        if event.get("text") == text:
+            return got
+    return got
+
+
+def test_socket_mode_catch_up_runs_under_a_steady_stream(slack):
+    with open_socket_mode(slack, catch_up=["C0GENERAL"], catch_up_token=TOKEN, catch_up_after=0,
+                          sleep=Recorder().sleep) as session:
+        slack.post("C0GENERAL", "before")
+        assert next(session)["payload"]["event"]["text"] == "before"
+        slack.post("C0GENERAL", "missed", live=False)
+        slack.fail("conversations.history", "ratelimited", retry_after=1)
+        slack.drop()
+        got = []
+        for n in range(60):                                # an envelope comes while each is handled
+            got.append(next(session))
+            if ("CaughtUp", "missed") in [(type(e).__name__, e["payload"]["event"]["text"]) for e in got]:
+                break
+            slack.send_event({"type": "message", "channel": "C0RANDOM", "user": "U0ALICE", "text": f"other {n}",
+                              "ts": f"1.{n:06d}"})
+            threading.Event().wait(0.05)
+        assert type(got[-1]) is slack_rtm.CaughtUp and len(slack.calls("conversations.history")) == 2
+
+
+def test_a_catch_up_larger_than_the_buffer_loses_nothing(slack):
+    with open_socket_mode(slack, catch_up=["C0GENERAL"], catch_up_token=TOKEN, catch_up_after=0, max_buffer=3,
+                          sleep=Recorder().sleep) as session:
+        slack.post("C0GENERAL", "before")
+        assert next(session)["payload"]["event"]["text"] == "before"
+        for n in range(5):
+            slack.post("C0GENERAL", f"missed {n}", live=False)
+        slack.drop()
+        got = [next(session) for _ in range(5)]
+        assert [e["payload"]["event"]["text"] for e in got] == [f"missed {n}" for n in range(5)]
+        assert session.stats["caught_up"] == 5
+
+
+def test_socket_mode_catch_up_refuses_names_it_cannot_look_up(slack):
+    with pytest.raises(slack_rtm.InvalidArgument, match="takes conversation ids .* not '#general'"):
+        open_socket_mode(slack, catch_up=["C0GENERAL", "#general"], catch_up_token=TOKEN)
 
 
 def test_socket_mode_failure_that_ends_it_comes_after_the_envelopes_already_read(slack):
