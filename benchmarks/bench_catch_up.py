@@ -293,9 +293,11 @@ def run(spec, channels, active, per_channel):
         if spec["live"]:
             slack.wait_connections(2)
             targets = spec["live_into"]
-            slack.send_burst([live_event(n, targets[n % len(targets)]) for n in range(spec["live"])]
-                             + [dict(type="message", channel=channel_id(channels - 1), text="burst end",
-                                     ts="1910000000.000001")])
+            frames = [live_event(n, targets[n % len(targets)]) for n in range(spec["live"])]
+            frames.append(json.dumps(dict(type="message", channel=channel_id(channels - 1), text="burst end",
+                                          ts="1910000000.000001")).encode())
+            for n in range(0, len(frames), 2000):     # framed 2,000 at a time: the first come at once
+                slack.send_burst(frames[n:n + 2000])
         result = child.result()
         watcher.join(TIMEOUT) if spec["sentinel"] else None
         return result
