@@ -289,13 +289,13 @@ def run(spec, channels, active, per_channel):
         watcher = threading.Thread(target=post_sentinel, args=(slack, spec["expect_history"]), daemon=True)
         if spec["sentinel"]:
             watcher.start()
+        targets = spec.get("live_into") or [channel_id(0)]     # made before the drop: ready at the hello
+        frames = [live_event(n, targets[n % len(targets)]) for n in range(spec["live"])]
+        frames.append(json.dumps(dict(type="message", channel=channel_id(channels - 1), text="burst end",
+                                      ts="1910000000.000001")).encode())
         slack.drop()
         if spec["live"]:
             slack.wait_connections(2)
-            targets = spec["live_into"]
-            frames = [live_event(n, targets[n % len(targets)]) for n in range(spec["live"])]
-            frames.append(json.dumps(dict(type="message", channel=channel_id(channels - 1), text="burst end",
-                                          ts="1910000000.000001")).encode())
             for n in range(0, len(frames), 2000):     # framed 2,000 at a time: the first come at once
                 slack.send_burst(frames[n:n + 2000])
         result = child.result()
