@@ -2374,18 +2374,57 @@ def _api_error(method: str, answer: _Json, warnings_: Iterable[SlackWarning], re
     return error
 
 
+class _Headers(Mapping[str, str]):
+    """An answer's HTTP headers, read-only: names are case-insensitive (kept
+    in lower case), a repeated header's values are joined with ", " (as
+    urllib3 does), and ``secrets`` (ours, should a server echo one) are
+    redacted.  The repr leaves out Set-Cookie's values: a session token's
+    answers may set a new ``d`` cookie, which must not show in a log."""
+
+    def __init__(self, headers: Optional[Mapping[str, str]] = None, secrets: Sequence[str] = ()) -> None:
+        self._items: Dict[str, str] = {}
+        for name in headers or {}:               # each name once (an HTTPHeaderDict's items() may repeat it)
+            key, value = str(name).lower(), _redact(str(headers[name]), secrets)  # type: ignore[index]  # set: iterated
+            self._items[key] = f"{self._items[key]}, {value}" if key in self._items else value
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        shown = {k: "<not shown>" if k == "set-cookie" else v for k, v in self._items.items()}
+        return f"{type(self).__name__}({shown!r})"
+
+    def __reduce__(self) -> Tuple[Type["_Headers"], Tuple[Dict[str, str]]]:
+        return type(self), (dict(self._items),)
+
+
 class SlackResponse(dict[str, Any]):           # not typing.Dict: that would add Generic to the MRO
-    """A successful answer: the decoded JSON object, with ``.warnings``."""
+    """A successful answer: the decoded JSON object, with ``.warnings``,
+    the HTTP ``status`` and ``headers`` (a read-only mapping whose names are
+    case-insensitive: ``headers["x-oauth-scopes"]``, ``x-ratelimit-*``).  The
+    dict is the answer alone: ``==`` and json.dumps see neither."""
 
     warnings: Tuple[SlackWarning, ...] = ()
+    status: int = 200
+    headers: Mapping[str, str] = _Headers()
 
-    def __reduce__(self) -> Tuple[Callable[..., "SlackResponse"], Tuple[_Json, Tuple[SlackWarning, ...]]]:
-        return _make_response, (dict(self), self.warnings)
+    def __reduce__(self) -> Tuple[Callable[..., "SlackResponse"],
+                                  Tuple[_Json, Tuple[SlackWarning, ...], int, Mapping[str, str]]]:
+        return _make_response, (dict(self), self.warnings, self.status, self.headers)
 
 
-def _make_response(data: Mapping[str, Any], warnings_: Iterable[SlackWarning]) -> SlackResponse:
+def _make_response(data: Mapping[str, Any], warnings_: Iterable[SlackWarning], status: int = 200,
+                   headers: Optional[Mapping[str, str]] = None) -> SlackResponse:
     response = SlackResponse(data)
     response.warnings = tuple(warnings_)
+    response.status = status
+    response.headers = headers if isinstance(headers, _Headers) else _Headers(headers)
     return response
 
 
@@ -2393,7 +2432,8 @@ def decode_response(method: str, status: int, headers: Optional[Mapping[str, str
                     emit: bool = True, secrets: Sequence[str] = ()) -> SlackResponse:
     """Turn an HTTP answer into data or an exception (raised).
 
-    ``ok`` -> a SlackResponse; ``ok: false`` -> the class of its code (the
+    ``ok`` -> a SlackResponse (``status`` and ``headers`` on it too);
+    ``ok: false`` -> the class of its code (the
     status in the message when it is not 200); HTTP 429 -> RateLimited with
     ``retry_after``, whatever the body; anything that is not a JSON object
     -> InvalidResponse (ServerError for 5xx) naming the status and
@@ -2423,7 +2463,7 @@ def decode_response(method: str, status: int, headers: Optional[Mapping[str, str
             _warn(warning)
     if answer.get("ok") is not True:
         raise _api_error(method, answer, found, _retry_after(headers), status, secrets)
-    return _make_response(answer, found)
+    return _make_response(answer, found, status, _Headers(headers, secrets))
 
 
 @dataclass(frozen=True)

@@ -2793,6 +2793,39 @@ def test_rtm_connect_over_loopback(slack):
     assert slack.requests[0].method == "rtm.connect" and slack.requests[0].body == b"batch_presence_aware=true"
 
 
+def test_an_answer_carries_its_status_and_headers_with_names_in_any_case(slack):
+    slack.answer("chat.postMessage", {"ok": True, "channel": "C0GENERAL", "ts": "1.000100"},
+                 headers={"X-OAuth-Scopes": "chat:write,channels:read", "X-Accepted-OAuth-Scopes": "chat:write"})
+    answer = slack_rtm.api_call("chat.postMessage", TOKEN, base_url=slack.base_url, channel="C0GENERAL", text="hi")
+    assert answer.status == 200
+    assert answer.headers["x-oauth-scopes"] == answer.headers["X-OAuth-Scopes"] == "chat:write,channels:read"
+    assert "X-ACCEPTED-OAUTH-SCOPES" in answer.headers and answer.headers.get("x-missing") is None
+    assert answer.headers["content-type"].startswith("application/json")
+    # The dict is the answer alone, as before.
+    assert answer == {"ok": True, "channel": "C0GENERAL", "ts": "1.000100"}
+    assert json.loads(json.dumps(answer)) == dict(answer) and "oauth" not in repr(answer)
+
+
+def test_an_answers_headers_survive_a_copy_and_show_no_cookie_or_token():
+    body = b'{"ok": true, "channel": "C0GENERAL"}'
+    raw = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+           b"X-RateLimit-Remaining: 49\r\nSet-Cookie: b=abc; Path=/\r\nSet-Cookie: d=xoxd-NEW; Path=/\r\n"
+           b"X-Echo: Bearer " + TOKEN.encode() + b"\r\nContent-Length: " + str(len(body)).encode() +
+           b"\r\n\r\n" + body)
+    with RawServer(raw=raw) as server:
+        answer = slack_rtm.api_call("chat.postMessage", TOKEN, base_url=server.base_url, retry=False)
+    assert answer.headers["Set-Cookie"] == "b=abc; Path=/, d=xoxd-NEW; Path=/"     # both, as urllib3 joins them
+    assert answer.headers["x-echo"] == "Bearer <redacted>"                    # a server's echo of ours
+    assert answer.headers["x-ratelimit-remaining"] == "49"
+    shown = repr(answer) + repr(answer.headers) + str(answer.headers)
+    assert "xoxd-NEW" not in shown and "b=abc" not in shown and TOKEN not in shown
+    assert "x-ratelimit-remaining" in repr(answer.headers)
+    for again in (pickle.loads(pickle.dumps(answer)), copy.copy(answer), copy.deepcopy(answer)):
+        assert type(again) is slack_rtm.SlackResponse and again == answer and again.status == 200
+        assert dict(again.headers) == dict(answer.headers) and again.headers["X-RateLimit-Remaining"] == "49"
+    assert slack_rtm.SlackResponse({"ok": True}).headers == {} and slack_rtm.SlackResponse().status == 200
+
+
 def test_rtm_connect_required():
     with slack_rtm.FakeSlack(rtm_start="connect_required") as slack:
         with pytest.raises(slack_rtm.RtmConnectRequired):
