@@ -9089,24 +9089,54 @@ def format_event(event: _Json, names: _Names, now: Optional[float] = None) -> Op
     return f"{at} [{kind}] " + json.dumps(event, ensure_ascii=False)[:160]
 
 
+#: What --help says of the environment, and its examples (after the options).
+_CLI_EPILOG = """\
+environment:
+  SLACK_TOKEN      a bot or user token (xoxb-, xoxp-), or a session token (xoxc-) with its cookie
+  SLACK_APP_TOKEN  an app-level token (xapp-), read when SLACK_TOKEN is not set: Socket Mode
+  SLACK_COOKIE     a session token's d cookie (xoxd-..., with or without d=), unless --cookie-file
+  HTTPS_PROXY      the proxy to reach Slack through (HTTP_PROXY for an http:// --base-url)
+  NO_PROXY         the hosts reached directly, not through the proxy
+  SSL_CERT_FILE    a CA bundle to verify Slack's certificate with (a private CA, an inspecting proxy)
+
+examples:
+  slack-rtm --demo                                try it on a built-in fake Slack, with no token
+  SLACK_TOKEN=xoxb-... slack-rtm --types message  each message as a line: time, #channel, <user>, text
+  slack-rtm --json | jq .text                     every event as Slack sent it, one JSON object a line
+  slack-rtm --send '#general' 'deploy done'       send a message, wait for its ack, print its ts
+  git log --format=%s -3 | slack-rtm --send C024BE91L
+                                                  send each line of standard input
+
+exit status: 0 done, interrupted or the output closed (| head), 1 an error from Slack or the network
+(one line saying what to do), 2 a usage error."""
+
+#: Options that cannot go together: an option, those refused beside it, and why.
+_CLI_CONFLICTS = (
+    ("demo", ("send", "gateway", "token", "token_file", "cookie_file", "base_url"),
+     "the demo runs against a built-in fake Slack, with a token of its own, and only prints"),
+    ("send", ("json", "types"), "--send prints the ts of each message it sends, and no events"),
+    ("gateway", ("method",), "the gateway is reached with no rtm.* call"),
+)
+
+
 def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser", "argparse.Namespace"]:
     import argparse
     parser = argparse.ArgumentParser(
-        prog="slack-rtm", description="Print the events of a Slack RTM session, or send messages; with an "
-                                      "app-level token, print the envelopes of a Socket Mode session.",
-        epilog="The token comes from SLACK_TOKEN, SLACK_APP_TOKEN (an xapp- token: Socket Mode) or "
-               "--token-file, the first set; a session token's (xoxc-) d cookie from SLACK_COOKIE or "
-               "--cookie-file.  Exit status: 0 done, interrupted or "
-               "the output closed (| head), 1 an error from Slack or the network, 2 a usage error.")
-    parser.add_argument("--token-file", help="read the token from this file")
-    parser.add_argument("--token", help=argparse.SUPPRESS)
+        prog="slack-rtm", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_CLI_EPILOG,
+        description="Print the events of a Slack RTM session, or send messages; with an app-level token,\n"
+                    "print the envelopes of a Socket Mode session.  The token comes from SLACK_TOKEN,\n"
+                    "SLACK_APP_TOKEN, --token-file or --token.")
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--token-file", metavar="PATH", help="read the token from this file")
+    given.add_argument("--token", help="the token itself: anyone who can list processes sees it; prefer "
+                                       "SLACK_TOKEN or --token-file")
     parser.add_argument("--cookie-file", metavar="PATH",
                         help="read a session token's d cookie (xoxd-..., with or without d=) from this file; or set "
                              "SLACK_COOKIE")
     parser.add_argument("--gateway", nargs="?", const=True, default=False, metavar="ADDRESS",
                         help="connect a session token as Slack's desktop client does, to its gateway (or to this "
                              "wss:// address), instead of calling rtm.*")
-    parser.add_argument("--method", choices=("start", "connect"), default="start",
+    parser.add_argument("--method", choices=("start", "connect"),
                         help="rtm.start (default) or rtm.connect: the same call on today's Slack")
     parser.add_argument("--json", action="store_true", help="one JSON object per line, as Slack sent it")
     parser.add_argument("--types", help="only these event types, comma-separated (message,reaction_added)")
@@ -9120,15 +9150,47 @@ def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser
     parser.add_argument("--demo", nargs="?", const="rtm", choices=("rtm", "socket-mode"),
                         help="run against a built-in fake Slack, no token needed: an RTM session (rtm, the "
                              "default) or a Socket Mode app (socket-mode)")
-    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=argparse.SUPPRESS)
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log what the session does")
+    parser.add_argument("--base-url", metavar="URL",
+                        help=f"the Web API's address (default {DEFAULT_BASE_URL}): a FakeSlack's base_url, for "
+                             f"a test")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what the session does (-vv: each Web API request too)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
+    _refuse_conflicts(parser, args)
+    args.base_url = args.base_url or DEFAULT_BASE_URL
+    args.types = set(filter(None, (args.types or "").split(","))) or None
+    return parser, args
+
+
+def _refuse_conflicts(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> None:
+    """A usage error for options that cannot go together (those that need
+    the token's kind are refused by _refuse_for_app)."""
     if args.send and len(args.send) > 2:
         parser.error("--send takes a CHANNEL and one TEXT (quote it), or only a CHANNEL to send standard "
                      "input's lines")
-    args.types = set(filter(None, (args.types or "").split(","))) or None
-    return parser, args
+    for first, others, why in _CLI_CONFLICTS:
+        for other in others:
+            if getattr(args, first) not in (None, False) and getattr(args, other) not in (None, False):
+                parser.error(f"{_flag(first)} cannot go with {_flag(other)}: {why}")
+    if args.demo == "socket-mode" and args.method:
+        parser.error("--demo socket-mode cannot go with --method: a Socket Mode app makes no rtm.* call")
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _refuse_for_app(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> None:
+    """A usage error for the options an app-level token (Socket Mode) cannot use."""
+    if args.send:
+        parser.error("--send needs a bot or user token (SLACK_TOKEN): a Socket Mode session only receives")
+    if args.gateway:
+        parser.error("--gateway connects a session token (xoxc-) to RTM, not an app-level token")
+    for dest in ("cookie_file", "method"):
+        if getattr(args, dest):      # (--method is None unless given: _open_session has the default)
+            parser.error(f"{_flag(dest)} cannot go with an app-level token (xapp-): it is for RTM, and a Socket "
+                         "Mode session makes no rtm.* call and takes no cookie")
 
 
 def _seconds(text: str) -> float:
@@ -9239,7 +9301,7 @@ def _open_session(token: str, args: "argparse.Namespace", **options: Any) -> Ses
     bounded by it too, not only the retries."""
     limit = args.connect_timeout
     if not token.startswith("xapp-"):
-        options["method"] = "rtm." + args.method
+        options["method"] = "rtm." + (args.method or "start")
         options.setdefault("catch_up", True)     # what was said while the socket was down comes after it
     return connect(token, connect_deadline=limit, timeout=min(DEFAULT_TIMEOUT, limit),
                    hello_timeout=min(CLI_HELLO_TIMEOUT, limit), **options)
@@ -9387,10 +9449,8 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
             return _demo(args, out)
         token, source = _token(parser, args)
         app = token.startswith("xapp-")
-        if app and args.send:
-            parser.error("--send needs a bot or user token (SLACK_TOKEN): a Socket Mode session only receives")
-        if app and args.gateway:
-            parser.error("--gateway connects a session token (xoxc-) to RTM, not an app-level token")
+        if app:
+            _refuse_for_app(parser, args)
         options = {} if app else {"cookie": _cookie(parser, args), "gateway": args.gateway}
         no_cookie = token.startswith("xoxc-") and options.get("cookie") is None
         with _open_session(token, args, base_url=args.base_url, **options) as rtm, _CtrlC(rtm) as ctrl_c:

@@ -9,6 +9,7 @@ project's corpus/ folder (or $SLACK_RTM_CORPUS).
 import ast
 import glob
 import http.server
+import io
 import json
 import logging
 import os
@@ -6206,6 +6207,83 @@ def test_cli_usage_errors_have_their_own_status(tmp_path):
     for seconds in ("0", "-1", "soon", "inf"):
         status, err = Cli(None, "--connect-timeout", seconds).finish()
         assert status == 2 and "not a number of seconds above 0" in err
+
+
+def readme_section(title_words):
+    """The lines of the README's section whose title holds ``title_words``."""
+    with open(os.path.join(HERE, "README.rst"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    heading = [i for i, line in enumerate(lines[:-1]) if re.fullmatch(r"[-=~^]{3,}", lines[i + 1])
+               and len(lines[i + 1]) >= len(line) > 0]
+    start = next(i for i in heading if title_words in lines[i].lower())
+    end = next((i for i in heading if i > start), len(lines))
+    return lines[start:end]
+
+
+def test_cli_help_names_every_option_every_variable_and_gives_examples():
+    done = subprocess.run([sys.executable, "-m", "slack_rtm", "--help"], cwd=HERE, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stderr == ""
+    text = " ".join(done.stdout.split())
+    parser = slack_rtm._parse_args([])[0]
+    for action in parser._actions:
+        assert action.help != "==SUPPRESS==", action.option_strings          # no hidden option
+        assert all(option in text for option in action.option_strings), action.option_strings
+    with open(os.path.join(HERE, "slack_rtm.py"), encoding="utf-8") as f:
+        source = f.read()             # os.environ.get(name), and the token's names, read in a loop
+    read = set(re.findall(r"os\.environ(?:\.get\(|\[)\"([A-Z_]+)\"", source)
+               + re.findall(r'"(SLACK_[A-Z_]+)"', source))
+    assert read >= {"SLACK_TOKEN", "SLACK_APP_TOKEN", "SLACK_COOKIE"}
+    environment = done.stdout.split("environment:\n", 1)[1].split("\n\n", 1)[0]
+    named = {line.split()[0] for line in environment.splitlines()}
+    assert named >= read | {"HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE"}
+    examples = done.stdout.split("examples:\n", 1)[1].split("\n\n", 1)[0]
+    assert len([line for line in examples.splitlines() if "slack-rtm " in line]) >= 3
+    # What the README's command line section mentions, --help shows.
+    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", "\n".join(readme_section("command line"))))
+    assert mentioned and all(option in text for option in mentioned), mentioned - set(text.split())
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--demo", "--send", "C0GENERAL", "hi"], "--demo cannot go with --send"),
+    (["--demo", "socket-mode", "--send", "C0GENERAL"], "--demo cannot go with --send"),
+    (["--demo", "--gateway"], "--demo cannot go with --gateway"),
+    (["--demo", "--token", TOKEN], "--demo cannot go with --token"),
+    (["--demo", "--cookie-file", "cookie"], "--demo cannot go with --cookie-file"),
+    (["--demo", "--base-url", "http://127.0.0.1:1/api/"], "--demo cannot go with --base-url"),
+    (["--demo", "socket-mode", "--method", "connect"], "--demo socket-mode cannot go with --method"),
+    (["--send", "C0GENERAL", "hi", "--json"], "--send cannot go with --json"),
+    (["--send", "C0GENERAL", "--types", "message"], "--send cannot go with --types"),
+    (["--gateway", "--method", "connect"], "--gateway cannot go with --method"),
+    (["--token", TOKEN, "--token-file", "token", "--base-url", "http://127.0.0.1:1/api/"], "not allowed with argument"),
+])
+def test_cli_refuses_options_that_cannot_go_together(argv, words, monkeypatch, capsys):
+    monkeypatch.delenv("SLACK_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    with pytest.raises(SystemExit) as info:
+        slack_rtm.main(argv, out=io.StringIO())
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert info.value.code == 2 and len(errors) == 1 and words in errors[0], err
+    assert err.startswith("usage: slack-rtm") and TOKEN not in err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--send", "C0GENERAL", "hi"], "--send needs a bot or user token"),
+    (["--gateway"], "--gateway connects a session token"),
+    (["--cookie-file", os.devnull], "--cookie-file cannot go with an app-level token"),
+    (["--method", "connect"], "--method cannot go with an app-level token"),
+])
+def test_cli_refuses_what_an_app_level_token_cannot_do(argv, words, monkeypatch, capsys):
+    monkeypatch.delenv("SLACK_TOKEN", raising=False)
+    monkeypatch.setenv("SLACK_APP_TOKEN", APP_TOKEN)
+    # Should it not be refused, a closed loopback port answers: no test reaches Slack.
+    with pytest.raises(SystemExit) as info:
+        slack_rtm.main(["--base-url", "http://127.0.0.1:1/api/", "--connect-timeout", "1", *argv],
+                       out=io.StringIO())
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert info.value.code == 2 and len(errors) == 1 and words in errors[0] and APP_TOKEN not in err, err
 
 
 def test_cli_token_file_errors_name_the_file(tmp_path):
