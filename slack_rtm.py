@@ -16,6 +16,16 @@ the first call that needs them, so a vendored copy can parse saved answers with
 neither installed.
 """
 
+import sys
+
+# First of all, and in Python 3.0's syntax: an older Python hears why in one
+# line (a copied file run there would fail deep in the module instead).
+if sys.version_info < (3, 9):
+    _OLD_PYTHON = "slack_rtm needs Python 3.9 or newer; this is Python %d.%d" % sys.version_info[:2]
+    if __name__ == "__main__":
+        sys.exit(_OLD_PYTHON)
+    raise ImportError(_OLD_PYTHON)
+
 import copy
 import dataclasses
 import difflib
@@ -28,7 +38,6 @@ import math
 import os
 import random
 import signal
-import sys
 import threading
 import time
 import types

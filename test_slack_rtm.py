@@ -6624,6 +6624,40 @@ def test_every_recorded_file_says_where_it_came_from():
     assert all(glob.glob(os.path.join(CORPUS, pattern)) for pattern in listed)
 
 
+OLD_PYTHONS = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.[5-8].*/bin/python3")))
+
+
+def test_the_module_parses_on_python_3_8_and_says_first_that_it_needs_3_9():
+    with open(os.path.join(HERE, "slack_rtm.py"), encoding="utf-8") as f:
+        tree = ast.parse(f.read(), feature_version=(3, 8))
+    body = [node for node in tree.body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+    # Only "import sys" may come before the check, which does nothing newer than Python 3.0 does.
+    assert isinstance(body[0], ast.Import) and [a.name for a in body[0].names] == ["sys"]
+    check = body[1]
+    assert isinstance(check, ast.If) and "sys.version_info < (3, 9)" in ast.get_source_segment(
+        open(os.path.join(HERE, "slack_rtm.py"), encoding="utf-8").read(), check.test)
+    assert not any(isinstance(node, (ast.JoinedStr, ast.NamedExpr, ast.AnnAssign)) for node in ast.walk(check))
+
+
+@pytest.mark.parametrize("how", ["run", "import"])
+def test_an_older_python_is_told_in_one_line_that_3_9_is_needed(how, tmp_path):
+    # This Python, told it is 3.8; then any older one pyenv has here, for real.
+    shutil.copy(os.path.join(HERE, "slack_rtm.py"), tmp_path)       # a copied file, alone
+    act = "runpy.run_path('slack_rtm.py', run_name='__main__')" if how == "run" else "import slack_rtm"
+    code = f"import runpy, sys; sys.version_info = (3, 8, 18, 'final', 0); sys.path.insert(0, ''); {act}"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    said = "slack_rtm needs Python 3.9 or newer; this is Python 3.8"
+    if how == "run":
+        assert (done.returncode, done.stderr) == (1, said + "\n")
+    else:
+        assert done.returncode == 1 and done.stderr.splitlines()[-1] == "ImportError: " + said
+    for python in OLD_PYTHONS:
+        done = subprocess.run([python, "slack_rtm.py", "--help"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 1 and re.fullmatch(r"slack_rtm needs Python 3\.9 or newer; this is Python "
+                                                     r"3\.[5-8]\n", done.stderr), (python, done.stderr)
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     """The wheel, built offline from a copy of the project: (copy, dist, wheel)."""
