@@ -6658,6 +6658,30 @@ def test_an_older_python_is_told_in_one_line_that_3_9_is_needed(how, tmp_path):
                                                      r"3\.[5-8]\n", done.stderr), (python, done.stderr)
 
 
+STOCK_PYTHON_3_9 = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.9.*/bin/python3")))
+
+
+@pytest.mark.skipif(not os.environ.get("SLACK_RTM_TEST_STOCK_VENV") or not STOCK_PYTHON_3_9,
+                    reason="slow (a fresh venv): set SLACK_RTM_TEST_STOCK_VENV=1, with a Python 3.9 under pyenv")
+def test_a_stock_python_3_9_venv_installs_from_a_clone_offline(tmp_path):
+    # Its setuptools (58.1) cannot build a wheel without the wheel package,
+    # which it lacks: tools/build_backend.py builds it then.
+    copy, venv = copy_of_the_project(tmp_path), tmp_path / "venv"
+    subprocess.run([STOCK_PYTHON_3_9[-1], "-m", "venv", str(venv)], check=True, timeout=300)
+    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("PIP_FIND_LINKS", None)
+    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--no-index", "--no-build-isolation", "--no-deps",
+                           str(copy)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    site, = glob.glob(str(venv / "lib" / "python3.9" / "site-packages"))
+    assert {"slack_rtm.py", "slack_rtm-stubs", f"slack_rtm-{slack_rtm.__version__}.dist-info"} <= set(os.listdir(site))
+    with open(os.path.join(site, f"slack_rtm-{slack_rtm.__version__}.dist-info", "METADATA"), encoding="utf-8") as f:
+        metadata = f.read()
+    assert "Requires-Dist: urllib3>=1.26.0" in metadata and 'Requires-Dist: websockets>=15.0; extra == "fake"' in metadata
+    version = subprocess.run([str(venv / "bin" / "slack-rtm"), "--version"], capture_output=True, text=True, timeout=60)
+    assert version.stdout == f"slack-rtm {slack_rtm.__version__}\n"
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     """The wheel, built offline from a copy of the project: (copy, dist, wheel)."""
