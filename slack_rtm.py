@@ -16,6 +16,16 @@ the first call that needs them, so a vendored copy can parse saved answers with
 neither installed.
 """
 
+import sys
+
+# First of all, and in Python 3.0's syntax: an older Python hears why in one
+# line (a copied file run there would fail deep in the module instead).
+if sys.version_info < (3, 9):
+    _OLD_PYTHON = "slack_rtm needs Python 3.9 or newer; this is Python %d.%d" % sys.version_info[:2]
+    if __name__ == "__main__":
+        sys.exit(_OLD_PYTHON)
+    raise ImportError(_OLD_PYTHON)
+
 import copy
 import dataclasses
 import difflib
@@ -28,7 +38,6 @@ import math
 import os
 import random
 import signal
-import sys
 import threading
 import time
 import types
@@ -2374,18 +2383,57 @@ def _api_error(method: str, answer: _Json, warnings_: Iterable[SlackWarning], re
     return error
 
 
+class _Headers(Mapping[str, str]):
+    """An answer's HTTP headers, read-only: names are case-insensitive (kept
+    in lower case), a repeated header's values are joined with ", " (as
+    urllib3 does), and ``secrets`` (ours, should a server echo one) are
+    redacted.  The repr leaves out Set-Cookie's values: a session token's
+    answers may set a new ``d`` cookie, which must not show in a log."""
+
+    def __init__(self, headers: Optional[Mapping[str, str]] = None, secrets: Sequence[str] = ()) -> None:
+        self._items: Dict[str, str] = {}
+        for name in headers or {}:               # each name once (an HTTPHeaderDict's items() may repeat it)
+            key, value = str(name).lower(), _redact(str(headers[name]), secrets)  # type: ignore[index]  # set: iterated
+            self._items[key] = f"{self._items[key]}, {value}" if key in self._items else value
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        shown = {k: "<not shown>" if k == "set-cookie" else v for k, v in self._items.items()}
+        return f"{type(self).__name__}({shown!r})"
+
+    def __reduce__(self) -> Tuple[Type["_Headers"], Tuple[Dict[str, str]]]:
+        return type(self), (dict(self._items),)
+
+
 class SlackResponse(dict[str, Any]):           # not typing.Dict: that would add Generic to the MRO
-    """A successful answer: the decoded JSON object, with ``.warnings``."""
+    """A successful answer: the decoded JSON object, with ``.warnings``,
+    the HTTP ``status`` and ``headers`` (a read-only mapping whose names are
+    case-insensitive: ``headers["x-oauth-scopes"]``, ``x-ratelimit-*``).  The
+    dict is the answer alone: ``==`` and json.dumps see neither."""
 
     warnings: Tuple[SlackWarning, ...] = ()
+    status: int = 200
+    headers: Mapping[str, str] = _Headers()
 
-    def __reduce__(self) -> Tuple[Callable[..., "SlackResponse"], Tuple[_Json, Tuple[SlackWarning, ...]]]:
-        return _make_response, (dict(self), self.warnings)
+    def __reduce__(self) -> Tuple[Callable[..., "SlackResponse"],
+                                  Tuple[_Json, Tuple[SlackWarning, ...], int, Mapping[str, str]]]:
+        return _make_response, (dict(self), self.warnings, self.status, self.headers)
 
 
-def _make_response(data: Mapping[str, Any], warnings_: Iterable[SlackWarning]) -> SlackResponse:
+def _make_response(data: Mapping[str, Any], warnings_: Iterable[SlackWarning], status: int = 200,
+                   headers: Optional[Mapping[str, str]] = None) -> SlackResponse:
     response = SlackResponse(data)
     response.warnings = tuple(warnings_)
+    response.status = status
+    response.headers = headers if isinstance(headers, _Headers) else _Headers(headers)
     return response
 
 
@@ -2393,7 +2441,8 @@ def decode_response(method: str, status: int, headers: Optional[Mapping[str, str
                     emit: bool = True, secrets: Sequence[str] = ()) -> SlackResponse:
     """Turn an HTTP answer into data or an exception (raised).
 
-    ``ok`` -> a SlackResponse; ``ok: false`` -> the class of its code (the
+    ``ok`` -> a SlackResponse (``status`` and ``headers`` on it too);
+    ``ok: false`` -> the class of its code (the
     status in the message when it is not 200); HTTP 429 -> RateLimited with
     ``retry_after``, whatever the body; anything that is not a JSON object
     -> InvalidResponse (ServerError for 5xx) naming the status and
@@ -2423,7 +2472,7 @@ def decode_response(method: str, status: int, headers: Optional[Mapping[str, str
             _warn(warning)
     if answer.get("ok") is not True:
         raise _api_error(method, answer, found, _retry_after(headers), status, secrets)
-    return _make_response(answer, found)
+    return _make_response(answer, found, status, _Headers(headers, secrets))
 
 
 @dataclass(frozen=True)
@@ -9110,24 +9159,54 @@ def format_event(event: _Json, names: _Names, now: Optional[float] = None) -> Op
     return f"{at} [{kind}] " + json.dumps(event, ensure_ascii=False)[:160]
 
 
+#: What --help says of the environment, and its examples (after the options).
+_CLI_EPILOG = """\
+environment:
+  SLACK_TOKEN      a bot or user token (xoxb-, xoxp-), or a session token (xoxc-) with its cookie
+  SLACK_APP_TOKEN  an app-level token (xapp-), read when SLACK_TOKEN is not set: Socket Mode
+  SLACK_COOKIE     a session token's d cookie (xoxd-..., with or without d=), unless --cookie-file
+  HTTPS_PROXY      the proxy to reach Slack through (HTTP_PROXY for an http:// --base-url)
+  NO_PROXY         the hosts reached directly, not through the proxy
+  SSL_CERT_FILE    a CA bundle to verify Slack's certificate with (a private CA, an inspecting proxy)
+
+examples:
+  slack-rtm --demo                                try it on a built-in fake Slack, with no token
+  SLACK_TOKEN=xoxb-... slack-rtm --types message  each message as a line: time, #channel, <user>, text
+  slack-rtm --json | jq .text                     every event as Slack sent it, one JSON object a line
+  slack-rtm --send '#general' 'deploy done'       send a message, wait for its ack, print its ts
+  git log --format=%s -3 | slack-rtm --send C024BE91L
+                                                  send each line of standard input
+
+exit status: 0 done, interrupted or the output closed (| head), 1 an error from Slack or the network
+(one line saying what to do), 2 a usage error."""
+
+#: Options that cannot go together: an option, those refused beside it, and why.
+_CLI_CONFLICTS = (
+    ("demo", ("send", "gateway", "token", "token_file", "cookie_file", "base_url"),
+     "the demo runs against a built-in fake Slack, with a token of its own, and only prints"),
+    ("send", ("json", "types"), "--send prints the ts of each message it sends, and no events"),
+    ("gateway", ("method",), "the gateway is reached with no rtm.* call"),
+)
+
+
 def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser", "argparse.Namespace"]:
     import argparse
     parser = argparse.ArgumentParser(
-        prog="slack-rtm", description="Print the events of a Slack RTM session, or send messages; with an "
-                                      "app-level token, print the envelopes of a Socket Mode session.",
-        epilog="The token comes from SLACK_TOKEN, SLACK_APP_TOKEN (an xapp- token: Socket Mode) or "
-               "--token-file, the first set; a session token's (xoxc-) d cookie from SLACK_COOKIE or "
-               "--cookie-file.  Exit status: 0 done, interrupted or "
-               "the output closed (| head), 1 an error from Slack or the network, 2 a usage error.")
-    parser.add_argument("--token-file", help="read the token from this file")
-    parser.add_argument("--token", help=argparse.SUPPRESS)
+        prog="slack-rtm", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_CLI_EPILOG,
+        description="Print the events of a Slack RTM session, or send messages; with an app-level token,\n"
+                    "print the envelopes of a Socket Mode session.  The token comes from SLACK_TOKEN,\n"
+                    "SLACK_APP_TOKEN, --token-file or --token.")
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--token-file", metavar="PATH", help="read the token from this file")
+    given.add_argument("--token", help="the token itself: anyone who can list processes sees it; prefer "
+                                       "SLACK_TOKEN or --token-file")
     parser.add_argument("--cookie-file", metavar="PATH",
                         help="read a session token's d cookie (xoxd-..., with or without d=) from this file; or set "
                              "SLACK_COOKIE")
     parser.add_argument("--gateway", nargs="?", const=True, default=False, metavar="ADDRESS",
                         help="connect a session token as Slack's desktop client does, to its gateway (or to this "
                              "wss:// address), instead of calling rtm.*")
-    parser.add_argument("--method", choices=("start", "connect"), default="start",
+    parser.add_argument("--method", choices=("start", "connect"),
                         help="rtm.start (default) or rtm.connect: the same call on today's Slack")
     parser.add_argument("--json", action="store_true", help="one JSON object per line, as Slack sent it")
     parser.add_argument("--types", help="only these event types, comma-separated (message,reaction_added)")
@@ -9141,15 +9220,47 @@ def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser
     parser.add_argument("--demo", nargs="?", const="rtm", choices=("rtm", "socket-mode"),
                         help="run against a built-in fake Slack, no token needed: an RTM session (rtm, the "
                              "default) or a Socket Mode app (socket-mode)")
-    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=argparse.SUPPRESS)
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log what the session does")
+    parser.add_argument("--base-url", metavar="URL",
+                        help=f"the Web API's address (default {DEFAULT_BASE_URL}): a FakeSlack's base_url, for "
+                             f"a test")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what the session does (-vv: each Web API request too)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
+    _refuse_conflicts(parser, args)
+    args.base_url = args.base_url or DEFAULT_BASE_URL
+    args.types = set(filter(None, (args.types or "").split(","))) or None
+    return parser, args
+
+
+def _refuse_conflicts(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> None:
+    """A usage error for options that cannot go together (those that need
+    the token's kind are refused by _refuse_for_app)."""
     if args.send and len(args.send) > 2:
         parser.error("--send takes a CHANNEL and one TEXT (quote it), or only a CHANNEL to send standard "
                      "input's lines")
-    args.types = set(filter(None, (args.types or "").split(","))) or None
-    return parser, args
+    for first, others, why in _CLI_CONFLICTS:
+        for other in others:
+            if getattr(args, first) not in (None, False) and getattr(args, other) not in (None, False):
+                parser.error(f"{_flag(first)} cannot go with {_flag(other)}: {why}")
+    if args.demo == "socket-mode" and args.method:
+        parser.error("--demo socket-mode cannot go with --method: a Socket Mode app makes no rtm.* call")
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _refuse_for_app(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> None:
+    """A usage error for the options an app-level token (Socket Mode) cannot use."""
+    if args.send:
+        parser.error("--send needs a bot or user token (SLACK_TOKEN): a Socket Mode session only receives")
+    if args.gateway:
+        parser.error("--gateway connects a session token (xoxc-) to RTM, not an app-level token")
+    for dest in ("cookie_file", "method"):
+        if getattr(args, dest):      # (--method is None unless given: _open_session has the default)
+            parser.error(f"{_flag(dest)} cannot go with an app-level token (xapp-): it is for RTM, and a Socket "
+                         "Mode session makes no rtm.* call and takes no cookie")
 
 
 def _seconds(text: str) -> float:
@@ -9260,7 +9371,7 @@ def _open_session(token: str, args: "argparse.Namespace", **options: Any) -> Ses
     bounded by it too, not only the retries."""
     limit = args.connect_timeout
     if not token.startswith("xapp-"):
-        options["method"] = "rtm." + args.method
+        options["method"] = "rtm." + (args.method or "start")
         options.setdefault("catch_up", True)     # what was said while the socket was down comes after it
     return connect(token, connect_deadline=limit, timeout=min(DEFAULT_TIMEOUT, limit),
                    hello_timeout=min(CLI_HELLO_TIMEOUT, limit), **options)
@@ -9408,10 +9519,8 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
             return _demo(args, out)
         token, source = _token(parser, args)
         app = token.startswith("xapp-")
-        if app and args.send:
-            parser.error("--send needs a bot or user token (SLACK_TOKEN): a Socket Mode session only receives")
-        if app and args.gateway:
-            parser.error("--gateway connects a session token (xoxc-) to RTM, not an app-level token")
+        if app:
+            _refuse_for_app(parser, args)
         options = {} if app else {"cookie": _cookie(parser, args), "gateway": args.gateway}
         no_cookie = token.startswith("xoxc-") and options.get("cookie") is None
         with _open_session(token, args, base_url=args.base_url, **options) as rtm, _CtrlC(rtm) as ctrl_c:

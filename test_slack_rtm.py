@@ -9,6 +9,7 @@ project's corpus/ folder (or $SLACK_RTM_CORPUS).
 import ast
 import glob
 import http.server
+import io
 import json
 import logging
 import os
@@ -2860,6 +2861,39 @@ def test_rtm_connect_over_loopback(slack):
     start = slack_rtm.rtm_connect(TOKEN, base_url=slack.base_url, batch_presence_aware=True)
     assert start.team.domain == "fake" and list(start.users) == []
     assert slack.requests[0].method == "rtm.connect" and slack.requests[0].body == b"batch_presence_aware=true"
+
+
+def test_an_answer_carries_its_status_and_headers_with_names_in_any_case(slack):
+    slack.answer("chat.postMessage", {"ok": True, "channel": "C0GENERAL", "ts": "1.000100"},
+                 headers={"X-OAuth-Scopes": "chat:write,channels:read", "X-Accepted-OAuth-Scopes": "chat:write"})
+    answer = slack_rtm.api_call("chat.postMessage", TOKEN, base_url=slack.base_url, channel="C0GENERAL", text="hi")
+    assert answer.status == 200
+    assert answer.headers["x-oauth-scopes"] == answer.headers["X-OAuth-Scopes"] == "chat:write,channels:read"
+    assert "X-ACCEPTED-OAUTH-SCOPES" in answer.headers and answer.headers.get("x-missing") is None
+    assert answer.headers["content-type"].startswith("application/json")
+    # The dict is the answer alone, as before.
+    assert answer == {"ok": True, "channel": "C0GENERAL", "ts": "1.000100"}
+    assert json.loads(json.dumps(answer)) == dict(answer) and "oauth" not in repr(answer)
+
+
+def test_an_answers_headers_survive_a_copy_and_show_no_cookie_or_token():
+    body = b'{"ok": true, "channel": "C0GENERAL"}'
+    raw = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+           b"X-RateLimit-Remaining: 49\r\nSet-Cookie: b=abc; Path=/\r\nSet-Cookie: d=xoxd-NEW; Path=/\r\n"
+           b"X-Echo: Bearer " + TOKEN.encode() + b"\r\nContent-Length: " + str(len(body)).encode() +
+           b"\r\n\r\n" + body)
+    with RawServer(raw=raw) as server:
+        answer = slack_rtm.api_call("chat.postMessage", TOKEN, base_url=server.base_url, retry=False)
+    assert answer.headers["Set-Cookie"] == "b=abc; Path=/, d=xoxd-NEW; Path=/"     # both, as urllib3 joins them
+    assert answer.headers["x-echo"] == "Bearer <redacted>"                    # a server's echo of ours
+    assert answer.headers["x-ratelimit-remaining"] == "49"
+    shown = repr(answer) + repr(answer.headers) + str(answer.headers)
+    assert "xoxd-NEW" not in shown and "b=abc" not in shown and TOKEN not in shown
+    assert "x-ratelimit-remaining" in repr(answer.headers)
+    for again in (pickle.loads(pickle.dumps(answer)), copy.copy(answer), copy.deepcopy(answer)):
+        assert type(again) is slack_rtm.SlackResponse and again == answer and again.status == 200
+        assert dict(again.headers) == dict(answer.headers) and again.headers["X-RateLimit-Remaining"] == "49"
+    assert slack_rtm.SlackResponse({"ok": True}).headers == {} and slack_rtm.SlackResponse().status == 200
 
 
 def test_rtm_connect_required():
@@ -6311,6 +6345,83 @@ def test_cli_usage_errors_have_their_own_status(tmp_path):
         assert status == 2 and "not a number of seconds above 0" in err
 
 
+def readme_section(title_words):
+    """The lines of the README's section whose title holds ``title_words``."""
+    with open(os.path.join(HERE, "README.rst"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    heading = [i for i, line in enumerate(lines[:-1]) if re.fullmatch(r"[-=~^]{3,}", lines[i + 1])
+               and len(lines[i + 1]) >= len(line) > 0]
+    start = next(i for i in heading if title_words in lines[i].lower())
+    end = next((i for i in heading if i > start), len(lines))
+    return lines[start:end]
+
+
+def test_cli_help_names_every_option_every_variable_and_gives_examples():
+    done = subprocess.run([sys.executable, "-m", "slack_rtm", "--help"], cwd=HERE, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stderr == ""
+    text = " ".join(done.stdout.split())
+    parser = slack_rtm._parse_args([])[0]
+    for action in parser._actions:
+        assert action.help != "==SUPPRESS==", action.option_strings          # no hidden option
+        assert all(option in text for option in action.option_strings), action.option_strings
+    with open(os.path.join(HERE, "slack_rtm.py"), encoding="utf-8") as f:
+        source = f.read()             # os.environ.get(name), and the token's names, read in a loop
+    read = set(re.findall(r"os\.environ(?:\.get\(|\[)\"([A-Z_]+)\"", source)
+               + re.findall(r'"(SLACK_[A-Z_]+)"', source))
+    assert read >= {"SLACK_TOKEN", "SLACK_APP_TOKEN", "SLACK_COOKIE"}
+    environment = done.stdout.split("environment:\n", 1)[1].split("\n\n", 1)[0]
+    named = {line.split()[0] for line in environment.splitlines()}
+    assert named >= read | {"HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE"}
+    examples = done.stdout.split("examples:\n", 1)[1].split("\n\n", 1)[0]
+    assert len([line for line in examples.splitlines() if "slack-rtm " in line]) >= 3
+    # What the README's command line section mentions, --help shows.
+    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", "\n".join(readme_section("command line"))))
+    assert mentioned and all(option in text for option in mentioned), mentioned - set(text.split())
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--demo", "--send", "C0GENERAL", "hi"], "--demo cannot go with --send"),
+    (["--demo", "socket-mode", "--send", "C0GENERAL"], "--demo cannot go with --send"),
+    (["--demo", "--gateway"], "--demo cannot go with --gateway"),
+    (["--demo", "--token", TOKEN], "--demo cannot go with --token"),
+    (["--demo", "--cookie-file", "cookie"], "--demo cannot go with --cookie-file"),
+    (["--demo", "--base-url", "http://127.0.0.1:1/api/"], "--demo cannot go with --base-url"),
+    (["--demo", "socket-mode", "--method", "connect"], "--demo socket-mode cannot go with --method"),
+    (["--send", "C0GENERAL", "hi", "--json"], "--send cannot go with --json"),
+    (["--send", "C0GENERAL", "--types", "message"], "--send cannot go with --types"),
+    (["--gateway", "--method", "connect"], "--gateway cannot go with --method"),
+    (["--token", TOKEN, "--token-file", "token", "--base-url", "http://127.0.0.1:1/api/"], "not allowed with argument"),
+])
+def test_cli_refuses_options_that_cannot_go_together(argv, words, monkeypatch, capsys):
+    monkeypatch.delenv("SLACK_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    with pytest.raises(SystemExit) as info:
+        slack_rtm.main(argv, out=io.StringIO())
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert info.value.code == 2 and len(errors) == 1 and words in errors[0], err
+    assert err.startswith("usage: slack-rtm") and TOKEN not in err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--send", "C0GENERAL", "hi"], "--send needs a bot or user token"),
+    (["--gateway"], "--gateway connects a session token"),
+    (["--cookie-file", os.devnull], "--cookie-file cannot go with an app-level token"),
+    (["--method", "connect"], "--method cannot go with an app-level token"),
+])
+def test_cli_refuses_what_an_app_level_token_cannot_do(argv, words, monkeypatch, capsys):
+    monkeypatch.delenv("SLACK_TOKEN", raising=False)
+    monkeypatch.setenv("SLACK_APP_TOKEN", APP_TOKEN)
+    # Should it not be refused, a closed loopback port answers: no test reaches Slack.
+    with pytest.raises(SystemExit) as info:
+        slack_rtm.main(["--base-url", "http://127.0.0.1:1/api/", "--connect-timeout", "1", *argv],
+                       out=io.StringIO())
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert info.value.code == 2 and len(errors) == 1 and words in errors[0] and APP_TOKEN not in err, err
+
+
 def test_cli_token_file_errors_name_the_file(tmp_path):
     empty, latin1 = tmp_path / "empty", tmp_path / "latin1"
     empty.write_text(" \n")
@@ -6647,6 +6758,64 @@ def test_every_recorded_file_says_where_it_came_from():
     unlisted = [f for f in files if not any(fnmatch.fnmatchcase(f, pattern) for pattern in listed)]
     assert unlisted == [], "say in corpus/SOURCES.md where these came from"
     assert all(glob.glob(os.path.join(CORPUS, pattern)) for pattern in listed)
+
+
+OLD_PYTHONS = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.[6-8].*/bin/python3")))
+
+
+def test_the_module_parses_on_python_3_8_and_says_first_that_it_needs_3_9():
+    with open(os.path.join(HERE, "slack_rtm.py"), encoding="utf-8") as f:
+        source = f.read()
+    tree = ast.parse(source, feature_version=(3, 8))
+    body = [node for node in tree.body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+    # Only "import sys" may come before the check, which does nothing newer than Python 3.0 does.
+    assert isinstance(body[0], ast.Import) and [a.name for a in body[0].names] == ["sys"]
+    check = body[1]
+    assert isinstance(check, ast.If) and ast.get_source_segment(source, check.test) == "sys.version_info < (3, 9)"
+    assert not any(isinstance(node, (ast.JoinedStr, ast.NamedExpr, ast.AnnAssign)) for node in ast.walk(check))
+
+
+@pytest.mark.parametrize("how", ["run", "import"])
+def test_an_older_python_is_told_in_one_line_that_3_9_is_needed(how, tmp_path):
+    # This Python, told it is 3.8; then any older one pyenv has here, for real.
+    shutil.copy(os.path.join(HERE, "slack_rtm.py"), tmp_path)       # a copied file, alone
+    act = "runpy.run_path('slack_rtm.py', run_name='__main__')" if how == "run" else "import slack_rtm"
+    code = f"import runpy, sys; sys.version_info = (3, 8, 18, 'final', 0); sys.path.insert(0, ''); {act}"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    said = "slack_rtm needs Python 3.9 or newer; this is Python 3.8"
+    if how == "run":
+        assert (done.returncode, done.stderr) == (1, said + "\n")
+    else:
+        assert done.returncode == 1 and done.stderr.splitlines()[-1] == "ImportError: " + said
+    for python in OLD_PYTHONS:
+        done = subprocess.run([python, "slack_rtm.py", "--help"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 1 and re.fullmatch(r"slack_rtm needs Python 3\.9 or newer; this is Python "
+                                                     r"3\.[5-8]\n", done.stderr), (python, done.stderr)
+
+
+STOCK_PYTHON_3_9 = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.9.*/bin/python3")))
+
+
+@pytest.mark.skipif(not os.environ.get("SLACK_RTM_TEST_STOCK_VENV") or not STOCK_PYTHON_3_9,
+                    reason="slow (a fresh venv): set SLACK_RTM_TEST_STOCK_VENV=1, with a Python 3.9 under pyenv")
+def test_a_stock_python_3_9_venv_installs_from_a_clone_offline(tmp_path):
+    # Its setuptools (58.1) cannot build a wheel without the wheel package,
+    # which it lacks: tools/build_backend.py builds it then.
+    copy, venv = copy_of_the_project(tmp_path), tmp_path / "venv"
+    subprocess.run([STOCK_PYTHON_3_9[-1], "-m", "venv", str(venv)], check=True, timeout=300)
+    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("PIP_FIND_LINKS", None)
+    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--no-index", "--no-build-isolation", "--no-deps",
+                           str(copy)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    site, = glob.glob(str(venv / "lib" / "python3.9" / "site-packages"))
+    assert {"slack_rtm.py", "slack_rtm-stubs", f"slack_rtm-{slack_rtm.__version__}.dist-info"} <= set(os.listdir(site))
+    with open(os.path.join(site, f"slack_rtm-{slack_rtm.__version__}.dist-info", "METADATA"), encoding="utf-8") as f:
+        metadata = f.read()
+    assert "Requires-Dist: urllib3>=1.26.0" in metadata and 'Requires-Dist: websockets>=15.0; extra == "fake"' in metadata
+    version = subprocess.run([str(venv / "bin" / "slack-rtm"), "--version"], capture_output=True, text=True, timeout=60)
+    assert version.stdout == f"slack-rtm {slack_rtm.__version__}\n"
 
 
 @pytest.fixture(scope="module")

@@ -63,6 +63,12 @@ def is_main(node: ast.stmt) -> bool:
     return isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'"
 
 
+def is_version_check(node: ast.stmt) -> bool:
+    """``if sys.version_info < (3, 9):`` (an older Python is sent away):
+    dead code for a type checker of 3.9 or newer, and nothing in the stub."""
+    return isinstance(node, ast.If) and ast.unparse(node.test).startswith("sys.version_info < ")
+
+
 def literal_type(value: ast.expr) -> Optional[str]:
     """The type of a value that is a literal, or arithmetic on literals."""
     try:
@@ -134,6 +140,8 @@ class Stubber:
             if is_type_checking(node):
                 assert isinstance(node, ast.If)
                 self.body.extend(node.body)
+            elif is_version_check(node):
+                continue
             elif isinstance(node, (ast.If, ast.Try, ast.For, ast.While, ast.With)) and not is_main(node):
                 raise StubError(f"the stub does not know a module-level {type(node).__name__} (line {node.lineno})")
             elif not is_main(node):
