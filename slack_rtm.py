@@ -4766,6 +4766,8 @@ class SocketModeProtocol:
         MAX_ACK_BYTES or more (nothing is sent: it stays owed),
         ConnectionClosed when its connection ended first."""
         ident = envelope.get("envelope_id") if isinstance(envelope, dict) else None
+        if isinstance(envelope, str):           # slack_sdk's habit: SocketModeResponse(envelope_id=...)
+            raise InvalidArgument("ack() takes the envelope the session yielded (the dict), not its envelope_id")
         if type(ident) is not str:
             raise InvalidArgument("ack() takes an envelope the session yielded (a dict with its envelope_id)")
         if payload is not None and not isinstance(payload, dict):

@@ -6651,6 +6651,17 @@ def test_calling_rtm_start_as_slack_sdk_does_says_what_to_do(slack):
         assert rtm.start.self_.name == "bot"
 
 
+def test_acking_an_envelope_id_as_slack_sdk_does_says_what_to_do(slack):
+    with slack_rtm.SocketModeSession("xapp-test", base_url=slack.base_url) as session:
+        command = slack.send_slash_command("/deploy", "v1.2")
+        envelope = next(iter(session))
+        with pytest.raises(slack_rtm.InvalidArgument, match=r"^ack\(\) takes the envelope the session yielded "
+                                                            r"\(the dict\), not its envelope_id$"):
+            session.ack(command["envelope_id"])
+        session.ack(envelope, {"text": "deploying"})
+    assert slack.wait_acks(1)[0]["payload"] == {"text": "deploying"}
+
+
 def test_the_readme_error_table_is_generated_from_errors():
     import importlib.util
     spec = importlib.util.spec_from_file_location("readme_errors", os.path.join(HERE, "tools", "readme_errors.py"))
