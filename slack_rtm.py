@@ -2,12 +2,13 @@
 
     import slack_rtm
 
-    start = slack_rtm.rtm_start("xoxb-...")          # typed, lossless answer
-    print(start.self_.name, len(start.users), start.channel_by_name("general"))
     with slack_rtm.connect("xoxb-...") as rtm:        # keeps itself alive, reconnects
+        team = rtm.wait_team()                        # users and conversations, from the Web API
+        print(rtm.start.self_.name, len(team.users), team.channel_by_name("general"))
         for event in rtm:                             # plain dicts, exactly as Slack sent them
             if event.get("type") == "message" and event.get("text") == "ping":
-                rtm.send_message(event["channel"], "pong", wait=True)
+                who = team.user(event["user"])        # kept current from the events
+                rtm.send_message(event["channel"], f"pong, {who.name if who else 'you'}", wait=True)
 
 The module is a pure core that does no I/O (form encoding, answer decoding,
 frame decoding, retry and keepalive decisions) under a thin shell built on
@@ -1226,6 +1227,14 @@ class RtmStart(_Model):
         counts = ((k, getattr(self, k)) for k in ("users", "channels", "groups", "mpims", "ims", "bots"))
         lists = ", ".join(f"{len(v)} {k}" for k, v in counts if isinstance(v, (list, tuple)) and v)
         return f"RtmStart(self_={self.self_!r}, team={self.team!r}{', ' if lists else ''}{lists})"
+
+    def __call__(self, *args: object, **kwargs: object) -> NoReturn:
+        """Not callable: slack_sdk's ``rtm.start()`` habit gets a TypeError
+        that says what to do (the stub leaves this out, so that a type
+        checker still calls it an error)."""
+        raise TypeError("rtm.start is the RtmStart of the connection, not a method: connect() already called "
+                        "rtm.start (or rtm.connect) and opened the WebSocket; read rtm.start.self_ and "
+                        "rtm.start.team, and iterate the session for events (for event in rtm: ...)")
 
     @classmethod
     def _adopt(cls: Type[_M_data], data: _Json) -> _M_data:
@@ -4811,6 +4820,8 @@ class SocketModeProtocol:
         MAX_ACK_BYTES or more (nothing is sent: it stays owed),
         ConnectionClosed when its connection ended first."""
         ident = envelope.get("envelope_id") if isinstance(envelope, dict) else None
+        if isinstance(envelope, str):           # slack_sdk's habit: SocketModeResponse(envelope_id=...)
+            raise InvalidArgument("ack() takes the envelope the session yielded (the dict), not its envelope_id")
         if type(ident) is not str:
             raise InvalidArgument("ack() takes an envelope the session yielded (a dict with its envelope_id)")
         if payload is not None and not isinstance(payload, dict):
@@ -8039,17 +8050,19 @@ class FakeSlack:
 
     def wait_connections(self, count: int, timeout: float = 10.0) -> None:
         """Block until ``count`` WebSocket connections have said hello."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: self.connections >= count, timeout):
-                raise AssertionError(f"{self.connections} connections, not {count}, after {timeout} s")
+        self.wait_for(lambda: self.connections >= count, timeout,
+                      lambda: f"{count} WebSocket connections (there were {self.connections})")
 
     def wait_received(self, count: int = 1, timeout: float = 10.0, type: Optional[str] = None) -> List[_Json]:
-        """Block until ``count`` frames (of ``type``, if given) have come; return them."""
+        """Block until ``count`` frames (of ``type``, if given) have come
+        from the clients; return them."""
         def matching() -> List[_Json]:
             return [f for f in self.received if type is None or f.get("type") == type]
+        kind = "" if type is None else f" of type {type!r}"
+        self.wait_for(lambda: len(matching()) >= count, timeout,
+                      lambda: f"{count} frames{kind} from the client (there were {len(matching())}: "
+                              f"{_fake_frames(matching())})")
         with self._cond:
-            if not self._cond.wait_for(lambda: len(matching()) >= count, timeout):
-                raise AssertionError(f"{len(matching())} frames received, not {count}, after {timeout} s")
             return matching()
 
     def wait_calls(self, method: str, count: int = 1, timeout: float = 10.0) -> List[FakeRequest]:
@@ -8884,6 +8897,12 @@ def _fake_app_token_error(token: str, app_tokens: Sequence[str]) -> Optional[str
     if not token.startswith("xapp-"):
         return "not_allowed_token_type"
     return None if token in app_tokens else "invalid_auth"
+
+
+def _fake_frames(frames: List[_Json]) -> str:
+    """The last frames a client sent, short, for a wait that failed."""
+    shown = [json.dumps(f, sort_keys=True)[:60] for f in frames[-3:]]
+    return ", ".join(shown) or "none"
 
 
 def _fake_ticket(target: str) -> str:

@@ -9,6 +9,8 @@ project's corpus/ folder (or $SLACK_RTM_CORPUS).
 import ast
 import glob
 import http.server
+import importlib.util
+import inspect
 import io
 import json
 import logging
@@ -22,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import textwrap
 import threading
 import time
 import urllib.parse
@@ -6701,6 +6704,52 @@ def test_cli_send_sends_every_line_even_when_the_output_is_closed(slack):
 # The README ##################################################################
 ###############################################################################
 
+def readme():
+    return read(os.path.join(HERE, "README.rst")).decode()
+
+
+def readme_code_blocks(text):
+    """The README's python code-blocks, each as written (its indent removed)."""
+    blocks = []
+    for part in text.split(".. code-block:: python\n")[1:]:
+        lines = []
+        for line in part.splitlines()[1:]:
+            if line and not line.startswith("    "):
+                break
+            lines.append(line[4:])
+        blocks.append("\n".join(lines).strip("\n") + "\n")
+    return blocks
+
+
+def readme_block(after):
+    """The first python code-block of the README after the text ``after``."""
+    text = readme()
+    assert after in text, after
+    return readme_code_blocks(text[text.index(after):])[0]
+
+
+def doctest_source(block):
+    """A doctest's statements as a script: the prompts stripped, the output left out."""
+    return "".join(line[4:] + "\n" for line in block.splitlines() if line.startswith((">>> ", "... ")))
+
+
+def docstring_examples(path=os.path.join(HERE, "slack_rtm.py")):
+    """The code examples of the module's docstrings (each block indented
+    under a blank line), as (whose docstring, the code)."""
+    tree = ast.parse(read(path).decode())
+    examples = []
+    for node in [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.ClassDef, ast.FunctionDef))]:
+        lines, i = (ast.get_docstring(node) or "").splitlines(), 1
+        while i < len(lines):
+            end = i
+            while lines[i - 1] == "" and end < len(lines) and (lines[end].startswith("    ") or not lines[end]):
+                end += 1
+            if end > i:
+                examples.append((getattr(node, "name", "the module"), textwrap.dedent("\n".join(lines[i:end]))))
+            i = max(end, i + 1)
+    return examples
+
+
 def test_every_readme_example_runs():
     import doctest
     result = doctest.testfile(os.path.join(HERE, "README.rst"), module_relative=False,
@@ -6708,13 +6757,156 @@ def test_every_readme_example_runs():
     assert result.failed == 0 and result.attempted >= 20
 
 
-def test_the_readme_example_of_a_pytest_test_passes(slack):
-    text = read(os.path.join(HERE, "README.rst")).decode()
-    code = text.split("A pytest example:")[1].split(".. code-block:: python")[1].split("\n\n\n")[0]
-    namespace = {}
-    exec(compile("\n".join(line[4:] for line in code.splitlines()), "README.rst", "exec"), namespace)
-    namespace["test_my_bot_answers"](slack)
-    assert slack.received[-1]["text"] == "pong"
+# -- the quick starts: the README's own lines, against FakeSlack --
+
+def with_base_url(code, base_url):
+    """``code`` with ``base_url=`` added to each call of slack_rtm.connect,
+    SocketModeSession and api_call, and nothing else changed."""
+    tree = ast.parse(code)
+    calls = ("slack_rtm.connect", "slack_rtm.SocketModeSession", "slack_rtm.api_call")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in calls:
+            node.keywords.append(ast.keyword(arg="base_url", value=ast.Constant(base_url)))
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def run_quick_start(tmp_path, heading, base_url, **env):
+    """Run the quick start under ``heading`` as a script (its tokens come
+    from the environment); return what it printed."""
+    code = readme_block(heading)
+    assert "base_url" not in code and ("slack_rtm.connect(" in code or "SocketModeSession(" in code)
+    (tmp_path / "quick_start.py").write_text(with_base_url(code, base_url))
+    proc = subprocess.run([sys.executable, "quick_start.py"], cwd=tmp_path, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=HERE, **env), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def test_the_quick_start_with_a_bot_token_runs(tmp_path, slack):
+    slack.on_connect({"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "ping"},
+                     {"type": "message", "subtype": "channel_join", "channel": "C0RANDOM", "user": "U0BOB"},
+                     {"type": "message", "channel": "C0RANDOM", "user": "U0BOB", "text": "bye"})
+    out = run_quick_start(tmp_path, "A bot or user token (xoxb-, xoxp-)", slack.base_url, SLACK_TOKEN=TOKEN)
+    assert out == ["connected as bot", "general <alice> ping", "random <bob> bye"]
+    assert [(f["type"], f["channel"], f["text"]) for f in slack.received] == [("message", "C0GENERAL", "pong")]
+
+
+def test_the_quick_start_with_a_session_token_and_its_cookie_runs(tmp_path):
+    with slack_rtm.FakeSlack(tokens=("xoxc-test",), cookies={"xoxc-test": "xoxd-test"}) as slack:
+        slack.on_connect({"type": "message", "channel": "C0GENERAL", "user": "U0ALICE", "text": "hello"},
+                         {"type": "message", "channel": "C0GENERAL", "user": "U0BOB", "text": "bye",
+                          "ts": "1700000000.000200"})
+        out = run_quick_start(tmp_path, "A browser session token (xoxc- and its d cookie)", slack.base_url,
+                              SLACK_TOKEN="xoxc-test", SLACK_COOKIE="xoxd-test")
+        assert out == ["general <alice> hello", "general <bob> bye"]
+        assert [(f["channel"], f["text"], f["thread_ts"]) for f in slack.received] == [
+            ("C0GENERAL", "see you", "1700000000.000200")]
+
+
+def test_the_quick_start_with_an_app_level_token_runs(tmp_path, slack):
+    sent = {}
+
+    def slack_says():                            # once the app is connected (each waits for it)
+        sent["command"] = slack.send_slash_command("/deploy", "v1.2")
+        slack.send_event({"type": "app_mention", "channel": "C0GENERAL", "user": "U0ALICE",
+                          "text": "<@U0BOT> bye", "ts": "1700000000.000100"})
+    thread = threading.Thread(target=slack_says, daemon=True)
+    thread.start()
+    assert run_quick_start(tmp_path, "An app-level token (xapp-, Socket Mode)", slack.base_url,
+                           SLACK_APP_TOKEN="xapp-test", SLACK_BOT_TOKEN=TOKEN) == []
+    thread.join(10)
+    acks = {ack["envelope_id"]: ack.get("payload") for ack in slack.wait_acks(2, timeout=5)}
+    assert acks[sent["command"]["envelope_id"]] == {"text": "deploying v1.2"}
+    assert [(p["channel"], p["text"], p["thread_ts"]) for p in slack.posts] == [
+        ("C0GENERAL", "on it, alice", "1700000000.000100")]
+
+
+# -- every example passes mypy --strict, as a user's script --
+
+needs_mypy = pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
+
+
+@needs_mypy
+def test_every_example_passes_mypy_strict_against_the_stub(tmp_path, mypy_cache):
+    """The README's examples (its doctests as one script, as doctest runs
+    them; each other code-block alone) and the docstrings', type-checked as
+    a user's scripts against the stub an installed slack_rtm carries."""
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    shutil.copy(os.path.join(HERE, "slack_rtm-stubs", "__init__.pyi"), stubs / "slack_rtm.pyi")
+    blocks = readme_code_blocks(readme())
+    files = {"readme_doctests.py": "import slack_rtm\n" + "".join(doctest_source(b) for b in blocks
+                                                                   if b.startswith(">>> "))}
+    files.update((f"readme_{n}.py", b) for n, b in enumerate(b for b in blocks if not b.startswith(">>> ")))
+    files.update((f"docstring_{n}.py", "import slack_rtm\n" + code)
+                 for n, (_, code) in enumerate(docstring_examples()))
+    assert len(files) >= 7 and all(len(code) > 50 for code in files.values())
+    for name, code in files.items():
+        (tmp_path / name).write_text(code)
+    assert mypy(tmp_path, mypy_cache, *sorted(files), env=dict(os.environ, MYPYPATH=str(stubs))) == (0, [])
+
+
+def test_the_module_docstring_example_reads_names_from_the_team_state():
+    (_, code), = [example for example in docstring_examples() if example[0] == "the module"]
+    assert "wait_team()" in code and "start.users" not in code
+
+
+# -- testing a bot: a wrong bot fails in seconds, saying what was awaited --
+
+def test_the_readme_pytest_example_passes_and_a_wrong_bot_fails_in_seconds(tmp_path):
+    code = readme_block("Testing your bot with FakeSlack")
+    wrong = code.replace('rtm.send_message(event["channel"], "pong")', "pass  # the bot forgot to answer")
+    assert wrong != code
+    (tmp_path / "test_right_bot.py").write_text(code)
+    (tmp_path / "test_wrong_bot.py").write_text(wrong)
+
+    def run(name):
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name],
+                              cwd=tmp_path, env=dict(os.environ, PYTHONPATH=HERE), capture_output=True, text=True,
+                              timeout=60)
+        return proc.returncode, proc.stdout, float(re.findall(r" in ([0-9.]+)s", proc.stdout)[-1])
+    status, out, _ = run("test_right_bot.py")
+    assert status == 0 and "1 passed" in out, out
+    status, out, took = run("test_wrong_bot.py")
+    assert status == 1 and "1 failed" in out and took < 5, out
+    assert ("AssertionError: FakeSlack: waited 2 s for 1 frames of type 'message' from the client "
+            "(there were 0: none), in vain") in out
+
+
+#: Each wait of FakeSlack, with the arguments of a wait that cannot end well.
+FAKE_WAITS = {"wait_connections": (1,), "wait_received": (1,), "wait_calls": ("chat.postMessage",),
+              "wait_closes": (), "wait_for": (lambda: False,), "wait_acks": (), "wait_posts": ()}
+
+
+def test_every_wait_of_fakeslack_has_a_timeout_and_says_what_it_waited_for(slack):
+    assert {name for name in dir(slack_rtm.FakeSlack) if name.startswith("wait_")} == set(FAKE_WAITS)
+    for name, args in FAKE_WAITS.items():
+        assert inspect.signature(getattr(slack_rtm.FakeSlack, name)).parameters["timeout"].default == 10.0
+        started = time.monotonic()
+        with pytest.raises(AssertionError, match=r"^FakeSlack: waited 0\.1 s for \S.*, in vain$"):
+            getattr(slack, name)(*args, timeout=0.1)
+        assert time.monotonic() - started < 2
+
+
+# -- habits from slack_sdk get an error that says what to do --
+
+def test_calling_rtm_start_as_slack_sdk_does_says_what_to_do(slack):
+    with slack_rtm.connect(TOKEN, base_url=slack.base_url) as rtm:
+        with pytest.raises(TypeError, match=r"^rtm\.start is the RtmStart of the connection, not a method: "
+                                            r"connect\(\) already called rtm\.start"):
+            rtm.start()
+        assert rtm.start.self_.name == "bot"
+
+
+def test_acking_an_envelope_id_as_slack_sdk_does_says_what_to_do(slack):
+    with slack_rtm.SocketModeSession("xapp-test", base_url=slack.base_url) as session:
+        command = slack.send_slash_command("/deploy", "v1.2")
+        envelope = next(iter(session))
+        with pytest.raises(slack_rtm.InvalidArgument, match=r"^ack\(\) takes the envelope the session yielded "
+                                                            r"\(the dict\), not its envelope_id$"):
+            session.ack(command["envelope_id"])
+        session.ack(envelope, {"text": "deploying"})
+    assert slack.wait_acks(1)[0]["payload"] == {"text": "deploying"}
 
 
 def test_the_readme_error_table_is_generated_from_errors():
@@ -6959,8 +7151,10 @@ def test_the_stub_defines_every_exported_name_and_passes_mypy_strict_itself(tmp_
 
 #: What mypy's stubtest may find, on purpose: a data class's ``id`` is a str
 #: to construct one, and reads None (a class default) from an answer that
-#: has none; ``_method`` is a descriptor at run time, a function to type checkers.
-STUBTEST_ALLOWED = ["slack_rtm\\.\\w+\\.id", "slack_rtm\\._method"]
+#: has none; ``_method`` is a descriptor at run time, a function to type
+#: checkers; ``RtmStart.__call__`` only explains a misuse at run time, which
+#: a type checker reports without it.
+STUBTEST_ALLOWED = ["slack_rtm\\.\\w+\\.id", "slack_rtm\\._method", "slack_rtm\\.RtmStart\\.__call__"]
 
 
 def test_the_installed_stub_matches_the_module_at_run_time(installed, tmp_path):
@@ -7000,7 +7194,7 @@ def main(token: str) -> None:
         url: str = slack.base_url
 """
 
-#: The same script with five mistakes, and what mypy must say of each.
+#: The same script with six mistakes, and what mypy must say of each.
 TYPED_MISTAKES = [
     ('    slack_rtm.connect(token, ping_interval="10")\n',
      'Argument "ping_interval" to "connect" has incompatible type "str"', "arg-type"),
@@ -7011,6 +7205,7 @@ TYPED_MISTAKES = [
      'Argument "timeout" to "api_call" has incompatible type "str"', "arg-type"),
     ('    slack_rtm.connect(token, auto_reconect=False)\n',
      'Unexpected keyword argument "auto_reconect" for "connect"; did you mean "auto_reconnect"', "call-arg"),
+    ('    slack_rtm.connect(token).start()\n', '"RtmStart" not callable', "operator"),
 ]
 
 

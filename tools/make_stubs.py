@@ -47,6 +47,14 @@ def is_private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
+def explains_misuse(node: ast.FunctionDef) -> bool:
+    """A special method that only raises (``-> NoReturn``), to explain a
+    misuse at run time, such as ``RtmStart.__call__``: left out of the stub,
+    so that a type checker still reports the misuse."""
+    return node.name.startswith("__") and node.name.endswith("__") and ast.unparse(node.returns or
+                                                                                    ast.Constant(None)) == "NoReturn"
+
+
 def is_type_checking(node: ast.stmt) -> bool:
     return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
 
@@ -309,7 +317,7 @@ class Stubber:
                         raise StubError(f"{where}{name} needs an annotation")
                     body.append(f"{inner}{name}: {kind}")
             elif isinstance(item, ast.FunctionDef):
-                if is_private(item.name) or id(item) in skip:
+                if is_private(item.name) or id(item) in skip or explains_misuse(item):
                     continue
                 body.extend(self.function(item, inner, where, method=True))
             elif isinstance(item, ast.ClassDef):
