@@ -270,7 +270,8 @@ def render_reliability(figures):
             f"RTM: of {rtm['messages']:,} messages sent during it, {rtm['acked']:,} were acknowledged, "
             f"{rtm['refused']:,} refused, {rtm['reported']:,} reported in ``unacknowledged``, "
             f"{rtm['unaccounted']:,} unaccounted for (an RTM ack comes on the connection: a message whose ack "
-            f"had not come when the connection ended is reported, never silently dropped).  Socket Mode: {sm['dropped_duplicates']:,} envelopes "
+            f"had not come when the connection ended is reported, never silently dropped).  Socket Mode: "
+            f"{sm['dropped_duplicates']:,} envelopes "
             "sent again were recognised and not yielded twice."]
     faults = figures["faults"]
     if faults["rows"]:
