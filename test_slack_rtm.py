@@ -6927,6 +6927,55 @@ def test_the_readme_renders_on_pypi():
     assert html is not None, stream.getvalue()
 
 
+FIGURES = ".. BEGIN FIGURES (tools/make_figures.py)\n\nold figures\n\n.. END FIGURES"
+
+
+def figures_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_figures", os.path.join(HERE, "tools", "make_figures.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_figures_section_is_written_between_the_markers_or_refused():
+    rewrite = figures_tool().rewrite
+    assert rewrite("A\n\n" + FIGURES + "\n\nB\n", "new | 1\n") == (
+        "A\n\n.. BEGIN FIGURES (tools/make_figures.py)\n\nnew | 1\n\n.. END FIGURES\n\nB\n")
+    for text in ("A\n", "A\n.. END FIGURES\n.. BEGIN FIGURES (tools/make_figures.py)\n", FIGURES.split("\n")[0]):
+        with pytest.raises(ValueError, match="markers"):
+            rewrite(text, "new\n")
+
+
+def test_the_figures_script_at_a_small_scale_writes_numbers_and_the_machine(tmp_path):
+    """tools/make_figures.py --quick: real servers and the benchmarks at a small
+    scale (about 40 s, the point of it); the section gets the counts, the
+    speeds and where they were measured, and nothing else in the file changes."""
+    import platform
+    import readme_renderer.rst
+    before, after = "Title\n=====\n\nBefore.\n\n", "\n\nAfter, untouched.\n"
+    readme = tmp_path / "README.rst"
+    readme.write_text(before + FIGURES + after)
+    out = subprocess.run([sys.executable, os.path.join(HERE, "tools", "make_figures.py"), "--quick",
+                          "--readme", str(readme)], capture_output=True, text=True, timeout=240, cwd=HERE)
+    assert out.returncode == 0, out.stderr[-3000:]
+    text = readme.read_text()
+    assert text.startswith(before + FIGURES.split("\n")[0]) and text.endswith(".. END FIGURES" + after)
+    section = text[len(before):-len(after)]
+    assert "old figures" not in section and ">>>" not in section            # the README is doctested
+    prose = " ".join(section.split())                          # its paragraphs are wrapped
+    assert f"on {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}" in prose
+    assert re.search(r"Measured \d{4}-\d\d-\d\d \d\d:\d\d UTC", prose)
+    for transport in ("RTM", "Socket Mode"):      # events, reconnects, then none lost, doubled or reordered
+        assert re.search(rf"^{transport} +[\d,]+ +[1-9]\d* +0 +0 +0 ", section, re.M), transport
+    assert re.search(r"fault matrix\*\* \(test_slack_rtm.py, 12 passed\)", prose)
+    for client in ("slack_rtm", "raw skip-utf8", "sdk rtm_v2", "bare", "sdk-builtin"):
+        assert re.search(rf"^{client} +\d[\d,]* +\d[\d,.]*( |$)", section, re.M), client
+    assert re.search(r"^WebSocket: endless header +[\d.]+ s +[\d.]+ s +\d+ MiB +UpgradeRefused", section, re.M)
+    assert "Catch-up" in section
+    assert readme_renderer.rst.render(text) is not None
+
+
 ###############################################################################
 # Packaging and library conventions ###########################################
 ###############################################################################

@@ -1,6 +1,7 @@
 """Peak memory and time of a Web API call against hostile servers.
 
     python benchmarks/bench_hostile_http.py [--module path/to/slack_rtm.py] [--bomb-gib 2] [--endless-gib 1]
+                                        [--json PATH]
 
 Each case runs in a fresh child process (its peak RSS, ru_maxrss, is its
 own), against a raw server on 127.0.0.1 in a second child process (so the
@@ -106,15 +107,20 @@ def main():
     parser.add_argument("--gib", type=int)
     parser.add_argument("--fd", type=int)
     parser.add_argument("--port")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
     if args.serve:
         return serve(args.serve, args.gib, args.fd)
     if args.measure:
         return measure(args.module, args.measure, args.port)
+    figures = {}
     for case, gib in (("bomb", args.bomb_gib), ("endless", args.endless_gib), ("slowloris", 0)):
-        result = run(args.module, case, gib)
+        result = figures[case] = dict(run(args.module, case, gib), gib=gib)
         print(f"{case:10} peak RSS {result['peak_rss'] / 2**20:7.0f} MiB  {result['seconds']:6.2f} s  "
               f"{result['outcome']}")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(figures, out, indent=1)
 
 
 if __name__ == "__main__":

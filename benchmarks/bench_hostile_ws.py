@@ -1,6 +1,7 @@
 """Time, CPU and peak memory of an RTM session against hostile WebSocket servers.
 
     python benchmarks/bench_hostile_ws.py [--module path/to/slack_rtm.py] [--seconds 8] [--cases ...]
+                                      [--json PATH]
 
 The session runs in a child process (its CPU time and peak RSS, ru_maxrss,
 are its own); the servers run in this process, on 127.0.0.1, answering
@@ -214,11 +215,13 @@ def main():
     parser.add_argument("--cases", nargs="*", default=list(CASES))
     parser.add_argument("--measure")
     parser.add_argument("--port")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
     if args.measure:
         return measure(args.module, args.measure, args.port, args.seconds)
+    figures = {}
     for case in args.cases:
-        r = run(args.module, case, args.seconds)
+        r = figures[case] = dict(run(args.module, case, args.seconds), seconds_asked=args.seconds)
         line = (f"{case:15} {r['seconds']:6.2f} s  CPU {r['cpu']:6.2f} s  peak RSS {r['peak_rss'] / 2**20:5.0f} MiB  "
                 f"{r['outcome']}")
         if case == "ping flood":
@@ -226,6 +229,9 @@ def main():
                      f"({r['written']['pings']} pings written), then {r['got']['healthy']} of "
                      f"{r['written']['healthy']} from a healthy connection")
         print(line)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(figures, out, indent=1)
 
 
 if __name__ == "__main__":

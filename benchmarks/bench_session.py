@@ -1,6 +1,6 @@
 """Events per second through `for event in rtm`, next to raw websocket-client loops.
 
-    python benchmarks/bench_session.py [--events 200000] [--paced-seconds 5]
+    python benchmarks/bench_session.py [--events 200000] [--paced-seconds 5] [--json PATH]
 
 A FakeSlack runs in a separate process (so that it does not share this
 process's GIL) and sends N message events of about 200 bytes in one burst on
@@ -12,6 +12,11 @@ each new connection it is told about.  Timed side by side, on loopback:
   slack_rtm      for event in slack_rtm.connect(..., team=None)
   team state     the same with the team state kept (team="all"): each
                  event is applied to it before it is yielded
+  sdk rtm_v2     slack_sdk's RTM client (slack_sdk.rtm_v2.RTMClient): a
+                 listener on "message" counts the events (left out when
+                 slack_sdk is not installed)
+
+Each loop's CPU time (this process's, every thread) per event is shown too.
 
 Targets: slack_rtm at least 1.2x raw skip-utf8, and the team state within
 10% of it.  Then a paced run, 2,000 events a second, measures this
@@ -80,17 +85,54 @@ class Server:
 
 
 def raw_loop(server, count, skip):
+    """(wall seconds, CPU seconds of this process) to take ``count`` events."""
     import websocket
     url = slack_rtm.rtm_connect(TOKEN, base_url=server.base_url).url
     ws = websocket.create_connection(url, skip_utf8_validation=skip)
     assert json.loads(ws.recv())["type"] == "hello"
     server.tell("burst")
-    started = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(count):
         json.loads(ws.recv())
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - wall, time.process_time() - cpu
     ws.close()
     return elapsed
+
+
+def sdk_loop(server, count):
+    """The same for slack_sdk's RTM client: its listener (run on its own
+    thread pool) counts the messages; the clock stops at the last."""
+    import threading
+    from slack_sdk.rtm_v2 import RTMClient
+    hello, done, seen, lock = threading.Event(), threading.Event(), [0], threading.Lock()
+
+    def on_message(client, event):
+        with lock:                        # its listeners run on a pool of threads
+            seen[0] += 1
+            if seen[0] == count:
+                done.set()
+    client = RTMClient(token=TOKEN, base_url=server.base_url, auto_reconnect_enabled=False, timeout=30)
+    client.on("hello")(lambda client, event: hello.set())
+    client.on("message")(on_message)
+    client.connect()
+    try:
+        if not hello.wait(30):
+            raise RuntimeError("slack_sdk's RTM client: no hello in 30 s")
+        server.tell("burst")
+        wall, cpu = time.perf_counter(), time.process_time()
+        if not done.wait(max(60, count / 1000)):
+            raise RuntimeError(f"slack_sdk's RTM client: {seen[0]} of {count} events")
+        return time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        client.close()
+
+
+def has_sdk():
+    try:
+        import slack_sdk.rtm_v2  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def session_loop(server, count, command="burst", team=None):
@@ -113,6 +155,7 @@ def main():
     parser.add_argument("--paced-seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="leave out the slow default-settings loop")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -121,17 +164,23 @@ def main():
     server = Server(count)
     size = len(json.dumps(event(0)))
     print(f"{count} events of {size} bytes, Python {sys.version.split()[0]}")
-    best = {"raw default": [], "raw skip-utf8": [], "slack_rtm": [], "team state": []}
+    best = {"raw default": [], "raw skip-utf8": [], "slack_rtm": [], "team state": [], "sdk rtm_v2": []}
+    figures = {"events": count, "size": size, "rounds": args.rounds, "loops": {}}
     try:
         for _ in range(args.rounds):
             if not args.quick:
                 best["raw default"].append(raw_loop(server, count, skip=False))
             best["raw skip-utf8"].append(raw_loop(server, count, skip=True))
-            best["slack_rtm"].append(session_loop(server, count)[0])
-            best["team state"].append(session_loop(server, count, team="all")[0])
-        rates = {name: count / min(times) for name, times in best.items() if times}
+            best["slack_rtm"].append(session_loop(server, count))
+            best["team state"].append(session_loop(server, count, team="all"))
+            if has_sdk():
+                best["sdk rtm_v2"].append(sdk_loop(server, count))
+        rates = {name: count / min(times)[0] for name, times in best.items() if times}
         for name, rate in rates.items():
-            print(f"{name:14} {rate:10,.0f} events/s  ({min(best[name]):.2f} s best of {args.rounds})")
+            wall, cpu = min(best[name])
+            figures["loops"][name] = {"rate": rate, "seconds": wall, "cpu_us": cpu / count * 1e6}
+            print(f"{name:14} {rate:10,.0f} events/s  ({wall:.2f} s best of {args.rounds}, "
+                  f"CPU {cpu / count * 1e6:.1f} us per event)")
         if "raw default" in rates:
             print(f"slack_rtm / raw default   {rates['slack_rtm'] / rates['raw default']:.2f}x")
         print(f"slack_rtm / raw skip-utf8 {rates['slack_rtm'] / rates['raw skip-utf8']:.2f}x (target >= 1.2x)")
@@ -144,8 +193,12 @@ def main():
         wall, cpu = session_loop(server, paced, "paced")
         print(f"paced 2,000/s: {paced} events in {wall:.2f} s, CPU {cpu / paced * 1e6:.1f} us per event "
               "(target <= 35)")
+        figures["paced"] = {"events": paced, "seconds": wall, "cpu_us": cpu / paced * 1e6}
     finally:
         server.close()
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(figures, out, indent=1)
 
 
 if __name__ == "__main__":

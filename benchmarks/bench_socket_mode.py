@@ -5,6 +5,7 @@
     options: --module path/to/slack_rtm.py  --size 600  --rate 1000  --body-ms 0.5
              --refresh-rate 200  --refresh-every 1.0  --close-after 3.0
              --only NAME[,NAME]  (client names and/or scenario names: burst, latency, refresh)
+             --json PATH  (also write every figure to PATH as JSON)
 
 The server is this process: one thread, one selector loop, raw sockets on
 127.0.0.1.  It answers ``POST /api/apps.connections.open`` with a ws:// URL
@@ -767,6 +768,7 @@ def main():
     parser.add_argument("--refresh-rate", type=float, default=200)
     parser.add_argument("--close-after", type=float, default=3.0)
     parser.add_argument("--only", action="append", default=[])
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     parser.add_argument("--smoke", action="store_true", help="a run of about 30 s: %s" % " ".join(SMOKE))
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -782,7 +784,18 @@ def main():
     results = {}
     for scenario, clients in plan:
         results[scenario] = {"burst": burst, "latency": latency, "refresh": refresh}[scenario](args, clients)
+    if args.json:
+        write_json(args, results)
     return results
+
+
+def write_json(args, results):
+    """{scenario: {client: {"server": ..., "client": ...}}}, the clients' event ids left out, with the settings."""
+    figures = {scenario: {name: {"server": server, "client": {k: v for k, v in client.items() if k != "events"}}
+                          for name, (server, client) in rows.items()} for scenario, rows in results.items()}
+    figures["settings"] = {k: v for k, v in vars(args).items() if k not in ("client", "url", "count", "timeout")}
+    with open(args.json, "w") as out:
+        json.dump(figures, out, indent=1, default=str)
 
 
 if __name__ == "__main__":
