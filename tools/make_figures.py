@@ -56,7 +56,7 @@ SCALES = {
               "session": ["--events", "3000", "--rounds", "1", "--paced-seconds", "0.5", "--quick"],
               "socket_mode_bench": ["--burst", "1000", "--seconds", "1", "--refreshes", "2", "--refresh-every",
                                     "0.5", "--close-after", "0.5", "--only", "slack_rtm,bare,sdk-builtin"],
-              "catch_up": ["--quick"]},
+              "catch_up": ["--smoke"]},
     "full": {"rtm": (100000, 1000), "socket_mode": (5000, 50),
              "hostile_http": [], "hostile_ws": ["--seconds", "8"],
              "session": ["--events", "100000", "--rounds", "3", "--paced-seconds", "5"],
