@@ -4936,6 +4936,10 @@ CATCH_UP_MARGIN = 10.0
 #: minutes), so a gap shorter than this is left to its retries; after a
 #: longer one the catch-up runs too (what both bring is yielded once).
 SOCKET_MODE_CATCH_UP_AFTER = 60.0
+#: While live frames flow, a catch-up call is followed by this many times
+#: its own duration of reading only: calls take at most a tenth of the
+#: iterating thread's time (the live rate stays at nine tenths or more).
+CATCH_UP_YIELD = 9.0
 #: The longest Retry-After a catch-up waits for (live messages of the
 #: conversations left are held back meanwhile); a longer one ends it, each
 #: conversation left reported Missed.
@@ -6267,14 +6271,23 @@ class _CatchUpRunner:
     the iterating thread between frames, makes the call that is due (after
     ``drain()``, which reads what has come, so that keepalive goes on) and
     hands what to deliver to ``put`` (under the session's lock).  ``due()``
-    says when the read must wake for the next call."""
+    says when the read must wake for the next call.  A call holds the
+    frames up for as long as it takes: while frames flow (the drain before
+    a call read some), the next call waits CATCH_UP_YIELD times as long as
+    this one took, so that calls take at most a tenth of the iterating
+    thread's time and live events keep nine tenths of their rate; when
+    nothing comes, the calls go one after the other (as the tier allows).
+    ``frames()`` counts the frames read."""
 
     def __init__(self, core: _CatchUp, token: str, web: _Json, targets: Optional[Sequence[str]],
                  clock: _Clock, lock: "threading.RLock", put: Callable[[_Json], object],
-                 drain: Callable[[], object], wall: Callable[[], float] = time.time) -> None:
+                 drain: Callable[[], object], frames: Callable[[], int],
+                 wall: Callable[[], float] = time.time) -> None:
         self.core, self.token, self.targets, self.clock, self.lock = core, token, targets, clock, lock
         self.web = dict(web, timeout=min(web["timeout"], TEAM_PAGE_TIMEOUT))   # a call holds the frames up
-        self.put, self.drain, self.wall = put, drain, wall
+        self.put, self.drain, self.frames, self.wall = put, drain, frames, wall
+        self.next_at = -math.inf                  # while frames flow: not before (see above)
+        self.wake_at: Optional[float] = None      # when step() has a call to make (None: none)
         self.secrets = _secrets(token, web.get("cookie"))
         self.stepping = threading.Lock()
         self.closing: threading.Event = web["cancel"]
@@ -6301,30 +6314,43 @@ class _CatchUpRunner:
         for report in reports:
             self.put(report)
         self.core.begin(conversations, self.clock())
+        self._rewake()
         self.began, self.before = self.clock(), dict(self.core.stats)
         log.info("catching up %d conversation(s) after the reconnect", len(self.core.fetches))
         return None
 
     def due(self) -> Optional[float]:
-        return None if self.stepping.locked() else self.core.due(self.clock())
+        return None if self.stepping.locked() else self.wake_at
+
+    def _rewake(self) -> None:
+        """Work out when the next call is due: only the core's calls, and
+        the session's reconnects, change it (step() runs at every next():
+        a clock read is what it costs until then)."""
+        due = self.core.due(self.clock())
+        self.wake_at = None if due is None else max(due, self.next_at)
 
     def step(self) -> None:
         """Make the call that is due now, if any, and deliver what it brings."""
-        due = self.core.due(self.clock())
-        if due is None or due > self.clock() or not self.stepping.acquire(blocking=False):
+        wake = self.wake_at
+        if wake is None or wake > self.clock() or not self.stepping.acquire(blocking=False):
             return
         try:
+            read = self.frames()
             self.drain()
+            flowing = self.frames() != read
+            started = self.clock()
             with self.lock:
-                call, ticket = self.core.request(self.clock()), self.core.round
+                call, ticket = self.core.request(started), self.core.round
                 out = self.core.spent() if call is None else []
             if call is not None:
                 out = self._call(*call, ticket)
+                self.next_at = self.clock() + (CATCH_UP_YIELD * (self.clock() - started) if flowing else 0.0)
             with self.lock:
                 for item in out:
                     self.put(item)
                 if not self.core.fetches and self.began is not None:
                     self._done()
+                self._rewake()
         finally:
             self.stepping.release()
 
@@ -6825,7 +6851,7 @@ class Session(_Shell):
         self._catch = None if catch_up is False else _CatchUpRunner(
             _CatchUp(calls=catch_up_calls, messages=catch_up_messages, counts=token.startswith("xoxc-"),
                      now=clock()), token, web, _catch_up_targets(catch_up), clock, self._lock,
-            lambda item: self._buffer.put(item, 0, kept=True), self._team.drain)
+            lambda item: self._buffer.put(item, 0, kept=True), self._team.drain, lambda: self._proto.frames)
         #: The RtmStart of the current connection (set before __init__ returns).
         self.start: RtmStart = None               # type: ignore[assignment]  # _connect sets it, or raises
         self._connect(method)
@@ -6874,12 +6900,13 @@ class Session(_Shell):
     # -- reading ----------------------------------------------------------
 
     def _first(self) -> None:
-        """At every next(), whatever the buffer holds (a busy stream, or
-        a sender reading for its ack, keeps it full): a team page or a
-        catch-up call that is due."""
-        self._team.step()
-        if self._catch is not None:
-            self._catch.step()
+        """At every next() with frames buffered (a busy stream, or a sender
+        reading for its ack, keeps the buffer full, and _before_read is for
+        an empty one): a team page or a catch-up call that is due."""
+        if self._buffer.frames:
+            self._team.step()
+            if self._catch is not None:
+                self._catch.step()
 
     def _before_read(self) -> Optional[float]:
         self._team.step()                     # if a team page is due: what has come is read, then the page
@@ -7246,7 +7273,8 @@ class SocketModeSession(_Shell):
         return _CatchUpRunner(core, token, web, targets, self._clock, self._lock,
                               lambda item: self._buffer.put(_caught_up_envelope(item), 0, kept=True),
                               lambda: self._turns.drain(
-                                  lambda: self._links and self._step(_NO_WAIT, keep=True), self._proto, self._buffer))
+                                  lambda: self._links and self._step(_NO_WAIT, keep=True), self._proto, self._buffer),
+                              lambda: self._proto.frames)
 
     def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> None:
         """Ack ``envelope`` (one with ``accepts_response_payload: true``),
