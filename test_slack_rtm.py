@@ -6948,16 +6948,18 @@ def test_the_figures_section_is_written_between_the_markers_or_refused():
 
 
 def test_the_figures_script_at_a_small_scale_writes_numbers_and_the_machine(tmp_path):
-    """tools/make_figures.py --quick: real servers and the benchmarks at a small
-    scale (about 40 s, the point of it); the section gets the counts, the
+    """tools/make_figures.py --tiny: real servers and the benchmarks at the
+    smallest scale (about 20 s, the point of it; the hostile servers and the
+    catch-up are left to a run by hand); the section gets the counts, the
     speeds and where they were measured, and nothing else in the file changes."""
     import platform
     import readme_renderer.rst
     before, after = "Title\n=====\n\nBefore.\n\n", "\n\nAfter, untouched.\n"
     readme = tmp_path / "README.rst"
     readme.write_text(before + FIGURES + after)
-    out = subprocess.run([sys.executable, os.path.join(HERE, "tools", "make_figures.py"), "--quick",
-                          "--readme", str(readme)], capture_output=True, text=True, timeout=240, cwd=HERE)
+    out = subprocess.run([sys.executable, os.path.join(HERE, "tools", "make_figures.py"), "--tiny",
+                          "--parts", "rtm,socket_mode,faults,session,socket_mode_bench", "--readme", str(readme)],
+                         capture_output=True, text=True, timeout=240, cwd=HERE)
     assert out.returncode == 0, out.stderr[-3000:]
     text = readme.read_text()
     assert text.startswith(before + FIGURES.split("\n")[0]) and text.endswith(".. END FIGURES" + after)
@@ -6971,8 +6973,8 @@ def test_the_figures_script_at_a_small_scale_writes_numbers_and_the_machine(tmp_
     assert re.search(r"fault matrix\*\* \(test_slack_rtm.py, 12 passed\)", prose)
     for client in ("slack_rtm", "raw skip-utf8", "sdk rtm_v2", "bare", "sdk-builtin"):
         assert re.search(rf"^{client} +\d[\d,]* +\d[\d,.]*( |$)", section, re.M), client
-    assert re.search(r"^WebSocket: endless header +[\d.]+ s +[\d.]+ s +\d+ MiB +UpgradeRefused", section, re.M)
-    assert "Catch-up" in section
+    assert "**Bounds under hostile servers**: not measured in this run." in prose
+    assert "**Catch-up**: not measured (not in this run (--parts))." in prose
     assert readme_renderer.rst.render(text) is not None
 
 

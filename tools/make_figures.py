@@ -57,6 +57,12 @@ SCALES = {
               "socket_mode_bench": ["--burst", "1000", "--seconds", "1", "--refreshes", "2", "--refresh-every",
                                     "0.5", "--close-after", "0.5", "--only", "slack_rtm,bare,sdk-builtin"],
               "catch_up": ["--smoke"]},
+    "tiny": {"rtm": (1000, 20), "socket_mode": (100, 4),
+             "hostile_http": ["--bomb-gib", "1", "--endless-gib", "1"], "hostile_ws": ["--seconds", "0.5"],
+             "session": ["--events", "1000", "--rounds", "1", "--paced-seconds", "0.2", "--quick"],
+             "socket_mode_bench": ["--burst", "300", "--seconds", "0.5", "--refreshes", "1", "--refresh-every",
+                                   "0.3", "--close-after", "0.3", "--only", "slack_rtm,bare,sdk-builtin"],
+             "catch_up": ["--channels", "20", "--active", "4", "--live", "2000", "--rounds", "1"]},
     "full": {"rtm": (100000, 1000), "socket_mode": (5000, 50),
              "hostile_http": [], "hostile_ws": ["--seconds", "8"],
              "session": ["--events", "100000", "--rounds", "3", "--paced-seconds", "5"],
@@ -234,7 +240,8 @@ def catch_up(args):
         return {"skipped": "benchmarks/bench_catch_up.py is not there yet"}
     usage = subprocess.run([sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True,
                            timeout=60).stdout
-    args = [a for a in args if a in usage]
+    args = [a for i, a in enumerate(args)               # the options it has (and their values)
+            if a in usage or (i and args[i - 1] in usage and not a.startswith("--"))]
     out = subprocess.run([sys.executable, script, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     if out.returncode:
         return {"skipped": "bench_catch_up.py failed: %s" % (out.stderr.strip().splitlines() or ["?"])[-1]}
@@ -372,9 +379,18 @@ def render(figures):
             "shared with other work, so the timings are noisy (a few tens of percent from run to run); the "
             "counts are not.  Made by ``python tools/make_figures.py`` (add ``--quick`` for a run of under a "
             "minute)."]
-    parts = [head, render_reliability(figures), render_hostile(figures), render_speed(figures),
-             render_catch_up(figures)]
+    parts = [head, measured(figures, ("rtm", "socket_mode", "faults"), "Events across reconnects",
+                            render_reliability),
+             measured(figures, ("hostile_http", "hostile_ws"), "Bounds under hostile servers", render_hostile),
+             measured(figures, ("session", "socket_mode_bench"), "Speed", render_speed), render_catch_up(figures)]
     return "\n\n".join("\n".join(wrap(line) for line in part) for part in parts) + "\n"
+
+
+def measured(figures, names, title, render_part):
+    """``render_part(figures)``, or a line saying the part was left out of this run."""
+    if any("skipped" in figures[name] for name in names if isinstance(figures[name], dict)):
+        return [f"**{title}**: not measured in this run."]
+    return render_part(figures)
 
 
 def wrap(line):
@@ -395,8 +411,8 @@ def rewrite(text, section):
 
 # -- the run -----------------------------------------------------------------
 
-def gather(quick):
-    scale = SCALES["quick" if quick else "full"]
+def gather(quick, scale_name=None, parts=None):
+    scale = SCALES[scale_name or ("quick" if quick else "full")]
     steps = [("rtm", lambda: rtm_reliability(*scale["rtm"])),
              ("socket_mode", lambda: socket_mode_reliability(*scale["socket_mode"])),
              ("faults", fault_matrix),
@@ -407,6 +423,9 @@ def gather(quick):
              ("catch_up", lambda: catch_up(scale["catch_up"]))]
     figures = {"machine": machine(), "quick": quick}
     for name, step in steps:
+        if parts is not None and name not in parts:
+            figures[name] = {"skipped": "not in this run (--parts)"}
+            continue
         started = time.monotonic()
         figures[name] = step()
         print(f"  {name}: {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
@@ -416,13 +435,17 @@ def gather(quick):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="everything at a small scale, in under a minute")
+    parser.add_argument("--tiny", action="store_true", help="everything at the smallest scale (what the tests run)")
+    parser.add_argument("--parts", help="only these parts, by name (comma-separated): rtm, socket_mode, faults, "
+                                        "hostile_http, hostile_ws, session, socket_mode_bench, catch_up")
     parser.add_argument("--readme", default=os.path.join(ROOT, "README.rst"),
                         help="the README whose section to write (default: %(default)s)")
     parser.add_argument("--rst", metavar="PATH", help="also write the section alone to PATH")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH as JSON")
     args = parser.parse_args()
     sys.path.insert(0, ROOT)
-    figures = gather(args.quick)
+    figures = gather(args.quick, "tiny" if args.tiny else None,
+                     None if args.parts is None else set(args.parts.split(",")))
     section = render(figures)
     print(section)
     if args.json:
