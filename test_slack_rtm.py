@@ -6608,11 +6608,10 @@ def test_cli_demo_runs_with_no_token_and_no_network():
 
 
 def test_cli_demo_ends_however_its_output_is_filtered():
-    (line,) = demo_run("--types", "reaction_added", timeout=30)
-    assert line.endswith(" #general bob reacted :tada: on alice's message")
-    lines = demo_run("--types", "hello,goodbye", timeout=30)
+    lines = demo_run("--types", "hello,goodbye,reaction_added", timeout=30)
     assert [line.split(" ", 1)[1] for line in lines] == [
-        "-- connected", "-- the server said goodbye; reconnecting", "-- connected"]
+        "-- connected", "#general bob reacted :tada: on alice's message", "-- the server said goodbye; reconnecting",
+        "-- connected"]
 
 
 def test_cli_demo_json_prints_each_frame_once():
@@ -6949,16 +6948,16 @@ def test_the_figures_section_is_written_between_the_markers_or_refused():
 
 def test_the_figures_script_at_a_small_scale_writes_numbers_and_the_machine(tmp_path):
     """tools/make_figures.py --tiny: real servers and the benchmarks at the
-    smallest scale (about 20 s, the point of it; the hostile servers and the
-    catch-up are left to a run by hand); the section gets the counts, the
-    speeds and where they were measured, and nothing else in the file changes."""
+    smallest scale (a few seconds: the events across reconnects; the rest of
+    it is left to a run by hand); the section gets the counts and where they
+    were measured, says what was not, and nothing else in the file changes."""
     import platform
     import readme_renderer.rst
     before, after = "Title\n=====\n\nBefore.\n\n", "\n\nAfter, untouched.\n"
     readme = tmp_path / "README.rst"
     readme.write_text(before + FIGURES + after)
     out = subprocess.run([sys.executable, os.path.join(HERE, "tools", "make_figures.py"), "--tiny",
-                          "--parts", "rtm,socket_mode,faults,session,socket_mode_bench", "--readme", str(readme)],
+                          "--parts", "rtm,socket_mode", "--readme", str(readme)],
                          capture_output=True, text=True, timeout=240, cwd=HERE)
     assert out.returncode == 0, out.stderr[-3000:]
     text = readme.read_text()
@@ -6970,9 +6969,8 @@ def test_the_figures_script_at_a_small_scale_writes_numbers_and_the_machine(tmp_
     assert re.search(r"Measured \d{4}-\d\d-\d\d \d\d:\d\d UTC", prose)
     for transport in ("RTM", "Socket Mode"):      # events, reconnects, then none lost, doubled or reordered
         assert re.search(rf"^{transport} +[\d,]+ +[1-9]\d* +0 +0 +0 ", section, re.M), transport
-    assert re.search(r"fault matrix\*\* \(test_slack_rtm.py, 12 passed\)", prose)
-    for client in ("slack_rtm", "raw skip-utf8", "sdk rtm_v2", "bare", "sdk-builtin"):
-        assert re.search(rf"^{client} +\d[\d,]* +\d[\d,.]*( |$)", section, re.M), client
+    assert re.search(r"RTM: of [\d,]+ messages sent during it, [\d,]+ were acknowledged", prose)
+    assert "**Speed**: not measured in this run." in prose
     assert "**Bounds under hostile servers**: not measured in this run." in prose
     assert "**Catch-up**: not measured (not in this run (--parts))." in prose
     assert readme_renderer.rst.render(text) is not None

@@ -281,7 +281,9 @@ def render_reliability(figures):
             f"{sm['dropped_duplicates']:,} envelopes "
             "sent again were recognised and not yielded twice."]
     faults = figures["faults"]
-    if faults["rows"]:
+    if "skipped" in faults:
+        text += ["", "**The fault matrix**: not measured in this run."]
+    elif faults["rows"]:
         rows = [[r["fault"], r["calls"], ", ".join("%.2f" % w for w in r["waits"]) or "none", "%.2f s" % r["seconds"]]
                 for r in faults["rows"]]
         text += ["", f"**The fault matrix** (test_slack_rtm.py, {faults['summary']}): each fault during a "
@@ -379,7 +381,7 @@ def render(figures):
             "shared with other work, so the timings are noisy (a few tens of percent from run to run); the "
             "counts are not.  Made by ``python tools/make_figures.py`` (add ``--quick`` for a run of under a "
             "minute)."]
-    parts = [head, measured(figures, ("rtm", "socket_mode", "faults"), "Events across reconnects",
+    parts = [head, measured(figures, ("rtm", "socket_mode"), "Events across reconnects",
                             render_reliability),
              measured(figures, ("hostile_http", "hostile_ws"), "Bounds under hostile servers", render_hostile),
              measured(figures, ("session", "socket_mode_bench"), "Speed", render_speed), render_catch_up(figures)]
