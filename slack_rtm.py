@@ -3935,6 +3935,9 @@ def _check_seconds(name: str, value: object) -> None:
 def _check_channel(channel: object) -> None:
     if not isinstance(channel, str) or not channel:
         raise InvalidArgument(f"channel must be a conversation's id (a non-empty string), not {channel!r}")
+    if channel.startswith(("#", "@")):            # RTM takes ids only: Slack would answer "invalid channel id"
+        raise InvalidArgument(f"channel must be a conversation's id (C..., G..., D...), not a name like "
+                              f"{channel!r}: look it up first, e.g. rtm.team.channel_by_name('general').id")
 
 
 def _message_event(channel: object, text: object, thread_ts: object, wait: object, timeout: object,
@@ -3952,6 +3955,7 @@ def _message_event(channel: object, text: object, thread_ts: object, wait: objec
     _check_seconds("timeout", timeout)
     if "type" in extra:
         raise InvalidArgument(f"a message's type is \"message\", not {extra['type']!r}")
+    _refuse_misspelt("send_message", extra, ("thread_ts", "wait", "timeout"), hatch=None)   # thred_ts=: refused
     event = dict(type="message", channel=channel, text=text, **extra)
     if thread_ts is not None:
         event["thread_ts"] = thread_ts

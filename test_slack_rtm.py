@@ -4621,6 +4621,19 @@ def test_message_too_long_is_refused_before_sending(slack):
     assert len(slack.received) == 1
 
 
+@pytest.mark.parametrize("call, match", [
+    (lambda rtm: rtm.send_message("#general", "hi"), r"not a name like '#general': look it up first"),
+    (lambda rtm: rtm.send_message("@alice", "hi"), r"not a name like '@alice'"),
+    (lambda rtm: rtm.send_message("C0GENERAL", "hi", thred_ts="1.000000"), r"thread_ts"),
+])
+def test_send_message_refuses_a_channel_name_or_a_misspelt_keyword_before_sending(slack, call, match):
+    with open_session(slack) as rtm:
+        with pytest.raises(slack_rtm.InvalidArgument, match=match):
+            call(rtm)
+        rtm.send_message("C0GENERAL", "sent", reply_broadcast=True, thread_ts="1.000000")   # a field Slack takes
+        assert [frame.get("text") for frame in slack.wait_received(1)] == ["sent"]
+
+
 def test_an_unacknowledged_message_is_reported_after_a_disconnect():
     with slack_rtm.FakeSlack(auto_ack=False) as slack:
         with open_session(slack) as rtm:
