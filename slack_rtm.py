@@ -4982,14 +4982,18 @@ def _caught_up_envelope(item: _Json) -> _Json:
                     payload={"type": "event_callback", "event": dict(item)})
 
 
-def _ts_key(ts: object) -> Optional[Tuple[int, int]]:
-    """A Slack ts ("1700000000.000100") as a sortable key; None if it is not one."""
+def _ts_key(ts: object) -> Optional[int]:
+    """A Slack ts ("1700000000.000100") as microseconds, to order two; None
+    if it is not one ("1700000000" and "1700000000.5" are: history's
+    oldest and latest take them)."""
     if type(ts) is not str:
         return None
-    seconds, _, micros = ts.partition(".")
-    if not seconds.isdigit() or not (micros.isdigit() or not micros) or len(micros) > 6:
+    seconds, dot, fraction = ts.partition(".")
+    if not (seconds + fraction).isascii() or not seconds.isdigit() or len(fraction) > 6:
         return None
-    return int(seconds), int(micros.ljust(6, "0"))
+    if dot and not fraction.isdigit():
+        return None
+    return int(seconds) * 1_000_000 + int(fraction.ljust(6, "0"))
 
 
 def _ts_at(seconds: float) -> str:
@@ -5005,7 +5009,7 @@ class _Fetch:
 
     def __init__(self, channel: str, oldest: str, rank: int) -> None:
         self.channel, self.oldest, self.rank = channel, oldest, rank
-        self.key = _ts_key(oldest) or (0, 0)
+        self.key = _ts_key(oldest) or 0
         self.cursor = ""
         self.cursors: Set[str] = set()             # every cursor given: one again is a loop
         self.got: Dict[str, _Json] = {}
@@ -5060,7 +5064,7 @@ class _CatchUp:
     def _note(self, channel: str, ts: str) -> None:
         last = self.last.get(channel)
         if last is None or (ts > last if len(ts) == len(last) else        # Slack's ts: one length, for ages
-                            (_ts_key(ts) or (0, 0)) > (_ts_key(last) or (0, 0))):
+                            (_ts_key(ts) or 0) > (_ts_key(last) or 0)):
             self.last[channel] = ts
 
     def lost(self, wall: float) -> None:
@@ -5081,7 +5085,7 @@ class _CatchUp:
             return
         since = _ts_at(gap - self.margin)
         wanted = list(dict.fromkeys(conversations))
-        wanted.sort(key=lambda c: _ts_key(self.last.get(c)) or (0, 0), reverse=True)   # the active first
+        wanted.sort(key=lambda c: _ts_key(self.last.get(c)) or 0, reverse=True)   # the active first
         for rank, channel in enumerate(wanted):
             fetch = self.fetches.get(channel)
             if fetch is None:
@@ -5202,14 +5206,14 @@ class _CatchUp:
     def _counted(self, answer: Mapping[str, Any]) -> List[_Json]:
         """client.counts answered: a conversation whose newest message is
         not after where its catch-up starts has nothing to fetch."""
-        latest: Dict[str, Optional[Tuple[int, int]]] = {}
+        latest: Dict[str, Optional[int]] = {}
         for kind in ("channels", "mpims", "ims", "groups"):
             for count in answer.get(kind) or ():
                 if isinstance(count, dict) and isinstance(count.get("id"), str):
                     latest[count["id"]] = _ts_key(count.get("latest"))
         out: List[_Json] = []
         for fetch in list(self.fetches.values()):
-            key = latest.get(fetch.channel, (1 << 62, 0))     # not in the answer: checked all the same
+            key = latest.get(fetch.channel, math.inf)       # not in the answer: checked all the same
             if key is not None and key <= fetch.key and not fetch.got:
                 out += self._end(fetch, None, "")
         return out
@@ -5218,7 +5222,7 @@ class _CatchUp:
         """The conversation's catch-up ends: a Missed report (if ``reason``),
         its messages in ts order, then the live ones held back (not twice)."""
         del self.fetches[fetch.channel]
-        got = sorted(fetch.got.items(), key=lambda item: _ts_key(item[0]) or (0, 0))
+        got = sorted(fetch.got.items(), key=lambda item: _ts_key(item[0]) or 0)
         if len(got) > self.messages_left:
             got = got[len(got) - self.messages_left:]       # the newest: what is missing is older
         self.messages_left -= len(got)
@@ -8967,12 +8971,10 @@ def _fake_ts_key(text: Any, exact: bool = False) -> Optional[int]:
     """A Slack ts ("1600000000.000100") as a number of microseconds, to
     order and compare messages; None if it is not one.  Unless ``exact``,
     a time as oldest and latest take it ("1600000000", "1600000000.5")."""
-    seconds, dot, fraction = str(text).partition(".")
-    if not (seconds + fraction).isascii() or not seconds.isdigit() or len(fraction) > 6:
+    text = str(text)
+    if exact and len(text.partition(".")[2]) != 6:
         return None
-    if (dot and not fraction.isdigit()) or (exact and len(fraction) != 6):
-        return None
-    return int(seconds) * 1_000_000 + int(fraction.ljust(6, "0"))
+    return _ts_key(text)
 
 
 def _fake_ts_order(ts: Any) -> int:
