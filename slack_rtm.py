@@ -7868,6 +7868,7 @@ class FakeSlack:
         self._ts = 0
         self._cond = threading.Condition()
         self._http = self._ws = None
+        self._wake: Tuple[socket.socket, socket.socket]   # set by start(): written by close()
         self._threads: List[threading.Thread] = []
 
     # -- life -------------------------------------------------------------
@@ -7875,6 +7876,7 @@ class FakeSlack:
     def start(self) -> "FakeSlack":
         """Start listening on 127.0.0.1 (ephemeral ports)."""
         import http.server
+        import socket
         try:
             from websockets.sync.server import serve
         except ImportError:
@@ -7888,7 +7890,11 @@ class FakeSlack:
         self._ws = serve(self._serve_ws, "127.0.0.1", 0, compression=None, ping_interval=None, max_size=None,
                          process_request=self._upgrade,
                          ssl=self.ssl_context, logger=_fake_ws_logger())
-        for target in (functools.partial(self._http.serve_forever, poll_interval=0.05), self._ws.serve_forever):
+        # websockets 16 and later poll every 0.1 s in shutdown() for handler
+        # threads still ending: every FakeSlack's close() waited that long.
+        setattr(self._ws, "SHUTDOWN_POLLING_INTERVAL", 0.002)     # absent before 16, and unused there
+        self._wake = socket.socketpair()
+        for target in (functools.partial(_serve_until_woken, self._http, self._wake[0]), self._ws.serve_forever):
             thread = threading.Thread(target=target, name="FakeSlack", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -7898,8 +7904,11 @@ class FakeSlack:
         """Stop both servers and end every connection."""
         if self._http is None:
             return
-        self._http.shutdown()
+        self._wake[1].send(b"x")                  # the HTTP thread ends at once, not at its next poll
+        self._threads[0].join(5)
         self._http.server_close()
+        for sock in self._wake:
+            sock.close()
         for timer in list(self._timers):
             timer.cancel()
         for conn in list(self._live):
@@ -9054,6 +9063,18 @@ def _fake_ws_logger() -> logging.Logger:
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.WARNING)
     return logger
+
+
+def _serve_until_woken(server: "http.server.ThreadingHTTPServer", wake: "socket.socket") -> None:
+    """Serve requests until ``wake`` is readable.  serve_forever() notices a
+    shutdown only at its next poll, which made every FakeSlack's close() wait
+    tens of milliseconds."""
+    import selectors
+    with selectors.DefaultSelector() as selector:
+        selector.register(server.socket, selectors.EVENT_READ)
+        selector.register(wake, selectors.EVENT_READ)
+        while all(key.fileobj is not wake for key, _ in selector.select()):
+            server.handle_request()
 
 
 def _fake_http_handler(fake: FakeSlack) -> Type["http.server.BaseHTTPRequestHandler"]:
