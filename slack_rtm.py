@@ -9242,6 +9242,7 @@ environment:
   HTTPS_PROXY      the proxy to reach Slack through (HTTP_PROXY for an http:// --base-url)
   NO_PROXY         the hosts reached directly, not through the proxy
   SSL_CERT_FILE    a CA bundle to verify Slack's certificate with (a private CA, an inspecting proxy)
+  SLACK_RTM_DEMO_PACE  the demo's pause between its steps, in seconds (default 0.3; 0 runs it at once)
 
 examples:
   slack-rtm --demo                                try it on a built-in fake Slack, with no token
@@ -9302,6 +9303,8 @@ def _parse_args(argv: Optional[Sequence[str]]) -> Tuple["argparse.ArgumentParser
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
     _refuse_conflicts(parser, args)
+    if args.demo:
+        args.demo_pace = _demo_pace(parser)
     args.base_url = args.base_url or DEFAULT_BASE_URL
     args.types = set(filter(None, (args.types or "").split(","))) or None
     return parser, args
@@ -9686,7 +9689,7 @@ def _demo(args: "argparse.Namespace", out: TextIO) -> int:
     _require("the demo", "websockets", "websocket", "urllib3")          # both halves, at once
     if args.demo == "socket-mode":
         return _demo_socket_mode(args, out)
-    before = _demo_before(_stamps(time.time() + 0.3, 0.3))
+    before = _demo_before(_stamps(time.time() + args.demo_pace, args.demo_pace))
     stop = threading.Event()
     with FakeSlack(tokens=("xoxb-demo",), team=_DEMO_TEAM) as slack:
         feeder = threading.Thread(target=_demo_feed, args=(slack, before, stop), name="demo", daemon=True)
@@ -9726,12 +9729,25 @@ def _demo_step(rtm: Session, event: _Json, names: _Names, args: "argparse.Namesp
 
 # The Socket Mode demo: a scripted app on the embedded FakeSlack.
 
-#: The pause between the steps of the Socket Mode demo's team: a few seconds in all.
+#: The pause between the steps of either demo, a few seconds in all,
+#: unless SLACK_RTM_DEMO_PACE says otherwise.
 _DEMO_PACE = 0.3
 #: The demo app's bot token (for chat.postMessage) and app-level token (for Socket Mode).
 _DEMO_BOT_TOKEN, _DEMO_APP_TOKEN = "xoxb-demo", "xapp-demo"
 #: The last message of the Socket Mode demo: the app stops after it.
 _DEMO_LAST = "bye!"
+
+
+def _demo_pace(parser: "argparse.ArgumentParser") -> float:
+    """SLACK_RTM_DEMO_PACE's seconds (0 to 10), else _DEMO_PACE; a usage error otherwise."""
+    text = os.environ.get("SLACK_RTM_DEMO_PACE", "").strip()
+    try:
+        pace = float(text) if text else _DEMO_PACE
+    except ValueError:
+        pace = math.nan
+    if not 0 <= pace <= 10:                     # (NaN fails both)
+        parser.error(f"SLACK_RTM_DEMO_PACE must be a number of seconds from 0 to 10, not {text[:20]!r}")
+    return pace
 
 
 def _demo_socket_mode(args: "argparse.Namespace", out: TextIO) -> int:
@@ -9741,7 +9757,8 @@ def _demo_socket_mode(args: "argparse.Namespace", out: TextIO) -> int:
             _open_session(_DEMO_APP_TOKEN, args, base_url=slack.base_url, proxy=False,
                           sleep=lambda seconds: None) as session, _CtrlC(session) as ctrl_c:
         stop = threading.Event()
-        feeder = threading.Thread(target=_demo_team, args=(slack, session, stop), name="demo", daemon=True)
+        feeder = threading.Thread(target=_demo_team, args=(slack, session, stop, args.demo_pace), name="demo",
+                                  daemon=True)
         feeder.start()
         try:
             _demo_app_run(session, _DemoApp(slack.base_url, args, out))   # type: ignore[arg-type]  # an app token: SocketModeSession
@@ -9754,21 +9771,21 @@ def _demo_socket_mode(args: "argparse.Namespace", out: TextIO) -> int:
     return EXIT_OK
 
 
-def _demo_team(slack: FakeSlack, session: SocketModeSession, stop: threading.Event) -> None:
-    """The team's side of the Socket Mode demo: a step every _DEMO_PACE
+def _demo_team(slack: FakeSlack, session: SocketModeSession, stop: threading.Event, pace: float) -> None:
+    """The team's side of the Socket Mode demo: a step every ``pace``
     seconds until ``stop`` is set.  A step FakeSlack waits for in vain
     closes the session: the demo ends rather than waits for ever."""
     from websockets.exceptions import ConnectionClosed as Closed   # type: ignore[import-not-found, unused-ignore]
     try:
-        for step in _demo_script(slack, stop):
-            if stop.wait(_DEMO_PACE):
+        for step in _demo_script(slack, stop, pace):
+            if stop.wait(pace):
                 return
             step()
     except (AssertionError, Closed):          # the demo's session ended, or never read on (Ctrl-C)
         session.close()
 
 
-def _demo_script(slack: FakeSlack, stop: threading.Event) -> List[Callable[[], object]]:
+def _demo_script(slack: FakeSlack, stop: threading.Event, pace: float) -> List[Callable[[], object]]:
     """What the team and Slack do in the Socket Mode demo, step by step."""
     say = functools.partial(slack.post, "C0GENERAL")
     sent: List[_Json] = []
@@ -9777,7 +9794,7 @@ def _demo_script(slack: FakeSlack, stop: threading.Event) -> List[Callable[[], o
         lambda: sent.append(_demo_mention(slack, "U0BOB", "<@U0BOT> is the build green?")),
         lambda: slack.send_slash_command("/deploy", "production", user_id="U0ALICE"),
         lambda: say("ping", user="U0BOB"),
-        lambda: slack.refresh("warning", close_after=1.0),     # routine: the next connection first
+        lambda: slack.refresh("warning", close_after=max(0.2, 3 * pace)),   # routine: the next connection first
         lambda: slack.wait_for(lambda: stop.is_set() or slack.connections >= 2, what="the next connection"),
         lambda: say("still here after that refresh?", user="U0BOB"),
         # Slack sends the mention again, as it does when an ack seems lost.

@@ -6593,8 +6593,13 @@ def test_cli_gives_up_the_first_connection_after_connect_timeout(server):
     assert took < 10, f"gave up after {took:.1f} s"
 
 
-def demo(*args, **options):
+#: The demo's pause between its steps in the tests (0.3 s for a person).
+TEST_DEMO_PACE = "0.05"
+
+
+def demo(*args, pace=TEST_DEMO_PACE, **options):
     environ = {k: v for k, v in os.environ.items() if k != "SLACK_TOKEN"}
+    environ["SLACK_RTM_DEMO_PACE"] = pace
     return subprocess.Popen([sys.executable, "-m", "slack_rtm", "--demo", *args], cwd=HERE, env=environ,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options)
 
@@ -6607,6 +6612,19 @@ def demo_run(*args, timeout=60):
         proc.kill()
     assert (proc.returncode, err) == (0, "")
     return out.splitlines()
+
+
+@pytest.mark.parametrize("pace", ["fast", "-1", "nan", "11"])
+def test_cli_demo_pace_is_a_number_of_seconds(pace, monkeypatch, capsys):
+    monkeypatch.setenv("SLACK_RTM_DEMO_PACE", pace)
+    with pytest.raises(SystemExit) as info:
+        slack_rtm._parse_args(["--demo"])
+    assert info.value.code == 2
+    assert f"SLACK_RTM_DEMO_PACE must be a number of seconds from 0 to 10, not {pace!r}" in capsys.readouterr().err
+    monkeypatch.setenv("SLACK_RTM_DEMO_PACE", " 0 ")
+    assert slack_rtm._parse_args(["--demo"])[1].demo_pace == 0
+    monkeypatch.delenv("SLACK_RTM_DEMO_PACE")
+    assert slack_rtm._parse_args(["--demo"])[1].demo_pace == 0.3
 
 
 def test_cli_demo_runs_with_no_token_and_no_network():
@@ -6654,6 +6672,7 @@ def test_cli_demo_socket_mode_runs_a_scripted_app_with_no_token_and_no_network()
 
 def test_cli_demo_socket_mode_json_prints_each_envelope_once_and_acks_with_the_response(monkeypatch):
     import io
+    monkeypatch.setenv("SLACK_RTM_DEMO_PACE", TEST_DEMO_PACE)
     made = []
 
     class Recorded(slack_rtm.FakeSlack):
@@ -6693,7 +6712,7 @@ def test_cli_demo_socket_mode_ends_on_ctrl_c_with_status_0():
     assert not any("bye!" in line for line in cli.rest())
 
 def test_cli_a_closed_output_ends_quietly_with_status_0():
-    proc = demo(stdin=subprocess.DEVNULL)
+    proc = demo(stdin=subprocess.DEVNULL, pace="0.3")          # the output is closed while the demo runs
     first = [proc.stdout.readline() for _ in range(3)]      # python -m slack_rtm --demo | head -3
     proc.stdout.close()
     err = proc.stderr.read()
