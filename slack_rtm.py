@@ -1528,6 +1528,9 @@ TEAM_MAX_BYTES = 1 << 30
 #: In a session, each page is one request of at most this many seconds (or
 #: the session's ``timeout`` if shorter): the most an event waits for the load.
 TEAM_PAGE_TIMEOUT = 10.0
+#: What a session takes a team page to last until one has: a first page
+#: waits at most CATCH_UP_YIELD times this behind a busy stream.
+_TEAM_FIRST_PAGE = 0.1
 
 
 #: How a TeamState asks the Web API for one object it does not know (users.info,
@@ -4940,9 +4943,10 @@ CATCH_UP_MARGIN = 10.0
 #: minutes), so a gap shorter than this is left to its retries; after a
 #: longer one the catch-up runs too (what both bring is yielded once).
 SOCKET_MODE_CATCH_UP_AFTER = 60.0
-#: While live frames flow, a catch-up call is followed by this many times
-#: its own duration of reading only: calls take at most a tenth of the
-#: iterating thread's time (the live rate stays at nine tenths or more).
+#: While live frames flow, a catch-up call or a team page is followed by
+#: this many times its own duration of reading only: calls take at most a
+#: tenth of the iterating thread's time (the live rate stays at nine tenths
+#: or more).
 CATCH_UP_YIELD = 9.0
 #: The longest Retry-After a catch-up waits for (live messages of the
 #: conversations left are held back meanwhile); a longer one ends it, each
@@ -6146,14 +6150,20 @@ class _TeamKeeper:
     state is complete only once every part was loaded whole.  The load is a
     _TeamLoader that the iterating thread steps between frames: ``step()``
     runs one page when it is due, ``due()`` says when the read must wake for
-    the next; ``stop()`` ends it (close()).  A load that fails is logged and
-    leaves the state incomplete: names are a help, the session goes on
-    without them."""
+    the next; ``stop()`` ends it (close()).  A page holds the frames up
+    while it lasts, so frames go first: a due page waits while frames wait
+    (``waiting()``, after the drain), up to CATCH_UP_YIELD times as long as
+    the last page took; so pages take at most a tenth of the iterating
+    thread while frames flow, and run back to back when none come.  A load
+    that fails is logged and leaves the state incomplete: names are a
+    help, the session goes on without them."""
 
     def __init__(self, token: str, web: _Json, team: Union[str, Iterable[str], None], presence: bool,
-                 clock: _Clock, closing: threading.Event, drain: Callable[[], object] = lambda: None) -> None:
+                 clock: _Clock, closing: threading.Event, drain: Callable[[], object] = lambda: None,
+                 waiting: Callable[[], bool] = lambda: False) -> None:
         self.token, self.parts, self.presence, self.drain = token, _team_parts(team), presence, drain
-        self.clock, self.closing, self.web = clock, closing, web
+        self.clock, self.closing, self.web, self.waiting = clock, closing, web, waiting
+        self.ended, self.took = -math.inf, _TEAM_FIRST_PAGE   # the last page's end and duration (see above)
         # A page, or a lazy lookup, is one try of at most TEAM_PAGE_TIMEOUT: what a frame waits at most.
         self.overrides = {"timeout": min(web["timeout"], TEAM_PAGE_TIMEOUT)}
         self.state: Optional[TeamState] = None
@@ -6251,9 +6261,11 @@ class _TeamKeeper:
         when = end if due is None else min(due, end)
         return None if when == math.inf else when
 
-    def step(self) -> bool:
+    def step(self, patient: bool = False) -> bool:
         """Run the load's next page if it is due, after ``drain()`` (which
-        reads, and keeps, the frames that came); True while the load goes on."""
+        reads, and keeps, the frames that came) unless frames wait and may
+        still go first (see above; ``patient``: they wait for the page, as
+        in wait_team()); True while the load goes on."""
         loader = self.loader
         if loader is None:
             return False
@@ -6261,11 +6273,15 @@ class _TeamKeeper:
         if due is not None and due <= self.clock() and self.stepping.acquire(blocking=False):
             try:
                 self.drain()                      # what a frame raises (strict) is the caller's, not the load's
-                try:
-                    loader.step()
-                except SlackError as error:
-                    log.warning("the team's users and conversations could not all be loaded (%s); names may be "
-                                "missing", error)
+                started = self.clock()
+                if patient or not self.waiting() or started >= max(due, self.ended) + CATCH_UP_YIELD * self.took:
+                    try:
+                        loader.step()
+                    except SlackError as error:
+                        log.warning("the team's users and conversations could not all be loaded (%s); names may "
+                                    "be missing", error)
+                    self.ended = self.clock()
+                    self.took = self.ended - started
             finally:
                 self.stepping.release()
         if loader.due(self.clock()) is None and self.loader is loader:
@@ -6853,7 +6869,8 @@ class Session(_Shell):
                                      closing=self._closing, gateway=_check_gateway(gateway, web, rtm_args),
                                      reconnect_url=self._proto.take_reconnect_url if fast_reconnect else None)
         self._team = _TeamKeeper(token, web, team, presence, clock, self._closing, lambda: self._turns.drain(
-            lambda: self._step(-math.inf, keep=True), self._proto, self._buffer))   # before each team page
+            lambda: self._step(-math.inf, keep=True), self._proto, self._buffer),   # before each team page
+            lambda: bool(self._buffer.frames))
         self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply, max_message_size)
         self._throttle = _Throttle(throttle, clock, self._sleep, self._lock)
         self._catch = None if catch_up is False else _CatchUpRunner(
@@ -6935,7 +6952,7 @@ class Session(_Shell):
         """Run the team load to its end (or for ``timeout`` seconds), keeping the frames that come
         meanwhile for the iteration (up to ``max_buffer``); the TeamState's ``complete`` says if it got all."""
         end = self._clock() + (math.inf if timeout is None else timeout)
-        while self._team.step() and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
+        while self._team.step(patient=True) and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
             self._read_lock.acquire()
             self._turn(until=self._team.wake(end), keep=True)
         return self.team

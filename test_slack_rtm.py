@@ -3960,6 +3960,34 @@ def test_the_session_load_schedules_a_retry_after_and_never_calls_before_it():
         assert keeper.state.incomplete == "stopped: the session was closed" and len(keeper.state.users) == 3
 
 
+def test_frames_go_before_a_team_page_which_takes_at_most_a_tenth_of_the_thread_while_they_flow():
+    clock, closing, waiting, drained = FakeClock(), threading.Event(), [True], []
+    start = slack_rtm.RtmStart.from_json(json.dumps({"ok": True, "url": "wss://x/", "self": {"id": "U0BOT"},
+                                                     "team": {"id": "T0FAKE"}}))
+    with CursorServer(before=lambda n: setattr(clock, "now", clock.now + 2.0)) as server:       # 2 s a page
+        web = dict(base_url=server.base_url, timeout=5.0, http=None, retry=False, proxy=None, ssl_context=None,
+                   ca_certs=None, allow_http=True, cookie=None, max_response_size=1 << 20, user_agent=None)
+        keeper = slack_rtm._TeamKeeper(TOKEN, web, "users", False, clock, closing,
+                                       drain=lambda: drained.append(clock.now), waiting=lambda: waiting[0])
+        keeper.connected(start)
+        first = slack_rtm.CATCH_UP_YIELD * slack_rtm._TEAM_FIRST_PAGE      # before a page's time is known
+        clock.now = first - 0.01
+        assert keeper.step() and server.requests == [] and drained == [first - 0.01]      # frames wait: they go first
+        clock.now = first
+        assert keeper.step() and len(server.requests) == 1 and clock.now == first + 2       # then the page: no starving
+        clock.now += 9 * 2.0 - 0.01
+        assert keeper.step() and len(server.requests) == 1      # 9 times the page's 2 s for the frames ...
+        clock.now += 0.01
+        assert keeper.step() and len(server.requests) == 2      # ... then the next: pages take a tenth of the time
+        waiting[0] = False
+        assert keeper.step() and keeper.step() and len(server.requests) == 4   # no frame waits: back to back
+        waiting[0] = True
+        assert keeper.step(patient=True) and len(server.requests) == 5        # wait_team(): frames wait for it
+        assert keeper.step() and len(server.requests) == 5
+        assert len(drained) == 8 and clock.slept == []          # what came was read before each page (and each try)
+        closing.set()
+
+
 ###############################################################################
 # The RTM session against FakeSlack ###########################################
 ###############################################################################
@@ -4115,12 +4143,15 @@ def test_endless_pages_hold_neither_connect_nor_the_events(slack, monkeypatch, c
     monkeypatch.setattr(slack_rtm, "TEAM_MAX_PAGES", 15)
     script_endless_users(slack, 200)
     slack.on_connect(*({"type": "message", "text": str(n)} for n in range(10)))
-    with open_session(slack, method="rtm.connect") as rtm:
+    clock = FakeClock()
+    with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
         assert rtm.team.incomplete == "loading" and slack.calls("users.list") == []        # returned at hello
         it = iter(rtm)
         assert [e.get("text") for e in take(it, 5)] == [None, "0", "1", "2", "3"]
-        assert len(slack.calls("users.list")) >= 1             # what came is read, then a page: no starving it
-        assert [e.get("text") for e in take(it, 6)] == [str(n) for n in range(4, 10)]
+        assert slack.calls("users.list") == []                # the page waits while frames wait (the clock stands)
+        clock.now += slack_rtm.CATCH_UP_YIELD * slack_rtm._TEAM_FIRST_PAGE
+        assert next(it)["text"] == "4" and len(slack.calls("users.list")) == 1   # then it runs: no starving it
+        assert [e.get("text") for e in take(it, 5)] == [str(n) for n in range(5, 10)]
         slack.send({"type": "message", "text": "during"})             # read by wait_team or next: yielded in order
         assert rtm.wait_team() is rtm.team and rtm.team.incomplete == "stopped after 15 pages (max_pages)"
         slack.send({"type": "message", "text": "after"})
@@ -4185,7 +4216,9 @@ def test_a_rate_limited_team_load_never_holds_connect_nor_the_events(slack):
             event = next(it)
             assert event["text"] == str(n) and rtm.team.fetch_user(event["user"]).name == "bob"   # users.info
         assert rtm.team.incomplete == "loading" and rtm.team.user("U0ALICE") is None
-    assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1
+        assert time.monotonic() - started < 5
+    # Frames go first: the page, due at hello, may not have run yet; once it did, its 429 is not retried for 30 s.
+    assert len(slack.calls("users.list")) <= 1 and len(slack.calls("users.info")) == 1
 
 
 def test_wait_team_with_a_timeout_keeps_the_frames_it_read_for_the_iteration(slack):
