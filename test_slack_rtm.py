@@ -4082,7 +4082,7 @@ def test_goodbye_reconnects_with_rtm_connect_and_events_continue(slack):
     with open_session(slack, sleep=waits.sleep) as rtm:
         it = iter(rtm)
         first_url = rtm.start.url
-        assert next(it)["type"] == "hello"
+        assert next(it)["type"] == "hello" and rtm.wait_team().complete      # loaded before the goodbye
         slack.send({"type": "message", "text": "before"})
         slack.goodbye()
         assert take(it, 3) == [{"type": "message", "text": "before"}, {"type": "goodbye"}, {"type": "hello"}]
