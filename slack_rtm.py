@@ -6272,21 +6272,27 @@ class _TeamKeeper:
         due = loader.due(self.clock())
         if due is not None and due <= self.clock() and self.stepping.acquire(blocking=False):
             try:
-                self.drain()                      # what a frame raises (strict) is the caller's, not the load's
-                started = self.clock()
-                if patient or not self.waiting() or started >= max(due, self.ended) + CATCH_UP_YIELD * self.took:
-                    try:
-                        loader.step()
-                    except SlackError as error:
-                        log.warning("the team's users and conversations could not all be loaded (%s); names may "
-                                    "be missing", error)
-                    self.ended = self.clock()
-                    self.took = self.ended - started
+                yielding = not patient and self.clock() < max(due, self.ended) + CATCH_UP_YIELD * self.took
+                if not (yielding and self.waiting()):      # frames that wait go first; no more is read meanwhile
+                    self.drain()                  # what a frame raises (strict) is the caller's, not the load's
+                    if not (yielding and self.waiting()):
+                        self._page(loader)
             finally:
                 self.stepping.release()
         if loader.due(self.clock()) is None and self.loader is loader:
             self._ended(loader)
         return self.loader is not None
+
+
+    def _page(self, loader: _TeamLoader) -> None:
+        started = self.clock()
+        try:
+            loader.step()
+        except SlackError as error:
+            log.warning("the team's users and conversations could not all be loaded (%s); names may be missing",
+                        error)
+        self.ended = self.clock()
+        self.took = self.ended - started
 
 
 class _CatchUpRunner:
