@@ -1528,9 +1528,10 @@ TEAM_MAX_BYTES = 1 << 30
 #: In a session, each page is one request of at most this many seconds (or
 #: the session's ``timeout`` if shorter): the most an event waits for the load.
 TEAM_PAGE_TIMEOUT = 10.0
-#: What a session takes a team page to last until one has: a first page
-#: waits at most CATCH_UP_YIELD times this behind a busy stream.
-_TEAM_FIRST_PAGE = 0.1
+#: How long a session takes a call that holds the frames up (a team page,
+#: a catch-up call) to last until one was timed: the first waits at most
+#: CATCH_UP_YIELD times this behind a busy stream.
+_FIRST_CALL = 0.1
 
 
 #: How a TeamState asks the Web API for one object it does not know (users.info,
@@ -6151,19 +6152,16 @@ class _TeamKeeper:
     _TeamLoader that the iterating thread steps between frames: ``step()``
     runs one page when it is due, ``due()`` says when the read must wake for
     the next; ``stop()`` ends it (close()).  A page holds the frames up
-    while it lasts, so frames go first: a due page waits while frames wait
-    (``waiting()``, after the drain), up to CATCH_UP_YIELD times as long as
-    the last page took; so pages take at most a tenth of the iterating
-    thread while frames flow, and run back to back when none come.  A load
-    that fails is logged and leaves the state incomplete: names are a
-    help, the session goes on without them."""
+    while it lasts, so frames go first (_FramesFirst; ``waiting()`` says
+    whether some wait).  A load that fails is logged and leaves the state
+    incomplete: names are a help, the session goes on without them."""
 
     def __init__(self, token: str, web: _Json, team: Union[str, Iterable[str], None], presence: bool,
                  clock: _Clock, closing: threading.Event, drain: Callable[[], object] = lambda: None,
-                 waiting: Callable[[], bool] = lambda: False) -> None:
+                 frames: Callable[[], int] = lambda: 0, waiting: Callable[[], bool] = lambda: False) -> None:
         self.token, self.parts, self.presence, self.drain = token, _team_parts(team), presence, drain
-        self.clock, self.closing, self.web, self.waiting = clock, closing, web, waiting
-        self.ended, self.took = -math.inf, _TEAM_FIRST_PAGE   # the last page's end and duration (see above)
+        self.clock, self.closing, self.web = clock, closing, web
+        self.turn = _FramesFirst(clock, frames, waiting, drain)
         # A page, or a lazy lookup, is one try of at most TEAM_PAGE_TIMEOUT: what a frame waits at most.
         self.overrides = {"timeout": min(web["timeout"], TEAM_PAGE_TIMEOUT)}
         self.state: Optional[TeamState] = None
@@ -6250,14 +6248,16 @@ class _TeamKeeper:
         elif loader is not None:
             loader.close(release=False)
 
-    def due(self) -> Optional[float]:
-        """When the load's next page is due (the clock's time), or None."""
+    def due(self, patient: bool = False) -> Optional[float]:
+        """When the load's next page is due (the clock's time), or None;
+        frames first unless ``patient`` (see step())."""
         loader = self.loader
-        return None if loader is None or self.stepping.locked() else loader.due(self.clock())
+        due = None if loader is None or self.stepping.locked() else loader.due(self.clock())
+        return due if due is None or patient else self.turn.at(due)
 
-    def wake(self, end: float = math.inf) -> Optional[float]:
+    def wake(self, end: float = math.inf, patient: bool = False) -> Optional[float]:
         """When a read must stop: the load's next page or ``end``, the sooner (None: neither)."""
-        due = self.due() if self.loader is not None else None     # no load: the per-frame cost is this test
+        due = self.due(patient) if self.loader is not None else None   # no load: the per-frame cost is this test
         when = end if due is None else min(due, end)
         return None if when == math.inf else when
 
@@ -6272,11 +6272,8 @@ class _TeamKeeper:
         due = loader.due(self.clock())
         if due is not None and due <= self.clock() and self.stepping.acquire(blocking=False):
             try:
-                yielding = not patient and self.clock() < max(due, self.ended) + CATCH_UP_YIELD * self.took
-                if not (yielding and self.waiting()):      # frames that wait go first; no more is read meanwhile
-                    self.drain()                  # what a frame raises (strict) is the caller's, not the load's
-                    if not (yielding and self.waiting()):
-                        self._page(loader)
+                if self.turn.clear(due, patient):    # what a frame raises (strict) is the caller's, not the load's
+                    self._page(loader)
             finally:
                 self.stepping.release()
         if loader.due(self.clock()) is None and self.loader is loader:
@@ -6291,7 +6288,43 @@ class _TeamKeeper:
         except SlackError as error:
             log.warning("the team's users and conversations could not all be loaded (%s); names may be missing",
                         error)
-        self.ended = self.clock()
+        self.turn.ran(started)
+
+
+class _FramesFirst:
+    """When a call that holds the frames up while it lasts (a team page, a
+    catch-up call), due at ``due``, may run.  While frames flow (one waits,
+    ``waiting()``, or one was read, ``frames()``, since the last call
+    ended), not before they have had CATCH_UP_YIELD times as long as the
+    last call took since it ended (``ran``; before the first, _FIRST_CALL
+    since ``due``); else at once.  So calls take at most a tenth of the iterating thread while
+    frames flow, and go one after the other when none come.  No I/O but
+    ``drain()``, which reads (and keeps) what has come."""
+
+    def __init__(self, clock: _Clock, frames: Callable[[], int], waiting: Callable[[], bool],
+                 drain: Callable[[], object]) -> None:
+        self.clock, self.frames, self.waiting, self.drain = clock, frames, waiting, drain
+        self.ended, self.took, self.read = -math.inf, _FIRST_CALL, 0   # the last call's end, duration, frames()
+
+    def at(self, due: float) -> float:
+        """When the call due at ``due`` may run, as things stand."""
+        first = self.ended == -math.inf
+        if not self.waiting() and (first or self.frames() == self.read):
+            return due                            # no frame flows: at once
+        return max(due, (due if first else self.ended) + CATCH_UP_YIELD * self.took)
+
+    def clear(self, due: float, patient: bool = False) -> bool:
+        """Whether the call may run now; if so, what has come was read first
+        (frames that wait go first, and no more is read meanwhile).
+        ``patient``: the frames wait for the call (wait_team())."""
+        if not patient and self.at(due) > self.clock():
+            return False
+        self.drain()
+        return patient or self.at(due) <= self.clock()
+
+    def ran(self, started: float) -> None:
+        """A call that began at ``started`` has ended."""
+        self.ended, self.read = self.clock(), self.frames()
         self.took = self.ended - started
 
 
@@ -6302,21 +6335,20 @@ class _CatchUpRunner:
     ``drain()``, which reads what has come, so that keepalive goes on) and
     hands what to deliver to ``put`` (under the session's lock).  ``due()``
     says when the read must wake for the next call.  A call holds the
-    frames up for as long as it takes: while frames flow (the drain before
-    a call read some), the next call waits CATCH_UP_YIELD times as long as
-    this one took, so that calls take at most a tenth of the iterating
-    thread's time and live events keep nine tenths of their rate; when
-    nothing comes, the calls go one after the other (as the tier allows).
-    ``frames()`` counts the frames read."""
+    frames up for as long as it takes, so frames go first (_FramesFirst;
+    ``waiting()`` says whether some wait): calls take at most a tenth of
+    the iterating thread's time, and live events keep nine tenths of their
+    rate; when nothing comes, the calls go one after the other (as the
+    tier allows)."""
 
     def __init__(self, core: _CatchUp, token: str, web: _Json, targets: Optional[Sequence[str]],
                  clock: _Clock, lock: "threading.RLock", put: Callable[[_Json], object],
-                 drain: Callable[[], object], frames: Callable[[], int],
+                 drain: Callable[[], object], frames: Callable[[], int], waiting: Callable[[], bool],
                  wall: Callable[[], float] = time.time) -> None:
         self.core, self.token, self.targets, self.clock, self.lock = core, token, targets, clock, lock
         self.web = dict(web, timeout=min(web["timeout"], TEAM_PAGE_TIMEOUT))   # a call holds the frames up
-        self.put, self.drain, self.frames, self.wall = put, drain, frames, wall
-        self.next_at = -math.inf                  # while frames flow: not before (see above)
+        self.put, self.wall = put, wall
+        self.turn = _FramesFirst(clock, frames, waiting, drain)
         self.wake_at: Optional[float] = None      # when step() has a call to make (None: none)
         self.secrets = _secrets(token, web.get("cookie"))
         self.stepping = threading.Lock()
@@ -6350,14 +6382,15 @@ class _CatchUpRunner:
         return None
 
     def due(self) -> Optional[float]:
-        return None if self.stepping.locked() else self.wake_at
+        wake = self.wake_at
+        return None if wake is None or self.stepping.locked() else self.turn.at(wake)
 
     def _rewake(self) -> None:
         """Work out when the next call is due: only the core's calls, and
         the session's reconnects, change it (step() runs at every next():
         a clock read is what it costs until then)."""
         due = self.core.due(self.clock())
-        self.wake_at = None if due is None else max(due, self.next_at)
+        self.wake_at = due
 
     def step(self) -> None:
         """Make the call that is due now, if any, and deliver what it brings."""
@@ -6365,16 +6398,15 @@ class _CatchUpRunner:
         if wake is None or wake > self.clock() or not self.stepping.acquire(blocking=False):
             return
         try:
-            read = self.frames()
-            self.drain()
-            flowing = self.frames() != read
+            if not self.turn.clear(wake):
+                return
             started = self.clock()
             with self.lock:
                 call, ticket = self.core.request(started), self.core.round
                 out = self.core.spent() if call is None else []
             if call is not None:
                 out = self._call(*call, ticket)
-                self.next_at = self.clock() + (CATCH_UP_YIELD * (self.clock() - started) if flowing else 0.0)
+                self.turn.ran(started)
             with self.lock:
                 for item in out:
                     self.put(item)
@@ -6876,13 +6908,14 @@ class Session(_Shell):
                                      reconnect_url=self._proto.take_reconnect_url if fast_reconnect else None)
         self._team = _TeamKeeper(token, web, team, presence, clock, self._closing, lambda: self._turns.drain(
             lambda: self._step(-math.inf, keep=True), self._proto, self._buffer),   # before each team page
-            lambda: bool(self._buffer.frames))
+            lambda: self._proto.frames, lambda: bool(self._buffer.frames))
         self._buffer = _Buffer(max_buffer, max_buffer_bytes, self._team.apply, max_message_size)
         self._throttle = _Throttle(throttle, clock, self._sleep, self._lock)
         self._catch = None if catch_up is False else _CatchUpRunner(
             _CatchUp(calls=catch_up_calls, messages=catch_up_messages, counts=token.startswith("xoxc-"),
                      now=clock()), token, web, _catch_up_targets(catch_up), clock, self._lock,
-            lambda item: self._buffer.put(item, 0, kept=True), self._team.drain, lambda: self._proto.frames)
+            lambda item: self._buffer.put(item, 0, kept=True), self._team.drain, lambda: self._proto.frames,
+            lambda: bool(self._buffer.frames))
         #: The RtmStart of the current connection (set before __init__ returns).
         self.start: RtmStart = None               # type: ignore[assignment]  # _connect sets it, or raises
         self._connect(method)
@@ -6960,7 +6993,7 @@ class Session(_Shell):
         end = self._clock() + (math.inf if timeout is None else timeout)
         while self._team.step(patient=True) and self._proto.phase not in (ENDED, CLOSED) and self._clock() < end:
             self._read_lock.acquire()
-            self._turn(until=self._team.wake(end), keep=True)
+            self._turn(until=self._team.wake(end, patient=True), keep=True)
         return self.team
 
     def _must_connect(self) -> bool:
@@ -7305,7 +7338,7 @@ class SocketModeSession(_Shell):
                               lambda item: self._buffer.put(_caught_up_envelope(item), 0, kept=True),
                               lambda: self._turns.drain(
                                   lambda: self._links and self._step(_NO_WAIT, keep=True), self._proto, self._buffer),
-                              lambda: self._proto.frames)
+                              lambda: self._proto.frames, lambda: bool(self._buffer.frames))
 
     def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> None:
         """Ack ``envelope`` (one with ``accepts_response_payload: true``),
@@ -7905,14 +7938,19 @@ class FakeSlack:
         except ImportError:
             extra = " (slack_rtm's \"fake\" extra)" if _installed() else ""
             raise ImportError(f"FakeSlack needs the websockets package{extra}: pip install websockets") from None
-        self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _fake_http_handler(self))
-        self._http.daemon_threads = True
-        if self.ssl_context is not None:          # the handshake happens in the handler's thread
-            self._http.socket = self.ssl_context.wrap_socket(self._http.socket, server_side=True,
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _fake_http_handler(self))
+        server.daemon_threads = True
+        try:
+            if self.ssl_context is not None:          # the handshake happens in the handler's thread
+                server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True,
                                                              do_handshake_on_connect=False)
-        self._ws = serve(self._serve_ws, "127.0.0.1", 0, compression=None, ping_interval=None, max_size=None,
-                         process_request=self._upgrade,
-                         ssl=self.ssl_context, logger=_fake_ws_logger())
+            self._ws = serve(self._serve_ws, "127.0.0.1", 0, compression=None, ping_interval=None, max_size=None,
+                             process_request=self._upgrade,
+                             ssl=self.ssl_context, logger=_fake_ws_logger())
+        except BaseException:
+            server.server_close()                     # not started: close() has nothing to stop
+            raise
+        self._http = server
         # websockets 16 and later poll every 0.1 s in shutdown() for handler
         # threads still ending: every FakeSlack's close() waited that long.
         setattr(self._ws, "SHUTDOWN_POLLING_INTERVAL", 0.002)     # absent before 16, and unused there
@@ -9265,7 +9303,8 @@ environment:
   HTTPS_PROXY      the proxy to reach Slack through (HTTP_PROXY for an http:// --base-url)
   NO_PROXY         the hosts reached directly, not through the proxy
   SSL_CERT_FILE    a CA bundle to verify Slack's certificate with (a private CA, an inspecting proxy)
-  SLACK_RTM_DEMO_PACE  the demo's pause between its steps, in seconds (default 0.3; 0 runs it at once)
+  SLACK_RTM_DEMO_PACE
+                   the demo's pause between its steps, in seconds (default 0.3; 0 runs it at once)
 
 examples:
   slack-rtm --demo                                try it on a built-in fake Slack, with no token

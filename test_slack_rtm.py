@@ -3961,26 +3961,29 @@ def test_the_session_load_schedules_a_retry_after_and_never_calls_before_it():
 
 
 def test_frames_go_before_a_team_page_which_takes_at_most_a_tenth_of_the_thread_while_they_flow():
-    clock, closing, waiting, drained = FakeClock(), threading.Event(), [True], []
+    clock, closing, drained, frames, waiting = FakeClock(), threading.Event(), [], [0], [True]
     start = slack_rtm.RtmStart.from_json(json.dumps({"ok": True, "url": "wss://x/", "self": {"id": "U0BOT"},
                                                      "team": {"id": "T0FAKE"}}))
     with CursorServer(before=lambda n: setattr(clock, "now", clock.now + 2.0)) as server:       # 2 s a page
         web = dict(base_url=server.base_url, timeout=5.0, http=None, retry=False, proxy=None, ssl_context=None,
                    ca_certs=None, allow_http=True, cookie=None, max_response_size=1 << 20, user_agent=None)
-        keeper = slack_rtm._TeamKeeper(TOKEN, web, "users", False, clock, closing,
-                                       drain=lambda: drained.append(clock.now), waiting=lambda: waiting[0])
+        keeper = slack_rtm._TeamKeeper(TOKEN, web, "users", False, clock, closing, drain=lambda: drained.append(1),
+                                       frames=lambda: frames[0], waiting=lambda: waiting[0])
         keeper.connected(start)
-        first = slack_rtm.CATCH_UP_YIELD * slack_rtm._TEAM_FIRST_PAGE      # before a page's time is known
+        first = slack_rtm.CATCH_UP_YIELD * slack_rtm._FIRST_CALL             # before a page's time is known
+        assert keeper.due() == first and keeper.due(patient=True) == 0.0    # the read wakes for it then
         clock.now = first - 0.01
-        assert keeper.step() and server.requests == [] and drained == []     # frames wait: they go first, unread
+        assert keeper.step() and server.requests == [] and drained == []    # frames wait: they go first, unread
         clock.now = first
-        assert keeper.step() and len(server.requests) == 1 and clock.now == first + 2       # then the page: no starving
-        clock.now += 9 * 2.0 - 0.01
-        assert keeper.step() and len(server.requests) == 1      # 9 times the page's 2 s for the frames ...
+        assert keeper.step() and len(server.requests) == 1 and clock.now == first + 2 and drained == [1]
+        waiting[0], frames[0] = False, 1              # none waits, but one was read since: frames flow
+        assert keeper.due() == first + 2 + 9 * 2.0    # 9 times the page's 2 s for the frames ...
+        clock.now = keeper.due() - 0.01
+        assert keeper.step() and len(server.requests) == 1
         clock.now += 0.01
         assert keeper.step() and len(server.requests) == 2      # ... then the next: pages take a tenth of the time
-        waiting[0] = False
-        assert keeper.step() and keeper.step() and len(server.requests) == 4   # no frame waits: back to back
+        assert keeper.due() <= clock.now                        # no frame since: at once ...
+        assert keeper.step() and keeper.step() and len(server.requests) == 4   # ... back to back
         waiting[0] = True
         assert keeper.step(patient=True) and len(server.requests) == 5        # wait_team(): frames wait for it
         assert keeper.step() and len(server.requests) == 5
@@ -4150,7 +4153,7 @@ def test_endless_pages_hold_neither_connect_nor_the_events(slack, monkeypatch, c
         it = iter(rtm)
         assert [e.get("text") for e in take(it, 5)] == [None, "0", "1", "2", "3"]
         assert slack.calls("users.list") == []                # the page waits while frames wait (the clock stands)
-        clock.now += slack_rtm.CATCH_UP_YIELD * slack_rtm._TEAM_FIRST_PAGE
+        clock.now += slack_rtm.CATCH_UP_YIELD * slack_rtm._FIRST_CALL
         assert next(it)["text"] == "4" and len(slack.calls("users.list")) == 1   # then it runs: no starving it
         assert [e.get("text") for e in take(it, 5)] == [str(n) for n in range(5, 10)]
         slack.send({"type": "message", "text": "during"})             # read by wait_team or next: yielded in order
@@ -4206,20 +4209,20 @@ def test_a_frame_sent_during_a_slow_load_is_yielded_while_the_load_runs(slack):
 def test_a_rate_limited_team_load_never_holds_connect_nor_the_events(slack):
     slack.fail("users.list", "ratelimited", retry_after=30, times=100)
     slack.on_connect({"type": "message", "text": "first"})
-    started = time.monotonic()
-    with open_session(slack, method="rtm.connect") as rtm:
+    started, clock = time.monotonic(), FakeClock()
+    with open_session(slack, method="rtm.connect", clock=clock, sleep=clock.sleep) as rtm:
         it = iter(rtm)
         assert take(it, 2) == [{"type": "hello"}, {"type": "message", "text": "first"}]
         assert time.monotonic() - started < 5                  # not the 30 s of the Retry-After
+        clock.now += 1                                         # past the frames' turn: the page is tried next
         for n in range(50):
             slack.send({"type": "message", "text": str(n), "user": "U0BOB"})
         for n in range(50):
             event = next(it)
             assert event["text"] == str(n) and rtm.team.fetch_user(event["user"]).name == "bob"   # users.info
         assert rtm.team.incomplete == "loading" and rtm.team.user("U0ALICE") is None
-        assert time.monotonic() - started < 5
-    # Frames go first: the page, due at hello, may not have run yet; once it did, its 429 is not retried for 30 s.
-    assert len(slack.calls("users.list")) <= 1 and len(slack.calls("users.info")) == 1
+        assert time.monotonic() - started < 5 and clock.slept == []
+    assert len(slack.calls("users.list")) == 1 and len(slack.calls("users.info")) == 1    # the 429's 30 s are not over
 
 
 def test_wait_team_with_a_timeout_keeps_the_frames_it_read_for_the_iteration(slack):
@@ -6224,6 +6227,7 @@ def test_cli_catches_up_after_a_reconnect_and_marks_what_it_caught_up(slack):
     assert cli.line().endswith(" -- connected")
     slack.post("C0GENERAL", "before")
     assert cli.line().endswith(" #general <alice> before")
+    slack.wait_calls("conversations.list")           # the team is loaded (its pages let frames go first)
     slack.post("C0GENERAL", "while the socket was down", live=False)
     slack.drop()
     assert cli.line().endswith(" -- connected")
