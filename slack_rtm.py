@@ -7920,6 +7920,7 @@ class FakeSlack:
         self._expire_next = 0
         self._on_connect: Deque[Tuple[Union[_Json, str, bytes], ...]] = deque()
         self._live: List["ServerConnection"] = []
+        self._http_live: Set["socket.socket"] = set()     # the HTTP connections open (kept alive by clients)
         self._stalled: Set["ServerConnection"] = set()
         self._ts = 0
         self._cond = threading.Condition()
@@ -7967,6 +7968,9 @@ class FakeSlack:
             return
         self._wake[1].send(b"x")                  # the HTTP thread ends at once, not at its next poll
         self._threads[0].join(5)
+        with self._cond:                          # a client's kept-alive connection ends, and so its thread,
+            for sock in self._http_live:          # which server_close() joins
+                _shutdown(sock)
         self._http.server_close()
         for sock in self._wake:
             sock.close()
@@ -9146,6 +9150,16 @@ def _fake_http_handler(fake: FakeSlack) -> Type["http.server.BaseHTTPRequestHand
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True            # the body, written after the headers, goes at once (not ~40 ms later)
+
+        def setup(self) -> None:
+            super().setup()
+            with fake._cond:
+                fake._http_live.add(self.connection)
+
+        def finish(self) -> None:
+            with fake._cond:
+                fake._http_live.discard(self.connection)
+            super().finish()
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -134,6 +134,7 @@ def watchdog(request):
         yield
     finally:
         WATCHDOG.ended(timer)
+        Cli.reap()                        # a failed test's command would outlive it
 
 
 def test_a_hanging_test_fails_with_every_threads_stack(tmp_path):
@@ -6146,6 +6147,16 @@ class Cli:
     """python -m slack_rtm in a subprocess, its output read line by line;
     ``input`` is its standard input (none if None)."""
 
+    running = []                          # killed when their test ends (reap)
+
+    @classmethod
+    def reap(cls):
+        for cli in cls.running:
+            if cli.proc.poll() is None:
+                cli.proc.kill()
+                cli.proc.wait(10)
+        cls.running.clear()
+
     def __init__(self, slack, *args, token=TOKEN, env=None, input=None):
         import queue
         environ = dict(os.environ, SLACK_TOKEN=token or "", PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1",
@@ -6162,8 +6173,10 @@ class Cli:
             self.proc.stdin.close()
         self.lines = queue.Queue()
         self.errors = []
-        self.readers = [threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout]),
-                        threading.Thread(target=lambda: self.errors.extend(self.proc.stderr))]
+        Cli.running.append(self)
+        self.readers = [threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout],
+                                         daemon=True),
+                        threading.Thread(target=lambda: self.errors.extend(self.proc.stderr), daemon=True)]
         for reader in self.readers:
             reader.start()
 
