@@ -6305,6 +6305,7 @@ class _FramesFirst:
                  drain: Callable[[], object]) -> None:
         self.clock, self.frames, self.waiting, self.drain = clock, frames, waiting, drain
         self.ended, self.took, self.read = -math.inf, _FIRST_CALL, 0   # the last call's end, duration, frames()
+        self.round = -math.inf                                         # when the round began (restart)
 
     def at(self, due: float) -> float:
         """When the call due at ``due`` may run, as things stand."""
@@ -6322,8 +6323,14 @@ class _FramesFirst:
         self.drain()
         return patient or self.at(due) <= self.clock()
 
+    def restart(self) -> None:
+        """The next call is the first of a new round (a catch-up after a reconnect)."""
+        self.ended, self.took, self.round = -math.inf, _FIRST_CALL, self.clock()
+
     def ran(self, started: float) -> None:
-        """A call that began at ``started`` has ended."""
+        """A call that began at ``started`` has ended (one of an earlier round counts for nothing)."""
+        if started < self.round:
+            return
         self.ended, self.read = self.clock(), self.frames()
         self.took = self.ended - started
 
@@ -6376,6 +6383,7 @@ class _CatchUpRunner:
         for report in reports:
             self.put(report)
         self.core.begin(conversations, self.clock())
+        self.turn.restart()                       # its live messages are held: the first call need not wait long
         self._rewake()
         self.began, self.before = self.clock(), dict(self.core.stats)
         log.info("catching up %d conversation(s) after the reconnect", len(self.core.fetches))
