@@ -1528,9 +1528,9 @@ TEAM_MAX_BYTES = 1 << 30
 #: In a session, each page is one request of at most this many seconds (or
 #: the session's ``timeout`` if shorter): the most an event waits for the load.
 TEAM_PAGE_TIMEOUT = 10.0
-#: How long a session takes a call that holds the frames up (a team page,
-#: a catch-up call) to last until one was timed: the first waits at most
-#: CATCH_UP_YIELD times this behind a busy stream.
+#: How long a session takes a team page (which holds the frames up) to
+#: last until one was timed: the first waits at most CATCH_UP_YIELD times
+#: this behind a busy stream.
 _FIRST_CALL = 0.1
 
 
@@ -6292,20 +6292,21 @@ class _TeamKeeper:
 
 
 class _FramesFirst:
-    """When a call that holds the frames up while it lasts (a team page, a
-    catch-up call), due at ``due``, may run.  While frames flow (one waits,
-    ``waiting()``, or one was read, ``frames()``, since the last call
-    ended), not before they have had CATCH_UP_YIELD times as long as the
-    last call took since it ended (``ran``; before the first, _FIRST_CALL
-    since ``due``); else at once.  So calls take at most a tenth of the iterating thread while
+    """When a call that holds the frames up while it lasts (a team page),
+    due at ``due``, may run.  While frames flow (one waits, ``waiting()``,
+    or one was read, ``frames()``, since the last call ended), not before
+    they have had CATCH_UP_YIELD times as long as the last call took since
+    it ended (``ran``; before the first, _FIRST_CALL since ``due``); else
+    at once.  So calls take at most a tenth of the iterating thread while
     frames flow, and go one after the other when none come.  No I/O but
-    ``drain()``, which reads (and keeps) what has come."""
+    ``drain()``, which reads (and keeps) what has come.  (A catch-up call
+    runs at once when due: the live messages of its conversations are
+    held until it is done; _CatchUpRunner spaces the calls after it.)"""
 
     def __init__(self, clock: _Clock, frames: Callable[[], int], waiting: Callable[[], bool],
                  drain: Callable[[], object]) -> None:
         self.clock, self.frames, self.waiting, self.drain = clock, frames, waiting, drain
         self.ended, self.took, self.read = -math.inf, _FIRST_CALL, 0   # the last call's end, duration, frames()
-        self.round = -math.inf                                         # when the round began (restart)
 
     def at(self, due: float) -> float:
         """When the call due at ``due`` may run, as things stand."""
@@ -6323,14 +6324,8 @@ class _FramesFirst:
         self.drain()
         return patient or self.at(due) <= self.clock()
 
-    def restart(self) -> None:
-        """The next call is the first of a new round (a catch-up after a reconnect)."""
-        self.ended, self.took, self.round = -math.inf, _FIRST_CALL, self.clock()
-
     def ran(self, started: float) -> None:
-        """A call that began at ``started`` has ended (one of an earlier round counts for nothing)."""
-        if started < self.round:
-            return
+        """A call that began at ``started`` has ended."""
         self.ended, self.read = self.clock(), self.frames()
         self.took = self.ended - started
 
@@ -6342,20 +6337,21 @@ class _CatchUpRunner:
     ``drain()``, which reads what has come, so that keepalive goes on) and
     hands what to deliver to ``put`` (under the session's lock).  ``due()``
     says when the read must wake for the next call.  A call holds the
-    frames up for as long as it takes, so frames go first (_FramesFirst;
-    ``waiting()`` says whether some wait): calls take at most a tenth of
-    the iterating thread's time, and live events keep nine tenths of their
-    rate; when nothing comes, the calls go one after the other (as the
-    tier allows)."""
+    frames up for as long as it takes: while frames flow (the drain before
+    a call read some), the next call waits CATCH_UP_YIELD times as long as
+    this one took, so that calls take at most a tenth of the iterating
+    thread's time and live events keep nine tenths of their rate; when
+    nothing comes, the calls go one after the other (as the tier allows).
+    ``frames()`` counts the frames read."""
 
     def __init__(self, core: _CatchUp, token: str, web: _Json, targets: Optional[Sequence[str]],
                  clock: _Clock, lock: "threading.RLock", put: Callable[[_Json], object],
-                 drain: Callable[[], object], frames: Callable[[], int], waiting: Callable[[], bool],
+                 drain: Callable[[], object], frames: Callable[[], int],
                  wall: Callable[[], float] = time.time) -> None:
         self.core, self.token, self.targets, self.clock, self.lock = core, token, targets, clock, lock
         self.web = dict(web, timeout=min(web["timeout"], TEAM_PAGE_TIMEOUT))   # a call holds the frames up
-        self.put, self.wall = put, wall
-        self.turn = _FramesFirst(clock, frames, waiting, drain)
+        self.put, self.drain, self.frames, self.wall = put, drain, frames, wall
+        self.next_at = -math.inf                  # while frames flow: not before (see above)
         self.wake_at: Optional[float] = None      # when step() has a call to make (None: none)
         self.secrets = _secrets(token, web.get("cookie"))
         self.stepping = threading.Lock()
@@ -6383,22 +6379,20 @@ class _CatchUpRunner:
         for report in reports:
             self.put(report)
         self.core.begin(conversations, self.clock())
-        self.turn.restart()                       # its live messages are held: the first call need not wait long
         self._rewake()
         self.began, self.before = self.clock(), dict(self.core.stats)
         log.info("catching up %d conversation(s) after the reconnect", len(self.core.fetches))
         return None
 
     def due(self) -> Optional[float]:
-        wake = self.wake_at
-        return None if wake is None or self.stepping.locked() else self.turn.at(wake)
+        return None if self.stepping.locked() else self.wake_at
 
     def _rewake(self) -> None:
         """Work out when the next call is due: only the core's calls, and
         the session's reconnects, change it (step() runs at every next():
         a clock read is what it costs until then)."""
         due = self.core.due(self.clock())
-        self.wake_at = due
+        self.wake_at = None if due is None else max(due, self.next_at)
 
     def step(self) -> None:
         """Make the call that is due now, if any, and deliver what it brings."""
@@ -6406,15 +6400,16 @@ class _CatchUpRunner:
         if wake is None or wake > self.clock() or not self.stepping.acquire(blocking=False):
             return
         try:
-            if not self.turn.clear(wake):
-                return
+            read = self.frames()
+            self.drain()
+            flowing = self.frames() != read
             started = self.clock()
             with self.lock:
                 call, ticket = self.core.request(started), self.core.round
                 out = self.core.spent() if call is None else []
             if call is not None:
                 out = self._call(*call, ticket)
-                self.turn.ran(started)
+                self.next_at = self.clock() + (CATCH_UP_YIELD * (self.clock() - started) if flowing else 0.0)
             with self.lock:
                 for item in out:
                     self.put(item)
@@ -6922,8 +6917,7 @@ class Session(_Shell):
         self._catch = None if catch_up is False else _CatchUpRunner(
             _CatchUp(calls=catch_up_calls, messages=catch_up_messages, counts=token.startswith("xoxc-"),
                      now=clock()), token, web, _catch_up_targets(catch_up), clock, self._lock,
-            lambda item: self._buffer.put(item, 0, kept=True), self._team.drain, lambda: self._proto.frames,
-            lambda: bool(self._buffer.frames))
+            lambda item: self._buffer.put(item, 0, kept=True), self._team.drain, lambda: self._proto.frames)
         #: The RtmStart of the current connection (set before __init__ returns).
         self.start: RtmStart = None               # type: ignore[assignment]  # _connect sets it, or raises
         self._connect(method)
@@ -7346,7 +7340,7 @@ class SocketModeSession(_Shell):
                               lambda item: self._buffer.put(_caught_up_envelope(item), 0, kept=True),
                               lambda: self._turns.drain(
                                   lambda: self._links and self._step(_NO_WAIT, keep=True), self._proto, self._buffer),
-                              lambda: self._proto.frames, lambda: bool(self._buffer.frames))
+                              lambda: self._proto.frames)
 
     def ack(self, envelope: _Json, payload: Optional[_Json] = None) -> None:
         """Ack ``envelope`` (one with ``accepts_response_payload: true``),

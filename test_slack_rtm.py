@@ -3961,24 +3961,6 @@ def test_the_session_load_schedules_a_retry_after_and_never_calls_before_it():
         assert keeper.state.incomplete == "stopped: the session was closed" and len(keeper.state.users) == 3
 
 
-def test_a_catch_up_round_measures_its_calls_afresh_and_a_stale_call_counts_for_nothing():
-    clock, frames, waiting = FakeClock(), [0], [False]
-    turn = slack_rtm._FramesFirst(clock, lambda: frames[0], lambda: waiting[0], lambda: None)
-    clock.now = 10.0
-    turn.ran(8.0)                                  # a call of 2 s
-    assert turn.at(10.0) == 10.0                   # no frame since: at once
-    frames[0] = 1
-    assert turn.at(10.0) == 10.0 + 9 * 2.0         # frames flow: nine times the call for them
-    clock.now = 11.0
-    turn.restart()                                 # a reconnect: a new round
-    assert turn.at(11.0) == 11.0                   # its first call waits only for frames that wait
-    waiting[0] = True
-    assert turn.at(11.0) == 11.0 + 9 * slack_rtm._FIRST_CALL
-    clock.now = 13.0
-    turn.ran(9.0)                                  # the old round's call, answered late
-    assert turn.at(11.0) == 11.0 + 9 * slack_rtm._FIRST_CALL and turn.clear(11.0, patient=True)
-
-
 def test_frames_go_before_a_team_page_which_takes_at_most_a_tenth_of_the_thread_while_they_flow():
     clock, closing, drained, frames, waiting = FakeClock(), threading.Event(), [], [0], [True]
     start = slack_rtm.RtmStart.from_json(json.dumps({"ok": True, "url": "wss://x/", "self": {"id": "U0BOT"},
