@@ -6280,7 +6280,6 @@ class _TeamKeeper:
             self._ended(loader)
         return self.loader is not None
 
-
     def _page(self, loader: _TeamLoader) -> None:
         started = self.clock()
         try:
