@@ -8974,6 +8974,21 @@ def test_a_reconnect_url_to_a_misbehaving_server(answer, fast):
 # chat.postMessage, reactions.add and conversations.history over real HTTP
 # (api_call, api_pages), FakeSlack.post seeding the history, and wait_posts.
 
+def test_fake_slack_closes_at_once_while_a_client_keeps_its_http_connection_open():
+    import http.client
+    import urllib.parse
+    slack = slack_rtm.FakeSlack().start()
+    conn = http.client.HTTPConnection("127.0.0.1", urllib.parse.urlsplit(slack.base_url).port, timeout=10)
+    try:
+        conn.request("POST", "/api/api.test", body=b"", headers={"Content-Type": "application/x-www-form-urlencoded"})
+        answer = conn.getresponse()
+        assert answer.status == 200 and answer.read() and not answer.will_close     # answered, and kept alive
+        Background(slack.close).outcome(timeout=5)              # it had waited for the client for ever
+        assert conn.sock.recv(1) == b""                         # the server ended the connection
+    finally:
+        conn.close()
+        slack.close()
+
 
 def web(slack, method, **args):
     return slack_rtm.api_call(method, TOKEN, base_url=slack.base_url, retry=False, **args)
