@@ -7921,7 +7921,8 @@ class FakeSlack:
         self._expire_next = 0
         self._on_connect: Deque[Tuple[Union[_Json, str, bytes], ...]] = deque()
         self._live: List["ServerConnection"] = []
-        self._http_live: Set["socket.socket"] = set()     # the HTTP connections open (kept alive by clients)
+        self._http_live: Dict["socket.socket", threading.Thread] = {}   # the HTTP connections open, their threads
+        self._closing = threading.Event()                 # close() is under way: a scripted delay ends
         self._stalled: Set["ServerConnection"] = set()
         self._ts = 0
         self._cond = threading.Condition()
@@ -7940,6 +7941,7 @@ class FakeSlack:
         except ImportError:
             extra = " (slack_rtm's \"fake\" extra)" if _installed() else ""
             raise ImportError(f"FakeSlack needs the websockets package{extra}: pip install websockets") from None
+        self._closing.clear()
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _fake_http_handler(self))
         server.daemon_threads = True
         try:
@@ -7967,11 +7969,14 @@ class FakeSlack:
         """Stop both servers and end every connection."""
         if self._http is None:
             return
+        self._closing.set()
         self._wake[1].send(b"x")                  # the HTTP thread ends at once, not at its next poll
         self._threads[0].join(5)
-        with self._cond:                          # a client's kept-alive connection ends, and so its thread,
-            for sock in self._http_live:          # which server_close() joins
-                _shutdown(sock)
+        with self._cond:                          # a client's kept-alive connection ends, and so its thread
+            live = dict(self._http_live)          # (daemons, which server_close() does not join)
+        for sock, thread in live.items():
+            _shutdown(sock)
+            thread.join(5)
         self._http.server_close()
         for sock in self._wake:
             sock.close()
@@ -9155,12 +9160,14 @@ def _fake_http_handler(fake: FakeSlack) -> Type["http.server.BaseHTTPRequestHand
         def setup(self) -> None:
             super().setup()
             with fake._cond:
-                fake._http_live.add(self.connection)
+                fake._http_live[self.connection] = threading.current_thread()
 
         def finish(self) -> None:
-            with fake._cond:
-                fake._http_live.discard(self.connection)
-            super().finish()
+            try:
+                super().finish()
+            finally:
+                with fake._cond:
+                    fake._http_live.pop(self.connection, None)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -9169,8 +9176,9 @@ def _fake_http_handler(fake: FakeSlack) -> Type["http.server.BaseHTTPRequestHand
             request = FakeRequest(path.rsplit("/", 1)[-1], self.command, self.path,
                                   dict(self.headers.items()), body)
             answer = fake._http_answer(request)
-            if answer.delay:
-                time.sleep(answer.delay)
+            if answer.delay and fake._closing.wait(answer.delay):
+                self.close_connection = True          # FakeSlack is closing: no answer
+                return
             try:
                 self._write(answer)
             except (BrokenPipeError, ConnectionResetError):      # the client gave up waiting
