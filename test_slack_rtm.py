@@ -6950,7 +6950,7 @@ def test_the_readme_pytest_example_passes_and_a_wrong_bot_fails_in_seconds(tmp_p
     status, out, _ = run("test_right_bot.py")
     assert status == 0 and "1 passed" in out, out
     status, out, took = run("test_wrong_bot.py")
-    assert status == 1 and "1 failed" in out and took < 5, out
+    assert status == 1 and "1 failed" in out and took < 20, out          # its 2 s wait, not a hang
     assert ("AssertionError: FakeSlack: waited 2 s for 1 frames of type 'message' from the client "
             "(there were 0: none), in vain") in out
 
